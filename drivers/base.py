@@ -1,0 +1,65 @@
+"""What every instrument driver offers, whatever its protocol."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+from drivers.address import Address
+from drivers.reading import Reading
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentInfo:
+    """Identification as the instrument reports it (empty strings where it does not say)."""
+
+    manufacturer: str = ""
+    model: str = ""
+    serial_number: str = ""
+    firmware: str = ""
+    capacity: str = ""  # e.g. "220 g" for a balance, as the instrument writes it
+
+    def label(self) -> str:
+        """``Manufacturer Model SN serial`` for messages."""
+        parts = [self.manufacturer, self.model]
+        if self.serial_number:
+            parts.append(f"SN {self.serial_number}")
+        return " ".join(p for p in parts if p) or "instrument"
+
+
+class Instrument(ABC):
+    """A driver: encodes commands and decodes replies over a transport it is given.
+
+    Drivers never sleep or retry; timeouts, locking and reconnection belong to the transport.
+    ``instrument_id`` is the lab's id for the instrument; it labels every :class:`Reading`.
+    """
+
+    #: wire protocol name used in manifests ("mt-sics", "sbi", "modbus-tcp", ...)
+    protocol: ClassVar[str] = ""
+
+    def __init__(self, instrument_id: str) -> None:
+        self.instrument_id = instrument_id
+
+    @classmethod
+    @abstractmethod
+    def connect(cls, address: Address, instrument_id: str = "") -> Self:
+        """Build the transport for ``address`` and return a driver on it (the link opens on first use)."""
+
+    @abstractmethod
+    def identify(self) -> InstrumentInfo:
+        """Ask the instrument who it is."""
+
+    @abstractmethod
+    def poll(self) -> list[Reading]:
+        """One acquisition cycle: the instrument's current indication(s), without waiting for stability."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the link."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
