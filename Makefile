@@ -1,0 +1,35 @@
+# caltrace: `make run` starts the service on embedded defaults; `make test` runs the whole suite.
+# Both set up everything first (Debian packages the tests need, .venv, locked dependencies).
+.PHONY: run test setup system lint bench lock clean
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.caltrace-installed
+
+run: setup
+	$(BIN)/caltrace simulate --stream
+
+test: setup system
+	bash scripts/test.sh
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch $(STAMP)
+
+system:
+	bash scripts/system-packages.sh
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy drivers acquisition uncertainty certificates api simulators registry && $(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python benchmarks/acquisition_rate.py
+	$(BIN)/python benchmarks/uncertainty.py
+
+# Regenerate the lock file after changing dependencies in pyproject.toml.
+lock: setup
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
