@@ -19,7 +19,10 @@ from drivers.reading import Reading, ReadingStatus
 #: asks a person for a reading; receives the prompt text, returns what they typed
 Asker = Callable[[str], str]
 
-_ENTRY = re.compile(r"^\s*(?P<value>[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?)\s*(?P<unit>(?:[^\W\d_]|[°%µΩ‰]).*?)?\s*$")
+_ENTRY = re.compile(
+    r"^\s*(?P<value>[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?)"  # number, decimal point or comma
+    r"\s*(?P<unit>(?:[^\W\d_]|[°%µΩ‰]).*?)?\s*$"  # unit: starts with a letter or a unit sign
+)
 
 
 def parse_entry(text: str, default_unit: str = "") -> tuple[float, str]:
