@@ -1,0 +1,33 @@
+"""The ``caltrace`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli.errors import run_app
+from api.cli.read import models_command, read_command
+from api.cli.simulate import control_command, simulate_command
+
+app = typer.Typer(
+    name="caltrace",
+    help="caltrace: instrument acquisition, measurement uncertainty and calibration certificates.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("simulate")(simulate_command)
+app.command("control")(control_command)
+app.command("read")(read_command)
+app.command("models")(models_command)
+
+try:  # the uncertainty engine's commands
+    from api.cli.uncertainty import app as uncertainty_app
+except ImportError:  # pragma: no cover - only while the engine is being written
+    pass
+else:
+    app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_app(app)

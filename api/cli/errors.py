@@ -1,0 +1,27 @@
+"""Turn the errors a user can cause into one clear line on stderr and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from drivers.errors import DriverError
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run ``app``; known errors become ``error: ...`` on stderr (exit 1), Ctrl-C exits 130."""
+    try:
+        app()
+    except DriverError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
