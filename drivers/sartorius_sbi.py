@@ -138,7 +138,7 @@ def _split(text: str, raw: bytes) -> tuple[str, str]:
     if n == BODY_22:
         return text[:ID_LENGTH].strip(), text[ID_LENGTH:]
     # tolerate lines whose trailing blanks were trimmed: the first character tells the form
-    if n < BODY_16 and (n == 0 or text[0] in "+- "):
+    if 0 < n < BODY_16 and text[0] in "+- ":
         return "", text.ljust(BODY_16)
     if ID_LENGTH < n < BODY_22 and text[0] not in "+- ":
         return text[:ID_LENGTH].strip(), text[ID_LENGTH:].ljust(BODY_16)
