@@ -4,6 +4,22 @@ Drivers only encode commands and decode replies; they never sleep or retry.
 """
 
 from drivers.transport.backoff import Backoff
+from drivers.transport.modbus import (
+    DataType,
+    ModbusTransport,
+    RegisterSpec,
+    decode_registers,
+    encode_value,
+)
 from drivers.transport.serial import SerialPort, SerialTransport
 
-__all__ = ["Backoff", "SerialPort", "SerialTransport"]
+__all__ = [
+    "Backoff",
+    "DataType",
+    "ModbusTransport",
+    "RegisterSpec",
+    "SerialPort",
+    "SerialTransport",
+    "decode_registers",
+    "encode_value",
+]
