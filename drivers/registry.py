@@ -16,6 +16,8 @@ from drivers.errors import UnknownModelError
 #: model name (lower case) -> "module:Class"
 DRIVERS: dict[str, str] = {
     "manual": "drivers.manual:ManualEntry",
+    "mt-sics": "drivers.mtsics:MtSicsBalance",
+    "mettler-toledo": "drivers.mtsics:MtSicsBalance",
     "sartorius-sbi": "drivers.sartorius_sbi:SartoriusBalance",
     "sartorius": "drivers.sartorius_sbi:SartoriusBalance",
 }
