@@ -20,6 +20,8 @@ DRIVERS: dict[str, str] = {
     "mettler-toledo": "drivers.mtsics:MtSicsBalance",
     "sartorius-sbi": "drivers.sartorius_sbi:SartoriusBalance",
     "sartorius": "drivers.sartorius_sbi:SartoriusBalance",
+    "comet t7510": "drivers.environment:CometT7510",
+    "comet t7310": "drivers.environment:CometT7310",
 }
 
 

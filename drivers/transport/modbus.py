@@ -168,8 +168,11 @@ class RegisterSpec:
         return self.data_type.registers
 
     def decode(self, registers: Sequence[int]) -> float:
-        """Scaled value from this spec's registers."""
-        return float(decode_registers(registers, self.data_type, self.order)) * self.scale
+        """Scaled value from this spec's registers (a scale of 0.1 divides by 10, so 1013 gives exactly 101.3)."""
+        raw = float(decode_registers(registers, self.data_type, self.order))
+        if 0 < self.scale < 1 and (1 / self.scale).is_integer():
+            return raw / round(1 / self.scale)
+        return raw * self.scale
 
 
 class ModbusClient(Protocol):
