@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Self
 
@@ -93,8 +93,8 @@ WEIGHT_ERROR_CODES: dict[int, str] = {
 VALUE_WIDTH = 10
 
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_ERROR_CODE = re.compile(r"^(\d{1,3})([te])$")
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_ERROR_CODE = re.compile(r"^([0-9]{1,3})([te])$")
 _COMMAND = re.compile(r"^(?:@|[A-Z][A-Z0-9]{0,7})$")
 
 DEFAULT_WHO = "MT-SICS balance"
@@ -403,7 +403,7 @@ def parse_command_list(lines: list[bytes], who: str = DEFAULT_WHO) -> list[tuple
             raise ProtocolError(f"{who}: unexpected status in I0 line {line!r}")
         if last and not reply.fields:
             continue
-        if len(reply.fields) != 2 or not reply.fields[0].isdigit():
+        if len(reply.fields) != 2 or not re.fullmatch(r"[0-9]{1,2}", reply.fields[0]):
             raise ProtocolError(f'{who}: expected I0 B <level> "<command>", got {line!r}')
         out.append((int(reply.fields[0]), reply.fields[1]))
     return out
@@ -493,7 +493,7 @@ class MtSicsBalance(Instrument):
         """One acquisition cycle: ``SI``."""
         return [self.weight_immediate()]
 
-    def stream(self, count: int | None = None, timeout: float | None = None) -> Iterator[Reading]:
+    def stream(self, count: int | None = None, timeout: float | None = None) -> Generator[Reading, None, None]:
         """``SIR``: yield readings as the balance sends them until ``count`` readings or until the caller stops
         (``close()`` the generator, or leave a ``for`` loop with ``contextlib.closing``).
 
