@@ -1,0 +1,134 @@
+"""``caltrace uncertainty``: evaluate a measurement-model file (GUM and/or Monte Carlo).
+
+The computation lives in :mod:`uncertainty.modelfile`; this module only reads the JSON file, calls
+:func:`uncertainty.modelfile.evaluate_document` and prints the result (a rich table, or with ``--json``
+exactly the output document). Invalid input exits with code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from uncertainty.errors import NonLinearityWarning
+from uncertainty.modelfile import ModelFileError, evaluate_document
+
+app = typer.Typer(
+    help="Measurement uncertainty: evaluate a model file by the GUM framework and/or Monte Carlo.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_INVALID = 2
+
+
+@app.callback()
+def _group() -> None:
+    """Measurement uncertainty: evaluate a model file by the GUM framework and/or Monte Carlo."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _fmt(x: Any, digits: int = 6) -> str:
+    if x is None:
+        return "inf"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        if math.isinf(x):
+            return "inf"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _print_tables(result: dict[str, Any], console: Console) -> None:
+    for name, entry in result["outputs"].items():
+        g = entry.get("gum")
+        if g is not None:
+            title = (
+                f"{name} = {_fmt(g['value'], 10)}   u = {_fmt(g['u'], 4)}   nu_eff = {_fmt(g['dof'], 4)}   "
+                f"k = {_fmt(g['k'], 4)}   U = {_fmt(g['U'], 4)}"
+            )
+            table = Table(title=f"GUM budget — {title}", title_justify="left")
+            for col in ("input", "value", "u", "distribution", "sensitivity", "c·u", "dof"):
+                table.add_column(col, justify="left" if col in ("input", "distribution") else "right")
+            for row in g["budget"]:
+                table.add_row(
+                    row["input"],
+                    _fmt(row["value"], 10),
+                    _fmt(row["u"], 4),
+                    row["distribution"],
+                    _fmt(row["sensitivity"], 6),
+                    _fmt(row["contribution"], 4),
+                    _fmt(row["dof"], 4),
+                )
+            console.print(table)
+            console.print(f"  interval: [{_fmt(g['interval'][0], 10)}, {_fmt(g['interval'][1], 10)}]")
+        m = entry.get("mcm")
+        if m is not None:
+            console.print(
+                f"Monte Carlo — {name}: y = {_fmt(m['value'], 10)}, u = {_fmt(m['u'], 4)}, "
+                f"M = {m['trials']}\n"
+                f"  symmetric interval: [{_fmt(m['interval_symmetric'][0], 10)}, "
+                f"{_fmt(m['interval_symmetric'][1], 10)}]\n"
+                f"  shortest interval:  [{_fmt(m['interval_shortest'][0], 10)}, "
+                f"{_fmt(m['interval_shortest'][1], 10)}]"
+            )
+            if m["validated"] is not None:
+                verdict = "validated" if m["validated"] else "NOT validated"
+                console.print(
+                    f"  GUM {verdict} (JCGM 101 clause 8): d_low = {_fmt(m['d_low'], 3)}, "
+                    f"d_high = {_fmt(m['d_high'], 3)}, delta = {_fmt(m['delta'], 3)}"
+                )
+    corr = result.get("correlation")
+    if corr:
+        names = list(corr)
+        table = Table(title="Correlation of the outputs", title_justify="left")
+        table.add_column("")
+        for n in names:
+            table.add_column(n, justify="right")
+        for a in names:
+            table.add_row(a, *("1" if a == b else f"{corr[a][b]:.4f}" for b in names))
+        console.print(table)
+
+
+@app.command()
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="Model file (JSON); see docs/uncertainty.md for the format.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print exactly the output document (JSON) on stdout.")
+    ] = False,
+) -> None:
+    """Evaluate the measurement model in FILE and print the budget (or the JSON output document)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"{file} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = evaluate_document(doc)
+        except ModelFileError as exc:
+            _fail(str(exc))
+    for w in caught:
+        if issubclass(w.category, NonLinearityWarning | RuntimeWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+    if json_output:
+        sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    else:
+        _print_tables(result, Console())
