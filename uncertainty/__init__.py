@@ -11,6 +11,7 @@ Depends on numpy and scipy only. Typical use::
 See docs/uncertainty.md for the full API and the model-file contract.
 """
 
+from .decision import Decision, decide, probability_of_conformity
 from .errors import (
     CorrelationError,
     InputError,
@@ -47,10 +48,12 @@ from .lsq import LineFit, PolynomialFit, fit_line_ols, fit_line_wls, fit_polynom
 from .mcm import MCMOutput, MCMResult, Validation, coverage_intervals, mcm, numerical_tolerance, validate_gum
 from .model import Model
 from .modelfile import evaluate_document
+from .reporting import ReportedResult, report, round_uncertainty, round_value
 
 __all__ = [
     "BudgetRow",
     "CorrelationError",
+    "Decision",
     "GUMOutput",
     "GUMResult",
     "Input",
@@ -64,6 +67,7 @@ __all__ = [
     "NonLinearityWarning",
     "PointsResult",
     "PolynomialFit",
+    "ReportedResult",
     "Simultaneous",
     "UncertaintyError",
     "Validation",
@@ -72,6 +76,7 @@ __all__ = [
     "coverage_factor",
     "coverage_intervals",
     "curvilinear_trapezoid",
+    "decide",
     "evaluate_document",
     "fit_line_ols",
     "fit_line_wls",
@@ -81,7 +86,11 @@ __all__ = [
     "mcm",
     "normal",
     "numerical_tolerance",
+    "probability_of_conformity",
     "rectangular",
+    "report",
+    "round_uncertainty",
+    "round_value",
     "student_t",
     "trapezoid",
     "triangular",
