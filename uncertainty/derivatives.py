@@ -63,7 +63,7 @@ def _central(model: Model, x: Array, h: Array, levels: int) -> Array:
     plus = x[None, :, None, :] + shift
     minus = x[None, :, None, :] - shift
     pts = np.stack([plus, minus], axis=0)  # (2, L, N, N, Q)
-    args = np.moveaxis(pts, 3, 0)  # (input i, 2, L, direction j, Q)
+    args = np.moveaxis(pts, 2, 0)  # (input i, 2, L, direction j, Q)
     out = model.evaluate(*args)  # (m, 2, L, N, Q)
     d = (out[:, 0] - out[:, 1]) / (2.0 * hs[None])  # (m, L, N, Q)
     table = [d[:, i] for i in range(levels)]

@@ -131,10 +131,11 @@ def _allowed() -> str:
 
 def names_in(expr: str) -> list[str]:
     """Variable names used by ``expr`` (validated), in order of first appearance, without duplicates."""
+    nodes = [n for n in ast.walk(_parse(expr)) if isinstance(n, ast.Name) and not _is_call_target(n)]
+    nodes.sort(key=lambda n: (n.lineno, n.col_offset))
     seen: dict[str, None] = {}
-    for node in ast.walk(_parse(expr)):
-        if isinstance(node, ast.Name) and not _is_call_target(node):
-            seen.setdefault(node.id, None)
+    for node in nodes:
+        seen.setdefault(node.id, None)
     return list(seen)
 
 
