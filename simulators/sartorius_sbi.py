@@ -56,9 +56,10 @@ class _Session:
 class SartoriusSimulator(SimulatedInstrument):
     """A Sartorius SBI balance (default: a 220 g x 0.1 mg analytical balance, type ``MSE224S-100-DU``).
 
-    ``settings`` paces the line (None = unpaced); ``output_format`` is 16 or 22 characters per line; ``id_code``
-    is the 22-character form's ID; ``auto_print_s`` (s) makes the balance print on its own at that interval
-    (None = print on request only). Masses in g, times in s.
+    ``settings`` paces the line (None = unpaced); ``capacity`` and ``resolution`` (readability d) in g;
+    ``settle_time`` (s) to stability after a load change; ``adjust_seconds`` (s) an ``ESC Z`` lasts;
+    ``output_format`` is 16 or 22 characters per line; ``id_code`` is the 22-character form's ID; ``auto_print_s``
+    (s) makes the balance print on its own at that interval (None = print on request only).
     """
 
     protocol: ClassVar[str] = "sbi"
@@ -88,9 +89,9 @@ class SartoriusSimulator(SimulatedInstrument):
         type_name: str = "MSE224S-100-DU",
         software_version: str = "01-70-03",
         apc_version: str = "01-47-02",
-        capacity_g: float = 220.0,
-        resolution_g: float = 0.0001,
-        settle_time_s: float = 1.5,
+        capacity: float = 220.0,
+        resolution: float = 0.0001,
+        settle_time: float = 1.5,
         adjust_seconds: float = 5.0,
         output_format: int = 16,
         id_code: str = "N",
@@ -105,7 +106,7 @@ class SartoriusSimulator(SimulatedInstrument):
         self.apc_version = apc_version
         self.id_code = id_code
         self.physics = BalancePhysics(
-            capacity_g, resolution_g, settle_time_s=settle_time_s, adjust_seconds=adjust_seconds, seed=seed, clock=clock
+            capacity, resolution, settle_time_s=settle_time, adjust_seconds=adjust_seconds, seed=seed, clock=clock
         )
         self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults)
         self._lock = threading.Lock()

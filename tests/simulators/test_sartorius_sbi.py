@@ -23,7 +23,7 @@ from simulators.sartorius_sbi import SartoriusSimulator
 
 
 def start(lab: SimulatorThread, **kw: Any) -> SartoriusSimulator:
-    params: dict[str, Any] = {"settle_time_s": 0.3, "seed": 7, "adjust_seconds": 0.3}
+    params: dict[str, Any] = {"settle_time": 0.3, "seed": 7, "adjust_seconds": 0.3}
     params.update(kw)
     sim = SartoriusSimulator("bal1", "0037712345", **params)
     lab.start(sim)
@@ -119,7 +119,7 @@ def test_error_line(sim_thread: SimulatorThread) -> None:
 
 # ------------------------------------------------------------------------------------------- check 8
 def test_check8_blank_unit_while_settling_then_stable_with_unit(sim_thread: SimulatorThread) -> None:
-    sim = start(sim_thread, settle_time_s=0.4)
+    sim = start(sim_thread, settle_time=0.4)
     with driver(sim) as bal:
         sim.place(100.0)
         [first] = bal.poll()
@@ -323,3 +323,23 @@ def test_check10_disconnect_is_a_connection_error_then_reconnects(sim_thread: Si
             except (DeviceConnectionError, DeviceTimeoutError):
                 assert time.monotonic() < deadline, "did not reconnect"
                 time.sleep(0.1)
+
+
+def test_the_virtual_lab_spec_builds_this_simulator(sim_thread: SimulatorThread) -> None:
+    from simulators.lab import InstrumentSpec
+
+    spec = InstrumentSpec(
+        "bal-2",
+        "sartorius-sbi",
+        "0034512345",
+        line="baud=9600&bytesize=7&parity=O",
+        seed=2,
+        params={"capacity": 6200.0, "resolution": 0.01, "settle_time": 0.2},
+    )
+    sim = spec.build()
+    assert isinstance(sim, SartoriusSimulator)
+    sim_thread.start(sim)
+    sim.place(1234.5)
+    wait_stable(sim)
+    [line] = raw(sim, b"\x1bP")
+    assert line == b"+  1234.50 g  \r\n"
