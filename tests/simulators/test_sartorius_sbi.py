@@ -93,6 +93,9 @@ def test_noise_and_unknown_commands_between_commands_are_ignored(sim_thread: Sim
     sim = start(sim_thread)
     lines = raw(sim, b"junk\r\n\x1bK\x1bQ\x1bs3_\x1bx9_\x1bP\r\n", lines=1)
     assert len(lines[0]) == 16
+    noise = b"\x1b\x1b\x1bx12345678901234567890_\x1b1\x1bp\xff\x00\x1bx1\r\n" + bytes(range(256)).replace(b"\x1b", b"")
+    lines = raw(sim, noise + b"\x1bP", lines=1)
+    assert len(lines[0]) == 16
 
 
 def test_overload_and_underload_status_lines(sim_thread: SimulatorThread) -> None:
