@@ -29,7 +29,8 @@ _CHECK_TOL = 1e-4
 def _scale(x: Array, u: Array) -> Array:
     """A positive per-variable scale: max(|x|, u), or 1 where both vanish."""
     s = np.maximum(np.abs(x), u)
-    return np.where(s > 0.0, s, 1.0)
+    s[s == 0.0] = 1.0
+    return s
 
 
 def _complex_step(model: Model, x: Array, h: Array) -> tuple[Array, Array, Array]:
@@ -40,18 +41,18 @@ def _complex_step(model: Model, x: Array, h: Array) -> tuple[Array, Array, Array
     a non-zero imaginary part there). Returns value (m, Q), Jacobian (m, N, Q) and a (m, Q) mask of
     points where the real model is defined.
     """
-    n = x.shape[0]
-    pert = np.zeros((n, n + 1, x.shape[1]))
+    n, nq = x.shape
+    z = np.empty((n, n + 1, nq), dtype=complex)  # input i, direction j (0 = none), point q
+    z[...] = x[:, None, :]
     idx = np.arange(n)
-    pert[idx, idx + 1, :] = h
-    z = x[:, None, :] + 1j * pert  # input i, direction j (0 = none), point q
+    z.imag[idx, idx + 1, :] = h
     out = model.evaluate(*z)
     if not np.iscomplexobj(out):
         raise TypeError("model dropped the imaginary part")
     base = out[:, 0, :]
-    defined = (np.imag(base) == 0.0) & np.isfinite(base)
-    jac: Array = np.imag(out[:, 1:, :]) / h[None, :, :]
-    return np.real(base), jac, defined
+    defined = (base.imag == 0.0) & np.isfinite(base)
+    jac: Array = out.imag[:, 1:, :] / h
+    return base.real, jac, defined
 
 
 def _central(model: Model, x: Array, h: Array, levels: int) -> Array:

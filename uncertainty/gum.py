@@ -120,18 +120,26 @@ class PointsResult:
     covariance: Array
 
 
+_K_CACHE: dict[tuple[float, float], float] = {}
+
+
 def coverage_factor(dof: float | Array, coverage_probability: float = 0.95, *, truncate: bool = True) -> Any:
     """k = t_{(1+p)/2}(nu) (two-sided); nu = inf gives the normal quantile. Scalar in, float out.
 
     With ``truncate`` (GUM G.6.4) a non-integer nu is truncated to the next lower integer (>= 1).
     """
+    if isinstance(dof, float | int):
+        nu_s = (max(math.floor(dof), 1) if truncate else float(dof)) if math.isfinite(dof) else math.inf
+        key = (nu_s, coverage_probability)
+        k_cached = _K_CACHE.get(key)
+        if k_cached is None:
+            q = 0.5 * (1.0 + _probability(coverage_probability))
+            k_cached = float(special.ndtri(q)) if math.isinf(nu_s) else float(special.stdtrit(nu_s, q))
+            if len(_K_CACHE) < 10_000:
+                _K_CACHE[key] = k_cached
+        return k_cached
     p = _probability(coverage_probability)
     q = 0.5 * (1.0 + p)
-    if isinstance(dof, float | int):
-        if math.isinf(dof):
-            return float(special.ndtri(q))
-        nu_s = max(math.floor(dof), 1) if truncate else float(dof)
-        return float(special.stdtrit(nu_s, q))
     nu = np.asarray(dof, dtype=float)
     fin = np.isfinite(nu)
     if truncate:
@@ -208,8 +216,7 @@ def correlation_matrix(names: Sequence[str], correlations: CorrelationSpec) -> A
     return r
 
 
-@dataclass(frozen=True)
-class _Prepared:
+class _Prepared(NamedTuple):
     names: tuple[str, ...]
     inputs: tuple[Input, ...]
     x: Array
@@ -225,6 +232,10 @@ def _prepare(
     inputs: Mapping[str, Input | Simultaneous] | Sequence[Simultaneous | Mapping[str, Input]],
     correlations: CorrelationSpec,
 ) -> _Prepared:
+    if correlations is None and type(inputs) is dict and len(inputs) == len(model.inputs):
+        fast = _prepare_fast(model, inputs)
+        if fast is not None:
+            return fast
     flat: dict[str, Input] = {}
     sims: list[Simultaneous] = []
     entries: list[tuple[str | None, Any]] = (
@@ -285,6 +296,27 @@ def _prepare(
     )
 
 
+def _prepare_fast(model: Model, inputs: dict[str, Any]) -> _Prepared | None:
+    """The common case: a dict of uncorrelated Input objects, exactly the model's inputs."""
+    try:
+        ins = tuple([inputs[n] for n in model.inputs])
+    except KeyError:
+        return None
+    for i in ins:
+        if type(i) is not Input:
+            return None
+    return _Prepared(
+        model.inputs,
+        ins,
+        np.array([i.value for i in ins]),
+        np.array([i.u for i in ins]),
+        np.array([i.dof for i in ins]),
+        None,
+        (),
+        (),
+    )
+
+
 def _groups(r: Array) -> tuple[tuple[int, ...], ...]:
     """Connected components of the graph of non-zero correlations."""
     n = r.shape[0]
@@ -313,12 +345,9 @@ def _nu_eff(cu: Array, r: Array | None, groups: Sequence[tuple[int, ...]], dof: 
     combined variance with the group's dof (their common dof, or the smallest one if they differ);
     see docs/decisions/0101-uncertainty-dof-correlated.md.
     """
-    finite = np.isfinite(dof)
     if r is None:
-        if not finite.any():
-            return np.full(uc2.shape, np.inf)
-        c4 = cu[:, finite] ** 2
-        den = np.sum(c4 * c4 / dof[finite], axis=1)
+        c2 = cu * cu
+        den = (c2 * c2 / dof).sum(axis=1)  # 1/inf = 0: exactly known inputs drop out
     else:
         den = np.zeros(uc2.shape)
         for g in groups:
@@ -328,9 +357,8 @@ def _nu_eff(cu: Array, r: Array | None, groups: Sequence[tuple[int, ...]], dof: 
             sub = cu[:, list(g)]
             var = np.einsum("ai,ij,aj->a", sub, r[np.ix_(g, g)], sub)
             den = den + var * var / nu
-    ok = (den > 0.0) & (uc2 > 0.0)
-    out: Array = np.full(uc2.shape, np.inf)
-    out[ok] = uc2[ok] * uc2[ok] / den[ok]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: Array = np.where((den > 0.0) & (uc2 > 0.0), uc2 * uc2 / den, np.inf)
     return out
 
 
@@ -385,31 +413,32 @@ def gum(
     else:
         value_q, jac_q, defined_q, method = jacobian(model, x, u)
         value, jac, defined = value_q[:, 0], jac_q[:, :, 0], defined_q[:, 0]
-    if not np.all(defined):
+    if not defined.all():
         bad = [model.outputs[i] for i in range(model.n_outputs) if not defined[i]]
         raise ModelError(
             f"the model is not defined at the input estimates: output(s) {bad} are not finite real numbers"
         )
-    if not np.all(np.isfinite(jac)):
+    if not np.isfinite(jac).all():
         raise ModelError("the sensitivity coefficients are not finite at the input estimates (check the model)")
     cu = jac * prep.u[None, :]  # (m, N)
     cov = cu @ cu.T if prep.r is None else cu @ prep.r @ cu.T
-    uc2 = np.clip(np.diag(cov), 0.0, None)
+    uc2 = np.maximum(cov.diagonal(), 0.0)
     u1 = np.sqrt(uc2)
     u2: Array | None = None
-    if need_second and np.all(defined_all) and np.all(np.isfinite(jac_all)):
-        u2 = np.sqrt(np.clip(uc2 + _second_order_terms(jac_all, prep, s), 0.0, None))
+    if need_second and defined_all.all() and np.isfinite(jac_all).all():
+        u2 = np.sqrt(np.maximum(uc2 + _second_order_terms(jac_all, prep, s), 0.0))
     nu = _nu_eff(cu, prep.r, prep.groups, prep.dof, uc2)
     if coverage_factor is not None:
         ks = [float(coverage_factor)] * model.n_outputs
     else:
-        ks = [coverage_factor_fn(float(v), p, truncate=truncate_dof) for v in nu]
+        ks = [coverage_factor_fn(v, p, truncate=truncate_dof) for v in nu.tolist()]
     names = prep.names
-    xs, us, dofs = prep.x.tolist(), prep.u.tolist(), prep.dof.tolist()
-    dists = [i.distribution for i in prep.inputs]
+    fixed = (prep.x.tolist(), prep.u.tolist(), [i.distribution for i in prep.inputs], prep.dof.tolist())
+    sens_all, contrib_all = jac.tolist(), cu.tolist()
+    u1_l, nu_l, value_l = u1.tolist(), nu.tolist(), value.tolist()
     outputs: dict[str, GUMOutput] = {}
     for k_out, name in enumerate(model.outputs):
-        ref = float(u1[k_out])
+        ref = u1_l[k_out]
         u_second = None if u2 is None else float(u2[k_out])
         u_rep = u_second if (second_order and u_second is not None) else ref
         nonlinear = u_second is not None and (
@@ -424,15 +453,21 @@ def gum(
                 stacklevel=2,
             )
         k = ks[k_out]
-        y = float(value[k_out])
+        y = value_l[k_out]
         big_u = k * u_rep
-        sens, contrib = jac[k_out].tolist(), cu[k_out].tolist()
-        budget = tuple(BudgetRow(names[i], xs[i], us[i], dists[i], sens[i], contrib[i], dofs[i]) for i in range(n))
+        budget = tuple(
+            [
+                BudgetRow(nm, xv, uv, dist, c, cu_i, dv)
+                for nm, xv, uv, dist, dv, c, cu_i in zip(
+                    names, *fixed, sens_all[k_out], contrib_all[k_out], strict=True
+                )
+            ]
+        )
         outputs[name] = GUMOutput(
             name,
             y,
             u_rep,
-            float(nu[k_out]),
+            nu_l[k_out],
             k,
             big_u,
             (y - big_u, y + big_u),

@@ -127,15 +127,20 @@ class _Sampler:
                 covered.update(g)
         self.independent = [i for i in range(n) if i not in covered]
 
-    def draw(self, rng: np.random.Generator, size: int) -> Array:
+    def draw(self, rng: np.random.Generator, size: int) -> list[Array]:
+        """One array of ``size`` draws per input, in model order (no copies into a matrix)."""
         prep = self.prep
-        x = np.empty((len(prep.names), size))
+        x: list[Array] = [np.empty(0)] * len(prep.names)
         for i in self.independent:
             x[i] = prep.inputs[i].sample(rng, size)
         for sim, idx in prep.simultaneous:
-            x[list(idx)] = sim.sample(rng, size)
+            block = sim.sample(rng, size)
+            for row, i in enumerate(idx):
+                x[i] = block[row]
         for g, mean, root in self.mvn:
-            x[list(g)] = mean[:, None] + root @ rng.standard_normal((len(g), size))
+            block = mean[:, None] + root @ rng.standard_normal((len(g), size))
+            for row, i in enumerate(g):
+                x[i] = block[row]
         return x
 
 

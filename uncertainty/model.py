@@ -123,8 +123,10 @@ class Model:
         if len(args) != self.n_inputs:
             raise ModelError(f"model takes {self.n_inputs} inputs {list(self.inputs)}, got {len(args)}")
         shape = np.shape(args[0])
-        if any(np.shape(a) != shape for a in args[1:]):
-            shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        for a in args:
+            if np.shape(a) != shape:
+                shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+                break
         try:
             with np.errstate(all="ignore"):
                 out = self.function(*args)
