@@ -18,7 +18,7 @@ import numpy.typing as npt
 from .errors import ModelError
 from .model import Model
 
-__all__ = ["jacobian"]
+__all__ = ["complex_step_point", "jacobian"]
 
 Array = npt.NDArray[Any]
 
@@ -52,6 +52,40 @@ def _complex_step(model: Model, x: Array, h: Array) -> tuple[Array, Array, Array
     base = out[:, 0, :]
     defined = (base.imag == 0.0) & np.isfinite(base)
     jac: Array = out.imag[:, 1:, :] / h
+    return base.real, jac, defined
+
+
+_INDEX: dict[int, tuple[Array, Array, Array]] = {}
+
+
+def complex_step_point(model: Model, x: Array, u: Array) -> tuple[Array, Array, Array]:
+    """Complex-step value (m,), Jacobian (m, N) and defined-mask (m,) at one point x (N,), u (N,).
+
+    The lean single-point path used by :func:`uncertainty.gum.gum` for complex-safe models.
+    """
+    n = x.size
+    h = np.maximum(np.abs(x), u)
+    np.maximum(h, 1e-280, out=h)  # a vanishing scale still gives a normal (non-subnormal) step
+    h *= _CS_STEP
+    cached = _INDEX.get(n)
+    if cached is None:
+        cached = _INDEX.setdefault(n, (np.arange(n), np.arange(1, n + 1), np.zeros((n, n + 1), dtype=complex)))
+    rows, cols, zeros = cached
+    z = x[:, None] + zeros  # complex (input i, direction j); direction 0 carries no perturbation
+    z.imag[rows, cols] = h
+    arr: Array | None = None
+    if model.expressions is not None:
+        with np.errstate(all="ignore"):
+            res = model.function(*z)
+        if len(res) == 1 and getattr(res[0], "shape", None) == (n + 1,):
+            arr = res[0][None]
+    if arr is None:
+        arr = model.evaluate(*z)
+    if arr.dtype.kind != "c":
+        raise ModelError("the model dropped the imaginary part of complex input; set complex_step=False")
+    base = arr[:, 0]
+    defined = (base.imag == 0.0) & np.isfinite(base)
+    jac: Array = arr.imag[:, 1:] / h
     return base.real, jac, defined
 
 

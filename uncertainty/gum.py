@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special  # type: ignore[import-untyped]
 
-from .derivatives import jacobian
+from .derivatives import complex_step_point, jacobian
 from .errors import CorrelationError, InputError, ModelError, NonLinearityWarning
 from .inputs import Input, Simultaneous
 from .model import Model
@@ -53,8 +53,7 @@ class BudgetRow(NamedTuple):
     dof: float
 
 
-@dataclass(frozen=True)
-class GUMOutput:
+class GUMOutput(NamedTuple):
     """The GUM result for one output quantity.
 
     Attributes:
@@ -305,16 +304,8 @@ def _prepare_fast(model: Model, inputs: dict[str, Any]) -> _Prepared | None:
     for i in ins:
         if type(i) is not Input:
             return None
-    return _Prepared(
-        model.inputs,
-        ins,
-        np.array([i.value for i in ins]),
-        np.array([i.u for i in ins]),
-        np.array([i.dof for i in ins]),
-        None,
-        (),
-        (),
-    )
+    cols = np.array([(i.value, i.u, i.dof) for i in ins]).T
+    return _Prepared(model.inputs, ins, cols[0], cols[1], cols[2], None, (), ())
 
 
 def _groups(r: Array) -> tuple[tuple[int, ...], ...]:
@@ -410,6 +401,9 @@ def gum(
         pts[np.arange(n), 1 + n + np.arange(n)] -= s
         value_all, jac_all, defined_all, method = jacobian(model, pts, np.repeat(u, 2 * n + 1, axis=1))
         value, jac, defined = value_all[:, 0], jac_all[:, :, 0], defined_all[:, 0]
+    elif model.complex_step is True:
+        value, jac, defined = complex_step_point(model, prep.x, prep.u)
+        method = "complex-step"
     else:
         value_q, jac_q, defined_q, method = jacobian(model, x, u)
         value, jac, defined = value_q[:, 0], jac_q[:, :, 0], defined_q[:, 0]
@@ -420,22 +414,34 @@ def gum(
         )
     if not np.isfinite(jac).all():
         raise ModelError("the sensitivity coefficients are not finite at the input estimates (check the model)")
-    cu = jac * prep.u[None, :]  # (m, N)
-    cov = cu @ cu.T if prep.r is None else cu @ prep.r @ cu.T
-    uc2 = np.maximum(cov.diagonal(), 0.0)
-    u1 = np.sqrt(uc2)
+    names = prep.names
+    ul, dl = prep.u.tolist(), prep.dof.tolist()
+    fixed = (prep.x.tolist(), ul, [i.distribution for i in prep.inputs], dl)
+    sens_all = jac.tolist()
+    value_l = value.tolist()
+    if prep.r is None and model.n_outputs == 1:
+        # single output, uncorrelated inputs: plain float arithmetic beats numpy for small N
+        row = [c * uu for c, uu in zip(sens_all[0], ul, strict=True)]
+        contrib_all = [row]
+        uc2_f = sum([v * v for v in row])
+        den = sum([(v * v) ** 2 / d for v, d in zip(row, dl, strict=True) if d != math.inf])
+        nu_l = [uc2_f * uc2_f / den if den > 0.0 and uc2_f > 0.0 else math.inf]
+        uc2 = np.array([uc2_f])
+        cov = uc2.reshape(1, 1)
+    else:
+        cu = jac * prep.u[None, :]  # (m, N)
+        contrib_all = cu.tolist()
+        cov = cu @ cu.T if prep.r is None else cu @ prep.r @ cu.T
+        uc2 = np.maximum(cov.diagonal(), 0.0)
+        nu_l = _nu_eff(cu, prep.r, prep.groups, prep.dof, uc2).tolist()
+    u1_l = [math.sqrt(v) if v > 0.0 else 0.0 for v in uc2.tolist()]
     u2: Array | None = None
     if need_second and defined_all.all() and np.isfinite(jac_all).all():
         u2 = np.sqrt(np.maximum(uc2 + _second_order_terms(jac_all, prep, s), 0.0))
-    nu = _nu_eff(cu, prep.r, prep.groups, prep.dof, uc2)
     if coverage_factor is not None:
         ks = [float(coverage_factor)] * model.n_outputs
     else:
-        ks = [coverage_factor_fn(v, p, truncate=truncate_dof) for v in nu.tolist()]
-    names = prep.names
-    fixed = (prep.x.tolist(), prep.u.tolist(), [i.distribution for i in prep.inputs], prep.dof.tolist())
-    sens_all, contrib_all = jac.tolist(), cu.tolist()
-    u1_l, nu_l, value_l = u1.tolist(), nu.tolist(), value.tolist()
+        ks = [coverage_factor_fn(v, p, truncate=truncate_dof) for v in nu_l]
     outputs: dict[str, GUMOutput] = {}
     for k_out, name in enumerate(model.outputs):
         ref = u1_l[k_out]
@@ -457,7 +463,7 @@ def gum(
         big_u = k * u_rep
         budget = tuple(
             [
-                BudgetRow(nm, xv, uv, dist, c, cu_i, dv)
+                _tuple_new(BudgetRow, (nm, xv, uv, dist, c, cu_i, dv))
                 for nm, xv, uv, dist, dv, c, cu_i in zip(
                     names, *fixed, sens_all[k_out], contrib_all[k_out], strict=True
                 )
@@ -478,7 +484,7 @@ def gum(
             nonlinear,
         )
     if model.n_outputs == 1:
-        corr = np.ones((1, 1))
+        corr = _ONE
     else:
         d = np.sqrt(np.diag(cov))
         dd = np.outer(d, d)
@@ -488,6 +494,9 @@ def gum(
 
 
 coverage_factor_fn = coverage_factor
+_tuple_new = tuple.__new__
+_ONE = np.ones((1, 1))
+_ONE.flags.writeable = False
 
 
 def _second_order_terms(jac_all: Array, prep: _Prepared, s: Array) -> Array:

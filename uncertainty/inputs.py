@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -48,8 +49,10 @@ DISTRIBUTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Input:
+_NO_PARAMS: Mapping[str, float] = MappingProxyType({})
+
+
+class Input(NamedTuple):
     """An input quantity's state of knowledge.
 
     Attributes:
@@ -64,7 +67,7 @@ class Input:
     u: float
     dof: float = math.inf
     distribution: str = "normal"
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, float] = _NO_PARAMS
 
     def sample(self, rng: np.random.Generator, size: int) -> Array:
         """Draw ``size`` values from the assigned distribution (JCGM 101 6.4)."""
@@ -132,6 +135,18 @@ def normal(
     A certificate's "U = 0.45 mg (k = 2)" is ``normal(x, U=0.45, k=2)``; u = U/k. ``dof`` defaults to
     infinity (GUM G.4 for type B).
     """
+    if (
+        type(u) is float
+        and type(value) is float
+        and U is None
+        and k is None
+        and (dof is None or type(dof) is float)
+        and value - value == 0.0  # finite
+        and u - u == 0.0
+        and u >= 0.0
+        and (dof is None or dof > 0.0)
+    ):  # fast path for the common call normal(x, u[, dof=nu]) with floats
+        return Input(value, u, math.inf if dof is None else dof, "normal", _NO_PARAMS)
     value = _real("value", value)
     if u is not None and (U is not None or k is not None):
         raise InputError("give either u, or U together with k, not both")
@@ -141,7 +156,7 @@ def normal(
         uu = _real("U", U, nonneg=True) / _real("k", k, positive=True)
     else:
         uu = _real("u", u, nonneg=True)
-    return Input(value, uu, _dof(dof), "normal", {})
+    return Input(value, uu, _dof(dof), "normal", _NO_PARAMS)
 
 
 def student_t(value: float, scale: float, dof: float) -> Input:
@@ -154,7 +169,7 @@ def student_t(value: float, scale: float, dof: float) -> Input:
     scale = _real("scale", scale, nonneg=True)
     nu = _dof(dof)
     if math.isinf(nu):
-        return Input(value, scale, nu, "normal", {})
+        return Input(value, scale, nu, "normal", _NO_PARAMS)
     return Input(value, scale, nu, "t", {"scale": scale, "mc_dof": nu})
 
 
