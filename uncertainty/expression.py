@@ -13,6 +13,7 @@ differentiate expression models to machine precision.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -229,3 +230,183 @@ def compile_expressions(
 ) -> CompiledExpression:
     """Validate and compile ``expressions`` over ``inputs`` (argument order) with bound ``constants``."""
     return CompiledExpression(expressions, inputs, constants)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Scalar forward-mode differentiation: the same validated expressions compiled to plain-float Python
+# code that returns the values and the exact gradient. Used for single-point GUM evaluations, where
+# Python float arithmetic is much faster than numpy on tiny arrays.
+
+_MATH: dict[str, str] = {
+    "sqrt": "_m.sqrt",
+    "exp": "_m.exp",
+    "log": "_m.log",
+    "log10": "_m.log10",
+    "sin": "_m.sin",
+    "cos": "_m.cos",
+    "tan": "_m.tan",
+    "arcsin": "_m.asin",
+    "arccos": "_m.acos",
+    "arctan": "_m.atan",
+    "arctan2": "_m.atan2",
+}
+
+
+_LN10 = 2.302585092994046
+
+
+def _real_pow(a: float, b: float) -> float:
+    """a ** b on floats; a complex result (negative base, fractional exponent) is a domain error."""
+    r: Any = a**b
+    if type(r) is complex:
+        raise ValueError("complex power")
+    return float(r)
+
+
+class _GradientWriter:
+    """Emits SSA lines computing a value and its sparse partial derivatives for each AST node."""
+
+    def __init__(self, index: Mapping[str, int], literals: Mapping[str, float]) -> None:
+        self.index = index
+        self.literals = literals
+        self.lines: list[str] = []
+        self.count = 0
+
+    def tmp(self, code: str) -> str:
+        name = f"t{self.count}"
+        self.count += 1
+        self.lines.append(f"    {name} = {code}")
+        return name
+
+    def emit(self, node: ast.AST) -> tuple[str, dict[int, str]]:
+        if isinstance(node, ast.Constant):
+            return repr(float(node.value)), {}  # type: ignore[arg-type]
+        if isinstance(node, ast.Name):
+            if node.id in self.index:
+                return f"x{self.index[node.id]}", {self.index[node.id]: "1.0"}
+            return repr(float(self.literals[node.id])), {}
+        if isinstance(node, ast.UnaryOp):
+            v, d = self.emit(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return v, d
+            return self.tmp(f"-{v}"), {i: self.tmp(f"-{e}") for i, e in d.items()}
+        if isinstance(node, ast.BinOp):
+            a, da = self.emit(node.left)
+            b, db = self.emit(node.right)
+            keys = sorted(set(da) | set(db))
+            if isinstance(node.op, ast.Add | ast.Sub):
+                sign = "+" if isinstance(node.op, ast.Add) else "-"
+                v = self.tmp(f"{a} {sign} {b}")
+                out = {}
+                for i in keys:
+                    if i in da and i in db:
+                        out[i] = self.tmp(f"{da[i]} {sign} {db[i]}")
+                    elif i in da:
+                        out[i] = da[i]
+                    else:
+                        out[i] = db[i] if sign == "+" else self.tmp(f"-{db[i]}")
+                return v, out
+            if isinstance(node.op, ast.Mult):
+                v = self.tmp(f"{a} * {b}")
+                return v, {i: self.tmp(" + ".join(self._mul(i, a, da, b, db))) for i in keys}
+            if isinstance(node.op, ast.Div):
+                v = self.tmp(f"{a} / {b}")
+                out = {}
+                for i in keys:
+                    num = " - ".join([*([da[i]] if i in da else ["0.0"]), *([f"{v} * {db[i]}"] if i in db else [])])
+                    out[i] = self.tmp(f"({num}) / {b}")
+                return v, out
+            # Pow
+            v = self.tmp(f"_pow({a}, {b})")
+            out = {}
+            if not db:
+                g = self.tmp(f"{b} * _pow({a}, {b} - 1.0)")
+                for i in keys:
+                    out[i] = self.tmp(f"{da[i]} * {g}")
+            elif not da:
+                g = self.tmp(f"{v} * _m.log({a})")
+                for i in keys:
+                    out[i] = self.tmp(f"{db[i]} * {g}")
+            else:
+                la = self.tmp(f"_m.log({a})")
+                for i in keys:
+                    parts = [*([f"{db[i]} * {la}"] if i in db else []), *([f"{b} * {da[i]} / {a}"] if i in da else [])]
+                    out[i] = self.tmp(f"{v} * ({' + '.join(parts)})")
+            return v, out
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name == "arctan2":
+            y, dy = self.emit(node.args[0])
+            x, dx = self.emit(node.args[1])
+            v = self.tmp(f"_m.atan2({y}, {x})")
+            r2 = self.tmp(f"{x} * {x} + {y} * {y}")
+            out = {}
+            for i in sorted(set(dy) | set(dx)):
+                parts = [*([f"{x} * {dy[i]}"] if i in dy else []), *([f"- {y} * {dx[i]}"] if i in dx else [])]
+                out[i] = self.tmp(f"({' '.join(parts)}) / {r2}")
+            return v, out
+        a, da = self.emit(node.args[0])
+        if name == "abs":
+            v = self.tmp(f"abs({a})")
+            s = self.tmp(f"(({a} > 0.0) - ({a} < 0.0))")
+        else:
+            v = self.tmp(f"{_MATH[name]}({a})")
+            s = self.tmp(
+                {
+                    "sqrt": f"0.5 / {v}",
+                    "exp": v,
+                    "log": f"1.0 / {a}",
+                    "log10": f"1.0 / ({a} * {_LN10!r})",
+                    "sin": f"_m.cos({a})",
+                    "cos": f"-_m.sin({a})",
+                    "tan": f"1.0 / _m.cos({a}) ** 2",
+                    "arcsin": f"1.0 / _m.sqrt(1.0 - {a} * {a})",
+                    "arccos": f"-1.0 / _m.sqrt(1.0 - {a} * {a})",
+                    "arctan": f"1.0 / (1.0 + {a} * {a})",
+                }[name]
+            )
+        return v, {i: self.tmp(f"{e} * {s}") for i, e in da.items()}
+
+    @staticmethod
+    def _mul(i: int, a: str, da: Mapping[int, str], b: str, db: Mapping[int, str]) -> list[str]:
+        return [*([f"{da[i]} * {b}"] if i in da else []), *([f"{a} * {db[i]}"] if i in db else [])]
+
+
+def compile_point_gradient(
+    expressions: Sequence[str], inputs: Sequence[str], constants: Mapping[str, float] | None = None
+) -> Callable[..., tuple[list[float], list[list[float]]] | None]:
+    """Compile validated expressions into ``f(*floats) -> (values, gradients)`` on Python floats.
+
+    ``gradients[k][i]`` is d(output k)/d(input i), exact (symbolic forward mode). Returns None instead of
+    raising where the model is undefined at the point (domain error, overflow, complex result), so the
+    caller can fall back to the numpy path and its diagnostics.
+    """
+    index = {n: i for i, n in enumerate(inputs)}
+    literals = {**BUILTIN_CONSTANTS, **{k: float(v) for k, v in (constants or {}).items()}}
+    writer = _GradientWriter(index, literals)
+    n = len(inputs)
+    vals, grads = [], []
+    for e in expressions:
+        v, d = writer.emit(_parse(e))
+        vals.append(v)
+        grads.append("[" + ", ".join(d.get(i, "0.0") for i in range(n)) + "]")
+    args = ", ".join(f"x{i}" for i in range(n))
+    src = "\n".join(
+        [
+            f"def _point({args}):",
+            "    try:",
+            *["    " + line for line in writer.lines],
+            f"        return [{', '.join(vals)}], [{', '.join(grads)}]",
+            "    except (ArithmeticError, ValueError):",
+            "        return None",
+        ]
+    )
+    namespace: dict[str, Any] = {
+        "__builtins__": {"abs": abs, "ArithmeticError": ArithmeticError, "ValueError": ValueError},
+        "_m": math,
+        "_pow": _real_pow,
+    }
+    # Safe: generated only from validated, whitelisted expression trees.
+    exec(compile(src, "<model gradient>", "exec"), namespace)
+    point: Callable[..., tuple[list[float], list[list[float]]] | None] = namespace["_point"]
+    return point

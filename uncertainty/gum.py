@@ -402,8 +402,14 @@ def gum(
         value_all, jac_all, defined_all, method = jacobian(model, pts, np.repeat(u, 2 * n + 1, axis=1))
         value, jac, defined = value_all[:, 0], jac_all[:, :, 0], defined_all[:, 0]
     elif model.complex_step is True:
-        value, jac, defined = complex_step_point(model, prep.x, prep.u)
-        method = "complex-step"
+        point = None if model.point_gradient is None else model.point_gradient(*prep.x.tolist())
+        if point is not None:
+            value, jac = np.array(point[0]), np.array(point[1])
+            defined = np.isfinite(value)
+            method = "symbolic"
+        else:
+            value, jac, defined = complex_step_point(model, prep.x, prep.u)
+            method = "complex-step"
     else:
         value_q, jac_q, defined_q, method = jacobian(model, x, u)
         value, jac, defined = value_q[:, 0], jac_q[:, :, 0], defined_q[:, 0]

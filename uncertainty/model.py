@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelError
-from .expression import CompiledExpression, names_in
+from .expression import CompiledExpression, compile_point_gradient, names_in
 
 __all__ = ["Model"]
 
@@ -62,6 +62,9 @@ class Model:
         self.outputs: tuple[str, ...] = outputs
         self.complex_step = complex_step
         self.expressions: dict[str, str] | None = None
+        #: exact value-and-gradient function on Python floats (expression models only), see
+        #: :func:`uncertainty.expression.compile_point_gradient`
+        self.point_gradient: Callable[..., tuple[list[float], list[list[float]]] | None] | None = None
 
     @classmethod
     def from_expression(
@@ -103,6 +106,7 @@ class Model:
         )
         model = cls(compiled.function, list(inputs), list(exprs), complex_step=True)
         model.expressions = exprs
+        model.point_gradient = compile_point_gradient(list(exprs.values()), list(inputs), constants)
         return model
 
     @property

@@ -8,12 +8,13 @@ the Monte Carlo tolerance.
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uncertainty import Model, gum, mcm, normal
+from uncertainty import Model, NonLinearityWarning, gum, mcm, normal
 
 GTC = pytest.importorskip("GTC")
 
@@ -76,7 +77,11 @@ def problems(draw):
 def test_u_and_nu_eff_agree_with_gtc(problem):
     specs, text, fn = problem
     model = Model.from_expression(text, inputs=list(specs))
-    ours = gum(model, {n: normal(x, u, dof=nu) for n, (x, u, nu) in specs.items()}, check_linearity=False)["y"]
+    ins = {n: normal(x, u, dof=nu) for n, (x, u, nu) in specs.items()}
+    ours = gum(model, ins, check_linearity=False)["y"]  # symbolic forward-mode path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonLinearityWarning)
+        ours_cs = gum(model, ins)["y"]  # complex-step path (with the linearity check)
     env = {n: GTC.ureal(x, u, nu, label=n) for n, (x, u, nu) in specs.items()}
     theirs = fn(env)
     value = GTC.value(theirs)
@@ -86,11 +91,13 @@ def test_u_and_nu_eff_agree_with_gtc(problem):
         assert ours.u <= 1e-9 * max(1.0, abs(value))
         return
     assert ours.u == pytest.approx(u_gtc, rel=1e-9)
+    assert ours_cs.u == pytest.approx(u_gtc, rel=1e-9)
     nu_gtc = GTC.dof(theirs)
     if math.isinf(nu_gtc):
         assert math.isinf(ours.dof)
     else:
         assert ours.dof == pytest.approx(nu_gtc, rel=1e-9)
+        assert ours_cs.dof == pytest.approx(nu_gtc, rel=1e-9)
     # sensitivities (GTC's budget components are c_i u_i, signed)
     comps = {c.label: c.u for c in GTC.reporting.budget(theirs, trim=0)}
     for row in ours.budget:
