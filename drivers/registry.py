@@ -20,8 +20,8 @@ DRIVERS: dict[str, str] = {
     "mettler-toledo": "drivers.mtsics:MtSicsBalance",
     "sartorius-sbi": "drivers.sartorius_sbi:SartoriusBalance",
     "sartorius": "drivers.sartorius_sbi:SartoriusBalance",
-    "comet t7510": "drivers.environment:CometT7510",
-    "comet t7310": "drivers.environment:CometT7310",
+    "comet-t7510": "drivers.environment:CometT7510",
+    "comet-t7310": "drivers.environment:CometT7310",
 }
 
 
@@ -31,8 +31,8 @@ def models() -> list[str]:
 
 
 def driver_class(model: str) -> type[Instrument]:
-    """The driver class for ``model`` (case-insensitive)."""
-    key = model.strip().lower()
+    """The driver class for ``model`` (case-insensitive; spaces and underscores count as hyphens)."""
+    key = "-".join(model.replace("_", " ").lower().split())
     try:
         target = DRIVERS[key]
     except KeyError:

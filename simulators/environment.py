@@ -51,7 +51,7 @@ class EnvironmentSimulator(SimulatedInstrument):
     """
 
     protocol: ClassVar[str] = "modbus-tcp"
-    model: ClassVar[str] = "comet t7510"
+    model: ClassVar[str] = "comet-t7510"
     controls: ClassVar[frozenset[str]] = frozenset({"set_conditions", "set_sensor_error"})
 
     def __init__(
@@ -173,7 +173,7 @@ class EnvironmentSimulator(SimulatedInstrument):
         """Manifest entry with the Modbus ``unit``; model/protocol follow the framing (T7510 TCP, T7310 RTU)."""
         entry = super().manifest_entry()
         if self.framing == "rtu":
-            entry["model"] = "comet t7310"
+            entry["model"] = "comet-t7310"
             entry["protocol"] = "modbus-rtu"
         entry["unit"] = self.unit
         return entry

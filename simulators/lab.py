@@ -87,9 +87,12 @@ class InstrumentSpec:
         """Instantiate the simulator (not started)."""
         module_name, _, class_name = SIMULATORS[self.kind].partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
-        sim: SimulatedInstrument = cls(
-            self.id, self.serial_number, settings=self.settings(), seed=self.seed, port=self.port, **self.params
-        )
+        try:
+            sim: SimulatedInstrument = cls(
+                self.id, self.serial_number, settings=self.settings(), seed=self.seed, port=self.port, **self.params
+            )
+        except TypeError as exc:  # an unknown or missing parameter
+            raise ValueError(f"instrument {self.id} ({self.kind}): {exc}") from None
         return sim
 
 
@@ -111,12 +114,12 @@ DEFAULT_LAB: tuple[InstrumentSpec, ...] = (
         seed=2,
         params={"capacity": 6200.0, "resolution": 0.01},
     ),
-    InstrumentSpec("env-1", "environment", "T7510-20231", seed=3, params={"framing": "tcp", "unit": 1}),
+    InstrumentSpec("env-1", "environment", "20231005", seed=3, params={"framing": "tcp", "unit": 1}),
     InstrumentSpec(
         "env-2",
         "environment",
-        "T7510-20232",
-        line="baud=19200&bytesize=8&parity=E",
+        "20231006",
+        line="baud=9600&bytesize=8&parity=N&stopbits=2",
         seed=4,
         params={"framing": "rtu", "unit": 3},
     ),
@@ -170,7 +173,7 @@ class VirtualLab:
         if self.runner is None:
             return
         if self._control is not None:
-            self._control.close()
+            self.runner.loop.call_soon_threadsafe(self._control.close)
             self._control = None
         self.runner.stop()
         self.runner = None
@@ -232,5 +235,5 @@ class VirtualLab:
         except (ConnectionError, OSError):
             pass
         finally:
-            with contextlib.suppress(ConnectionError, OSError):
+            with contextlib.suppress(ConnectionError, OSError, RuntimeError):
                 writer.close()

@@ -58,6 +58,11 @@ class SimulatorThread:
 
         async def _all() -> None:
             await asyncio.gather(*(i.stop() for i in self.instruments), return_exceptions=True)
+            # connection handlers still running (clients that never hung up) end here, not at garbage collection
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             self.call(_all())
@@ -65,6 +70,8 @@ class SimulatorThread:
             self.instruments.clear()
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(5)
+            if not self._thread.is_alive():
+                self.loop.close()
 
     def __enter__(self) -> Self:
         return self

@@ -92,7 +92,7 @@ def simulate_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         lab = VirtualLab(specs).start(control_port)
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:
         raise fail(f"cannot start the virtual lab: {exc}") from None
     with lab:
         console.print(_table(lab))

@@ -102,7 +102,7 @@ def test_exception_reply_is_device_error():
 
 def test_registry_and_protocols():
     assert driver_class("Comet T7510") is CometT7510
-    assert driver_class("comet t7310") is CometT7310
+    assert driver_class("comet-t7310") is CometT7310
     assert (CometT7510.protocol, CometT7310.protocol) == ("modbus-tcp", "modbus-rtu")
     assert COMET_T7310.block_start == 0x30 and COMET_T7310.block_count == 4
 

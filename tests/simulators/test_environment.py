@@ -132,9 +132,9 @@ def test_controls_are_thread_safe_while_polling(lab):
 def test_manifest_and_registry(lab):
     tcp = lab.start(EnvironmentSimulator("env8", "1", framing="tcp"))
     rtu_sim = lab.start(EnvironmentSimulator("env9", "2", framing="rtu", unit=5))
-    assert tcp.manifest_entry()["model"] == "comet t7510" and tcp.manifest_entry()["unit"] == 1
+    assert tcp.manifest_entry()["model"] == "comet-t7510" and tcp.manifest_entry()["unit"] == 1
     entry = rtu_sim.manifest_entry()
-    assert (entry["model"], entry["protocol"], entry["unit"]) == ("comet t7310", "modbus-rtu", 5)
+    assert (entry["model"], entry["protocol"], entry["unit"]) == ("comet-t7310", "modbus-rtu", 5)
     with open_instrument(entry["url"], entry["model"], entry["id"]) as drv:
         assert drv.identify().serial_number == "00000002"
 
