@@ -65,7 +65,7 @@ def lab_config(count: int) -> dict[str, list[dict[str, object]]]:
     items: list[dict[str, object]] = []
     for i in range(count):
         kind = ("mt-sics", "mt-sics", "sartorius-sbi", "environment")[i % 4]
-        item: dict[str, object] = {"id": f"i{i:02d}", "kind": kind, "serial_number": f"SN{i:05d}", "seed": i}
+        item: dict[str, object] = {"id": f"i{i:02d}", "kind": kind, "serial_number": f"{20240000 + i}", "seed": i}
         if kind == "mt-sics":
             item["line"] = "baud=9600&bytesize=8&parity=N"
         elif kind == "sartorius-sbi":

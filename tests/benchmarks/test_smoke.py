@@ -1,0 +1,23 @@
+"""The benchmarks still run (quick sizes); their figures are read by people, not asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("script", ["acquisition_rate.py", "uncertainty.py"])
+def test_benchmark_runs_and_prints_its_ratio(script: str) -> None:
+    path = ROOT / "benchmarks" / script
+    if not path.exists():
+        pytest.fail(f"benchmarks/{script} is missing")
+    result = subprocess.run(
+        [sys.executable, str(path), "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ratio" in result.stdout
