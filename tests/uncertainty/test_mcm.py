@@ -142,3 +142,25 @@ def test_invalid_mcm_arguments():
         mcm(m, {"a": normal(0, 1)}, trials=1)
     with pytest.raises(InputError, match="coverage_probability"):
         mcm(m, {"a": normal(0, 1)}, trials=100, coverage_probability=95)
+
+
+@pytest.mark.parametrize("kind", ["normal", "exponential", "cauchy", "ties", "bimodal"])
+def test_fast_tail_selection_equals_full_sort(kind):
+    """The subsample-threshold path of coverage_intervals must give exactly the full-sort answer."""
+    rng = np.random.default_rng(12)
+    m = 150_001
+    values = {
+        "normal": rng.standard_normal(m),
+        "exponential": rng.exponential(1.0, m),
+        "cauchy": rng.standard_cauchy(m),
+        "ties": np.r_[np.zeros(90_000), rng.random(m - 90_000)],
+        "bimodal": np.r_[rng.normal(-5, 1, m // 2), rng.normal(5, 0.1, m - m // 2)],
+    }[kind]
+    sym, short = coverage_intervals(values, 0.95)
+    s = np.sort(values)
+    q = math.floor(0.95 * m + 0.5)
+    tail = m - q
+    r = int(np.argmin(s[q:] - s[:tail]))
+    r_sym = (m - q) // 2 if (m - q) % 2 == 0 else (m - q + 1) // 2
+    assert sym == (s[r_sym - 1], s[r_sym - 1 + q])
+    assert short == (s[r], s[r + q])
