@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats  # type: ignore[import-untyped]
+from scipy import stats
 
 from .errors import InputError
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special  # type: ignore[import-untyped]
+from scipy import special
 
 from .derivatives import complex_step_point, jacobian
 from .errors import CorrelationError, InputError, ModelError, NonLinearityWarning

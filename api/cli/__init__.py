@@ -7,6 +7,7 @@ import typer
 from api.cli.errors import run_app
 from api.cli.read import models_command, read_command
 from api.cli.simulate import control_command, simulate_command
+from api.cli.uncertainty import app as uncertainty_app
 
 app = typer.Typer(
     name="caltrace",
@@ -19,13 +20,7 @@ app.command("simulate")(simulate_command)
 app.command("control")(control_command)
 app.command("read")(read_command)
 app.command("models")(models_command)
-
-try:  # the uncertainty engine's commands
-    from api.cli.uncertainty import app as uncertainty_app
-except ImportError:  # pragma: no cover - only while the engine is being written
-    pass
-else:
-    app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
+app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
 
 
 def main() -> None:
