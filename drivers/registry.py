@@ -22,6 +22,9 @@ DRIVERS: dict[str, str] = {
     "sartorius": "drivers.sartorius_sbi:SartoriusBalance",
     "comet-t7510": "drivers.environment:CometT7510",
     "comet-t7310": "drivers.environment:CometT7310",
+    "siemens-sitrans-fc-mass6000": "drivers.flowmeter:SiemensMass6000",
+    "endress-hauser-promass83": "drivers.flowmeter:PromassModbus",
+    "krohne-gfc300": "drivers.flowmeter:KrohneGfc300",
 }
 
 
