@@ -41,6 +41,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import ClassVar
+
+from simulators.base import SimulatedInstrument
 
 Clock = Callable[[], float]
 
@@ -341,3 +344,38 @@ class BalancePhysics:
             self._tau = self.settle_time_s / math.log(abs(self._step) / threshold)
         else:
             self._tau = 0.0
+
+
+class SimulatedBalance(SimulatedInstrument):
+    """A simulated balance whatever its protocol: a :class:`BalancePhysics` pan and the controls on it.
+
+    Subclasses assign ``self.physics`` and ``self.server`` and add their protocol loop.
+    """
+
+    controls: ClassVar[frozenset[str]] = frozenset({"place", "add", "remove", "set_drift", "set_sensitivity_error"})
+    physics: BalancePhysics
+
+    @property
+    def capacity(self) -> float:
+        """Max, in g."""
+        return self.physics.capacity_g
+
+    def place(self, load_g: float) -> None:
+        """Put ``load_g`` grams on the pan (replacing the load)."""
+        self.physics.place(load_g)
+
+    def add(self, load_g: float) -> None:
+        """Add ``load_g`` grams to the pan (negative removes some)."""
+        self.physics.add(load_g)
+
+    def remove(self) -> None:
+        """Empty the pan."""
+        self.physics.remove()
+
+    def set_drift(self, g_per_s: float) -> None:
+        """Let the zero creep at ``g_per_s`` g/s (above the stability limit the balance never settles)."""
+        self.physics.set_drift(g_per_s)
+
+    def set_sensitivity_error(self, relative: float) -> None:
+        """Span error (relative) that an internal adjustment removes."""
+        self.physics.set_sensitivity_error(relative)

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import inspect
-from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from abc import ABC
+from typing import Any, ClassVar, Protocol
 
 from simulators.faults import Faults
+
+
+class Server(Protocol):
+    """A listener a simulator serves its protocol on (``SerialServer``, ``ModbusServer``)."""
+
+    @property
+    def url(self) -> str: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class SimulatedInstrument(ABC):
     """A virtual instrument listening on 127.0.0.1 and speaking its real wire protocol.
 
     Subclasses set ``protocol`` (wire protocol name for the manifest) and ``model`` (the driver registry model a
-    client uses), implement :meth:`start`/:meth:`stop`/:attr:`url`, and list in ``controls`` the public methods a
-    test or demo may call by name through :meth:`control` (e.g. ``place`` a load on a balance).
-    Every simulator carries a :class:`Faults` injector.
+    client uses), assign ``self.server`` (whose ``url``, ``start`` and ``stop`` the simulator presents), and list
+    in ``controls`` the public methods a test or demo may call by name through :meth:`control` (e.g. ``place`` a
+    load on a balance). Every simulator carries a :class:`Faults` injector.
     """
 
     protocol: ClassVar[str] = ""
@@ -27,18 +36,20 @@ class SimulatedInstrument(ABC):
         self.serial_number = serial_number
         self.faults = faults or Faults()
 
+    server: Server
+
     @property
-    @abstractmethod
     def url(self) -> str:
         """Address a driver connects to (valid after :meth:`start`)."""
+        return self.server.url
 
-    @abstractmethod
     async def start(self) -> None:
         """Start listening; return once connections are accepted."""
+        await self.server.start()
 
-    @abstractmethod
     async def stop(self) -> None:
         """Stop listening and drop connections."""
+        await self.server.stop()
 
     def manifest_entry(self) -> dict[str, Any]:
         """This instrument's entry in the virtual-lab manifest."""

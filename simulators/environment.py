@@ -156,19 +156,6 @@ class EnvironmentSimulator(SimulatedInstrument):
                 self._errors.discard(quantity)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``modbus+tcp://127.0.0.1:PORT?unit=N`` or ``modbus+rtu+socket://127.0.0.1:PORT?unit=N[&baud=...]``."""
-        return self.server.url
-
-    async def start(self) -> None:
-        """Start listening."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop listening and drop connections."""
-        await self.server.stop()
-
     def manifest_entry(self) -> dict[str, Any]:
         """Manifest entry with the Modbus ``unit``; model/protocol follow the framing (T7510 TCP, T7310 RTU)."""
         entry = super().manifest_entry()

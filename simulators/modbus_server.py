@@ -20,7 +20,6 @@ injection (drop, delay, garble, disconnect, silent) reuse :class:`simulators.ser
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
@@ -39,7 +38,7 @@ from pymodbus.pdu.register_message import (
 
 from drivers.address import SerialSettings
 from simulators.faults import Faults
-from simulators.serial_server import LineConnection
+from simulators.serial_server import LineConnection, SerialServer
 
 Framing = Literal["tcp", "rtu"]
 RegisterKind = Literal["holding", "input"]
@@ -166,11 +165,12 @@ class ModbusDevice:
         return exception(ILLEGAL_FUNCTION)
 
 
-class ModbusServer:
+class ModbusServer(SerialServer):
     """TCP listener serving one :class:`ModbusDevice` as Modbus TCP (MBAP) or as RTU frames on raw TCP.
 
     ``settings`` paces the bytes at a serial line rate (``None``: unpaced); ``faults`` injects reply faults.
     Bind to 127.0.0.1 only; ``port=0`` picks a free port (read :attr:`port` after :meth:`start`).
+    The listener, pacing and faults are :class:`SerialServer`'s; this class adds the Modbus frame loop.
     """
 
     def __init__(
@@ -185,14 +185,9 @@ class ModbusServer:
     ) -> None:
         if framing not in ("tcp", "rtu"):
             raise ValueError(f"framing must be 'tcp' or 'rtu', got {framing!r}")
+        super().__init__(self._serve, host=host, port=port, settings=settings, faults=faults, terminator=b"")
         self.device = device
         self.framing: Framing = framing
-        self.host = host
-        self.port = port
-        self.settings = settings
-        self.faults = faults or Faults()
-        self._server: asyncio.Server | None = None
-        self._connections: set[LineConnection] = set()
 
     @property
     def url(self) -> str:
@@ -204,37 +199,6 @@ class ModbusServer:
         if s is not None:
             url += f"&baud={s.baud}&parity={s.parity}&stopbits={s.stopbits:g}"
         return url
-
-    async def start(self) -> None:
-        """Start listening; returns once the port accepts connections."""
-        self._server = await asyncio.start_server(self._on_client, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop listening and close every connection."""
-        if self._server is not None:
-            self._server.close()
-        await self.drop_connections()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            self._server = None
-
-    async def drop_connections(self) -> None:
-        """Close every client connection now; the port keeps listening."""
-        for conn in list(self._connections):
-            await conn.close()
-
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = LineConnection(reader, writer, self.settings, self.faults, terminator=b"")
-        self._connections.add(conn)
-        try:
-            await self._serve(conn)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._connections.discard(conn)
-            await conn.close()
 
     async def _serve(self, conn: LineConnection) -> None:
         decoder = DecodePDU(is_server=True)

@@ -30,8 +30,7 @@ from typing import Any, ClassVar
 
 from drivers.address import SerialSettings
 from drivers.mtsics import VALUE_WIDTH
-from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState
-from simulators.base import SimulatedInstrument
+from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState, SimulatedBalance
 from simulators.faults import Faults
 from simulators.serial_server import LineConnection, SerialServer
 
@@ -60,7 +59,7 @@ IMPLEMENTED: tuple[tuple[int, str], ...] = (
 )
 
 
-class MtSicsSimulator(SimulatedInstrument):
+class MtSicsSimulator(SimulatedBalance):
     """A virtual MT-SICS balance (default: 220 g capacity, readability 0.0001 g, like an XS204 analytical balance).
 
     Model parameters: ``capacity`` (g), ``resolution`` (readability d, g), ``unit`` (printed after values; the
@@ -68,12 +67,12 @@ class MtSicsSimulator(SimulatedInstrument):
     stability after a load change), ``noise`` (settled noise, g; default d/10), ``stability_timeout`` (s that
     ``S`` waits before ``S I``), ``adjust_seconds`` (C3 duration, s), ``stream_interval`` (s between SIR lines).
     ``settings`` paces the line (None = unpaced); ``seed`` makes the noise reproducible.
-    Controls: ``place(load_g)``, ``add(load_g)``, ``remove()``, ``set_drift(g_per_s)`` and the inherited ``fault``.
+    Controls: ``place(load_g)``, ``add(load_g)``, ``remove()``, ``set_drift(g_per_s)``, ``set_sensitivity_error``
+    and ``fault`` (from :class:`SimulatedBalance`).
     """
 
     protocol: ClassVar[str] = "mt-sics"
     model: ClassVar[str] = "mt-sics"
-    controls: ClassVar[frozenset[str]] = frozenset({"place", "add", "remove", "set_drift"})
 
     def __init__(
         self,
@@ -118,19 +117,6 @@ class MtSicsSimulator(SimulatedInstrument):
         self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults)
 
     # -- SimulatedInstrument --------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``socket://127.0.0.1:PORT`` once started."""
-        return self.server.url
-
-    async def start(self) -> None:
-        """Start listening."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop listening and drop every connection."""
-        await self.server.stop()
-
     def manifest_entry(self) -> dict[str, Any]:
         """Manifest entry with the balance's capacity and readability."""
         entry = super().manifest_entry()
@@ -138,21 +124,6 @@ class MtSicsSimulator(SimulatedInstrument):
         return entry
 
     # -- controls (thread-safe: BalancePhysics holds a lock) ------------------------------------------------
-    def place(self, load_g: float) -> None:
-        """Put ``load_g`` grams on the pan (replacing the load)."""
-        self.physics.place(load_g)
-
-    def add(self, load_g: float) -> None:
-        """Add ``load_g`` grams to the pan (negative removes)."""
-        self.physics.add(load_g)
-
-    def remove(self) -> None:
-        """Empty the pan."""
-        self.physics.remove()
-
-    def set_drift(self, g_per_s: float) -> None:
-        """Zero drift in grams per second."""
-        self.physics.set_drift(g_per_s)
 
     # -- reply formatting (the manual's rules, independent of the driver's parser) -------------------------
     def _value(self, grams: float) -> str:

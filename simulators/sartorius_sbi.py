@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.address import SerialSettings
-from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState
-from simulators.base import SimulatedInstrument
+from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState, SimulatedBalance
 from simulators.faults import Faults
 from simulators.serial_server import LineConnection, SerialServer
 
@@ -53,7 +52,7 @@ class _Session:
     streaming: bool = True
 
 
-class SartoriusSimulator(SimulatedInstrument):
+class SartoriusSimulator(SimulatedBalance):
     """A Sartorius SBI balance (default: a 220 g x 0.1 mg analytical balance, type ``MSE224S-100-DU``).
 
     ``settings`` paces the line (None = unpaced); ``capacity`` and ``resolution`` (readability d) in g;
@@ -64,18 +63,11 @@ class SartoriusSimulator(SimulatedInstrument):
 
     protocol: ClassVar[str] = "sbi"
     model: ClassVar[str] = "sartorius-sbi"
-    controls: ClassVar[frozenset[str]] = frozenset(
-        {
-            "place",
-            "add",
-            "remove",
-            "set_drift",
-            "set_sensitivity_error",
-            "set_error",
-            "set_output_format",
-            "set_auto_print",
-        }
-    )
+    controls: ClassVar[frozenset[str]] = SimulatedBalance.controls | {
+        "set_error",
+        "set_output_format",
+        "set_auto_print",
+    }
 
     def __init__(
         self,
@@ -117,39 +109,7 @@ class SartoriusSimulator(SimulatedInstrument):
         self.set_auto_print(auto_print_s)
 
     # -- life cycle -------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``socket://127.0.0.1:PORT`` once started."""
-        return self.server.url
-
-    async def start(self) -> None:
-        """Start listening."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop listening and drop connections."""
-        await self.server.stop()
-
     # -- controls (thread-safe) -------------------------------------------------------------------------------
-    def place(self, load_g: float) -> None:
-        """Put ``load_g`` grams on the pan (replacing the load)."""
-        self.physics.place(load_g)
-
-    def add(self, load_g: float) -> None:
-        """Add ``load_g`` grams (negative removes some)."""
-        self.physics.add(load_g)
-
-    def remove(self) -> None:
-        """Empty the pan."""
-        self.physics.remove()
-
-    def set_drift(self, g_per_s: float) -> None:
-        """Let the zero creep at ``g_per_s`` g/s (above the stability limit the balance never settles)."""
-        self.physics.set_drift(g_per_s)
-
-    def set_sensitivity_error(self, relative: float) -> None:
-        """Span error (relative) that ``ESC Z`` removes."""
-        self.physics.set_sensitivity_error(relative)
 
     def set_error(self, code: int | None) -> None:
         """Print ``Stat     ERR <code>`` instead of values (1..999); None clears the error."""
