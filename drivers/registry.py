@@ -25,6 +25,9 @@ DRIVERS: dict[str, str] = {
     "siemens-sitrans-fc-mass6000": "drivers.flowmeter:SiemensMass6000",
     "endress-hauser-promass83": "drivers.flowmeter:PromassModbus",
     "krohne-gfc300": "drivers.flowmeter:KrohneGfc300",
+    "fluke-5520a": "drivers.fluke5520a:Fluke5520A",
+    "keysight-34465a": "drivers.dmm:Keysight34465A",
+    "hp-3458a": "drivers.dmm:HP3458A",
 }
 
 
