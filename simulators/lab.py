@@ -34,7 +34,6 @@ SIMULATORS: dict[str, str] = {
     "mt-sics": "simulators.mtsics:MtSicsSimulator",
     "sartorius-sbi": "simulators.sartorius_sbi:SartoriusSimulator",
     "environment": "simulators.environment:EnvironmentSimulator",
-    "flow-meter": "simulators.flowrig:FlowMeterSimulator",
     "fluke-5520a": "simulators.electrical:Fluke5520ASimulator",
     "keysight-34465a": "simulators.electrical:Keysight34465ASimulator",
     "hp-3458a": "simulators.electrical:HP3458ASimulator",
@@ -126,29 +125,6 @@ DEFAULT_LAB: tuple[InstrumentSpec, ...] = (
         line="baud=9600&bytesize=8&parity=N&stopbits=2",
         seed=4,
         params={"framing": "rtu", "unit": 3},
-    ),
-    # flow meters on the flow rig: Siemens on Modbus TCP, E+H on RTU framed on TCP (19200 8E1), Krohne on TCP
-    InstrumentSpec(
-        "flow-1",
-        "flow-meter",
-        "N1K4012345",
-        seed=11,
-        params={"model": "siemens-sitrans-fc-mass6000", "framing": "tcp", "unit": 1, "flow": 2.0},
-    ),
-    InstrumentSpec(
-        "flow-2",
-        "flow-meter",
-        "8A0B1C02000",
-        line="baud=19200&bytesize=8&parity=E",
-        seed=12,
-        params={"model": "endress-hauser-promass83", "framing": "rtu", "unit": 2, "flow": 1.5},
-    ),
-    InstrumentSpec(
-        "flow-3",
-        "flow-meter",
-        "A1234567",
-        seed=13,
-        params={"model": "krohne-gfc300", "framing": "tcp", "unit": 1, "flow": 0.5},
     ),
     # electrical: a calibrator (demo state 10 V DC in operate; a real one powers up in standby) wired to two DMMs
     InstrumentSpec(
