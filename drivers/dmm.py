@@ -259,14 +259,15 @@ class Keysight34465A(_Dmm):
         return self._reading(self._query("READ?", self._reading_timeout()))
 
     def measure(self, function: str = "dc_voltage", range: float | str | None = None) -> Reading:
-        """``MEAS:<function>? <range>``: configure and read in one exchange (resets NPLC to the default 10)."""
+        """``MEAS:<function>? <range>,DEF``: configure and read in one exchange (None = ``DEF,DEF``, autorange;
+        resets NPLC to the default 10)."""
         f = _function(function)
         self.function = f
         if function in SCPI_NPLC:
             self.nplc = 10.0
-        return self._reading(
-            self._query(f"MEAS:{SCPI_FUNCTIONS[function]}? {_range_text(range)}", self._reading_timeout())
-        )
+        rng = "DEF" if range is None else _range_text(range)
+        request = f"MEAS:{SCPI_FUNCTIONS[function]}? {rng},DEF"
+        return self._reading(self._query(request, self._reading_timeout()))
 
 
 class HP3458A(_Dmm):
