@@ -34,9 +34,7 @@ SIMULATORS: dict[str, str] = {
     "mt-sics": "simulators.mtsics:MtSicsSimulator",
     "sartorius-sbi": "simulators.sartorius_sbi:SartoriusSimulator",
     "environment": "simulators.environment:EnvironmentSimulator",
-    "fluke-5520a": "simulators.electrical:Fluke5520ASimulator",
-    "keysight-34465a": "simulators.electrical:Keysight34465ASimulator",
-    "hp-3458a": "simulators.electrical:HP3458ASimulator",
+    "flow-meter": "simulators.flowrig:FlowMeterSimulator",
 }
 
 
@@ -126,17 +124,29 @@ DEFAULT_LAB: tuple[InstrumentSpec, ...] = (
         seed=4,
         params={"framing": "rtu", "unit": 3},
     ),
-    # electrical: a calibrator (demo state 10 V DC in operate; a real one powers up in standby) wired to two DMMs
+    # flow meters on the flow rig: Siemens on Modbus TCP, E+H on RTU framed on TCP (19200 8E1), Krohne on TCP
     InstrumentSpec(
-        "cal-1",
-        "fluke-5520a",
-        "9345012",
-        line="baud=9600&bytesize=8&parity=N",
-        seed=5,
-        params={"output": 10.0, "unit": "V", "operate": True},
+        "flow-1",
+        "flow-meter",
+        "N1K4012345",
+        seed=11,
+        params={"model": "siemens-sitrans-fc-mass6000", "framing": "tcp", "unit": 1, "flow": 2.0},
     ),
-    InstrumentSpec("dmm-1", "keysight-34465a", "MY57503456", seed=6, params={"input_from": "cal-1"}),
-    InstrumentSpec("dmm-2", "hp-3458a", "2823A12345", seed=7, params={"input_from": "cal-1"}),
+    InstrumentSpec(
+        "flow-2",
+        "flow-meter",
+        "8A0B1C02000",
+        line="baud=19200&bytesize=8&parity=E",
+        seed=12,
+        params={"model": "endress-hauser-promass83", "framing": "rtu", "unit": 2, "flow": 1.5},
+    ),
+    InstrumentSpec(
+        "flow-3",
+        "flow-meter",
+        "A1234567",
+        seed=13,
+        params={"model": "krohne-gfc300", "framing": "tcp", "unit": 1, "flow": 0.5},
+    ),
 )
 
 
@@ -173,12 +183,8 @@ class VirtualLab:
         self.runner = SimulatorThread()
         try:
             sims = [spec.build() for spec in self.specs]
-            self.instruments = {s.instrument_id: s for s in sims}
-            for sim in sims:  # lab-level wiring, e.g. a DMM's input to a calibrator's output (``input_from``)
-                connect = getattr(sim, "connect_lab", None)
-                if callable(connect):
-                    connect(self.instruments)
             self.runner.start_all(sims)
+            self.instruments = {s.instrument_id: s for s in sims}
             self._control = self.runner.call(asyncio.start_server(self._on_control, "127.0.0.1", control_port))
             self.control_port = self._control.sockets[0].getsockname()[1]
         except BaseException:

@@ -48,13 +48,18 @@ def test_manifest_lists_every_instrument_with_the_contract_keys(lab: dict) -> No
     assert protocols["bal-2"] == "sbi"
     assert protocols["env-1"] == "modbus-tcp"
     assert protocols["env-2"] == "modbus-rtu"
-    assert protocols["cal-1"] == "fluke-5520a"
-    assert protocols["dmm-1"] == "scpi"
-    assert protocols["dmm-2"] == "hp3458a"
+    assert (protocols["flow-1"], protocols["flow-2"], protocols["flow-3"]) == ("modbus-tcp", "modbus-rtu", "modbus-tcp")
+    flows = {e["id"]: e for e in entries if e["id"].startswith("flow-")}
+    assert [(flows[i]["model"], flows[i]["unit"]) for i in ("flow-1", "flow-2", "flow-3")] == [
+        ("siemens-sitrans-fc-mass6000", 1),
+        ("endress-hauser-promass83", 2),
+        ("krohne-gfc300", 1),
+    ]
+    assert all(f"unit={e['unit']}" in e["url"] for e in flows.values())
     assert lab["control"].startswith("tcp://127.0.0.1:")
 
 
-@pytest.mark.parametrize("instrument", ["bal-1", "bal-2", "env-1", "env-2", "cal-1", "dmm-1", "dmm-2"])
+@pytest.mark.parametrize("instrument", ["bal-1", "bal-2", "env-1", "env-2", "flow-1", "flow-2", "flow-3"])
 def test_every_instrument_is_readable_with_caltrace_read(lab: dict, instrument: str) -> None:
     entry = next(e for e in lab["instruments"] if e["id"] == instrument)
     result = run(
