@@ -32,7 +32,7 @@ DEMO_LOADS_G = (0.0, 1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.
 def _table(lab: VirtualLab) -> Table:
     table = Table(title="caltrace virtual lab (127.0.0.1)")
     for column in ("id", "model", "protocol", "url", "serial number"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never cut a URL: it is what a user copies
     for entry in lab.manifest()["instruments"]:
         table.add_row(entry["id"], entry["model"], entry["protocol"], entry["url"], entry["serial_number"])
     table.caption = f"control: {lab.manifest()['control']}"

@@ -20,6 +20,8 @@ Specification V1.1b3, section 7 "MODBUS Exception Responses"):
 
 from __future__ import annotations
 
+import math
+import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -89,6 +91,22 @@ def _swap_bytes(registers: Sequence[int]) -> list[int]:
     return [((r & 0xFF) << 8) | (r >> 8) for r in registers]
 
 
+def shortest_float32(value: float) -> float:
+    """The shortest decimal that rounds to the same float32 as ``value`` (e.g. 998.2, not 998.2000122).
+
+    A float32 carries about 7 significant digits; widening it to float64 invents digits the instrument never
+    measured. NaN and infinities are returned as they are.
+    """
+    if not math.isfinite(value):
+        return value
+    packed = struct.pack(">f", value)
+    for digits in range(1, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.pack(">f", candidate) == packed:
+            return candidate
+    return value  # pragma: no cover - 9 significant digits always round-trip a float32
+
+
 def decode_registers(registers: Sequence[int], data_type: DataType, order: str = "ABCD") -> int | float:
     """Decode ``registers`` (as read, each 0..65535) into one value of ``data_type`` in byte ``order``.
 
@@ -110,6 +128,8 @@ def decode_registers(registers: Sequence[int], data_type: DataType, order: str =
     word_order: Literal["big", "little"] = "little" if byte_order in ("CDAB", "DCBA") else "big"
     pm_type = ModbusClientMixin.DATATYPE[data_type.value[0]]
     value = ModbusClientMixin.convert_from_registers(regs, pm_type, word_order=word_order)
+    if data_type is DataType.FLOAT32 and isinstance(value, float):
+        return shortest_float32(value)
     if isinstance(value, (int, float)):
         return value
     raise ProtocolError(f"cannot decode {regs} as {data_type.name}")  # pragma: no cover - pymodbus contract

@@ -33,7 +33,9 @@ from tests.drivers.test_modbus_transport_fake import Action, FakeDevice, crc16, 
 
 SIEMENS_REQUEST = rtu("01 03 0B B8 00 02")
 SIEMENS_REPLY = rtu("01 03 04 40 C3 52 93")
-EXPECTED = struct.unpack(">f", bytes.fromhex("40C35293"))[0]
+# 40 C3 52 93 is, by IEEE-754, the float32 nearest 6.10383 (checked in test_expected_is_the_manual_float32);
+# decoders give the shortest decimal that round-trips the float32, i.e. the manual's 6.10383 kg/s.
+EXPECTED = 6.10383
 RTU = "modbus+rtu+socket://127.0.0.1:{port}?unit=1&timeout=1"
 RTU_FAST = "modbus+rtu+socket://127.0.0.1:{port}?unit=1&timeout=0.2"
 RTU_HALF = "modbus+rtu+socket://127.0.0.1:{port}?unit=1&timeout=0.5"
@@ -57,6 +59,10 @@ def session(script, url: str) -> Iterator[tuple[FakeDevice, ModbusTransport]]:
 
 
 # -- pure decoders ------------------------------------------------------------------------------------------------
+def test_expected_is_the_manual_float32():
+    assert struct.pack(">f", EXPECTED) == bytes.fromhex("40C35293")
+
+
 def test_manual_request_crc_is_what_the_manual_prints():
     assert bytes.fromhex("01 03 0B B8 00 02 46 0A") == SIEMENS_REQUEST
 
@@ -67,8 +73,8 @@ def test_manual_request_crc_is_what_the_manual_prints():
 )
 def test_float32_in_all_four_orders(order, wire):
     value = decode_registers(regs(wire), DataType.FLOAT32, order)
-    assert value == EXPECTED
-    assert value == pytest.approx(6.10383, abs=5e-6)
+    assert struct.pack(">f", value) == struct.pack(">f", EXPECTED)  # the same float32 as IEEE-754 says
+    assert value == 6.10383  # and shown as the manual prints it
     assert encode_value(EXPECTED, DataType.FLOAT32, order) == regs(wire)
 
 
@@ -271,3 +277,20 @@ def test_arguments_are_checked_before_io():
 def test_crc_helper_is_independent():
     # Modbus over Serial Line V1.02, 6.2.2: CRC of "02 07" is 0x1241, sent 41 12
     assert crc16(bytes.fromhex("02 07")) == bytes.fromhex("41 12")
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("40C35293", 6.10383),  # PROTOCOLS.md: the SITRANS F C MASS 6000 manual frame, 6.10383 kg/s
+        ("44798CCD", 998.2),  # 998.2 kg/m3 (water at 20 °C) as float32 is 998.2000122...; the meter meant 998.2
+        ("3F800000", 1.0),
+        ("00000001", 1e-45),  # smallest subnormal
+    ],
+)
+def test_float32_decodes_to_the_shortest_decimal_that_round_trips(word: str, expected: float) -> None:
+    raw = bytes.fromhex(word)
+    regs = [int.from_bytes(raw[0:2], "big"), int.from_bytes(raw[2:4], "big")]
+    value = decode_registers(regs, DataType.FLOAT32, "ABCD")
+    assert value == expected
+    assert struct.pack(">f", value) == raw  # nothing the instrument sent is lost
