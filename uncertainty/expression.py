@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelError
+
+_PARSE_LOCK = threading.Lock()
 
 __all__ = ["BUILTIN_CONSTANTS", "FUNCTIONS", "CompiledExpression", "compile_expressions", "names_in"]
 
@@ -79,7 +82,8 @@ def _parse(expr: str) -> ast.expr:
     if not expr.strip():
         raise ModelError("a model expression must not be empty")
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        with _PARSE_LOCK:  # CPython 3.11 races when two threads build AST objects at once (gh-106905)
+            tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
         raise ModelError(f"expression {expr!r} is not valid syntax: {exc.msg}") from None
     _check(expr, tree.body)
