@@ -574,7 +574,10 @@ class Keysight34465ASimulator(_DmmSimulator):
         self.firmware = firmware
 
     def _header(self, header: str) -> str:
-        parts = [self.LONG.get(p, p) for p in header.lstrip(":").split(":")]
+        query = header.endswith("?")
+        parts = [self.LONG.get(p, p) for p in header.lstrip(":").rstrip("?").split(":")]
+        if query:
+            parts[-1] += "?"
         if parts and parts[0] == "SENS":
             parts = parts[1:]
         return ":".join(parts)
