@@ -35,6 +35,9 @@ SIMULATORS: dict[str, str] = {
     "sartorius-sbi": "simulators.sartorius_sbi:SartoriusSimulator",
     "environment": "simulators.environment:EnvironmentSimulator",
     "flow-meter": "simulators.flowrig:FlowMeterSimulator",
+    "fluke-5520a": "simulators.electrical:Fluke5520ASimulator",
+    "keysight-34465a": "simulators.electrical:Keysight34465ASimulator",
+    "hp-3458a": "simulators.electrical:HP3458ASimulator",
 }
 
 
@@ -147,6 +150,17 @@ DEFAULT_LAB: tuple[InstrumentSpec, ...] = (
         seed=13,
         params={"model": "krohne-gfc300", "framing": "tcp", "unit": 1, "flow": 0.5},
     ),
+    # electrical: a calibrator (demo state 10 V DC in operate; a real one powers up in standby) wired to two DMMs
+    InstrumentSpec(
+        "cal-1",
+        "fluke-5520a",
+        "9345012",
+        line="baud=9600&bytesize=8&parity=N",
+        seed=5,
+        params={"output": 10.0, "unit": "V", "operate": True},
+    ),
+    InstrumentSpec("dmm-1", "keysight-34465a", "MY57503456", seed=6, params={"input_from": "cal-1"}),
+    InstrumentSpec("dmm-2", "hp-3458a", "2823A12345", seed=7, params={"input_from": "cal-1"}),
 )
 
 
@@ -183,8 +197,12 @@ class VirtualLab:
         self.runner = SimulatorThread()
         try:
             sims = [spec.build() for spec in self.specs]
-            self.runner.start_all(sims)
             self.instruments = {s.instrument_id: s for s in sims}
+            for sim in sims:  # lab-level wiring, e.g. a DMM's input to a calibrator's output (``input_from``)
+                connect = getattr(sim, "connect_lab", None)
+                if callable(connect):
+                    connect(self.instruments)
+            self.runner.start_all(sims)
             self._control = self.runner.call(asyncio.start_server(self._on_control, "127.0.0.1", control_port))
             self.control_port = self._control.sockets[0].getsockname()[1]
         except BaseException:

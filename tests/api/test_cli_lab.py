@@ -56,10 +56,15 @@ def test_manifest_lists_every_instrument_with_the_contract_keys(lab: dict) -> No
         ("krohne-gfc300", 1),
     ]
     assert all(f"unit={e['unit']}" in e["url"] for e in flows.values())
+    assert protocols["cal-1"] == "fluke-5520a"
+    assert protocols["dmm-1"] == "scpi"
+    assert protocols["dmm-2"] == "hp3458a"
     assert lab["control"].startswith("tcp://127.0.0.1:")
 
 
-@pytest.mark.parametrize("instrument", ["bal-1", "bal-2", "env-1", "env-2", "flow-1", "flow-2", "flow-3"])
+@pytest.mark.parametrize(
+    "instrument", ["bal-1", "bal-2", "env-1", "env-2", "flow-1", "flow-2", "flow-3", "cal-1", "dmm-1", "dmm-2"]
+)
 def test_every_instrument_is_readable_with_caltrace_read(lab: dict, instrument: str) -> None:
     entry = next(e for e in lab["instruments"] if e["id"] == instrument)
     result = run(
