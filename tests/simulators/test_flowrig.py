@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import socket
 import time
+from typing import Literal
 
 import pytest
 from pymodbus.client.mixin import ModbusClientMixin
@@ -60,7 +61,7 @@ def lab():
         yield runner
 
 
-def quiet(model: str, framing: str = "rtu", unit: int = 1, **kw) -> FlowMeterSimulator:
+def quiet(model: str, framing: Literal["tcp", "rtu"] = "rtu", unit: int = 1, **kw) -> FlowMeterSimulator:
     params = {"noise": 0.0, "error_curve": [], "flow": 6.10383, **kw}
     return FlowMeterSimulator("flow-t", "S1", model=model, framing=framing, unit=unit, **params)
 
