@@ -3,7 +3,8 @@
 1. Line rate: readings per second from an MT-SICS simulator paced at 9600 baud 8N1 (``SI`` polled back to back)
    against the line-rate limit 9600 / (10 bits x (request + reply bytes)). Target ratio >= 0.9.
 2. Many instruments: N simulated instruments (MT-SICS and SBI balances paced at 9600 baud, Modbus TCP
-   thermo-hygro-barometers) polled concurrently at 10 Hz for D seconds. Prints the achieved rate against the
+   thermo-hygro-barometers) polled concurrently at 10 Hz for D seconds; then the mixed default lab (balances,
+   environment, flow meters, calibrator, DMMs) polled together at 2 Hz. Prints the achieved rate against the
    scheduled rate, lost samples (a poll slot with no reading: an error or an overrun; target 0) and CPU use of
    the poller and of the simulator process (measured separately: the lab runs in its own process).
 
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from drivers.address import parse_address
@@ -76,22 +78,17 @@ def lab_config(count: int) -> dict[str, list[dict[str, object]]]:
     return {"instruments": items}
 
 
-def start_lab_process(count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], list[dict[str, str]]]:
-    """Start `caltrace simulate` in its own process and wait for its manifest."""
-    config = workdir / "lab.json"
+def start_lab_process(
+    config: Mapping[str, object] | None, workdir: Path
+) -> tuple[subprocess.Popen[bytes], list[dict[str, str]]]:
+    """Start `caltrace simulate` (``config``; None = the default lab) in its own process; wait for its manifest."""
     manifest = workdir / "manifest.json"
-    config.write_text(json.dumps(lab_config(count)))
+    args = ["--manifest", str(manifest)]
+    if config is not None:
+        (workdir / "lab.json").write_text(json.dumps(config))
+        args += ["--config", str(workdir / "lab.json")]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from api.cli import main; main()",
-            "simulate",
-            "--config",
-            str(config),
-            "--manifest",
-            str(manifest),
-        ],
+        [sys.executable, "-c", "from api.cli import main; main()", "simulate", *args],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -111,11 +108,11 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def many_instruments(count: int, seconds: float, hz: float = 10.0) -> dict[str, float]:
-    """Benchmark 2: ``count`` instruments polled concurrently at ``hz`` for ``seconds``."""
+def many_instruments(config: Mapping[str, object] | None, seconds: float, hz: float, title: str) -> dict[str, float]:
+    """Poll every instrument of a lab (``config``; None = the default lab) concurrently at ``hz`` for ``seconds``."""
     period = 1.0 / hz
     with tempfile.TemporaryDirectory() as tmp:
-        proc, entries = start_lab_process(count, Path(tmp))
+        proc, entries = start_lab_process(config, Path(tmp))
         try:
             got = [0] * len(entries)
             lost = [0] * len(entries)
@@ -161,7 +158,7 @@ def many_instruments(count: int, seconds: float, hz: float = 10.0) -> dict[str, 
     achieved = sum(got) / wall
     target = len(entries) * hz
     print(
-        f"[{len(entries)} instruments at {hz:g} Hz for {seconds:g} s] achieved {achieved:.1f} readings/s of "
+        f"[{title}: {len(entries)} instruments at {hz:g} Hz for {seconds:g} s] achieved {achieved:.1f} readings/s of "
         f"{target:.0f} scheduled (ratio {achieved / target:.3f}); lost samples {sum(lost)} (target 0); "
         f"CPU: poller {100 * client_cpu / wall:.1f} %, simulators {100 * lab_cpu / wall:.1f} % of one core"
     )
@@ -177,7 +174,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None)
     args = parser.parse_args()
     line_rate(2.0 if args.quick else 10.0)
-    many_instruments(args.instruments or (4 if args.quick else 32), args.seconds or (3.0 if args.quick else 30.0))
+    seconds = args.seconds or (3.0 if args.quick else 30.0)
+    many_instruments(lab_config(args.instruments or (4 if args.quick else 32)), seconds, 10.0, "balances + environment")
+    # the default lab: balances, environment, flow meters, calibrator and DMMs (a DMM reading integrates for
+    # NPLC/50 Hz, 0.2 s at its default NPLC 10, so the mixed lab is polled at 2 Hz)
+    many_instruments(None, seconds, 2.0, "mixed default lab")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["acquisition_rate.py"])  # uncertainty.py: tests/uncertainty
+@pytest.mark.parametrize("script", ["acquisition_rate.py", "modbus_rate.py"])  # uncertainty.py: tests/uncertainty
 def test_benchmark_runs_and_prints_its_ratio(script: str) -> None:
     path = ROOT / "benchmarks" / script
     if not path.exists():

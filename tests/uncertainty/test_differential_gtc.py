@@ -93,8 +93,12 @@ def test_u_and_nu_eff_agree_with_gtc(problem):
     assert ours.u == pytest.approx(u_gtc, rel=1e-9)
     assert ours_cs.u == pytest.approx(u_gtc, rel=1e-9)
     nu_gtc = GTC.dof(theirs)
-    if math.isinf(nu_gtc):
-        assert math.isinf(ours.dof)
+    # An input that cancels exactly (x2 * (x0 / x2)) keeps a round-off sensitivity ~1e-17 in both engines, which
+    # puts nu_eff anywhere from 1e60 to inf. Above 1e12, t_0.975(nu) equals the normal quantile to 1e-12, so such
+    # values are all "infinite" for coverage: compare them as that.
+    effectively_infinite = 1e12
+    if math.isinf(nu_gtc) or nu_gtc > effectively_infinite:
+        assert ours.dof > effectively_infinite and ours_cs.dof > effectively_infinite
     else:
         assert ours.dof == pytest.approx(nu_gtc, rel=1e-9)
         assert ours_cs.dof == pytest.approx(nu_gtc, rel=1e-9)
