@@ -25,6 +25,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/acquisition_rate.py
+	$(BIN)/python benchmarks/modbus_rate.py
 	$(BIN)/python benchmarks/uncertainty.py
 
 # Regenerate the lock file after changing dependencies in pyproject.toml.
