@@ -173,19 +173,6 @@ class _LineSimulator(SimulatedInstrument):
         self._rng = random.Random(seed)
         self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults, terminator=LF)
 
-    @property
-    def url(self) -> str:
-        """``socket://127.0.0.1:PORT`` once started."""
-        return self.server.url
-
-    async def start(self) -> None:
-        """Start listening."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop listening and drop every connection."""
-        await self.server.stop()
-
     async def _send(self, conn: LineConnection, text: str) -> bool:
         return await conn.send((text + self.eol).encode("ascii", "replace"))
 

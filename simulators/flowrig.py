@@ -431,19 +431,6 @@ class FlowMeterSimulator(SimulatedInstrument):
         self.device.forced = (code, count)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``modbus+tcp://127.0.0.1:PORT?unit=N`` or ``modbus+rtu+socket://127.0.0.1:PORT?unit=N[&baud=...]``."""
-        return self.server.url
-
-    async def start(self) -> None:
-        """Start listening."""
-        await self.server.start()
-
-    async def stop(self) -> None:
-        """Stop listening and drop connections."""
-        await self.server.stop()
-
     def manifest_entry(self) -> dict[str, Any]:
         """Manifest entry with the meter's registry model, the protocol of its framing and the Modbus ``unit``."""
         entry = super().manifest_entry()
