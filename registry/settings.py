@@ -1,0 +1,58 @@
+"""Settings of a caltrace installation, read from ``CALTRACE_*`` environment variables (or a ``.env`` file).
+
+Every setting has an embedded default, so a fresh machine runs with none set: the data directory ``./var`` holds
+the SQLite registry ``caltrace.db``, the SQLite reading store ``readings.db`` and the time-series spool.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Installation settings; each field is also the environment variable ``CALTRACE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CALTRACE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Directory for the SQLite files, spool and uploads.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the registry, e.g. postgresql+psycopg://user:pw@host/caltrace. "
+        "Default: SQLite file caltrace.db in the data directory.",
+    )
+    store: Literal["sqlite", "influx"] = Field(default="sqlite", description="Where readings are kept.")
+    influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB base URL.")
+    influx_api: Literal["auto", "v1", "v2"] = Field(
+        default="auto", description="InfluxDB HTTP API: v1 (/write, /query; InfluxDB 1.x) or v2 (2.x/3.x)."
+    )
+    influx_database: str = Field(default="caltrace", description="v1 database, or v2 bucket.")
+    influx_org: str = Field(default="caltrace", description="v2 organisation.")
+    influx_token: str | None = Field(default=None, description="v2 API token (v1: unused).")
+    influx_username: str | None = Field(default=None, description="v1 user, when authentication is on.")
+    influx_password: str | None = Field(default=None, description="v1 password, when authentication is on.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The registry URL: ``database_url`` or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'caltrace.db').resolve()}"
+
+    @property
+    def readings_path(self) -> Path:
+        """SQLite file of the embedded reading store."""
+        return self.data_dir / "readings.db"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Directory where readings wait while the time-series server is unreachable."""
+        return self.data_dir / "spool"
+
+
+def get_settings() -> Settings:
+    """Settings from the environment, read afresh (tests change the environment between calls)."""
+    return Settings()
