@@ -1,0 +1,23 @@
+"""Errors of the registry layer; each message says what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base of registry errors."""
+
+
+class DatabaseError(RegistryError):
+    """The database cannot be reached or used (bad URL, server down, permissions)."""
+
+
+class SchemaOutOfDateError(RegistryError):
+    """The database schema is not the one this caltrace expects (run ``caltrace db upgrade``, or upgrade caltrace)."""
+
+
+class ImportFileError(RegistryError):
+    """A spreadsheet that cannot be read at all (wrong type, missing columns, unreadable file)."""
+
+
+class NotFoundError(RegistryError, LookupError):
+    """A record named by the user does not exist."""

@@ -1,0 +1,532 @@
+"""The shared metrology database: SQLAlchemy 2 models.
+
+Every table has an Alembic migration in ``registry/migrations``; a change here without a migration fails the test
+that compares the models with the migrated schema. Times are stored as UTC and come back as aware UTC datetimes;
+dates (calibration, due, expiry) are calendar dates in the lab's time zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    """Current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned as an aware UTC datetime (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
+    """A portable enum column: stored as its string values, checked by a CHECK constraint."""
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (Alembic needs them to drop constraints)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+# --- enumerations -------------------------------------------------------------------------------------------------
+
+
+class MetrologyField(enum.StrEnum):
+    """Metrology fields used in statistics (lĩnh vực đo lường)."""
+
+    MASS = "mass"
+    VOLUME_FLOW = "volume-flow"
+    ELECTRICAL = "electrical"
+    TEMPERATURE = "temperature"
+    PRESSURE = "pressure"
+    LENGTH = "length"
+    OTHER = "other"
+
+
+class ProcedureKind(enum.StrEnum):
+    """What a procedure produces: a calibration (no pass/fail by law) or a legal verification (kiểm định)."""
+
+    CALIBRATION = "calibration"
+    VERIFICATION = "verification"
+    TEST = "test"
+
+
+class RunState(enum.StrEnum):
+    """States of a calibration or verification run."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    REVIEWED = "reviewed"
+    ABORTED = "aborted"
+
+
+class CertificateStatus(enum.StrEnum):
+    """Life of a certificate: drafts are edited; issued ones are only amended, substituted or revoked."""
+
+    DRAFT = "draft"
+    ISSUED = "issued"
+    AMENDED = "amended"
+    SUBSTITUTED = "substituted"
+    REVOKED = "revoked"
+
+
+class Conformity(enum.StrEnum):
+    """Conformity statement of one result (DCC ``conformity`` values, plus not-assessed)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    CONDITIONAL_PASS = "conditionalPass"
+    CONDITIONAL_FAIL = "conditionalFail"
+    NO_PASS = "noPass"
+    NO_FAIL = "noFail"
+    NOT_ASSESSED = "notAssessed"
+
+
+# --- the laboratory -------------------------------------------------------------------------------------------------
+
+
+class Laboratory(Base):
+    """A calibration / verification laboratory (a TĐC centre), with its accreditation code (e.g. ``VILAS 123``)."""
+
+    __tablename__ = "laboratory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    accreditation_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    designation_code: Mapped[str | None] = mapped_column(String(40))  # verification designation by the authority
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+
+    cmc: Mapped[list[CmcEntry]] = relationship(back_populates="laboratory", cascade="all, delete-orphan")
+
+
+class CmcEntry(Base):
+    """One line of the lab's CMC table: quantity, range and the smallest expanded uncertainty it may state.
+
+    ``cmc`` is in ``cmc_unit`` (absolute) or, when ``cmc_relative`` is true, a relative value (e.g. 2e-6 for 2 ppm).
+    """
+
+    __tablename__ = "cmc_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    laboratory_id: Mapped[int] = mapped_column(ForeignKey("laboratory.id", ondelete="CASCADE"), index=True)
+    field: Mapped[MetrologyField] = mapped_column(_enum(MetrologyField, "field"))
+    quantity: Mapped[str] = mapped_column(String(80))
+    instrument_kind: Mapped[str] = mapped_column(String(120), default="")
+    range_min: Mapped[float] = mapped_column(Float)
+    range_max: Mapped[float] = mapped_column(Float)
+    range_unit: Mapped[str] = mapped_column(String(20))
+    cmc: Mapped[float] = mapped_column(Float)
+    cmc_unit: Mapped[str] = mapped_column(String(20), default="")
+    cmc_relative: Mapped[bool] = mapped_column(Boolean, default=False)
+    method_reference: Mapped[str] = mapped_column(String(200), default="")
+
+    laboratory: Mapped[Laboratory] = relationship(back_populates="cmc")
+
+    __table_args__ = (
+        CheckConstraint("range_min <= range_max", name="range_order"),
+        CheckConstraint("cmc > 0", name="cmc_positive"),
+    )
+
+
+# --- customers and their instruments -------------------------------------------------------------------------------
+
+
+class Customer(Base):
+    """An enterprise or organisation whose instruments the lab calibrates or verifies.
+
+    ``tax_code`` is the Vietnamese enterprise code (mã số thuế): 10 digits, or 10 + ``-`` + 3 for a branch.
+    """
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    tax_code: Mapped[str | None] = mapped_column(String(14), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+
+    instruments: Mapped[list[MeasuringInstrument]] = relationship(back_populates="owner")
+
+
+class MeasuringInstrument(Base):
+    """A customer's measuring instrument (phương tiện đo) that the lab calibrates or verifies.
+
+    The range is ``range_min``..``range_max`` in ``range_unit`` (``range_text`` keeps what the customer wrote);
+    ``resolution`` is the scale interval d in ``range_unit``. ``interval_months`` is the calibration or
+    verification interval; ``next_due`` = ``last_calibrated`` + interval.
+    """
+
+    __tablename__ = "measuring_instrument"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(120))
+    field: Mapped[MetrologyField] = mapped_column(_enum(MetrologyField, "field"))
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
+    model: Mapped[str] = mapped_column(String(120), default="")
+    serial_number: Mapped[str] = mapped_column(String(80))
+    range_text: Mapped[str] = mapped_column(String(80), default="")
+    range_min: Mapped[float | None] = mapped_column(Float)
+    range_max: Mapped[float | None] = mapped_column(Float)
+    range_unit: Mapped[str] = mapped_column(String(20), default="")
+    resolution: Mapped[float | None] = mapped_column(Float)
+    accuracy_class: Mapped[str] = mapped_column(String(40), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    group2: Mapped[bool] = mapped_column(Boolean, default=False)
+    interval_months: Mapped[int] = mapped_column(Integer)
+    last_calibrated: Mapped[date | None] = mapped_column(Date)
+    next_due: Mapped[date | None] = mapped_column(Date, index=True)
+
+    owner: Mapped[Customer] = relationship(back_populates="instruments")
+
+    __table_args__ = (
+        UniqueConstraint("manufacturer", "model", "serial_number"),
+        CheckConstraint("interval_months > 0", name="interval_positive"),
+    )
+
+
+# --- the lab's reference standards ---------------------------------------------------------------------------------
+
+
+class ReferenceStandard(Base):
+    """One of the lab's reference standards (chuẩn đo lường), with the address caltrace reads it at, if any."""
+
+    __tablename__ = "reference_standard"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    laboratory_id: Mapped[int | None] = mapped_column(ForeignKey("laboratory.id", ondelete="SET NULL"))
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # the lab's inventory id, e.g. "bal-1", "W-E2-200g"
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(120))
+    field: Mapped[MetrologyField] = mapped_column(_enum(MetrologyField, "field"))
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
+    model: Mapped[str] = mapped_column(String(120), default="")
+    serial_number: Mapped[str] = mapped_column(String(80), default="")
+    range_min: Mapped[float | None] = mapped_column(Float)
+    range_max: Mapped[float | None] = mapped_column(Float)
+    range_unit: Mapped[str] = mapped_column(String(20), default="")
+    accuracy_class: Mapped[str] = mapped_column(String(40), default="")
+    resolution: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="")  # driver URL, e.g. serial:///dev/ttyUSB0
+    driver_model: Mapped[str] = mapped_column(String(60), default="")
+    traceability: Mapped[str] = mapped_column(Text, default="")  # e.g. "VMI national mass standard"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    certificates: Mapped[list[StandardCertificate]] = relationship(
+        back_populates="standard",
+        cascade="all, delete-orphan",
+        order_by="StandardCertificate.calibrated_on",
+        foreign_keys="StandardCertificate.standard_id",
+    )
+
+
+class StandardCertificate(Base):
+    """A calibration certificate of a reference standard: the link in its traceability chain.
+
+    ``values`` is a list of ``{"point", "value", "unit", "U", "k"}`` (the certified values with expanded
+    uncertainty U at coverage factor k). ``calibrated_against_id`` names the lab's own higher standard when the
+    calibration was internal; otherwise ``issuer`` (e.g. VMI) carries the chain upward.
+    """
+
+    __tablename__ = "standard_certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    standard_id: Mapped[int] = mapped_column(ForeignKey("reference_standard.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(80))
+    calibrated_on: Mapped[date] = mapped_column(Date)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    values: Mapped[list[Any]] = mapped_column(default=list)
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    calibrated_against_id: Mapped[int | None] = mapped_column(ForeignKey("reference_standard.id", ondelete="SET NULL"))
+
+    standard: Mapped[ReferenceStandard] = relationship(back_populates="certificates", foreign_keys=[standard_id])
+
+    __table_args__ = (
+        UniqueConstraint("issuer", "number"),
+        CheckConstraint("calibrated_on <= due_on", name="due_after_calibration"),
+    )
+
+
+# --- staff and procedures ------------------------------------------------------------------------------------------
+
+
+class Staff(Base):
+    """A member of staff. ``officer_card`` is the verification officer's card (thẻ kiểm định viên), if any."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(120), default="")
+    officer_card: Mapped[str | None] = mapped_column(String(40))
+    officer_card_expires: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    authorisations: Mapped[list[Authorisation]] = relationship(back_populates="staff", cascade="all, delete-orphan")
+
+
+class Procedure(Base):
+    """A versioned calibration or verification procedure; ``code`` (e.g. ``nawi-calibration-cg18``) is stable."""
+
+    __tablename__ = "procedure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))
+    version: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ProcedureKind] = mapped_column(_enum(ProcedureKind, "procedure_kind"))
+    field: Mapped[MetrologyField] = mapped_column(_enum(MetrologyField, "field"))
+    title: Mapped[str] = mapped_column(String(200))
+    method_reference: Mapped[str] = mapped_column(String(200))  # e.g. "EURAMET cg-18 v4.0", "ĐLVN 16:2009"
+    definition_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+
+class Authorisation(Base):
+    """What a member of staff may do with a procedure, and from when until when (dates inclusive)."""
+
+    __tablename__ = "authorisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    procedure_code: Mapped[str] = mapped_column(String(60))  # all versions of the procedure
+    can_perform: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_sign: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+    staff: Mapped[Staff] = relationship(back_populates="authorisations")
+
+    __table_args__ = (UniqueConstraint("staff_id", "procedure_code"),)
+
+
+# --- runs, results, certificates -----------------------------------------------------------------------------------
+
+
+class Run(Base):
+    """One execution of a procedure on one instrument. ``id`` is a UUID string shared with the reading store.
+
+    ``checkpoint`` is the run engine's persisted state (last completed step and what it needs to resume).
+    """
+
+    __tablename__ = "run"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id", ondelete="RESTRICT"), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("measuring_instrument.id", ondelete="RESTRICT"), index=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
+    state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.CREATED)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    current_step: Mapped[str] = mapped_column(String(80), default="")
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    overall: Mapped[Conformity] = mapped_column(_enum(Conformity, "conformity"), default=Conformity.NOT_ASSESSED)
+
+    procedure: Mapped[Procedure] = relationship()
+    instrument: Mapped[MeasuringInstrument] = relationship()
+    technician: Mapped[Staff] = relationship(foreign_keys=[technician_id])
+    reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
+    standards: Mapped[list[RunStandard]] = relationship(back_populates="run", cascade="all, delete-orphan")
+    environment: Mapped[list[EnvironmentRecord]] = relationship(back_populates="run", cascade="all, delete-orphan")
+    results: Mapped[list[Result]] = relationship(back_populates="run", cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_run_state_finished", "state", "finished_at"),)
+
+
+class RunStandard(Base):
+    """A reference standard used by a run, with the certificate that was valid when the run used it."""
+
+    __tablename__ = "run_standard"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    standard_id: Mapped[int] = mapped_column(ForeignKey("reference_standard.id", ondelete="RESTRICT"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("standard_certificate.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(60), default="")  # e.g. "comparator", "master meter", "environment"
+
+    run: Mapped[Run] = relationship(back_populates="standards")
+    standard: Mapped[ReferenceStandard] = relationship()
+
+    __table_args__ = (UniqueConstraint("run_id", "standard_id", "role"),)
+
+
+class EnvironmentRecord(Base):
+    """An environmental condition recorded during a run (``phase``: start, end or a step name)."""
+
+    __tablename__ = "environment_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(80))
+    quantity: Mapped[str] = mapped_column(String(40))  # temperature, humidity, pressure
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column()
+    within_limits: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    run: Mapped[Run] = relationship(back_populates="environment")
+
+
+class Result(Base):
+    """One result of a run: the value at a test point with its expanded uncertainty U (coverage factor k).
+
+    ``point`` and ``value`` are in ``point_unit`` and ``unit``; ``mpe`` (same unit as value) is the maximum
+    permissible error the conformity was judged against, if any. ``budget`` is the uncertainty budget (JSON).
+    """
+
+    __tablename__ = "result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[str] = mapped_column(String(80))
+    point: Mapped[float | None] = mapped_column(Float)
+    point_unit: Mapped[str] = mapped_column(String(20), default="")
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    expanded_uncertainty: Mapped[float | None] = mapped_column(Float)
+    coverage_factor: Mapped[float | None] = mapped_column(Float)
+    mpe: Mapped[float | None] = mapped_column(Float)
+    conformity: Mapped[Conformity] = mapped_column(_enum(Conformity, "conformity"), default=Conformity.NOT_ASSESSED)
+    budget: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    run: Mapped[Run] = relationship(back_populates="results")
+
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+
+class Certificate(Base):
+    """A calibration certificate or verification certificate/stamp issued for a run.
+
+    ``xml_sha256``/``pdf_sha256`` are the SHA-256 of the signed DCC and PDF. An amended or substituted certificate
+    points to its replacement through ``replaced_by_id``.
+    """
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[ProcedureKind] = mapped_column(_enum(ProcedureKind, "procedure_kind"))
+    status: Mapped[CertificateStatus] = mapped_column(
+        _enum(CertificateStatus, "certificate_status"), default=CertificateStatus.DRAFT
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="RESTRICT"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("measuring_instrument.id", ondelete="RESTRICT"))
+    signer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
+    issued_at: Mapped[datetime | None] = mapped_column(index=True)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    xml_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id", ondelete="RESTRICT"))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+
+    run: Mapped[Run] = relationship()
+    customer: Mapped[Customer] = relationship()
+    instrument: Mapped[MeasuringInstrument] = relationship()
+    signer: Mapped[Staff | None] = relationship()
+
+
+# --- audit ---------------------------------------------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log; ``hash`` = SHA-256 of the canonical entry and ``prev_hash``.
+
+    Rows are never updated or deleted (database triggers refuse it); ``registry.audit.verify`` recomputes the chain.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))  # insert, update, delete, or a named event
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed byte for byte
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The single row holding the last audit entry: writers lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
