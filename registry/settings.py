@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the registry, e.g. postgresql+psycopg://user:pw@host/caltrace. "
         "Default: SQLite file caltrace.db in the data directory.",
     )
+    timezone: str = Field(
+        default="Asia/Ho_Chi_Minh", description="The lab's time zone: calendar days and years in reports."
+    )
     store: Literal["sqlite", "influx"] = Field(default="sqlite", description="Where readings are kept.")
     influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB base URL.")
     influx_api: Literal["auto", "v1", "v2"] = Field(

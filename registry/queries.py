@@ -1,0 +1,358 @@
+"""The questions the provincial plans ask of the registry, as plain functions over a session.
+
+Calendar days and years are the lab's (``tz``, default Asia/Ho_Chi_Minh): a run finished at 20:00 UTC on
+31 December counts in the next year in Viet Nam. Each function returns small frozen dataclasses, ready for a table,
+CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.errors import NotFoundError
+from registry.models import (
+    Certificate,
+    CertificateStatus,
+    Conformity,
+    Customer,
+    MeasuringInstrument,
+    MetrologyField,
+    Procedure,
+    ReferenceStandard,
+    Run,
+    RunStandard,
+    RunState,
+    StandardCertificate,
+)
+
+LAB_TZ = "Asia/Ho_Chi_Minh"
+PASSING = {Conformity.PASS, Conformity.CONDITIONAL_PASS, Conformity.NO_FAIL}
+FAILING = {Conformity.FAIL, Conformity.CONDITIONAL_FAIL, Conformity.NO_PASS}
+FINISHED = (RunState.COMPLETED, RunState.REVIEWED)
+
+
+def _fold(text: str) -> str:
+    """Case-, space- and Unicode-form-insensitive key for names typed by people."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def day_bounds(start: date, end: date, tz: str = LAB_TZ) -> tuple[datetime, datetime]:
+    """UTC instants of the lab's midnight starting ``start`` and the midnight ending ``end`` (inclusive days)."""
+    zone = ZoneInfo(tz)
+    return (
+        datetime.combine(start, time(), zone),
+        datetime.combine(end + timedelta(days=1), time(), zone),
+    )
+
+
+def find_customer(session: Session, key: str) -> Customer:
+    """The customer with this id, tax code or name (case- and space-insensitive)."""
+    key = key.strip()
+    if key.isdigit() and len(key) < 10:
+        found = session.get(Customer, int(key))
+        if found:
+            return found
+    by_tax = session.scalars(select(Customer).where(Customer.tax_code == key)).first()
+    if by_tax:
+        return by_tax
+    wanted = _fold(key)
+    matches = [c for c in session.scalars(select(Customer)) if _fold(c.name) == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise NotFoundError(f"{len(matches)} customers are named {key!r}: give the tax code instead")
+    raise NotFoundError(f"no customer with id, tax code or name {key!r}")
+
+
+def find_standard(session: Session, key: str) -> ReferenceStandard:
+    """The reference standard with this code (e.g. ``W-E2-200g``) or id."""
+    found = session.scalars(select(ReferenceStandard).where(ReferenceStandard.code == key.strip())).first()
+    if found is None and key.strip().isdigit():
+        found = session.get(ReferenceStandard, int(key))
+    if found is None:
+        raise NotFoundError(f"no reference standard with code {key!r}")
+    return found
+
+
+# --- instruments due -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueInstrument:
+    """A customer's instrument due (``days_left`` >= 0) or overdue (< 0) for calibration or verification."""
+
+    instrument_id: int
+    customer: str
+    tax_code: str
+    kind: str
+    field: str
+    manufacturer: str
+    model: str
+    serial_number: str
+    location: str
+    group2: bool
+    last_calibrated: date | None
+    next_due: date
+    days_left: int
+
+
+def instruments_due(
+    session: Session,
+    within_days: int,
+    today: date,
+    *,
+    customer: str | None = None,
+    field: MetrologyField | str | None = None,
+    include_overdue: bool = True,
+) -> list[DueInstrument]:
+    """Instruments whose next due date falls within ``within_days`` of ``today`` (overdue ones too, by default)."""
+    if within_days < 0:
+        raise ValueError(f"within_days must be 0 or more, got {within_days}")
+    query = (
+        select(MeasuringInstrument, Customer)
+        .join(Customer, MeasuringInstrument.owner_id == Customer.id)
+        .where(MeasuringInstrument.next_due.is_not(None))
+        .where(MeasuringInstrument.next_due <= today + timedelta(days=within_days))
+        .order_by(MeasuringInstrument.next_due, Customer.name, MeasuringInstrument.serial_number)
+    )
+    if not include_overdue:
+        query = query.where(MeasuringInstrument.next_due >= today)
+    if customer is not None:
+        query = query.where(Customer.id == find_customer(session, customer).id)
+    if field is not None:
+        query = query.where(MeasuringInstrument.field == MetrologyField(field))
+    rows = []
+    for instrument, owner in session.execute(query):
+        assert instrument.next_due is not None
+        rows.append(
+            DueInstrument(
+                instrument_id=instrument.id,
+                customer=owner.name,
+                tax_code=owner.tax_code or "",
+                kind=instrument.kind,
+                field=instrument.field.value,
+                manufacturer=instrument.manufacturer,
+                model=instrument.model,
+                serial_number=instrument.serial_number,
+                location=instrument.location,
+                group2=instrument.group2,
+                last_calibrated=instrument.last_calibrated,
+                next_due=instrument.next_due,
+                days_left=(instrument.next_due - today).days,
+            )
+        )
+    return rows
+
+
+# --- reference standards -------------------------------------------------------------------------------------------
+
+
+def current_certificate(session: Session, standard_id: int, on: date) -> StandardCertificate | None:
+    """The standard's certificate in force on ``on``: calibrated on or before it, newest first; None if none."""
+    return session.scalars(
+        select(StandardCertificate)
+        .where(StandardCertificate.standard_id == standard_id, StandardCertificate.calibrated_on <= on)
+        .order_by(StandardCertificate.calibrated_on.desc(), StandardCertificate.id.desc())
+        .limit(1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class DueStandard:
+    """A reference standard whose calibration is due soon, expired, or was never recorded."""
+
+    code: str
+    name: str
+    serial_number: str
+    certificate: str
+    issuer: str
+    due_on: date | None
+    days_left: int | None
+    status: str  # "due", "expired" or "no certificate"
+
+
+def standards_due(session: Session, within_days: int, today: date) -> list[DueStandard]:
+    """Active standards due within ``within_days`` of ``today``, expired, or without any certificate."""
+    if within_days < 0:
+        raise ValueError(f"within_days must be 0 or more, got {within_days}")
+    rows = []
+    for standard in session.scalars(select(ReferenceStandard).where(ReferenceStandard.active.is_(True))):
+        cert = current_certificate(session, standard.id, today)
+        if cert is None:
+            rows.append(
+                DueStandard(standard.code, standard.name, standard.serial_number, "", "", None, None, "no certificate")
+            )
+            continue
+        days_left = (cert.due_on - today).days
+        if days_left > within_days:
+            continue
+        status = "expired" if days_left < 0 else "due"
+        rows.append(
+            DueStandard(
+                standard.code,
+                standard.name,
+                standard.serial_number,
+                cert.number,
+                cert.issuer,
+                cert.due_on,
+                days_left,
+                status,
+            )
+        )
+    rows.sort(key=lambda r: (r.due_on or date.min, r.code))
+    return rows
+
+
+# --- forward trace -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """A run that used the standard, with the customer, the instrument and the certificate issued (if any)."""
+
+    run_id: str
+    run_finished: datetime | None
+    procedure: str
+    customer: str
+    tax_code: str
+    instrument: str
+    serial_number: str
+    standard_certificate: str
+    certificate: str
+    certificate_status: str
+
+
+def forward_trace(session: Session, standard: str, start: date, end: date, tz: str = LAB_TZ) -> list[TraceEntry]:
+    """Every run that used ``standard`` (code or id) between ``start`` and ``end`` (lab days, inclusive).
+
+    A run's date is when it finished (or, for a run not finished, when it was created). Runs that have no
+    certificate yet are listed too, with an empty certificate number: a suspect standard affects them as well.
+    """
+    std = find_standard(session, standard)
+    lo, hi = day_bounds(start, end, tz)
+    when = func.coalesce(Run.finished_at, Run.created_at)
+    query = (
+        select(Run, RunStandard, Procedure, MeasuringInstrument, Customer)
+        .join(RunStandard, RunStandard.run_id == Run.id)
+        .join(Procedure, Procedure.id == Run.procedure_id)
+        .join(MeasuringInstrument, MeasuringInstrument.id == Run.instrument_id)
+        .join(Customer, Customer.id == MeasuringInstrument.owner_id)
+        .where(RunStandard.standard_id == std.id, when >= lo, when < hi)
+        .order_by(when, Run.id)
+    )
+    entries = []
+    for run, link, procedure, instrument, owner in session.execute(query):
+        std_cert = session.get(StandardCertificate, link.certificate_id) if link.certificate_id else None
+        certificates: list[Certificate | None] = list(
+            session.scalars(select(Certificate).where(Certificate.run_id == run.id).order_by(Certificate.id))
+        )
+        for cert in certificates or [None]:
+            entries.append(
+                TraceEntry(
+                    run_id=run.id,
+                    run_finished=run.finished_at,
+                    procedure=procedure.code,
+                    customer=owner.name,
+                    tax_code=owner.tax_code or "",
+                    instrument=instrument.kind,
+                    serial_number=instrument.serial_number,
+                    standard_certificate=std_cert.number if std_cert else "",
+                    certificate=cert.number if cert else "",
+                    certificate_status=cert.status.value if cert else "",
+                )
+            )
+    return entries
+
+
+# --- annual statistics ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AnnualRow:
+    """Counts for one field and kind of work in a year: finished runs, and how many passed / failed."""
+
+    field: str
+    kind: str
+    runs: int = 0
+    passed: int = 0
+    failed: int = 0
+    not_assessed: int = 0
+
+
+@dataclass
+class AnnualStatistics:
+    """The year's work: per field and kind, plus customers served, Group-2 instruments and certificates issued."""
+
+    year: int
+    rows: list[AnnualRow] = field(default_factory=list)
+    customers_served: int = 0
+    instruments_served: int = 0
+    group2_instruments: int = 0
+    certificates_issued: int = 0
+
+    @property
+    def total(self) -> AnnualRow:
+        """The sum over all rows."""
+        total = AnnualRow("all", "all")
+        for row in self.rows:
+            total.runs += row.runs
+            total.passed += row.passed
+            total.failed += row.failed
+            total.not_assessed += row.not_assessed
+        return total
+
+
+def annual_statistics(session: Session, year: int, tz: str = LAB_TZ) -> AnnualStatistics:
+    """Calibrations and verifications finished in ``year`` (lab time), with pass/fail by the runs' overall result."""
+    lo, hi = day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
+    query = (
+        select(Run.overall, Procedure.field, Procedure.kind, MeasuringInstrument.id, MeasuringInstrument.owner_id)
+        .add_columns(MeasuringInstrument.group2)
+        .join(Procedure, Procedure.id == Run.procedure_id)
+        .join(MeasuringInstrument, MeasuringInstrument.id == Run.instrument_id)
+        .where(Run.state.in_(FINISHED), Run.finished_at >= lo, Run.finished_at < hi)
+    )
+    rows: dict[tuple[str, str], AnnualRow] = {}
+    customers: set[int] = set()
+    instruments: set[int] = set()
+    group2: set[int] = set()
+    for overall, field_, kind, instrument_id, owner_id, is_group2 in session.execute(query):
+        key = (field_.value, kind.value)
+        row = rows.setdefault(key, AnnualRow(*key))
+        row.runs += 1
+        if overall in PASSING:
+            row.passed += 1
+        elif overall in FAILING:
+            row.failed += 1
+        else:
+            row.not_assessed += 1
+        customers.add(owner_id)
+        instruments.add(instrument_id)
+        if is_group2:
+            group2.add(instrument_id)
+    issued = session.scalar(
+        select(func.count(Certificate.id)).where(
+            Certificate.issued_at >= lo,
+            Certificate.issued_at < hi,
+            Certificate.status != CertificateStatus.DRAFT,
+        )
+    )
+    by_field: dict[str, list[AnnualRow]] = defaultdict(list)
+    for row in rows.values():
+        by_field[row.field].append(row)
+    ordered = [r for f in MetrologyField for r in sorted(by_field.get(f.value, []), key=lambda r: r.kind)]
+    return AnnualStatistics(
+        year=year,
+        rows=ordered,
+        customers_served=len(customers),
+        instruments_served=len(instruments),
+        group2_instruments=len(group2),
+        certificates_issued=int(issued or 0),
+    )
