@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.audit import app as audit_app
+from api.cli.db import app as db_app
 from api.cli.errors import run_app
 from api.cli.read import models_command, read_command
+from api.cli.report import app as report_app
 from api.cli.simulate import control_command, simulate_command
 from api.cli.uncertainty import app as uncertainty_app
 
@@ -21,6 +24,9 @@ app.command("control")(control_command)
 app.command("read")(read_command)
 app.command("models")(models_command)
 app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
+app.add_typer(db_app, name="db", help="Create and migrate the registry database.")
+app.add_typer(report_app, name="report", help="Reports: instruments and standards due, forward trace, statistics.")
+app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
 
 
 def main() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from drivers.errors import DriverError
+from registry.errors import RegistryError
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -19,8 +21,15 @@ def run_app(app: typer.Typer) -> None:
     """Run ``app``; known errors become ``error: ...`` on stderr (exit 1), Ctrl-C exits 130."""
     try:
         app()
-    except DriverError as exc:
+    except (DriverError, RegistryError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:
+        typer.echo(
+            f"error: cannot use the registry database: {exc.orig}\n"
+            "check CALTRACE_DATABASE_URL and that the database server is running",
+            err=True,
+        )
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

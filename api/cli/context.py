@@ -1,0 +1,47 @@
+"""What every registry command needs: the settings, the engine, and a check that the schema is current."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import Engine
+
+from registry.db import engine_from_settings, require_current
+from registry.errors import DatabaseError
+from registry.settings import Settings
+
+
+def settings() -> Settings:
+    """The installation's settings (CALTRACE_* environment variables)."""
+    return Settings()
+
+
+def registry_engine(*, migrated: bool = True) -> Engine:
+    """The registry engine; with ``migrated``, refuse a database not brought up to date by `caltrace db upgrade`."""
+    engine = engine_from_settings(settings())
+    if migrated:
+        require_current(engine)
+    return engine
+
+
+def lab_today() -> date:
+    """Today's date in the lab's time zone (CALTRACE_TIMEZONE)."""
+    tz = settings().timezone
+    try:
+        return datetime.now(ZoneInfo(tz)).date()
+    except ZoneInfoNotFoundError:
+        raise DatabaseError(f"CALTRACE_TIMEZONE {tz!r} is not a known time zone; use e.g. Asia/Ho_Chi_Minh") from None
+
+
+def default_actor() -> str:
+    """Who is recorded in the audit log for CLI changes: $CALTRACE_ACTOR, else the login name."""
+    actor = os.environ.get("CALTRACE_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "cli"

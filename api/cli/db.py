@@ -1,0 +1,51 @@
+"""``caltrace db``: create and migrate the registry database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.context import registry_engine
+from registry.db import current_revision, downgrade, head_revision, upgrade
+
+app = typer.Typer(no_args_is_help=True, help="Create and migrate the registry database.")
+
+
+@app.command("upgrade")
+def upgrade_command(
+    revision: Annotated[str, typer.Option(help="Target revision (default: the newest).")] = "head",
+) -> None:
+    """Create the registry database, or migrate it to the newest schema (safe to run again)."""
+    engine = registry_engine(migrated=False)
+    before = current_revision(engine)
+    upgrade(engine, revision)
+    after = current_revision(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        typer.echo(f"registry at {where} is already at revision {after}")
+    else:
+        typer.echo(f"registry at {where} migrated from {before or 'empty'} to revision {after}")
+
+
+@app.command("downgrade")
+def downgrade_command(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes every table.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: a downgrade can drop data.")] = False,
+) -> None:
+    """Migrate the registry down to REVISION (needs --yes: data in dropped tables is lost)."""
+    if not yes:
+        typer.echo("error: a downgrade can drop tables and their data; add --yes if you mean it", err=True)
+        raise typer.Exit(2)
+    engine = registry_engine(migrated=False)
+    downgrade(engine, revision)
+    typer.echo(f"registry downgraded to {current_revision(engine) or 'empty (base)'}")
+
+
+@app.command("current")
+def current_command() -> None:
+    """Print the registry's URL (password hidden), its schema revision and the newest one."""
+    engine = registry_engine(migrated=False)
+    current = current_revision(engine)
+    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    typer.echo(f"revision: {current or 'empty (run `caltrace db upgrade`)'}  (newest: {head_revision()})")
