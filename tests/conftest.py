@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from simulators.runner import SimulatorThread
+from tests.support.postgres import PostgresServer, running_postgres
 
 # CPython 3.11 corrupts its AST-constructor recursion counter when two threads build AST objects at once
 # (gh-106905: "SystemError: AST constructor recursion depth mismatch"). In this suite the main thread parses
@@ -40,3 +41,10 @@ def sim_thread() -> Iterator[SimulatorThread]:
     """An asyncio loop in a background thread for simulators; everything on it is stopped after the test."""
     with SimulatorThread() as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session (each test creates its own database)."""
+    with running_postgres() as server:
+        yield server

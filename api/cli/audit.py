@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from api.cli.context import registry_engine
 from api.cli.tables import Format, emit
-from registry import audit
-from registry.db import session_factory
-from registry.models import AuditEntry, AuditHead
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 
@@ -19,6 +15,10 @@ app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 @app.command("verify")
 def verify_command() -> None:
     """Recompute the audit chain: exit 0 when intact, 1 naming the first broken entry."""
+    from registry import audit
+    from registry.db import session_factory
+    from registry.models import AuditHead
+
     with session_factory(registry_engine())() as session:
         result = audit.verify(session)
         head = session.get(AuditHead, 1)
@@ -39,6 +39,11 @@ def show_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
     """The newest entries of the audit log (who changed what, when)."""
+    from sqlalchemy import select
+
+    from registry.db import session_factory
+    from registry.models import AuditEntry
+
     with session_factory(registry_engine())() as session:
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(last)))
     rows = [

@@ -5,22 +5,28 @@ from __future__ import annotations
 import getpass
 import os
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import Engine
-
-from registry.db import engine_from_settings, require_current
 from registry.errors import DatabaseError
-from registry.settings import Settings
+
+if TYPE_CHECKING:  # the registry pulls in SQLAlchemy; commands import it when they run, not at start-up
+    from sqlalchemy.engine import Engine
+
+    from registry.settings import Settings
 
 
 def settings() -> Settings:
     """The installation's settings (CALTRACE_* environment variables)."""
+    from registry.settings import Settings
+
     return Settings()
 
 
 def registry_engine(*, migrated: bool = True) -> Engine:
     """The registry engine; with ``migrated``, refuse a database not brought up to date by `caltrace db upgrade`."""
+    from registry.db import engine_from_settings, require_current
+
     engine = engine_from_settings(settings())
     if migrated:
         require_current(engine)

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from api.cli.context import registry_engine
-from registry.db import current_revision, downgrade, head_revision, upgrade
 
 app = typer.Typer(no_args_is_help=True, help="Create and migrate the registry database.")
 
@@ -17,6 +16,8 @@ def upgrade_command(
     revision: Annotated[str, typer.Option(help="Target revision (default: the newest).")] = "head",
 ) -> None:
     """Create the registry database, or migrate it to the newest schema (safe to run again)."""
+    from registry.db import current_revision, upgrade
+
     engine = registry_engine(migrated=False)
     before = current_revision(engine)
     upgrade(engine, revision)
@@ -34,6 +35,8 @@ def downgrade_command(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: a downgrade can drop data.")] = False,
 ) -> None:
     """Migrate the registry down to REVISION (needs --yes: data in dropped tables is lost)."""
+    from registry.db import current_revision, downgrade
+
     if not yes:
         typer.echo("error: a downgrade can drop tables and their data; add --yes if you mean it", err=True)
         raise typer.Exit(2)
@@ -45,6 +48,8 @@ def downgrade_command(
 @app.command("current")
 def current_command() -> None:
     """Print the registry's URL (password hidden), its schema revision and the newest one."""
+    from registry.db import current_revision, head_revision
+
     engine = registry_engine(migrated=False)
     current = current_revision(engine)
     typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")

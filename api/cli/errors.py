@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from sqlalchemy.exc import OperationalError
 
 from drivers.errors import DriverError
 from registry.errors import RegistryError
@@ -24,7 +23,13 @@ def run_app(app: typer.Typer) -> None:
     except (DriverError, RegistryError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except OperationalError as exc:
+    except Exception as exc:
+        if "sqlalchemy" not in sys.modules:
+            raise
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):
+            raise
         typer.echo(
             f"error: cannot use the registry database: {exc.orig}\n"
             "check CALTRACE_DATABASE_URL and that the database server is running",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.context import lab_today, registry_engine, settings
 from api.cli.tables import Format, emit
-from registry.db import session_factory
-from registry.models import MetrologyField
-from registry.queries import annual_statistics, forward_trace, instruments_due, standards_due
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True, help="Reports from the registry: due dates, traceability, statistics.")
 
@@ -21,6 +22,24 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv or
 TodayOpt = Annotated[
     str | None, typer.Option("--today", help="Count days from this date (YYYY-MM-DD) instead of today.")
 ]
+
+
+class FieldName(StrEnum):
+    """Metrology fields (the values of registry.models.MetrologyField, kept here so --help needs no database)."""
+
+    MASS = "mass"
+    VOLUME_FLOW = "volume-flow"
+    ELECTRICAL = "electrical"
+    TEMPERATURE = "temperature"
+    PRESSURE = "pressure"
+    LENGTH = "length"
+    OTHER = "other"
+
+
+def _session() -> Session:
+    from registry.db import session_factory
+
+    return session_factory(registry_engine())()
 
 
 def _date(text: str | None, option: str) -> date:
@@ -36,15 +55,19 @@ def _date(text: str | None, option: str) -> date:
 def due_command(
     days: Annotated[int, typer.Option("--days", "-d", min=0, help="Due within this many days (overdue included).")],
     customer: Annotated[str | None, typer.Option(help="Only this customer (name, tax code or id).")] = None,
-    field: Annotated[MetrologyField | None, typer.Option(help="Only this metrology field.")] = None,
+    field: Annotated[FieldName | None, typer.Option(help="Only this metrology field.")] = None,
     no_overdue: Annotated[bool, typer.Option("--no-overdue", help="Leave out instruments already overdue.")] = False,
     fmt: FormatOpt = Format.TABLE,
     today: TodayOpt = None,
 ) -> None:
     """Customers' instruments due for calibration or verification within DAYS days (overdue ones first)."""
     day = _date(today, "--today")
-    with session_factory(registry_engine())() as session:
-        rows = instruments_due(session, days, day, customer=customer, field=field, include_overdue=not no_overdue)
+    from registry.queries import instruments_due
+
+    with _session() as session:
+        rows = instruments_due(
+            session, days, day, customer=customer, field=field.value if field else None, include_overdue=not no_overdue
+        )
     columns = [
         ("next_due", "Due"),
         ("days_left", "Days"),
@@ -70,7 +93,9 @@ def standards_command(
 ) -> None:
     """The lab's reference standards due for calibration within DAYS days, expired, or never certified."""
     day = _date(today, "--today")
-    with session_factory(registry_engine())() as session:
+    from registry.queries import standards_due
+
+    with _session() as session:
         rows = standards_due(session, days, day)
     columns = [
         ("code", "Code"),
@@ -96,7 +121,9 @@ def trace_command(
     lo, hi = _date(start, "--from"), _date(end, "--to")
     if hi < lo:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
-    with session_factory(registry_engine())() as session:
+    from registry.queries import forward_trace
+
+    with _session() as session:
         rows = forward_trace(session, standard, lo, hi, settings().timezone)
     columns = [
         ("run_finished", "Finished (UTC)"),
@@ -119,7 +146,9 @@ def annual_command(
     fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Annual statistics: calibrations and verifications by field, pass/fail, customers, Group-2 instruments."""
-    with session_factory(registry_engine())() as session:
+    from registry.queries import annual_statistics
+
+    with _session() as session:
         stats = annual_statistics(session, year, settings().timezone)
     rows = [asdict(r) for r in stats.rows]
     rows.append(asdict(stats.total))

@@ -18,9 +18,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from uncertainty.errors import NonLinearityWarning
-from uncertainty.modelfile import ModelFileError, evaluate_document
-
 app = typer.Typer(
     help="Measurement uncertainty: evaluate a model file by the GUM framework and/or Monte Carlo.",
     no_args_is_help=True,
@@ -111,6 +108,9 @@ def evaluate(
     ] = False,
 ) -> None:
     """Evaluate the measurement model in FILE and print the budget (or the JSON output document)."""
+    from uncertainty.errors import NonLinearityWarning  # imported here: scipy makes `caltrace --help` slow
+    from uncertainty.modelfile import ModelFileError, evaluate_document
+
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:

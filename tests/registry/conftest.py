@@ -9,14 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from registry.db import make_engine, upgrade
-from tests.support.postgres import PostgresServer, running_postgres
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the whole session (each test gets its own database)."""
-    with running_postgres() as server:
-        yield server
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
