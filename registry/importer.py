@@ -1046,6 +1046,8 @@ def _find_header(sheet: Sheet, file_name: str) -> int:
 
 
 class _Importer:
+    """One import: the registry's customers and instruments as loaded, the rows' owners, and the writes."""
+
     def __init__(self, session: Session, report: ImportReport, columns: _Columns, today: date, update: bool) -> None:
         self.session = session
         self.report = report
