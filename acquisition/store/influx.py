@@ -464,7 +464,7 @@ class InfluxReadingStore(ReadingStore):
         if self._closed:
             raise StoreClosedError(f"the InfluxDB reading store for {self.url} database {self.database!r} is closed")
 
-    def _send(self, lines: Sequence[str]) -> int:
+    def _send(self, lines: Sequence[bytes]) -> int:
         """Write ``lines`` in requests of at most ``batch_size``; the number acknowledged before any failure is
         in the raised :class:`ServerUnreachableError`'s ``sent`` attribute."""
         api = self._resolved()
@@ -472,7 +472,7 @@ class InfluxReadingStore(ReadingStore):
         try:
             for i in range(0, len(lines), self._batch_size):
                 chunk = lines[i : i + self._batch_size]
-                api.write("\n".join(chunk).encode())
+                api.write(b"\n".join(chunk))
                 sent += len(chunk)
         except ServerUnreachableError as exc:
             exc.sent = sent
@@ -490,7 +490,7 @@ class InfluxReadingStore(ReadingStore):
                     self._outage_logged = False
                 return
             try:
-                self._send(batch.body.split("\n"))
+                self._send(batch.body.split(b"\n"))
             except StoreRejectedError as exc:
                 self._set_aside(batch, exc)
                 continue
@@ -505,8 +505,8 @@ class InfluxReadingStore(ReadingStore):
             exc,
         )
 
-    def _spool_lines(self, lines: Sequence[str], reason: ServerUnreachableError) -> None:
-        self._spool.put(list(lines))
+    def _spool_lines(self, lines: Sequence[bytes], reason: ServerUnreachableError) -> None:
+        self._spool.put(lines)
         self._spooled = True
         if not self._outage_logged:
             log.warning("%s; readings are spooled in %s until it answers", reason, self._spool.path)
@@ -556,18 +556,22 @@ class InfluxReadingStore(ReadingStore):
             time.sleep(min(0.2, remaining))
 
     def _replay_loop(self) -> None:
+        """Background replay: first attempt ``replay_interval`` after a batch is spooled, then doubling to 30 s."""
         delay = self._replay_interval
-        while not self._stop.is_set():
-            self._wake.wait(delay)
+        while True:
+            woken = self._wake.wait(delay)
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if not self._spooled:
-                # another process may have spooled for this destination
-                self._spooled = self._spool.pending() > 0
-                delay = self._replay_interval if self._spooled else MAX_REPLAY_DELAY
+            if woken:  # a batch was just spooled: the server has just failed, try again after the interval
+                delay = self._replay_interval
                 continue
             try:
+                if not self._spooled:
+                    # idle; another process may have spooled for this destination
+                    self._spooled = self._spool.pending() > 0
+                    delay = self._replay_interval if self._spooled else MAX_REPLAY_DELAY
+                    continue
                 with self._lock:
                     if self._closed:
                         return
@@ -576,6 +580,8 @@ class InfluxReadingStore(ReadingStore):
             except ServerUnreachableError:
                 delay = min(delay * 2, MAX_REPLAY_DELAY)
             except Exception:  # keep replaying; the error is logged for a person
+                if self._stop.is_set():
+                    return
                 log.exception("replaying the InfluxDB spool %s failed", self._spool.path)
                 delay = MAX_REPLAY_DELAY
 

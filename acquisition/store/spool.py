@@ -13,6 +13,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,14 @@ _SCHEMA = (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         created_us INTEGER NOT NULL,
         readings INTEGER NOT NULL,
-        body TEXT NOT NULL
+        body BLOB NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS rejected (
         id INTEGER PRIMARY KEY,
         created_us INTEGER NOT NULL,
         rejected_us INTEGER NOT NULL,
         readings INTEGER NOT NULL,
-        body TEXT NOT NULL,
+        body BLOB NOT NULL,
         reason TEXT NOT NULL
     )""",
 )
@@ -40,11 +41,11 @@ _SCHEMA = (
 
 @dataclass(frozen=True, slots=True)
 class SpooledBatch:
-    """One queued batch: its queue position ``id``, number of readings and line-protocol ``body``."""
+    """One queued batch: its queue position ``id``, number of readings and line-protocol ``body`` (UTF-8)."""
 
     id: int
     readings: int
-    body: str
+    body: bytes
 
 
 def spool_file(spool_dir: Path, url: str, database: str) -> Path:
@@ -104,10 +105,10 @@ class Spool:
                     else f"time-series spool {self.path}: {action} failed: {exc}"
                 ) from exc
 
-    def put(self, lines: list[str]) -> None:
-        """Queue a batch (one reading per line); durable (fsync'd) when this returns."""
+    def put(self, lines: Sequence[bytes]) -> None:
+        """Queue a batch (UTF-8 line protocol, one reading per line); durable (fsync'd) when this returns."""
         if lines:
-            body = "\n".join(lines)
+            body = b"\n".join(lines)
             self._run(
                 "put",
                 "INSERT INTO batches (created_us, readings, body) VALUES (?, ?, ?)",
@@ -120,7 +121,7 @@ class Spool:
         if not rows:
             return None
         batch_id, readings, body = rows[0]
-        return SpooledBatch(int(batch_id), int(readings), str(body))
+        return SpooledBatch(int(batch_id), int(readings), bytes(body))
 
     def delete(self, batch_id: int) -> None:
         """Remove a batch the server acknowledged."""

@@ -87,9 +87,9 @@ def test_line_protocol_encoding_is_literal() -> None:
     quote = StoredReading(instrument_id='x"y', value=-2.5e300, unit="°C", status=ReadingStatus.DYNAMIC, timestamp=T0)
     assert encode([full, empty, quote]) == [
         'reading,instrument_id=bal\\ 1,quantity=mass\\ flow,run_id=R\\,1,step=a\\=b,unit=m³/h value=0.1,status="stable"'
-        " 1704067200000001",
-        'reading,instrument_id=b status="error" 1704067200000000',
-        'reading,instrument_id=x"y,unit=°C value=-2.5e+300,status="dynamic" 1704067200000000',
+        " 1704067200000001".encode(),
+        b'reading,instrument_id=b status="error" 1704067200000000',
+        'reading,instrument_id=x"y,unit=°C value=-2.5e+300,status="dynamic" 1704067200000000'.encode(),
     ]
 
 
@@ -259,7 +259,7 @@ def test_a_spooled_batch_the_server_refuses_is_set_aside(own_server: InfluxServe
         own_server.stop()
         store.append([rd(1)])
         spool = Spool(spool_file(tmp_path, own_server.url, "lab"))
-        spool.put(['reading,instrument_id=bad value="text",status="stable" 1704067200000005'])  # string value
+        spool.put([b'reading,instrument_id=bad value="text",status="stable" 1704067200000005'])  # string value
         spool.close()
         store.append([rd(2)])
         own_server.start()
