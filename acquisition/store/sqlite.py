@@ -104,7 +104,7 @@ class SQLiteReadingStore(ReadingStore):
             raise ValueError(f"busy_timeout must be positive seconds, got {busy_timeout!r}")
         self._busy_ms = int(busy_timeout * 1000)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
         self._prepare_directory()
@@ -147,7 +147,15 @@ class SQLiteReadingStore(ReadingStore):
             if self._closed:
                 conn.close()
                 raise StoreClosedError(f"the reading store {self.path} is closed")
-            self._connections.append(conn)
+            # connections of threads that have ended are closed here, so a pool of short-lived threads cannot leak
+            alive = []
+            for owner, other in self._connections:
+                if owner.is_alive():
+                    alive.append((owner, other))
+                else:
+                    other.close()
+            alive.append((threading.current_thread(), conn))
+            self._connections = alive
         self._local.conn = conn
         return conn
 
@@ -291,7 +299,7 @@ class SQLiteReadingStore(ReadingStore):
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
-        for conn in connections:
+        for _, conn in connections:
             conn.close()
 
     def __repr__(self) -> str:

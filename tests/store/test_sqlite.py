@@ -199,3 +199,13 @@ def test_a_data_dir_that_is_a_file_names_the_setting(tmp_path: Path) -> None:
     blocker.write_text("a file where the data directory should be")
     with pytest.raises(StoreAccessError, match="CALTRACE_DATA_DIR"):
         SQLiteReadingStore(blocker / "readings.db")
+
+
+def test_short_lived_threads_do_not_pile_up_connections(tmp_path: Path) -> None:
+    with SQLiteReadingStore(tmp_path / "readings.db") as store:
+        for k in range(20):
+            t = threading.Thread(target=store.append, args=([reading(k)],))
+            t.start()
+            t.join()
+        assert store.count() == 20
+        assert len(store._connections) <= 2  # this thread's and the last worker's (closed on the next open)
