@@ -1188,6 +1188,7 @@ class _Importer:
             ok = False
         unit = parsed.unit if parsed else ""
         resolution: Decimal | None = None
+        resolution_unit = ""
         if not _is_blank(resolution_cell):
             try:
                 res_value, res_unit = parse_quantity(resolution_cell)
@@ -1207,12 +1208,20 @@ class _Importer:
                 return None
             if res_unit and not unit:
                 unit = res_unit  # the range was empty or text only: the unit is the resolution's
+            resolution_unit = unit
             if res_unit and res_unit != unit:
                 converted = convert(res_value, res_unit, unit, difference=True)
-                if converted is None:
+                if (
+                    converted is None
+                    and "/" in unit
+                    and convert(res_value, res_unit, unit.split("/")[0], difference=True) is not None
+                ):
+                    resolution_unit = res_unit  # a flow range with a volume scale interval: kept in its own unit
+                elif converted is None:
                     self.reject(row, "resolution", _unconvertible(res_unit, unit))
                     return None
-                res_value = converted
+                else:
+                    res_value = converted
             resolution = res_value
         if len(unit) > _LENGTHS["range_unit"]:
             self.reject(row, "range", f"the unit {unit!r} is longer than {_LENGTHS['range_unit']} characters")
@@ -1225,6 +1234,7 @@ class _Importer:
             "range_max": float(parsed.high) if parsed else None,
             "range_unit": unit,
             "resolution": float(resolution) if resolution is not None else None,
+            "resolution_unit": resolution_unit if resolution is not None else "",
         }
 
     def _check_duplicate(self, row: int, key: tuple[str, str, str], texts: dict[str, str]) -> None:
@@ -1355,8 +1365,8 @@ def _unconvertible(source: str, target: str) -> str:
     a, b = _unit_info(source), _unit_info(target)
     if a and b and a[0] != b[0]:
         return (
-            f"{source} ({a[0]}) cannot be stored in the range's unit {target} ({b[0]}): the registry keeps range and "
-            f"resolution in one unit; write the range in a {a[0]} unit, or leave the resolution empty"
+            f"{source} ({a[0]}) cannot be the resolution of a range in {target} ({b[0]}): a resolution is in the "
+            f"range's quantity (or, for a flow range, its volume); check the unit, or leave the resolution empty"
         )
     unknown = " and ".join(repr(u) for u, info in ((source, a), (target, b)) if info is None)
     return f"{source} cannot be converted to the range's unit {target} ({unknown} unknown to caltrace): use one unit"

@@ -8,6 +8,7 @@ dates (calibration, due, expiry) are calendar dates in the lab's time zone.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -26,9 +27,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -211,12 +213,20 @@ class Customer(Base):
     instruments: Mapped[list[MeasuringInstrument]] = relationship(back_populates="owner")
 
 
+def instrument_identity(manufacturer: str, model: str, serial_number: str) -> str:
+    """The key that makes an instrument unique: manufacturer, model and serial, case- and space-insensitive (NFC)."""
+    return "|".join(
+        " ".join(unicodedata.normalize("NFC", t).casefold().split()) for t in (manufacturer, model, serial_number)
+    )
+
+
 class MeasuringInstrument(Base):
     """A customer's measuring instrument (phương tiện đo) that the lab calibrates or verifies.
 
     The range is ``range_min``..``range_max`` in ``range_unit`` (``range_text`` keeps what the customer wrote);
-    ``resolution`` is the scale interval d in ``range_unit``. ``interval_months`` is the calibration or
-    verification interval; ``next_due`` = ``last_calibrated`` + interval.
+    ``resolution`` is the scale interval d in ``resolution_unit`` (a water meter's flow range is in m³/h, its scale
+    interval in L). ``interval_months`` is the calibration or verification interval; ``next_due`` =
+    ``last_calibrated`` + interval. ``identity_key`` is set from manufacturer, model and serial on every write.
     """
 
     __tablename__ = "measuring_instrument"
@@ -233,8 +243,10 @@ class MeasuringInstrument(Base):
     range_max: Mapped[float | None] = mapped_column(Float)
     range_unit: Mapped[str] = mapped_column(String(20), default="")
     resolution: Mapped[float | None] = mapped_column(Float)
+    resolution_unit: Mapped[str] = mapped_column(String(20), default="")
     accuracy_class: Mapped[str] = mapped_column(String(40), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
+    identity_key: Mapped[str] = mapped_column(String(330), unique=True)
     group2: Mapped[bool] = mapped_column(Boolean, default=False)
     interval_months: Mapped[int] = mapped_column(Integer)
     last_calibrated: Mapped[date | None] = mapped_column(Date)
@@ -242,10 +254,13 @@ class MeasuringInstrument(Base):
 
     owner: Mapped[Customer] = relationship(back_populates="instruments")
 
-    __table_args__ = (
-        UniqueConstraint("manufacturer", "model", "serial_number"),
-        CheckConstraint("interval_months > 0", name="interval_positive"),
-    )
+    __table_args__ = (CheckConstraint("interval_months > 0", name="interval_positive"),)
+
+
+@event.listens_for(MeasuringInstrument, "before_insert")
+@event.listens_for(MeasuringInstrument, "before_update")
+def _set_identity(_mapper: object, _connection: Connection, target: MeasuringInstrument) -> None:
+    target.identity_key = instrument_identity(target.manufacturer or "", target.model or "", target.serial_number)
 
 
 # --- the lab's reference standards ---------------------------------------------------------------------------------

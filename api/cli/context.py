@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +26,16 @@ def settings() -> Settings:
 
 def registry_engine(*, migrated: bool = True) -> Engine:
     """The registry engine; with ``migrated``, refuse a database not brought up to date by `caltrace db upgrade`."""
-    from registry.db import engine_from_settings, require_current
+    from sqlalchemy.engine import make_url
 
-    engine = engine_from_settings(settings())
+    from registry.db import engine_from_settings, require_current
+    from registry.errors import SchemaOutOfDateError
+
+    config = settings()
+    url = make_url(config.resolved_database_url)
+    if migrated and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise SchemaOutOfDateError(f"there is no registry at {url.database}: run `caltrace db upgrade` first")
+    engine = engine_from_settings(config)
     if migrated:
         require_current(engine)
     return engine

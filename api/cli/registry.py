@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.context import default_actor, lab_today, registry_engine
 from api.cli.errors import fail
-from registry.db import session_scope
 from registry.errors import RegistryError
-from registry.importer import ImportReport, RowIssue, import_instruments
+
+if TYPE_CHECKING:  # SQLAlchemy and openpyxl load when the command runs, so `caltrace --help` starts fast
+    from registry.importer import ImportReport, RowIssue
 
 EXIT_REJECTED_ROWS = 1
 EXIT_NOTHING_IMPORTED = 2
@@ -82,6 +82,11 @@ def instruments_command(
     interval_months, last_calibrated (Vietnamese headers accepted); optional customer_tax_code, field, group2.
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import session_scope
+    from registry.importer import import_instruments
+
     try:
         engine = registry_engine()
         try:

@@ -860,3 +860,45 @@ def test_missing_columns_message_lists_the_expected_header(sqlite_engine: Engine
     assert "'hãng sản xuất'" in text  # the Vietnamese header of a missing column
     with pytest.raises(ImportFileError, match="no such file"), session_scope(sqlite_engine, "t") as session:
         import_instruments(session, tmp_path / "nowhere.csv", today=TODAY)
+
+
+def test_flow_range_keeps_a_volume_resolution_in_its_own_unit(engine: Engine, tmp_path: Path) -> None:
+    """A fuel dispenser: flow range in L/min, scale interval 0,05 L (not convertible to L/min, but its volume)."""
+    path = write_csv(
+        tmp_path / "dispensers.csv",
+        [
+            HEADER,
+            row(
+                customer="Cửa hàng xăng dầu Số 9",
+                kind="Cột đo xăng dầu",
+                manufacturer="Tatsuno",
+                model="Sunny",
+                serial_number="TS-0099",
+                range="(5 ÷ 50) L/min",
+                resolution="0,05 L",
+                interval_months="12",
+            ),
+            row(
+                customer="Cửa hàng xăng dầu Số 9",
+                kind="Đồng hồ nước",
+                manufacturer="Itron",
+                model="Multimag",
+                serial_number="WM-77",
+                range="0 - 2,5 m³/h",
+                resolution="0,05 mL",
+                interval_months="60",
+            ),
+        ],
+    )
+    with session_scope(engine, "tester") as session:
+        report = import_instruments(session, path, today=TODAY)
+    assert (report.imported, report.rejected) == (2, [])
+    with session_scope(engine, "tester") as session:
+        got = {i.serial_number: i for i in session.scalars(select(MeasuringInstrument))}
+    assert (got["TS-0099"].range_unit, got["TS-0099"].resolution, got["TS-0099"].resolution_unit) == (
+        "L/min",
+        0.05,
+        "L",
+    )
+    # mL is a volume like the m³ of m³/h, but not a flow: kept as written, 0.05 mL.
+    assert (got["WM-77"].range_unit, got["WM-77"].resolution, got["WM-77"].resolution_unit) == ("m³/h", 0.05, "mL")

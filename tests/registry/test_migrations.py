@@ -72,3 +72,36 @@ def test_database_from_newer_caltrace_is_refused(engine: Engine) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
     with pytest.raises(SchemaOutOfDateError, match="newer version"):
         require_current(engine)
+
+
+def test_0002_fills_identity_key_and_resolution_unit_of_existing_rows(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0001")
+    with bare_engine.begin() as c:
+        c.execute(
+            text("INSERT INTO customer (id, name, address, contact_name, phone, email) VALUES (1, 'A', '', '', '', '')")
+        )
+        c.execute(
+            text(
+                "INSERT INTO measuring_instrument (id, owner_id, kind, field, manufacturer, model, serial_number, "
+                "range_text, range_unit, resolution, accuracy_class, location, group2, interval_months) VALUES "
+                "(1, 1, 'balance', 'mass', ' Mettler  Toledo', 'XPR205', 'B91', '', 'g', 0.00001, '', '', false, 12), "
+                "(2, 1, 'meter', 'volume-flow', 'Itron', 'X', 'W1', '', 'm³', NULL, '', '', false, 60)"
+            )
+        )
+    upgrade(bare_engine, "0002")
+    with bare_engine.connect() as c:
+        rows = c.execute(text("SELECT identity_key, resolution_unit FROM measuring_instrument ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("mettler toledo|xpr205|b91", "g"), ("itron|x|w1", "")]
+    # the normalised key now refuses what the exact-string constraint let through
+    with pytest.raises(DBAPIError), bare_engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO measuring_instrument (owner_id, kind, field, manufacturer, model, serial_number, "
+                "range_text, range_unit, resolution_unit, accuracy_class, location, group2, interval_months, "
+                "identity_key) VALUES (1, 'b', 'mass', 'METTLER TOLEDO', 'xpr205', 'b91', '', '', '', '', '', false, "
+                "12, 'mettler toledo|xpr205|b91')"
+            )
+        )
+    downgrade(bare_engine, "0001")
+    with bare_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM measuring_instrument")).scalar() == 2
