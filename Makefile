@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.caltrace-installed
 
 run: setup
+	$(BIN)/caltrace db upgrade
 	$(BIN)/caltrace simulate --stream
 
 test: setup system
