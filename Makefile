@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python benchmarks/acquisition_rate.py
 	$(BIN)/python benchmarks/modbus_rate.py
 	$(BIN)/python benchmarks/uncertainty.py
+	$(BIN)/python benchmarks/store.py
 
 # Regenerate the lock file after changing dependencies in pyproject.toml.
 lock: setup
