@@ -24,18 +24,27 @@ def run_app(app: typer.Typer) -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:
-        if "sqlalchemy" not in sys.modules:
+        message = _explain(exc)
+        if message is None:
             raise
-        from sqlalchemy.exc import OperationalError
-
-        if not isinstance(exc, OperationalError):
-            raise
-        typer.echo(
-            f"error: cannot use the registry database: {exc.orig}\n"
-            "check CALTRACE_DATABASE_URL and that the database server is running",
-            err=True,
-        )
+        typer.echo(f"error: {message}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def _explain(exc: Exception) -> str | None:
+    """The user-facing message for errors of libraries loaded lazily (None: a bug, let it surface)."""
+    store_errors = sys.modules.get("acquisition.store.errors")
+    if store_errors is not None and isinstance(exc, store_errors.StoreError):
+        return str(exc)
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            return (
+                f"cannot use the registry database: {exc.orig}\n"
+                "check CALTRACE_DATABASE_URL and that the database server is running"
+            )
+    return None

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.errors import fail
 from drivers.errors import AddressError, DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
+from drivers.manual import ManualEntry
 from drivers.reading import Reading
 from drivers.registry import models, open_instrument
+
+if TYPE_CHECKING:
+    from acquisition.store import ReadingStore
 
 
 def format_reading(r: Reading) -> str:
@@ -32,14 +38,24 @@ def read_command(
     instrument_id: Annotated[str, typer.Option("--id", help="Id to label readings with (default: the URL).")] = "",
     identify: Annotated[bool, typer.Option(help="Ask the instrument who it is first.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per reading.")] = False,
+    keep: Annotated[
+        bool, typer.Option("--store", help="Also keep every reading in the reading store (CALTRACE_STORE).")
+    ] = False,
+    run_id: Annotated[str | None, typer.Option("--run", help="Tag kept readings with this run id.")] = None,
+    step: Annotated[str | None, typer.Option("--step", help="Tag kept readings with this step.")] = None,
 ) -> None:
-    """Print COUNT polls of readings from the instrument at URL."""
+    """Print COUNT polls of readings from the instrument at URL (and with --store, keep them)."""
     try:
         inst = open_instrument(url, model, instrument_id)
     except (AddressError, LookupError) as exc:
         raise fail(str(exc), 2) from None
+    if isinstance(inst, ManualEntry) and inst.ask is None:
+        inst.ask = _ask_on_terminal
+    store = _open_store() if keep else None
     errors = 0
-    with inst:
+    with inst, contextlib.ExitStack() as stack:
+        if store is not None:
+            stack.enter_context(store)
         if identify:
             info = inst.identify()
             if as_json:
@@ -55,10 +71,42 @@ def read_command(
                 errors += 1
                 typer.echo(f"error: {exc}", err=True)
                 continue
+            if store is not None:
+                _keep(store, readings, run_id, step)
             for r in readings:
                 typer.echo(json.dumps(r.as_dict(), ensure_ascii=False) if as_json else format_reading(r))
+        if store is not None and store.pending():
+            typer.echo(
+                f"warning: the time-series server is unreachable; {store.pending()} readings wait in the spool "
+                "and will be sent when it is back (`caltrace readings flush`)",
+                err=True,
+            )
     if errors:
         raise typer.Exit(1)
+
+
+def _ask_on_terminal(prompt: str) -> str:
+    """Ask the person at the terminal (or read the next line of piped input) for a manual reading."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, err=True))
+    line = sys.stdin.readline()
+    if not line:
+        raise DeviceConnectionError("manual entry: no more input (end of file)")
+    return line.strip()
+
+
+def _open_store() -> ReadingStore:
+    from acquisition.store import open_store
+    from registry.settings import Settings
+
+    return open_store(Settings())
+
+
+def _keep(store: ReadingStore, readings: list[Reading], run_id: str | None, step: str | None) -> None:
+    """Append one poll's readings durably before they are shown (a store error stops the command)."""
+    from acquisition.store import StoredReading
+
+    store.append([StoredReading.from_reading(r, run_id=run_id, step=step) for r in readings])
 
 
 def models_command() -> None:
