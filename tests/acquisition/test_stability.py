@@ -78,6 +78,6 @@ def test_wait_times_out_with_what_it_saw() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"window": 0}, {"max_spread": -1.0}, {"timeout": 0.0}])
-def test_bad_criteria_are_refused(kwargs: dict) -> None:
+def test_bad_criteria_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="stability"):
         StabilityCriterion(**kwargs)
