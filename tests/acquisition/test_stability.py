@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -78,6 +79,6 @@ def test_wait_times_out_with_what_it_saw() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"window": 0}, {"max_spread": -1.0}, {"timeout": 0.0}])
-def test_bad_criteria_are_refused(kwargs: dict[str, float]) -> None:
+def test_bad_criteria_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="stability"):
         StabilityCriterion(**kwargs)
