@@ -1,0 +1,768 @@
+"""Non-automatic weighing instruments: calibration per EURAMET cg-18 v4.0 and verification per OIML R76-1:2006.
+
+Every mass, indication, error, scale interval and uncertainty in this module is in **grams** (g); relative
+quantities are plain fractions (1e-4 = 0.01 %). Pure functions: the run engine passes the readings of each step.
+
+Calibration (cg-18 v4.0): :func:`repeatability` (5.1/6.1), :func:`eccentricity` (5.3/6.3),
+:func:`errors_of_indication` (5.2/6.2 with the uncertainty of 7.1 and the coverage factor of 7.3), and the
+optional :func:`uncertainty_line` / :func:`minimum_weight` (§8 and Appendix G).
+
+Verification (R76-1:2006): :func:`r76_mpe` (3.5.1 Table 6, 3.5.2 in service), :func:`changeover_error`
+(A.4.4.3), :func:`weighing_test`, :func:`eccentricity_test`, :func:`repeatability_test`,
+:func:`discrimination_test` and :func:`verdict`, all by simple acceptance (legal verification: the error itself
+is compared with the MPE; the uncertainty of the test is controlled by the test equipment's requirements
+instead, R76-1 3.7.1).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from acquisition.methods.base import PointResult
+from uncertainty import Model, gum, normal, rectangular
+
+__all__ = [
+    "CG18",
+    "R76",
+    "R76_MPE_INITIAL",
+    "SIMPLE_ACCEPTANCE",
+    "Balance",
+    "Eccentricity",
+    "LoadPoint",
+    "MpeTable",
+    "ReferenceWeight",
+    "Repeatability",
+    "UncertaintyLine",
+    "WeighingPoint",
+    "changeover_error",
+    "discrimination_test",
+    "eccentricity",
+    "eccentricity_test",
+    "errors_of_indication",
+    "minimum_weight",
+    "r76_mpe",
+    "r111_buoyancy_bound",
+    "repeatability",
+    "repeatability_test",
+    "uncertainty_line",
+    "verdict",
+    "weighing_test",
+]
+
+CG18 = "EURAMET cg-18 v4.0 (11/2015)"
+R76 = "OIML R76-1:2006"
+SIMPLE_ACCEPTANCE = "simple acceptance (ILAC G8:09/2019 4.2.1, w = 0): pass when |E| <= |MPE|"
+#: cg-18 v4.0 7.3 / Appendix E: the expanded uncertainty is stated for a coverage probability of about 95.45 %.
+CG18_COVERAGE_PROBABILITY = 0.9545
+_REL = 1e-9  # relative tolerance for comparing results of float arithmetic with limits
+
+
+@dataclass(frozen=True)
+class MpeTable:
+    """A maximum-permissible-error table with its edition: per class, ``(upper limit of m in e, MPE in e)`` rows.
+
+    A load m (in verification scale intervals e) gets the MPE of the first row whose limit it does not exceed
+    (limits are inclusive: "m <= 500 e"); above the last limit the class has no MPE (the load is outside the
+    class's range of n = Max/e).
+    """
+
+    edition: str
+    rows: Mapping[str, tuple[tuple[float, float], ...]]
+
+
+#: OIML R76-1:2006 3.5.1, Table 6: MPE on initial verification (in service: twice these, 3.5.2).
+R76_MPE_INITIAL = MpeTable(
+    edition="OIML R76-1:2006 3.5.1 Table 6",
+    rows={
+        "I": ((50_000, 0.5), (200_000, 1.0), (math.inf, 1.5)),
+        "II": ((5_000, 0.5), (20_000, 1.0), (100_000, 1.5)),
+        "III": ((500, 0.5), (2_000, 1.0), (10_000, 1.5)),
+        "IIII": ((50, 0.5), (200, 1.0), (1_000, 1.5)),
+    },
+)
+
+
+def _finite(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"{name} must be a number (grams unless stated), got {x!r}")
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    if positive and v <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {x!r}")
+    if nonneg and v < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {x!r}")
+    return v
+
+
+def _class(accuracy_class: str) -> str:
+    c = str(accuracy_class).strip().upper()
+    if c not in R76_MPE_INITIAL.rows:
+        raise ValueError(f"accuracy class must be one of I, II, III, IIII (OIML R76-1 3.1), got {accuracy_class!r}")
+    return c
+
+
+# --------------------------------------------------------------------------------------------------- instrument
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The instrument under calibration: ``max_load`` (g), scale interval ``d`` (g).
+
+    ``intervals`` describes a multi-interval instrument as ``((upper limit g, d_i g), ...)`` in increasing order
+    (the last limit is Max); ``d_zero`` is the scale interval at no load (default: the first d). ``type_approved``
+    with zero-setting/tare before each reading limits the rounding error at zero to ±d0/4 instead of ±d0/2
+    (cg-18 v4.0 7.1.1, rounding of the no-load indication).
+    """
+
+    max_load: float
+    d: float
+    intervals: tuple[tuple[float, float], ...] = ()
+    d_zero: float | None = None
+    type_approved: bool = False
+
+    def __post_init__(self) -> None:
+        _finite("max_load", self.max_load, positive=True)
+        _finite("d", self.d, positive=True)
+        if self.d_zero is not None:
+            _finite("d_zero", self.d_zero, positive=True)
+        last = 0.0
+        for limit, d_i in self.intervals:
+            _finite("interval limit", limit, positive=True)
+            _finite("interval d", d_i, positive=True)
+            if limit <= last:
+                raise ValueError("intervals must be ((upper limit, d), ...) with increasing limits; reorder them")
+            last = limit
+
+    def d_at(self, load: float) -> float:
+        """Scale interval (g) applying to an indication of ``load`` g."""
+        for limit, d_i in self.intervals:
+            if load <= limit * (1 + _REL):
+                return d_i
+        return self.d if not self.intervals else self.intervals[-1][1]
+
+    @property
+    def d0(self) -> float:
+        """Scale interval at no load (g)."""
+        if self.d_zero is not None:
+            return self.d_zero
+        return self.intervals[0][1] if self.intervals else self.d
+
+
+# --------------------------------------------------------------------------------------------- repeatability
+
+
+@dataclass(frozen=True)
+class Repeatability:
+    """cg-18 v4.0 6.1: n indications at ``load`` g; ``mean`` and experimental standard deviation ``s`` (g)."""
+
+    load: float
+    n: int
+    mean: float
+    s: float
+
+    def as_result(self) -> PointResult:
+        """The certificate line: s at the test load."""
+        return PointResult(
+            quantity="repeatability standard deviation",
+            point=self.load,
+            point_unit="g",
+            value=self.s,
+            unit="g",
+            reference=f"{CG18} 5.1, 6.1",
+            note=f"n = {self.n} indications",
+        )
+
+
+def repeatability(load: float, indications: Sequence[float]) -> Repeatability:
+    """Repeatability test (cg-18 v4.0 5.1/6.1): s of the indications (g) of one test load (g), divisor n − 1.
+
+    cg-18 5.1 asks for at least 5 indications, or at least 3 when the test load is 100 kg or more.
+    """
+    load = _finite("load", load, positive=True)
+    values = [_finite(f"indications[{i}]", x) for i, x in enumerate(indications)]
+    needed = 3 if load >= 100_000.0 else 5
+    if len(values) < needed:
+        raise ValueError(
+            f"repeatability at {load:g} g needs at least {needed} indications (cg-18 v4.0 5.1), got {len(values)}; "
+            "repeat the loading"
+        )
+    return Repeatability(load, len(values), statistics.fmean(values), statistics.stdev(values))
+
+
+# ----------------------------------------------------------------------------------------------- eccentricity
+
+
+@dataclass(frozen=True)
+class Eccentricity:
+    """cg-18 v4.0 6.3: differences ΔI_ecc,i (g) of the off-centre indications from the centre at ``load`` g."""
+
+    load: float
+    deltas: tuple[float, ...]
+
+    @property
+    def max_abs(self) -> float:
+        """|ΔI_ecc,i|max (g)."""
+        return max(abs(x) for x in self.deltas)
+
+    def u_relative(self) -> float:
+        """u(δI_ecc)/I = |ΔI_ecc|max / (2 L_ecc √3): cg-18 v4.0 7.1.1-10 (relative, rectangular)."""
+        return self.max_abs / (2.0 * self.load * math.sqrt(3.0))
+
+    def as_result(self) -> PointResult:
+        """The certificate line: the largest difference at the test load."""
+        return PointResult(
+            quantity="eccentricity |ΔI_ecc|max",
+            point=self.load,
+            point_unit="g",
+            value=self.max_abs,
+            unit="g",
+            reference=f"{CG18} 5.3, 6.3",
+            note="differences: " + ", ".join(f"{x:+.10g}" for x in self.deltas),
+        )
+
+
+def eccentricity(
+    load: float,
+    centre: float | Sequence[float],
+    off_centre: Sequence[float],
+    *,
+    zeros: Sequence[float] | None = None,
+) -> Eccentricity:
+    """Eccentricity test (cg-18 v4.0 5.3/6.3): ΔI_ecc,i = I_i − I_centre (all in g) for the off-centre positions.
+
+    ``centre`` is one indication (methods 1 and 2: zeroed or tared once) or one per off-centre position (method 4:
+    back to the centre between positions). ``zeros`` (method 3, removed between positions) are the no-load
+    indications recorded before each position: the first belongs to the centre, then one per off-centre position;
+    each indication is then taken net of its zero.
+    """
+    load = _finite("load", load, positive=True)
+    off = [_finite(f"off_centre[{i}]", x) for i, x in enumerate(off_centre)]
+    if len(off) < 2:
+        raise ValueError("eccentricity needs the indications of at least 2 off-centre positions (cg-18 5.3: 4)")
+    if isinstance(centre, (int, float)):
+        centres = [_finite("centre", centre)] * len(off)
+    else:
+        centres = [_finite(f"centre[{i}]", x) for i, x in enumerate(centre)]
+        if len(centres) != len(off):
+            raise ValueError(
+                f"give one centre indication, or one per off-centre position (method 4): got {len(centres)} "
+                f"centres for {len(off)} positions"
+            )
+    if zeros is not None:
+        z = [_finite(f"zeros[{i}]", x) for i, x in enumerate(zeros)]
+        if len(z) != len(off) + 1:
+            raise ValueError(f"method 3 needs {len(off) + 1} no-load indications (centre first), got {len(z)}")
+        centres = [c - z[0] for c in centres]
+        off = [x - z[i + 1] for i, x in enumerate(off)]
+    return Eccentricity(load, tuple(x - c for x, c in zip(off, centres, strict=True)))
+
+
+# ------------------------------------------------------------------------------------------ reference weights
+
+
+def r111_buoyancy_bound(mpe: float) -> float:
+    """Half-width (g) of the buoyancy effect on a weight conforming to OIML R111-1:2004 10.1 (density limits).
+
+    R111-1 10.1 bounds the weight's density so that a deviation of 10 % of the air density from 1.2 kg/m³
+    changes its apparent mass by at most one quarter of its MPE: the bound is MPE/4 (use it as a rectangular
+    half-width when the air density is not measured).
+    """
+    return _finite("mpe", mpe, positive=True) / 4.0
+
+
+@dataclass(frozen=True)
+class ReferenceWeight:
+    """One standard weight of a test load; all values in g.
+
+    ``correction`` is δm_c = conventional mass − nominal from its certificate with ``U`` at coverage factor ``k``
+    (cg-18 v4.0 7.1.2: u = U/k); or, used at its nominal value, give only its class ``mpe`` (u = MPE/√3,
+    correction 0). ``drift`` and ``buoyancy`` are half-widths of rectangular distributions (0 = neglected).
+    """
+
+    nominal: float
+    correction: float = 0.0
+    U: float | None = None
+    k: float = 2.0
+    mpe: float | None = None
+    drift: float = 0.0
+    buoyancy: float = 0.0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _finite("nominal", self.nominal, positive=True)
+        _finite("correction", self.correction)
+        _finite("drift", self.drift, nonneg=True)
+        _finite("buoyancy", self.buoyancy, nonneg=True)
+        if self.U is None and self.mpe is None:
+            raise ValueError(
+                f"reference weight {self.label or self.nominal}: give its certificate U (with k) or its class MPE"
+            )
+        if self.U is not None:
+            _finite("U", self.U, nonneg=True)
+            _finite("k", self.k, positive=True)
+        elif self.correction != 0.0:
+            raise ValueError("a correction needs the certificate's U; a weight used by its class MPE has correction 0")
+        if self.mpe is not None:
+            _finite("mpe", self.mpe, positive=True)
+
+    @property
+    def conventional_mass(self) -> float:
+        """Conventional mass used as reference (g)."""
+        return self.nominal + self.correction
+
+    @property
+    def u_correction(self) -> float:
+        """Standard uncertainty of δm_c (g): U/k, or MPE/√3 without a certificate (cg-18 v4.0 7.1.2)."""
+        if self.U is not None:
+            return self.U / self.k
+        assert self.mpe is not None
+        return self.mpe / math.sqrt(3.0)
+
+
+# ------------------------------------------------------------------------------------- errors of indication
+
+
+@dataclass(frozen=True)
+class LoadPoint:
+    """One test load of the error-of-indication test; all values in g.
+
+    ``indication`` is I_L (the mean of ``n_readings`` indications when several were taken), ``zero`` the no-load
+    indication I_0 before the load. ``direction`` is ``"up"`` or ``"down"``. ``single_body``: the load is one
+    body placed centrally, so the eccentricity contribution does not arise (cg-18 v4.0 7.1.1).
+    ``convection`` is the half-width of the convection effect δm_conv (cg-18 v4.0 Appendix F, from the
+    temperature difference between weights and instrument), 0 when acclimatised.
+    """
+
+    weights: tuple[ReferenceWeight, ...]
+    indication: float
+    zero: float = 0.0
+    direction: str = "up"
+    n_readings: int = 1
+    single_body: bool = False
+    convection: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            raise ValueError("a load point needs at least one reference weight")
+        _finite("indication", self.indication)
+        _finite("zero", self.zero)
+        _finite("convection", self.convection, nonneg=True)
+        if self.direction not in ("up", "down"):
+            raise ValueError(f"direction must be 'up' or 'down', got {self.direction!r}")
+        if isinstance(self.n_readings, bool) or not isinstance(self.n_readings, int) or self.n_readings < 1:
+            raise ValueError(f"n_readings must be an integer >= 1, got {self.n_readings!r}")
+
+    @property
+    def nominal(self) -> float:
+        """Nominal test load (g)."""
+        return math.fsum(w.nominal for w in self.weights)
+
+
+_MODEL = Model.from_expression(
+    "IL + dI_digL + dI_rep + dI_ecc - I0 - dI_dig0 - (m_c + dm_B + dm_D + dm_conv)", measurand="E"
+)
+_DESCRIPTIONS = {
+    "IL": "indication at load",
+    "dI_digL": "rounding at load, d_L/√12 (cg-18 7.1.1)",
+    "dI_rep": "repeatability s (or s/√N for a mean of N) (cg-18 7.1.1)",
+    "dI_ecc": "eccentricity |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 7.1.1-10)",
+    "I0": "no-load indication",
+    "dI_dig0": "rounding at zero, d0/√12 (d0/(4√3) type-approved) (cg-18 7.1.1)",
+    "m_c": "conventional mass of the test load; u = Σ U_i/k_i or Σ MPE_i/√3 (cg-18 7.1.2, summed linearly)",
+    "dm_B": "air buoyancy (cg-18 7.1.2; R111-1 10.1 bound MPE/4 when not measured)",
+    "dm_D": "drift of the standards since their calibration (cg-18 7.1.2)",
+    "dm_conv": "convection (cg-18 7.1.2, Appendix F)",
+}
+
+
+def _pick_s(reps: Sequence[Repeatability], load: float) -> Repeatability:
+    """cg-18 v4.0 7.1.1: of repeatability tests at several loads, the greater s of the two enclosing the load."""
+    ordered = sorted(reps, key=lambda r: r.load)
+    below = [r for r in ordered if r.load <= load]
+    above = [r for r in ordered if r.load >= load]
+    candidates = ([below[-1]] if below else []) + ([above[0]] if above else [])
+    return max(candidates, key=lambda r: r.s)
+
+
+def _jsonable(x: float) -> float | None:
+    return None if math.isinf(x) else x
+
+
+def errors_of_indication(
+    balance: Balance,
+    points: Sequence[LoadPoint],
+    repeatability: Repeatability | Sequence[Repeatability],
+    eccentricity: Eccentricity | None = None,
+    *,
+    coverage_factor: float | None = None,
+    min_loads: int = 5,
+) -> list[PointResult]:
+    """Errors of indication E = I_L − I_0 − m_ref (g) with their expanded uncertainty (cg-18 v4.0 6.2, 7.1, 7.3).
+
+    u²(E) = d0²/12 + d_L²/12 + s² (s²/N for a mean of N) + u²(δI_ecc) + u²(δm_c) + u²(δm_B) + u²(δm_D) +
+    u²(δm_conv); the standards' contributions of a load of several weights are summed linearly (fully
+    correlated, cg-18 7.1.2). The budget is evaluated by the uncertainty engine; ν_eff by Welch–Satterthwaite
+    (repeatability has n − 1 degrees of freedom, the type B inputs infinite) and k = t_95.45 %(ν_eff) (cg-18 7.3,
+    Appendix E), which is 2.00 when ν_eff is large; ``coverage_factor`` fixes k instead (e.g. 2.0).
+    ``eccentricity`` is required unless every point is a single centred body. ``min_loads``: cg-18 5.2 asks for
+    at least 5 distinct test loads over the range (lower it only for an agreed reduced range).
+    """
+    if not points:
+        raise ValueError("no load points given")
+    reps = [repeatability] if isinstance(repeatability, Repeatability) else list(repeatability)
+    if not reps:
+        raise ValueError("give the repeatability test result (cg-18 5.1) used for u(δI_rep)")
+    distinct = {round(p.nominal, 9) for p in points}
+    if len(distinct) < min_loads:
+        raise ValueError(
+            f"the error-of-indication test needs at least {min_loads} distinct test loads (cg-18 v4.0 5.2), got "
+            f"{len(distinct)}; add loads up to Max"
+        )
+    if coverage_factor is not None:
+        _finite("coverage_factor", coverage_factor, positive=True)
+    results: list[PointResult] = []
+    for i, p in enumerate(points):
+        if p.nominal > balance.max_load * 1.25:
+            raise ValueError(f"point {i}: test load {p.nominal:g} g is far beyond Max = {balance.max_load:g} g")
+        net = p.indication - p.zero
+        rep = _pick_s(reps, p.nominal)
+        u_rep = rep.s / math.sqrt(p.n_readings)
+        d0 = balance.d0
+        u_dig0 = d0 / (4.0 * math.sqrt(3.0)) if balance.type_approved else d0 / math.sqrt(12.0)
+        d_l = balance.d_at(net)
+        if p.single_body:
+            u_ecc = 0.0
+        elif eccentricity is None:
+            raise ValueError(
+                f"point {i}: a load of several bodies needs the eccentricity test result (cg-18 7.1.1); pass "
+                "eccentricity=..., or mark the point single_body=True"
+            )
+        else:
+            u_ecc = eccentricity.u_relative() * abs(net)
+        m_c = math.fsum(w.conventional_mass for w in p.weights)
+        u_mc = math.fsum(w.u_correction for w in p.weights)
+        a_b = math.fsum(w.buoyancy for w in p.weights)
+        a_d = math.fsum(w.drift for w in p.weights)
+        inputs = {
+            "IL": normal(float(p.indication), 0.0),
+            "dI_digL": rectangular(0.0, d_l / 2.0),
+            "dI_rep": normal(0.0, u_rep, dof=float(rep.n - 1)),
+            "dI_ecc": rectangular(0.0, u_ecc * math.sqrt(3.0)),
+            "I0": normal(float(p.zero), 0.0),
+            "dI_dig0": rectangular(0.0, u_dig0 * math.sqrt(3.0)),
+            "m_c": normal(m_c, u_mc),
+            "dm_B": rectangular(0.0, a_b),
+            "dm_D": rectangular(0.0, a_d),
+            "dm_conv": rectangular(0.0, p.convection),
+        }
+        if coverage_factor is None:
+            out = gum(_MODEL, inputs, coverage_probability=CG18_COVERAGE_PROBABILITY, check_linearity=False)["E"]
+        else:
+            out = gum(_MODEL, inputs, coverage_factor=coverage_factor, check_linearity=False)["E"]
+        budget = {
+            "model": "E = I_L + δI_digL + δI_rep + δI_ecc − I_0 − δI_dig0 − (m_c + δm_B + δm_D + δm_conv)",
+            "rows": [
+                {
+                    "input": row.input,
+                    "description": _DESCRIPTIONS[row.input],
+                    "value": row.value,
+                    "u": row.u,
+                    "distribution": row.distribution,
+                    "sensitivity": row.sensitivity,
+                    "contribution": row.contribution,
+                    "dof": _jsonable(row.dof),
+                }
+                for row in out.budget
+                if row.u > 0.0
+            ],
+            "u": out.u,
+            "dof": _jsonable(out.dof),
+            "k": out.k,
+            "coverage_probability": out.coverage_probability,
+            "U": out.U,
+        }
+        results.append(
+            PointResult(
+                quantity="error of indication",
+                point=p.nominal,
+                point_unit="g",
+                value=out.value,
+                unit="g",
+                U=out.U,
+                k=out.k,
+                reference=f"{CG18} 6.2, 7.1, 7.3",
+                budget=budget,
+                note=f"{'increasing' if p.direction == 'up' else 'decreasing'} load; indication {p.indication:.10g} g",
+            )
+        )
+    return results
+
+
+# ------------------------------------------------------------------------------ uncertainty in use, min weight
+
+
+@dataclass(frozen=True)
+class UncertaintyLine:
+    """A straight line U(m) = U0 + alpha·m (U0 in g, alpha a fraction) not below any calibrated U(E)."""
+
+    U0: float
+    alpha: float
+
+    def at(self, load: float) -> float:
+        """U (g) at ``load`` g."""
+        return self.U0 + self.alpha * _finite("load", load, nonneg=True)
+
+
+def uncertainty_line(results: Sequence[PointResult]) -> UncertaintyLine:
+    """Conservative linear approximation of U(E) over the range (cg-18 v4.0 §8: U(W) ≈ U0 + α·W), all in g.
+
+    U0 is U at the smallest test load and α the smallest slope that keeps the line at or above every calibrated
+    U: α = max((U_i − U0)/m_i, 0). The line therefore never understates a calibrated uncertainty.
+    """
+    pts = [(r.point, r.U) for r in results if r.point is not None and r.U is not None]
+    if len(pts) < 2:
+        raise ValueError("the uncertainty line needs at least 2 results with a load and U")
+    pts.sort()
+    u1 = pts[0][1]
+    alpha = max([0.0] + [(u - u1) / m for m, u in pts[1:] if m > 0])
+    return UncertaintyLine(u1, alpha)
+
+
+def minimum_weight(line: UncertaintyLine, tolerance: float, safety_factor: float = 1.0) -> float:
+    """Minimum weight (g): the smallest net load m with SF·U(m)/m <= ``tolerance`` (relative, e.g. 0.001).
+
+    With U(m) = U0 + α·m: m_min = SF·U0 / (tolerance − SF·α) (cg-18 v4.0 Appendix G). Raises when the required
+    tolerance is not reachable anywhere (tolerance <= SF·α).
+    """
+    tol = _finite("tolerance", tolerance, positive=True)
+    sf = _finite("safety_factor", safety_factor, positive=True)
+    if sf < 1.0:
+        raise ValueError(f"safety_factor must be >= 1, got {safety_factor}")
+    if tol <= sf * line.alpha:
+        raise ValueError(
+            f"a relative tolerance of {tol:g} is never met: the relative uncertainty tends to {sf * line.alpha:g} "
+            "at large loads; choose a larger tolerance or a better instrument"
+        )
+    return sf * line.U0 / (tol - sf * line.alpha)
+
+
+# ------------------------------------------------------------------------------------------ R76 verification
+
+
+def r76_mpe(load: float, e: float, accuracy_class: str, *, in_service: bool = False) -> float:
+    """|MPE| (g) for a load (g) on an instrument of verification scale interval e (g) and class I–IIII.
+
+    OIML R76-1:2006 3.5.1 Table 6 (initial verification); in service twice these (3.5.2). Limits are inclusive
+    (0.5 e up to and including 500 e for class III). The load is converted to e exactly (decimal arithmetic).
+    """
+    load = _finite("load", load, nonneg=True)
+    e = _finite("e", e, positive=True)
+    rows = R76_MPE_INITIAL.rows[_class(accuracy_class)]
+    m = Decimal(repr(load)) / Decimal(repr(e))
+    for limit, mpe_e in rows:
+        if math.isinf(limit) or m <= Decimal(int(limit)):
+            return (2.0 if in_service else 1.0) * mpe_e * e
+    raise ValueError(
+        f"load {load:g} g = {m} e exceeds the range of class {_class(accuracy_class)} in {R76_MPE_INITIAL.edition} "
+        f"(m <= {int(rows[-1][0])} e); check the class and e"
+    )
+
+
+def changeover_error(load: float, indication: float, added: float, e: float) -> float:
+    """Error before rounding (g) by the changeover-point method, OIML R76-1:2006 A.4.4.3: E = I + ½e − ΔL − L.
+
+    ``added`` ΔL (g) is the small extra load (steps of 0.1 e) that made the indication change from I to I + e.
+    """
+    load = _finite("load", load, nonneg=True)
+    indication = _finite("indication", indication)
+    added = _finite("added", added, nonneg=True)
+    e = _finite("e", e, positive=True)
+    if added > e * (1 + _REL):
+        raise ValueError(f"the added load ΔL = {added:g} g exceeds e = {e:g} g; the changeover was missed, repeat")
+    return indication + 0.5 * e - added - load
+
+
+@dataclass(frozen=True)
+class WeighingPoint:
+    """One load (g) of a verification test with its indication (g); ``added`` ΔL (g) for the changeover method."""
+
+    load: float
+    indication: float
+    added: float | None = None
+    direction: str = "up"
+
+    def __post_init__(self) -> None:
+        _finite("load", self.load, nonneg=True)
+        _finite("indication", self.indication)
+        if self.added is not None:
+            _finite("added", self.added, nonneg=True)
+        if self.direction not in ("up", "down"):
+            raise ValueError(f"direction must be 'up' or 'down', got {self.direction!r}")
+
+    def error(self, e: float) -> float:
+        """Error (g): changeover method when ``added`` is given, else indication − load."""
+        if self.added is None:
+            return self.indication - self.load
+        return changeover_error(self.load, self.indication, self.added, e)
+
+
+def _judged(
+    quantity: str,
+    point: float,
+    value: float,
+    mpe: float,
+    reference: str,
+    note: str,
+    budget: dict[str, Any] | None = None,
+) -> PointResult:
+    ok = abs(value) <= mpe * (1 + _REL)
+    return PointResult(
+        quantity=quantity,
+        point=point,
+        point_unit="g",
+        value=value,
+        unit="g",
+        mpe=mpe,
+        conformity="pass" if ok else "fail",
+        rule=SIMPLE_ACCEPTANCE,
+        reference=reference,
+        note=note,
+        budget=budget or {},
+    )
+
+
+def weighing_test(
+    points: Sequence[WeighingPoint],
+    e: float,
+    accuracy_class: str,
+    *,
+    in_service: bool = False,
+    zero: WeighingPoint | None = None,
+) -> list[PointResult]:
+    """Weighing test (R76-1:2006 A.4.4 with increasing and decreasing loads): each error within the MPE (g).
+
+    With ``zero`` (the changeover reading at or near zero), errors are corrected: E_c = E − E_0 (A.4.4.3).
+    """
+    if not points:
+        raise ValueError("no weighing points given")
+    e = _finite("e", e, positive=True)
+    e0 = 0.0 if zero is None else zero.error(e)
+    out = []
+    for p in points:
+        err = p.error(e) - e0
+        mpe = r76_mpe(p.load, e, accuracy_class, in_service=in_service)
+        how = "changeover point" if p.added is not None else "indication − load"
+        out.append(
+            _judged(
+                "error of indication",
+                p.load,
+                err,
+                mpe,
+                f"{R76} A.4.4, 3.5.{'2' if in_service else '1'} Table 6",
+                f"{'increasing' if p.direction == 'up' else 'decreasing'} load; {how}"
+                + ("; corrected by E0" if zero is not None else ""),
+            )
+        )
+    return out
+
+
+_POSITIONS = ("centre", "front left", "back left", "back right", "front right")
+
+
+def eccentricity_test(
+    load: float,
+    indications: Sequence[float],
+    e: float,
+    accuracy_class: str,
+    max_load: float,
+    *,
+    added: Sequence[float] | None = None,
+    in_service: bool = False,
+) -> list[PointResult]:
+    """Eccentricity test (R76-1:2006 3.6.2, A.4.7): the error at each position (centre first) within the MPE (g).
+
+    The load should be about Max/3 (3.6.2.1); refused below Max/4 or above Max. ``added`` holds ΔL per position
+    for the changeover method.
+    """
+    load = _finite("load", load, positive=True)
+    max_load = _finite("max_load", max_load, positive=True)
+    if not max_load / 4.0 <= load <= max_load:
+        raise ValueError(f"eccentricity load {load:g} g should be about Max/3 = {max_load / 3:g} g (R76-1 3.6.2.1)")
+    if len(indications) < 3:
+        raise ValueError("the eccentricity test needs the centre and the off-centre positions (R76-1 A.4.7)")
+    if added is not None and len(added) != len(indications):
+        raise ValueError(f"give one ΔL per position: {len(indications)} indications, {len(added)} ΔL")
+    mpe = r76_mpe(load, e, accuracy_class, in_service=in_service)
+    out = []
+    for i, ind in enumerate(indications):
+        wp = WeighingPoint(load, ind, None if added is None else added[i])
+        name = _POSITIONS[i] if len(indications) == 5 else f"position {i + 1}"
+        out.append(_judged("eccentricity error", load, wp.error(e), mpe, f"{R76} 3.6.2, A.4.7", name))
+    return out
+
+
+def repeatability_test(
+    load: float,
+    indications: Sequence[float],
+    e: float,
+    accuracy_class: str,
+    *,
+    added: Sequence[float] | None = None,
+    in_service: bool = False,
+) -> PointResult:
+    """Repeatability (R76-1:2006 3.6.1, A.4.10): max − min of the results (g) at one load within |MPE| there."""
+    load = _finite("load", load, positive=True)
+    if len(indications) < 2:
+        raise ValueError("the repeatability test needs at least 2 weighings of the same load (R76-1 A.4.10)")
+    if added is not None and len(added) != len(indications):
+        raise ValueError(f"give one ΔL per weighing: {len(indications)} indications, {len(added)} ΔL")
+    results = [
+        WeighingPoint(load, x, None if added is None else added[i]).error(e) + load for i, x in enumerate(indications)
+    ]
+    spread = max(results) - min(results)
+    mpe = r76_mpe(load, e, accuracy_class, in_service=in_service)
+    return _judged(
+        "repeatability (max − min)",
+        load,
+        spread,
+        mpe,
+        f"{R76} 3.6.1, A.4.10",
+        f"{len(results)} weighings",
+    )
+
+
+def discrimination_test(load: float, initial: float, after: float, d: float) -> PointResult:
+    """Discrimination (R76-1:2006 3.8, A.4.12), digital indication: adding 1.4 d (g) must change the indication.
+
+    Passes when ``after`` − ``initial`` is at least one scale interval d (all in g). The value reported is the
+    change in g; the "limit" stated in ``mpe`` is d (the change required).
+    """
+    load = _finite("load", load, nonneg=True)
+    change = _finite("after", after) - _finite("initial", initial)
+    d = _finite("d", d, positive=True)
+    ok = change >= d * (1 - 1e-6)
+    return PointResult(
+        quantity="discrimination: change of indication for 1.4 d",
+        point=load,
+        point_unit="g",
+        value=change,
+        unit="g",
+        mpe=d,
+        conformity="pass" if ok else "fail",
+        rule="the indication must change by at least d when 1.4 d is added (R76-1 3.8.2)",
+        reference=f"{R76} 3.8, A.4.12",
+    )
+
+
+def verdict(results: Sequence[PointResult]) -> str:
+    """Overall verification result: ``pass`` when every judged result passes, else ``fail`` (simple acceptance)."""
+    judged = [r for r in results if r.conformity != "notAssessed"]
+    if not judged:
+        raise ValueError("no judged results: run the verification tests first")
+    return "pass" if all(r.conformity == "pass" for r in judged) else "fail"
