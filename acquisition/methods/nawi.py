@@ -684,16 +684,27 @@ def eccentricity_test(
     *,
     added: Sequence[float] | None = None,
     in_service: bool = False,
+    support_points: int | None = None,
 ) -> list[PointResult]:
     """Eccentricity test (R76-1:2006 3.6.2, A.4.7): the error at each position (centre first) within the MPE (g).
 
-    The load should be about Max/3 (3.6.2.1); refused below Max/4 or above Max. ``added`` holds ΔL per position
-    for the changeover method.
+    The load is about Max/3 on a receptor with up to 4 support points, Max/(N − 1) with N > 4 (3.6.2); when
+    ``support_points`` is given, a load below 0.9 of that is refused. Always refused above Max. ``added`` holds ΔL
+    per position for the changeover method.
     """
     load = _finite("load", load, positive=True)
     max_load = _finite("max_load", max_load, positive=True)
-    if not max_load / 4.0 <= load <= max_load:
-        raise ValueError(f"eccentricity load {load:g} g should be about Max/3 = {max_load / 3:g} g (R76-1 3.6.2.1)")
+    if load > max_load * (1 + _REL):
+        raise ValueError(f"eccentricity load {load:g} g exceeds Max = {max_load:g} g")
+    if support_points is not None:
+        if isinstance(support_points, bool) or not isinstance(support_points, int) or support_points < 1:
+            raise ValueError(f"support_points must be an integer >= 1, got {support_points!r}")
+        expected = max_load / 3.0 if support_points <= 4 else max_load / (support_points - 1)
+        if load < 0.9 * expected:
+            raise ValueError(
+                f"eccentricity load {load:g} g is too small: R76-1 3.6.2 asks about {expected:g} g for "
+                f"{support_points} support points"
+            )
     if len(indications) < 3:
         raise ValueError("the eccentricity test needs the centre and the off-centre positions (R76-1 A.4.7)")
     if added is not None and len(added) != len(indications):
@@ -738,7 +749,7 @@ def repeatability_test(
 
 
 def discrimination_test(load: float, initial: float, after: float, d: float) -> PointResult:
-    """Discrimination (R76-1:2006 3.8, A.4.12), digital indication: adding 1.4 d (g) must change the indication.
+    """Discrimination (R76-1:2006 3.8.2.2, A.4.8), digital indication: adding 1.4 d (g) must change the indication.
 
     Passes when ``after`` − ``initial`` is at least one scale interval d (all in g). The value reported is the
     change in g; the "limit" stated in ``mpe`` is d (the change required).
@@ -755,8 +766,8 @@ def discrimination_test(load: float, initial: float, after: float, d: float) -> 
         unit="g",
         mpe=d,
         conformity="pass" if ok else "fail",
-        rule="the indication must change by at least d when 1.4 d is added (R76-1 3.8.2)",
-        reference=f"{R76} 3.8, A.4.12",
+        rule="the indication must change by at least d when 1.4 d is added (R76-1 3.8.2.2)",
+        reference=f"{R76} 3.8.2.2, A.4.8",
     )
 
 

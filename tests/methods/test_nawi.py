@@ -310,8 +310,12 @@ def test_eccentricity_test() -> None:
     res = eccentricity_test(1000.0, [1000.0, 1001.0, 999.0, 1001.5, 1000.0], 1.0, "III", 3000.0)
     assert res[0].note == "centre"
     assert [r.conformity for r in res] == ["pass", "pass", "pass", "fail", "pass"]
-    with pytest.raises(ValueError, match="Max/3"):
-        eccentricity_test(100.0, [100.0] * 5, 1.0, "III", 3000.0)
+    # 4 support points: about Max/3 = 1000 g; 800 g < 0.9 * 1000 is refused. 6 support points: Max/5 = 600 g is fine.
+    with pytest.raises(ValueError, match="too small"):
+        eccentricity_test(800.0, [800.0] * 5, 1.0, "III", 3000.0, support_points=4)
+    assert len(eccentricity_test(600.0, [600.0] * 5, 1.0, "III", 3000.0, support_points=6)) == 5
+    with pytest.raises(ValueError, match="exceeds Max"):
+        eccentricity_test(3100.0, [3100.0] * 5, 1.0, "III", 3000.0)
 
 
 def test_repeatability_test() -> None:
