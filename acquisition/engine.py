@@ -1,0 +1,556 @@
+"""The run engine: a procedure executed step by step, its state persisted in the registry, every reading stored.
+
+States: ``created`` -> ``running`` -> ``completed`` -> ``reviewed``; ``running`` -> ``paused`` (a device failed, the
+operator stopped, the indication never settled, the environment left its limits) -> ``running`` again on resume;
+any unfinished state -> ``aborted``.
+
+Durability: each polled reading is appended to the time-series store (durable on return) *before* it is used; a
+step's kept values and its completion are then committed to the run's checkpoint in the registry. A crash (even
+``kill -9``) between the two leaves the step incomplete: on resume it runs again as a new attempt, tagged
+``<step>#<attempt>`` in the store, so the readings of the interrupted attempt stay stored (nothing lost) and none
+is stored twice (nothing duplicated). Results are computed from the checkpoint's kept values, so evaluation does
+not depend on the time-series server being reachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from acquisition.methods.base import PointResult
+from acquisition.procedures.base import (
+    InstrumentUnderTest,
+    Procedure,
+    RunContext,
+    StandardUsed,
+    Step,
+    StepData,
+)
+from acquisition.prompts import OperatorAborted, Prompter
+from acquisition.stability import StabilityTimeout, wait_until_stable
+from acquisition.store import ReadingStore, StoredReading
+from drivers.base import Instrument
+from drivers.errors import DriverError
+from drivers.reading import Reading
+from registry.db import session_scope
+from registry.models import (
+    Authorisation,
+    Conformity,
+    EnvironmentRecord,
+    MeasuringInstrument,
+    MetrologyField,
+    ProcedureKind,
+    ReferenceStandard,
+    Result,
+    Run,
+    RunStandard,
+    RunState,
+    Staff,
+)
+from registry.models import Procedure as ProcedureRow
+from registry.queries import current_certificate
+
+log = logging.getLogger(__name__)
+
+RESUMABLE = (RunState.CREATED, RunState.RUNNING, RunState.PAUSED)
+
+
+class RunError(Exception):
+    """Base of run-engine errors; the message says what to do."""
+
+
+class RunRefused(RunError):  # noqa: N818 - a refusal, reported to the technician as such
+    """The run may not start: technician not authorised, standard expired or unsuitable, bad parameters."""
+
+
+class RunNotFound(RunError, LookupError):  # noqa: N818
+    """No run with that id."""
+
+
+class RunStateError(RunError):
+    """The run is not in a state that allows the request (e.g. resuming a completed run)."""
+
+
+@dataclass
+class RunOutcome:
+    """Where a run stands after ``execute``: its state, the message if paused, the results if completed."""
+
+    run_id: str
+    procedure: str
+    state: str
+    message: str = ""
+    results: list[PointResult] = field(default_factory=list)
+    readings: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The CLI's ``--json`` document."""
+        return {
+            "run_id": self.run_id,
+            "procedure": self.procedure,
+            "state": self.state,
+            "message": self.message,
+            "readings": self.readings,
+            "warnings": self.warnings,
+            "results": [
+                {
+                    "quantity": r.quantity,
+                    "point": r.point,
+                    "point_unit": r.point_unit,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "U": r.U,
+                    "k": r.k,
+                    "mpe": r.mpe,
+                    "conformity": r.conformity,
+                }
+                for r in self.results
+            ],
+        }
+
+
+def _overall(results: list[PointResult]) -> Conformity:
+    verdicts = {r.conformity for r in results}
+    if verdicts & {"fail", "noPass", "conditionalFail"}:
+        return Conformity.FAIL
+    if verdicts and verdicts <= {"pass", "conditionalPass", "noFail"}:
+        return Conformity.PASS
+    return Conformity.NOT_ASSESSED
+
+
+class RunEngine:
+    """Creates, executes, resumes, reviews and aborts runs against a registry and a reading store."""
+
+    def __init__(
+        self,
+        registry: Engine,
+        store: ReadingStore,
+        *,
+        actor: str,
+        today: Callable[[], date] = date.today,
+        poll_pause: float = 0.0,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.actor = actor
+        self.today = today
+        self.poll_pause = poll_pause
+
+    # --- creation: the checks a run must pass before it starts ---------------------------------------------------
+
+    def create(
+        self,
+        procedure: Procedure,
+        *,
+        instrument: str,
+        technician: str,
+        standards: Mapping[str, str],
+        parameters: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Register a new run after checking the technician and the standards; returns the run id.
+
+        ``instrument`` is the registry id or serial number of the instrument under test; ``standards`` maps each
+        role that needs a reference standard to the standard's code. Raises :class:`RunRefused` with the reason.
+        """
+        definition = procedure.definition
+        params = {**definition.parameters, **(parameters or {})}
+        today = self.today()
+        with session_scope(self.registry, self.actor) as s:
+            row = self._procedure_row(s, procedure)
+            inst = self._find_instrument(s, instrument)
+            staff = self._authorised(s, technician, definition.code, definition.kind, today)
+            run_id = str(uuid.uuid4())
+            chosen: dict[str, dict[str, Any]] = {}
+            links: list[RunStandard] = []
+            for spec in definition.roles:
+                if spec.under_test:
+                    continue
+                code = standards.get(spec.role)
+                if code is None:
+                    raise RunRefused(
+                        f"procedure {definition.code} needs a reference standard as {spec.role} ({spec.description}): "
+                        f"give --standard {spec.role}=CODE"
+                    )
+                std, cert = self._usable_standard(s, code, spec.standard_kinds, spec.role, today)
+                chosen[spec.role] = {"code": std.code, "certificate_id": cert.id}
+                links.append(RunStandard(standard_id=std.id, certificate_id=cert.id, role=spec.role))
+            unknown = set(standards) - {spec.role for spec in definition.roles}
+            if unknown:
+                raise RunRefused(
+                    f"procedure {definition.code} has no role {', '.join(sorted(unknown))}; "
+                    f"its roles are {', '.join(r.role for r in definition.roles)}"
+                )
+            run = Run(
+                id=run_id,
+                procedure_id=row.id,
+                instrument_id=inst.id,
+                technician_id=staff.id,
+                state=RunState.CREATED,
+                checkpoint={"parameters": params, "standards": chosen, "completed": {}, "attempts": {}},
+            )
+            run.standards = links
+            s.add(run)
+            s.flush()
+            context = self._context(s, run)
+            for role, (low, high, unit) in procedure.required_range(context).items():
+                used = context.standards[role]
+                if used.range_unit and unit and used.range_unit != unit:
+                    continue  # different units: the procedure checks suitability itself
+                if (used.range_max is not None and high > used.range_max) or (
+                    used.range_min is not None and low < used.range_min
+                ):
+                    raise RunRefused(
+                        f"standard {used.code} ({role}) covers {used.range_min}..{used.range_max} {used.range_unit}, "
+                        f"but this run needs {low:g}..{high:g} {unit}: choose another standard"
+                    )
+            procedure.plan(context)  # a plan that cannot be made is refused now, not half-way
+        return run_id
+
+    def _procedure_row(self, s: Session, procedure: Procedure) -> ProcedureRow:
+        d = procedure.definition
+        row = s.scalars(
+            select(ProcedureRow).where(ProcedureRow.code == d.code, ProcedureRow.version == d.version)
+        ).first()
+        if row is None:
+            row = ProcedureRow(
+                code=d.code,
+                version=d.version,
+                kind=ProcedureKind(d.kind),
+                field=MetrologyField(d.field),
+                title=d.title,
+                method_reference=d.method_reference,
+                definition_sha256=d.digest(),
+            )
+            s.add(row)
+            s.flush()
+        elif row.definition_sha256 != d.digest():
+            raise RunRefused(
+                f"procedure {d.code} version {d.version} in the registry differs from this caltrace's definition: "
+                "a changed procedure needs a new version number"
+            )
+        return row
+
+    @staticmethod
+    def _find_instrument(s: Session, key: str) -> MeasuringInstrument:
+        found = None
+        if key.isdigit():
+            found = s.get(MeasuringInstrument, int(key))
+        if found is None:
+            matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == key)).all()
+            if len(matches) > 1:
+                raise RunRefused(f"{len(matches)} instruments have serial number {key!r}: give the registry id")
+            found = matches[0] if matches else None
+        if found is None:
+            raise RunRefused(f"no instrument with id or serial number {key!r} in the registry: import it first")
+        return found
+
+    @staticmethod
+    def _authorised(s: Session, username: str, code: str, kind: str, today: date) -> Staff:
+        staff = s.scalars(select(Staff).where(Staff.username == username)).first()
+        if staff is None or not staff.active:
+            raise RunRefused(f"no active member of staff {username!r}")
+        auth = s.scalars(
+            select(Authorisation).where(Authorisation.staff_id == staff.id, Authorisation.procedure_code == code)
+        ).first()
+        if auth is None or not auth.can_perform:
+            raise RunRefused(f"{staff.full_name} ({username}) is not authorised to perform {code}")
+        if auth.valid_from > today or (auth.valid_until is not None and auth.valid_until < today):
+            until = auth.valid_until.isoformat() if auth.valid_until else "open"
+            raise RunRefused(
+                f"{staff.full_name}'s authorisation for {code} is valid {auth.valid_from}..{until}, not on {today}"
+            )
+        if kind == ProcedureKind.VERIFICATION.value:
+            if not staff.officer_card:
+                raise RunRefused(f"{staff.full_name} has no verification officer card: a verification needs one")
+            if staff.officer_card_expires is not None and staff.officer_card_expires < today:
+                raise RunRefused(
+                    f"{staff.full_name}'s verification officer card {staff.officer_card} expired on "
+                    f"{staff.officer_card_expires}"
+                )
+        return staff
+
+    @staticmethod
+    def _usable_standard(
+        s: Session, code: str, kinds: tuple[str, ...], role: str, today: date
+    ) -> tuple[ReferenceStandard, Any]:
+        std = s.scalars(select(ReferenceStandard).where(ReferenceStandard.code == code)).first()
+        if std is None:
+            raise RunRefused(f"no reference standard with code {code!r}")
+        if not std.active:
+            raise RunRefused(f"standard {code} is retired and may not be used")
+        if kinds and std.kind not in kinds:
+            raise RunRefused(f"standard {code} is a {std.kind}; the {role} must be one of: {', '.join(kinds)}")
+        cert = current_certificate(s, std.id, today)
+        if cert is None:
+            raise RunRefused(f"standard {code} has no calibration certificate in force on {today}")
+        if cert.due_on < today:
+            raise RunRefused(
+                f"standard {code}'s calibration expired on {cert.due_on} (certificate {cert.number}): "
+                "recalibrate it or choose another standard"
+            )
+        return std, cert
+
+    # --- execution -------------------------------------------------------------------------------------------------
+
+    def _context(self, s: Session, run: Run) -> RunContext:
+        inst = s.get(MeasuringInstrument, run.instrument_id)
+        assert inst is not None
+        used: dict[str, StandardUsed] = {}
+        for link in s.scalars(select(RunStandard).where(RunStandard.run_id == run.id)):
+            std = s.get(ReferenceStandard, link.standard_id)
+            assert std is not None
+            cert = next((c for c in std.certificates if c.id == link.certificate_id), None)
+            used[link.role] = StandardUsed(
+                role=link.role,
+                code=std.code,
+                kind=std.kind,
+                range_min=std.range_min,
+                range_max=std.range_max,
+                range_unit=std.range_unit,
+                accuracy_class=std.accuracy_class,
+                certificate=cert.number if cert else "",
+                values=tuple(cert.values) if cert else (),
+            )
+        return RunContext(
+            run_id=run.id,
+            parameters=dict(run.checkpoint.get("parameters", {})),
+            instrument=InstrumentUnderTest(
+                id=inst.id,
+                kind=inst.kind,
+                manufacturer=inst.manufacturer,
+                model=inst.model,
+                serial_number=inst.serial_number,
+                range_min=inst.range_min,
+                range_max=inst.range_max,
+                range_unit=inst.range_unit,
+                resolution=inst.resolution,
+                resolution_unit=inst.resolution_unit,
+                accuracy_class=inst.accuracy_class,
+            ),
+            standards=used,
+        )
+
+    def _load(self, s: Session, run_id: str) -> Run:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r} in the registry")
+        return run
+
+    def execute(
+        self, procedure: Procedure, run_id: str, instruments: Mapping[str, Instrument], prompter: Prompter
+    ) -> RunOutcome:
+        """Run (or resume) ``run_id`` to the end, or until it pauses; ``instruments`` maps role -> open driver."""
+        code = procedure.definition.code
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            if run.state not in RESUMABLE:
+                raise RunStateError(f"run {run_id} is {run.state.value}; only created or paused runs can run")
+            if run.procedure.code != code:
+                raise RunStateError(f"run {run_id} follows {run.procedure.code}, not {code}")
+            run.state = RunState.RUNNING
+            run.message = ""
+            run.started_at = run.started_at or datetime.now(UTC)
+            context = self._context(s, run)
+            checkpoint = dict(run.checkpoint)
+        missing = {st.role for st in procedure.plan(context)} - set(instruments)
+        if missing:
+            return self._pause(code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
+        steps = procedure.plan(context)
+        completed: dict[str, Any] = dict(checkpoint.get("completed", {}))
+        attempts: dict[str, int] = dict(checkpoint.get("attempts", {}))
+        warnings: list[str] = []
+        for number, step in enumerate(steps, 1):
+            if step.id in completed:
+                continue
+            attempts[step.id] = attempts.get(step.id, 0) + 1
+            self._save(run_id, step.title, completed, attempts)
+            prompter.notify(f"[{number}/{len(steps)}] {step.title}")
+            try:
+                if step.action is not None:
+                    prompter.perform(step.action)
+                kept = self._measure(run_id, step, attempts[step.id], instruments[step.role])
+            except OperatorAborted as exc:
+                return self._pause(code, run_id, f"stopped by the operator at '{step.title}': {exc}".rstrip(": "))
+            except StabilityTimeout as exc:
+                return self._pause(code, run_id, f"'{step.title}': {exc}")
+            except (DriverError, OSError, TimeoutError) as exc:
+                return self._pause(
+                    code,
+                    run_id,
+                    f"'{step.title}': {exc}. Check the {step.role} and its connection, then resume the run",
+                )
+            entry = {
+                "attempt": attempts[step.id],
+                "values": [r.value for r in kept],
+                "unit": kept[0].unit if kept else "",
+                "quantities": [r.quantity for r in kept],
+            }
+            if step.environment:
+                problem = self._record_environment(procedure, run_id, step, kept, warnings, prompter)
+                if problem:
+                    self._save(run_id, step.title, completed, attempts)
+                    return self._pause(code, run_id, problem)
+            completed[step.id] = entry
+            self._save(run_id, step.title, completed, attempts)
+        data = {
+            step.id: StepData(
+                step=step,
+                values=tuple(completed[step.id]["values"]),
+                unit=completed[step.id]["unit"],
+                quantities=tuple(completed[step.id]["quantities"]),
+            )
+            for step in steps
+        }
+        results = procedure.evaluate(context, data)
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            s.query(Result).filter(Result.run_id == run_id).delete()
+            for seq, r in enumerate(results, 1):
+                s.add(
+                    Result(
+                        run_id=run_id,
+                        seq=seq,
+                        quantity=r.quantity,
+                        point=r.point,
+                        point_unit=r.point_unit,
+                        value=r.value,
+                        unit=r.unit,
+                        expanded_uncertainty=r.U,
+                        coverage_factor=r.k,
+                        mpe=r.mpe,
+                        conformity=Conformity(r.conformity),
+                        budget={**r.budget, "rule": r.rule, "reference": r.reference, "note": r.note},
+                    )
+                )
+            run.state = RunState.COMPLETED
+            run.finished_at = datetime.now(UTC)
+            run.current_step = ""
+            run.overall = _overall(results)
+            run.message = "; ".join(warnings)
+        return RunOutcome(run_id, code, RunState.COMPLETED.value, "", results, self._count(run_id), warnings)
+
+    def _count(self, run_id: str) -> int:
+        try:
+            return self.store.count(run_id=run_id)
+        except Exception:  # the server may be away: the readings are safe in the spool
+            return -1
+
+    def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            run.current_step = current[:80]
+            run.checkpoint = {**run.checkpoint, "completed": dict(completed), "attempts": dict(attempts)}
+
+    def _pause(self, code: str, run_id: str, message: str) -> RunOutcome:
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            run.state = RunState.PAUSED
+            run.message = message
+        log.warning("run %s paused: %s", run_id, message)
+        return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id))
+
+    def _measure(self, run_id: str, step: Step, attempt: int, instrument: Instrument) -> list[Reading]:
+        tag = f"{step.id}#{attempt}"
+
+        def poll() -> list[Reading]:
+            readings = instrument.poll()
+            if readings:
+                self.store.append([StoredReading.from_reading(r, run_id=run_id, step=tag) for r in readings])
+            if step.quantity:
+                readings = [r for r in readings if r.quantity == step.quantity]
+            return readings
+
+        if step.environment:
+            return poll()
+        if step.stability is not None:
+            window = wait_until_stable(poll, step.stability, pause=self.poll_pause)
+            return window[-step.keep :]
+        kept: list[Reading] = []
+        tries = 0
+        while len(kept) < step.keep:
+            tries += 1
+            if tries > 20 * step.keep:
+                raise TimeoutError(f"no usable reading after {tries - 1} polls")
+            kept.extend(r for r in poll() if r.has_value)
+        return kept[: step.keep]
+
+    def _record_environment(
+        self,
+        procedure: Procedure,
+        run_id: str,
+        step: Step,
+        readings: list[Reading],
+        warnings: list[str],
+        prompter: Prompter,
+    ) -> str:
+        """Record environmental readings; returns a message when a 'stop' limit is broken (else '')."""
+        limits = {lim.quantity: lim for lim in procedure.definition.environment}
+        stop = ""
+        with session_scope(self.registry, self.actor) as s:
+            for r in readings:
+                lim = limits.get(r.quantity)
+                ok = lim is None or (math.isfinite(r.value) and lim.check(r.value))
+                s.add(
+                    EnvironmentRecord(
+                        run_id=run_id,
+                        phase=step.id,
+                        quantity=r.quantity,
+                        value=r.value,
+                        unit=r.unit,
+                        at=r.timestamp,
+                        within_limits=ok,
+                    )
+                )
+                if not ok and lim is not None:
+                    text = (
+                        f"{r.quantity} {r.value:g} {r.unit} outside {lim.low:g}..{lim.high:g} {lim.unit} ({step.title})"
+                    )
+                    if lim.stop:
+                        stop = f"environment out of limits: {text}; restore the conditions, then resume"
+                    else:
+                        warnings.append(text)
+                        prompter.notify(f"warning: {text}")
+        return stop
+
+    # --- after the run -------------------------------------------------------------------------------------------
+
+    def review(self, run_id: str, reviewer: str) -> None:
+        """Mark a completed run reviewed by ``reviewer`` (who must be authorised to review, and not its technician)."""
+        today = self.today()
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            if run.state is not RunState.COMPLETED:
+                raise RunStateError(f"run {run_id} is {run.state.value}; only a completed run can be reviewed")
+            staff = s.scalars(select(Staff).where(Staff.username == reviewer)).first()
+            if staff is None:
+                raise RunRefused(f"no member of staff {reviewer!r}")
+            if staff.id == run.technician_id:
+                raise RunRefused("the technician who performed a run cannot review it")
+            auth = s.scalars(
+                select(Authorisation).where(
+                    Authorisation.staff_id == staff.id, Authorisation.procedure_code == run.procedure.code
+                )
+            ).first()
+            if auth is None or not auth.can_review or (auth.valid_until is not None and auth.valid_until < today):
+                raise RunRefused(f"{staff.full_name} is not authorised to review {run.procedure.code}")
+            run.reviewer_id = staff.id
+            run.state = RunState.REVIEWED
+
+    def abort(self, run_id: str, reason: str) -> None:
+        """Abort an unfinished run (its readings stay in the store)."""
+        with session_scope(self.registry, self.actor) as s:
+            run = self._load(s, run_id)
+            if run.state not in RESUMABLE:
+                raise RunStateError(f"run {run_id} is {run.state.value} and cannot be aborted")
+            run.state = RunState.ABORTED
+            run.finished_at = datetime.now(UTC)
+            run.message = reason

@@ -1,0 +1,169 @@
+"""What a procedure is: a versioned definition, a plan of steps, and an evaluation of the kept readings.
+
+A procedure never talks to instruments, the registry or the store: the run engine does. ``plan`` turns the run's
+context (parameters, the instrument under test, the standards used) into steps; the engine performs each step —
+operator action, stability wait, readings kept in the store — and hands the kept values to ``evaluate``, which
+calls the metrology methods (``acquisition.methods``) and returns :class:`PointResult` rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from acquisition.methods.base import PointResult
+from acquisition.prompts import OperatorAction
+from acquisition.stability import StabilityCriterion
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """An instrument the procedure needs, by role (``balance``, ``environment``, ``master``, ``calibrator``...).
+
+    ``standard_kinds``: the registry kinds of reference standard acceptable in this role (empty: the instrument
+    under test plays it). ``quantities``: what the role's readings must include.
+    """
+
+    role: str
+    description: str
+    standard_kinds: tuple[str, ...] = ()
+    under_test: bool = False
+    quantities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvironmentLimit:
+    """Allowed range of an environmental quantity (in ``unit``); ``stop`` aborts the step, else it warns."""
+
+    quantity: str
+    low: float
+    high: float
+    unit: str
+    stop: bool = False
+
+    def check(self, value: float) -> bool:
+        """True when ``value`` is within the limits (inclusive)."""
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
+class ProcedureDefinition:
+    """The versioned, citable part of a procedure (what the registry's ``procedure`` row records)."""
+
+    code: str
+    version: str
+    kind: str  # calibration | verification | test
+    field: str  # registry MetrologyField value
+    title: str
+    method_reference: str
+    roles: tuple[RoleSpec, ...]
+    environment: tuple[EnvironmentLimit, ...] = ()
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # defaults; a run may override them
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical definition: a run records exactly which definition it followed."""
+        body = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+    def role(self, name: str) -> RoleSpec:
+        """The role called ``name``."""
+        for spec in self.roles:
+            if spec.role == name:
+                return spec
+        raise KeyError(f"procedure {self.code} has no role {name!r}; roles: {', '.join(r.role for r in self.roles)}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: an optional operator action, then readings from one role's instrument.
+
+    ``keep`` stable readings are kept (after the stability criterion is met, if any); every reading polled is
+    stored. ``quantity`` filters multi-quantity instruments (environment: temperature, humidity, pressure).
+    ``environment`` marks a step that records the environmental conditions (``phase`` in the registry).
+    ``meta`` carries what ``evaluate`` needs to know about the step (load, position, flow rate...).
+    """
+
+    id: str
+    role: str
+    title: str
+    action: OperatorAction | None = None
+    keep: int = 1
+    stability: StabilityCriterion | None = None
+    quantity: str = ""
+    environment: bool = False
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstrumentUnderTest:
+    """The registry's description of the instrument under test (units as registered)."""
+
+    id: int
+    kind: str
+    manufacturer: str
+    model: str
+    serial_number: str
+    range_min: float | None
+    range_max: float | None
+    range_unit: str
+    resolution: float | None
+    resolution_unit: str
+    accuracy_class: str
+
+
+@dataclass(frozen=True)
+class StandardUsed:
+    """A reference standard in a role, with the certificate in force (``values``: point/value/unit/U/k rows)."""
+
+    role: str
+    code: str
+    kind: str
+    range_min: float | None
+    range_max: float | None
+    range_unit: str
+    accuracy_class: str
+    certificate: str
+    values: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything ``plan`` and ``evaluate`` may use."""
+
+    run_id: str
+    parameters: Mapping[str, Any]
+    instrument: InstrumentUnderTest
+    standards: Mapping[str, StandardUsed]
+
+
+@dataclass(frozen=True)
+class StepData:
+    """What a completed step left: the kept values (in ``unit``) and the step itself."""
+
+    step: Step
+    values: tuple[float, ...]
+    unit: str
+    quantities: tuple[str, ...] = ()
+
+
+class Procedure(ABC):
+    """A procedure: its definition, its plan and its evaluation."""
+
+    definition: ProcedureDefinition
+
+    @abstractmethod
+    def plan(self, context: RunContext) -> list[Step]:
+        """The steps of a run, in order (deterministic for a given context: a resumed run re-plans)."""
+
+    @abstractmethod
+    def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
+        """Results from the kept values of every step (keyed by step id)."""
+
+    def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
+        """Per role, the (low, high, unit) span the standard must cover; default: no requirement."""
+        return {}

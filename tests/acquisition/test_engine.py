@@ -1,0 +1,219 @@
+"""The run engine with a small procedure on a simulated MT-SICS balance: states, checks, storage, pause, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from acquisition.engine import RunEngine, RunRefused, RunStateError
+from acquisition.methods.base import PointResult
+from acquisition.procedures.base import (
+    EnvironmentLimit,
+    Procedure,
+    ProcedureDefinition,
+    RoleSpec,
+    RunContext,
+    Step,
+    StepData,
+)
+from acquisition.prompts import AutomaticPrompter, OperatorAction
+from acquisition.stability import StabilityCriterion
+from acquisition.store import SQLiteReadingStore
+from drivers.registry import open_instrument
+from registry.db import make_engine, session_factory, session_scope, upgrade
+from registry.models import (
+    Authorisation,
+    Customer,
+    MeasuringInstrument,
+    MetrologyField,
+    ReferenceStandard,
+    Result,
+    Run,
+    RunStandard,
+    RunState,
+    Staff,
+    StandardCertificate,
+)
+from simulators.mtsics import MtSicsSimulator
+from simulators.runner import SimulatorThread
+
+TODAY = date(2026, 11, 21)
+LOADS = (0.0, 100.0, 200.0)
+
+
+class ToyProcedure(Procedure):
+    """Errors of indication at three loads: place the load, wait for stability, keep one reading."""
+
+    definition = ProcedureDefinition(
+        code="toy-errors",
+        version="1",
+        kind="calibration",
+        field="mass",
+        title="Toy errors of indication",
+        method_reference="test only",
+        roles=(
+            RoleSpec("balance", "the balance under test", under_test=True),
+            RoleSpec("weights", "reference weights", standard_kinds=("weight set",)),
+        ),
+        environment=(EnvironmentLimit("temperature", 18.0, 26.0, "°C"),),
+    )
+
+    def plan(self, context: RunContext) -> list[Step]:
+        crit = StabilityCriterion(window=3, max_spread=0.0005, timeout=10.0)
+        return [
+            Step(
+                id=f"load-{load:g}",
+                role="balance",
+                title=f"{load:g} g",
+                action=OperatorAction("place-load", f"Đặt {load:g} g", f"Place {load:g} g", {"load_g": load}),
+                stability=crit,
+                meta={"load_g": load},
+            )
+            for load in LOADS
+        ]
+
+    def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
+        return [
+            PointResult("error of indication", d.step.meta["load_g"], "g", d.values[0] - d.step.meta["load_g"], "g")
+            for d in data.values()
+        ]
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'caltrace.db'}")
+    upgrade(engine)
+    with session_scope(engine, "setup") as s:
+        owner = Customer(name="Công ty A")
+        s.add(
+            MeasuringInstrument(
+                owner=owner,
+                kind="balance",
+                field=MetrologyField.MASS,
+                serial_number="B912345678",
+                interval_months=12,
+                range_min=0,
+                range_max=220,
+                range_unit="g",
+                resolution=0.0001,
+                resolution_unit="g",
+            )
+        )
+        lan = Staff(username="lan", full_name="Nguyễn Thị Lan")
+        lan.authorisations = [Authorisation(procedure_code="toy-errors", can_perform=True, valid_from=date(2026, 1, 1))]
+        minh = Staff(username="minh", full_name="Trần Văn Minh")
+        minh.authorisations = [
+            Authorisation(procedure_code="toy-errors", can_review=True, valid_from=date(2026, 1, 1)),
+        ]
+        s.add_all([lan, minh, Staff(username="hoa", full_name="Lê Hoa")])
+        for code, due in (("W-1", date(2027, 6, 1)), ("W-OLD", date(2026, 11, 20))):
+            std = ReferenceStandard(code=code, name=code, kind="weight set", field=MetrologyField.MASS)
+            std.certificates = [
+                StandardCertificate(
+                    issuer="VMI",
+                    number=f"C-{code}",
+                    calibrated_on=date(2025, 11, 20),
+                    issued_on=date(2025, 11, 21),
+                    due_on=due,
+                )
+            ]
+            s.add(std)
+        s.add(ReferenceStandard(code="DMM", name="DMM", kind="dmm", field=MetrologyField.ELECTRICAL))
+    return engine
+
+
+@pytest.fixture
+def balance(sim_thread: SimulatorThread) -> Iterator[MtSicsSimulator]:
+    sim = sim_thread.start(MtSicsSimulator("bal-1", "B912345678", settle_time=0.2, stability_timeout=0.3, seed=3))
+    assert isinstance(sim, MtSicsSimulator)
+    yield sim
+
+
+def make_engine_(registry: Engine, tmp_path: Path) -> RunEngine:
+    return RunEngine(registry, SQLiteReadingStore(tmp_path / "readings.db"), actor="lan", today=lambda: TODAY)
+
+
+def test_a_run_completes_with_every_reading_stored(registry: Engine, balance: MtSicsSimulator, tmp_path: Path) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert outcome.state == "completed", outcome.message
+    assert [a.params["load_g"] for a in prompter.performed] == list(LOADS)
+    # the simulator's pan is exact after settling, up to its 0.1 mg resolution and small noise
+    assert [r.point for r in outcome.results] == list(LOADS)
+    assert all(abs(r.value) < 0.001 for r in outcome.results)
+
+    stored = engine.store.query(run_id=run_id)
+    assert outcome.readings == len(stored) >= 3 * 3  # at least the three stable windows
+    assert {r.step for r in stored} == {"load-0#1", "load-100#1", "load-200#1"}
+    assert len({r.identity for r in stored}) == len(stored)  # nothing stored twice
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state is RunState.COMPLETED and run.finished_at is not None
+        results = s.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.seq)).all()
+        assert [r.point for r in results] == list(LOADS)
+        link = s.scalars(select(RunStandard).where(RunStandard.run_id == run_id)).one()
+        assert link.role == "weights" and link.certificate_id is not None
+
+    with pytest.raises(RunRefused, match="cannot review"):
+        engine.review(run_id, "lan")
+    engine.review(run_id, "minh")
+    with pytest.raises(RunStateError, match="reviewed"):
+        engine.execute(ToyProcedure(), run_id, {}, prompter)
+
+
+@pytest.mark.parametrize(
+    ("technician", "standards", "reason"),
+    [
+        ("hoa", {"weights": "W-1"}, "not authorised to perform toy-errors"),
+        ("nobody", {"weights": "W-1"}, "no active member of staff"),
+        ("lan", {"weights": "W-OLD"}, "calibration expired on 2026-11-20"),
+        ("lan", {"weights": "DMM"}, "is a dmm; the weights must be one of: weight set"),
+        ("lan", {}, "give --standard weights=CODE"),
+        ("lan", {"weights": "W-1", "oven": "W-1"}, "no role oven"),
+    ],
+)
+def test_refusals(registry: Engine, tmp_path: Path, technician: str, standards: dict[str, str], reason: str) -> None:
+    engine = make_engine_(registry, tmp_path)
+    with pytest.raises(RunRefused, match=reason):
+        engine.create(ToyProcedure(), instrument="B912345678", technician=technician, standards=standards)
+    with session_factory(registry)() as s:
+        assert s.scalars(select(Run)).all() == []  # nothing half-created
+
+
+def test_a_device_lost_mid_run_pauses_and_the_run_resumes(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+
+    def act(action: OperatorAction) -> None:
+        balance.control("place", load_g=action.params["load_g"])
+        if action.params["load_g"] == 100.0 and not cut:
+            cut.append(True)
+            balance.control("fault", fault="silent")  # the balance stops answering at the second load
+
+    cut: list[bool] = []
+    with open_instrument(f"{balance.url}?timeout=0.3", "mt-sics", "bal-1") as inst:
+        paused = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(act))
+    assert paused.state == "paused"
+    assert "100 g" in paused.message and "resume" in paused.message
+    before = engine.store.query(run_id=run_id)
+
+    balance.control("fault", fault="clear")
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        done = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(act))
+    assert done.state == "completed", done.message
+    after = engine.store.query(run_id=run_id)
+    # the first attempt's readings are all still there; the step ran again as attempt 2; nothing duplicated
+    assert {r.identity for r in before} <= {r.identity for r in after}
+    assert len({r.identity for r in after}) == len(after)
+    assert {r.step for r in after} >= {"load-0#1", "load-100#2", "load-200#1"}
+    assert not any(r.step == "load-0#2" for r in after)  # a completed step is not repeated
