@@ -120,14 +120,21 @@ def wait_until_stable(
     detector = StabilityDetector(criterion)
     deadline = clock() + criterion.timeout
     last = Verdict(False, math.inf, math.inf, 0)
+    status = ""
     while True:
         for reading in poll():
             if on_reading is not None:
                 on_reading(reading)
+            status = reading.status.value
             last = detector.feed(reading)
             if last.stable:
                 return detector.readings
         if clock() >= deadline:
+            if status in ("overload", "underload", "error"):
+                raise StabilityTimeout(
+                    f"no value within {criterion.timeout:g} s: the instrument reports {status}; check the load "
+                    "and the instrument"
+                )
             raise StabilityTimeout(
                 f"the indication did not settle within {criterion.timeout:g} s (last {last.count} readings: spread "
                 f"{last.spread:.6g}, slope {last.slope:.3g}/s; limits {criterion.max_spread:g} and "
