@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -41,9 +40,10 @@ from acquisition.store import ReadingStore, StoredReading
 from drivers.base import Instrument
 from drivers.errors import DriverError
 from drivers.reading import Reading
+from registry import runs
 from registry.db import session_scope
+from registry.errors import NotFoundError, NotPermittedError
 from registry.models import (
-    Authorisation,
     Conformity,
     EnvironmentRecord,
     MeasuringInstrument,
@@ -54,10 +54,8 @@ from registry.models import (
     Run,
     RunStandard,
     RunState,
-    Staff,
 )
 from registry.models import Procedure as ProcedureRow
-from registry.queries import current_certificate
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +159,30 @@ class RunEngine:
         ``instrument`` is the registry id or serial number of the instrument under test; ``standards`` maps each
         role that needs a reference standard to the standard's code. Raises :class:`RunRefused` with the reason.
         """
+        try:
+            return self._create(procedure, instrument, technician, standards, parameters or {})
+        except (NotPermittedError, NotFoundError) as exc:
+            raise RunRefused(str(exc)) from None
+        except ValueError as exc:  # the procedure cannot plan a run with these parameters and standards
+            raise RunRefused(f"{procedure.definition.code}: {exc}") from None
+
+    def _create(
+        self,
+        procedure: Procedure,
+        instrument: str,
+        technician: str,
+        standards: Mapping[str, str],
+        parameters: Mapping[str, Any],
+    ) -> str:
         definition = procedure.definition
-        params = {**definition.parameters, **(parameters or {})}
+        params = {**definition.parameters, **parameters}
         today = self.today()
         with session_scope(self.registry, self.actor) as s:
             row = self._procedure_row(s, procedure)
-            inst = self._find_instrument(s, instrument)
-            staff = self._authorised(s, technician, definition.code, definition.kind, today)
+            inst = runs.find_instrument(s, instrument)
+            staff = runs.may_perform(
+                s, technician, definition.code, today, verification=definition.kind == ProcedureKind.VERIFICATION.value
+            )
             run_id = str(uuid.uuid4())
             chosen: dict[str, dict[str, Any]] = {}
             links: list[RunStandard] = []
@@ -180,7 +195,7 @@ class RunEngine:
                         f"procedure {definition.code} needs a reference standard as {spec.role} ({spec.description}): "
                         f"give --standard {spec.role}=CODE"
                     )
-                std, cert = self._usable_standard(s, code, spec.standard_kinds, spec.role, today)
+                std, cert = runs.usable_standard(s, code, spec.standard_kinds, spec.role, today)
                 chosen[spec.role] = {"code": std.code, "certificate_id": cert.id}
                 links.append(RunStandard(standard_id=std.id, certificate_id=cert.id, role=spec.role))
             unknown = set(standards) - {spec.role for spec in definition.roles}
@@ -217,9 +232,7 @@ class RunEngine:
 
     def _procedure_row(self, s: Session, procedure: Procedure) -> ProcedureRow:
         d = procedure.definition
-        row = s.scalars(
-            select(ProcedureRow).where(ProcedureRow.code == d.code, ProcedureRow.version == d.version)
-        ).first()
+        row = runs.find_procedure(s, d.code, d.version)
         if row is None:
             row = ProcedureRow(
                 code=d.code,
@@ -239,73 +252,13 @@ class RunEngine:
             )
         return row
 
-    @staticmethod
-    def _find_instrument(s: Session, key: str) -> MeasuringInstrument:
-        found = None
-        if key.isdigit():
-            found = s.get(MeasuringInstrument, int(key))
-        if found is None:
-            matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == key)).all()
-            if len(matches) > 1:
-                raise RunRefused(f"{len(matches)} instruments have serial number {key!r}: give the registry id")
-            found = matches[0] if matches else None
-        if found is None:
-            raise RunRefused(f"no instrument with id or serial number {key!r} in the registry: import it first")
-        return found
-
-    @staticmethod
-    def _authorised(s: Session, username: str, code: str, kind: str, today: date) -> Staff:
-        staff = s.scalars(select(Staff).where(Staff.username == username)).first()
-        if staff is None or not staff.active:
-            raise RunRefused(f"no active member of staff {username!r}")
-        auth = s.scalars(
-            select(Authorisation).where(Authorisation.staff_id == staff.id, Authorisation.procedure_code == code)
-        ).first()
-        if auth is None or not auth.can_perform:
-            raise RunRefused(f"{staff.full_name} ({username}) is not authorised to perform {code}")
-        if auth.valid_from > today or (auth.valid_until is not None and auth.valid_until < today):
-            until = auth.valid_until.isoformat() if auth.valid_until else "open"
-            raise RunRefused(
-                f"{staff.full_name}'s authorisation for {code} is valid {auth.valid_from}..{until}, not on {today}"
-            )
-        if kind == ProcedureKind.VERIFICATION.value:
-            if not staff.officer_card:
-                raise RunRefused(f"{staff.full_name} has no verification officer card: a verification needs one")
-            if staff.officer_card_expires is not None and staff.officer_card_expires < today:
-                raise RunRefused(
-                    f"{staff.full_name}'s verification officer card {staff.officer_card} expired on "
-                    f"{staff.officer_card_expires}"
-                )
-        return staff
-
-    @staticmethod
-    def _usable_standard(
-        s: Session, code: str, kinds: tuple[str, ...], role: str, today: date
-    ) -> tuple[ReferenceStandard, Any]:
-        std = s.scalars(select(ReferenceStandard).where(ReferenceStandard.code == code)).first()
-        if std is None:
-            raise RunRefused(f"no reference standard with code {code!r}")
-        if not std.active:
-            raise RunRefused(f"standard {code} is retired and may not be used")
-        if kinds and std.kind not in kinds:
-            raise RunRefused(f"standard {code} is a {std.kind}; the {role} must be one of: {', '.join(kinds)}")
-        cert = current_certificate(s, std.id, today)
-        if cert is None:
-            raise RunRefused(f"standard {code} has no calibration certificate in force on {today}")
-        if cert.due_on < today:
-            raise RunRefused(
-                f"standard {code}'s calibration expired on {cert.due_on} (certificate {cert.number}): "
-                "recalibrate it or choose another standard"
-            )
-        return std, cert
-
     # --- execution -------------------------------------------------------------------------------------------------
 
     def _context(self, s: Session, run: Run) -> RunContext:
         inst = s.get(MeasuringInstrument, run.instrument_id)
         assert inst is not None
         used: dict[str, StandardUsed] = {}
-        for link in s.scalars(select(RunStandard).where(RunStandard.run_id == run.id)):
+        for link in runs.run_standards(s, run.id):
             std = s.get(ReferenceStandard, link.standard_id)
             assert std is not None
             cert = next((c for c in std.certificates if c.id == link.certificate_id), None)
@@ -530,18 +483,10 @@ class RunEngine:
             run = self._load(s, run_id)
             if run.state is not RunState.COMPLETED:
                 raise RunStateError(f"run {run_id} is {run.state.value}; only a completed run can be reviewed")
-            staff = s.scalars(select(Staff).where(Staff.username == reviewer)).first()
-            if staff is None:
-                raise RunRefused(f"no member of staff {reviewer!r}")
-            if staff.id == run.technician_id:
-                raise RunRefused("the technician who performed a run cannot review it")
-            auth = s.scalars(
-                select(Authorisation).where(
-                    Authorisation.staff_id == staff.id, Authorisation.procedure_code == run.procedure.code
-                )
-            ).first()
-            if auth is None or not auth.can_review or (auth.valid_until is not None and auth.valid_until < today):
-                raise RunRefused(f"{staff.full_name} is not authorised to review {run.procedure.code}")
+            try:
+                staff = runs.may_review(s, reviewer, run.procedure.code, today, technician_id=run.technician_id)
+            except (NotPermittedError, NotFoundError) as exc:
+                raise RunRefused(str(exc)) from None
             run.reviewer_id = staff.id
             run.state = RunState.REVIEWED
 

@@ -21,3 +21,7 @@ class ImportFileError(RegistryError):
 
 class NotFoundError(RegistryError, LookupError):
     """A record named by the user does not exist."""
+
+
+class NotPermittedError(RegistryError):
+    """The registry's records forbid the request: staff not authorised, standard expired or unsuitable."""

@@ -1,0 +1,115 @@
+"""The registry's checks before and after a run: who may perform or review it, which standard may be used.
+
+Each check raises :class:`NotPermittedError` (or :class:`NotFoundError`) with the reason a technician needs;
+the run engine turns them into a refused run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.errors import NotFoundError, NotPermittedError
+from registry.models import (
+    Authorisation,
+    MeasuringInstrument,
+    Procedure,
+    ReferenceStandard,
+    RunStandard,
+    Staff,
+    StandardCertificate,
+)
+from registry.queries import current_certificate
+
+
+def find_instrument(s: Session, key: str) -> MeasuringInstrument:
+    """The instrument with this registry id or serial number."""
+    found = s.get(MeasuringInstrument, int(key)) if key.isdigit() else None
+    if found is None:
+        matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == key)).all()
+        if len(matches) > 1:
+            raise NotFoundError(f"{len(matches)} instruments have serial number {key!r}: give the registry id")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NotFoundError(f"no instrument with id or serial number {key!r} in the registry: import it first")
+    return found
+
+
+def find_procedure(s: Session, code: str, version: str) -> Procedure | None:
+    """The registered procedure ``code`` at ``version``, if any."""
+    return s.scalars(select(Procedure).where(Procedure.code == code, Procedure.version == version)).first()
+
+
+def _authorisation(s: Session, staff: Staff, code: str) -> Authorisation | None:
+    return s.scalars(
+        select(Authorisation).where(Authorisation.staff_id == staff.id, Authorisation.procedure_code == code)
+    ).first()
+
+
+def may_perform(s: Session, username: str, code: str, today: date, *, verification: bool) -> Staff:
+    """The active member of staff ``username`` if authorised to perform ``code`` on ``today``.
+
+    A verification also needs a verification officer card that has not expired.
+    """
+    staff = s.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None or not staff.active:
+        raise NotPermittedError(f"no active member of staff {username!r}")
+    auth = _authorisation(s, staff, code)
+    if auth is None or not auth.can_perform:
+        raise NotPermittedError(f"{staff.full_name} ({username}) is not authorised to perform {code}")
+    if auth.valid_from > today or (auth.valid_until is not None and auth.valid_until < today):
+        until = auth.valid_until.isoformat() if auth.valid_until else "open"
+        raise NotPermittedError(
+            f"{staff.full_name}'s authorisation for {code} is valid {auth.valid_from}..{until}, not on {today}"
+        )
+    if verification:
+        if not staff.officer_card:
+            raise NotPermittedError(f"{staff.full_name} has no verification officer card: a verification needs one")
+        if staff.officer_card_expires is not None and staff.officer_card_expires < today:
+            raise NotPermittedError(
+                f"{staff.full_name}'s verification officer card {staff.officer_card} expired on "
+                f"{staff.officer_card_expires}"
+            )
+    return staff
+
+
+def may_review(s: Session, username: str, code: str, today: date, *, technician_id: int) -> Staff:
+    """The member of staff ``username`` if authorised to review ``code`` and not the run's technician."""
+    staff = s.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise NotPermittedError(f"no member of staff {username!r}")
+    if staff.id == technician_id:
+        raise NotPermittedError("the technician who performed a run cannot review it")
+    auth = _authorisation(s, staff, code)
+    if auth is None or not auth.can_review or (auth.valid_until is not None and auth.valid_until < today):
+        raise NotPermittedError(f"{staff.full_name} is not authorised to review {code}")
+    return staff
+
+
+def usable_standard(
+    s: Session, code: str, kinds: tuple[str, ...], role: str, today: date
+) -> tuple[ReferenceStandard, StandardCertificate]:
+    """The active standard ``code`` of one of ``kinds``, with its certificate in force and not expired on ``today``."""
+    std = s.scalars(select(ReferenceStandard).where(ReferenceStandard.code == code)).first()
+    if std is None:
+        raise NotFoundError(f"no reference standard with code {code!r}")
+    if not std.active:
+        raise NotPermittedError(f"standard {code} is retired and may not be used")
+    if kinds and std.kind not in kinds:
+        raise NotPermittedError(f"standard {code} is a {std.kind}; the {role} must be one of: {', '.join(kinds)}")
+    cert = current_certificate(s, std.id, today)
+    if cert is None:
+        raise NotPermittedError(f"standard {code} has no calibration certificate in force on {today}")
+    if cert.due_on < today:
+        raise NotPermittedError(
+            f"standard {code}'s calibration expired on {cert.due_on} (certificate {cert.number}): "
+            "recalibrate it or choose another standard"
+        )
+    return std, cert
+
+
+def run_standards(s: Session, run_id: str) -> list[RunStandard]:
+    """The standards a run uses, with the certificate recorded for each."""
+    return list(s.scalars(select(RunStandard).where(RunStandard.run_id == run_id).order_by(RunStandard.id)))
