@@ -201,3 +201,9 @@ def verify(session: Session) -> Verification:
             False, checked, last + 1, f"the head records entry {head.seq} but the log ends at {last} (entries removed)"
         )
     return Verification(True, checked)
+
+
+def latest(session: Session, count: int) -> list[AuditEntry]:
+    """The newest ``count`` entries, oldest first."""
+    newest = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(count))
+    return list(reversed(list(newest)))

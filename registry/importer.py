@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from registry import audit
 from registry.errors import ImportFileError, RegistryError
 from registry.models import Customer, MeasuringInstrument, MetrologyField
+from registry.vocabulary import name_key
 
 # --- columns -------------------------------------------------------------------------------------------------------
 
@@ -953,9 +954,7 @@ def infer_field(kind: str) -> MetrologyField:
 _NO_SERIAL = {"-", "--", "n/a", "na", "không", "không có", "ksn", "không số", "none", "?"}
 
 
-def _key(text: str) -> str:
-    """Case- and whitespace-insensitive, NFC key of a name or serial."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip().casefold()
+_key = name_key  # case-, space- and Unicode-form-insensitive key of a name or serial
 
 
 # --- the import ------------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ dates (calibration, due, expiry) are calendar dates in the lab's time zone.
 from __future__ import annotations
 
 import enum
-import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -32,6 +31,9 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from registry.vocabulary import MetrologyField as MetrologyField  # noqa: PLC0414 - re-exported for callers
+from registry.vocabulary import name_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -88,18 +90,6 @@ class Base(DeclarativeBase):
 
 
 # --- enumerations -------------------------------------------------------------------------------------------------
-
-
-class MetrologyField(enum.StrEnum):
-    """Metrology fields used in statistics (lĩnh vực đo lường)."""
-
-    MASS = "mass"
-    VOLUME_FLOW = "volume-flow"
-    ELECTRICAL = "electrical"
-    TEMPERATURE = "temperature"
-    PRESSURE = "pressure"
-    LENGTH = "length"
-    OTHER = "other"
 
 
 class ProcedureKind(enum.StrEnum):
@@ -215,9 +205,7 @@ class Customer(Base):
 
 def instrument_identity(manufacturer: str, model: str, serial_number: str) -> str:
     """The key that makes an instrument unique: manufacturer, model and serial, case- and space-insensitive (NFC)."""
-    return "|".join(
-        " ".join(unicodedata.normalize("NFC", t).casefold().split()) for t in (manufacturer, model, serial_number)
-    )
+    return "|".join(name_key(t) for t in (manufacturer, model, serial_number))
 
 
 class MeasuringInstrument(Base):

@@ -7,7 +7,6 @@ CSV or JSON.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -31,16 +30,12 @@ from registry.models import (
     RunState,
     StandardCertificate,
 )
+from registry.vocabulary import name_key
 
 LAB_TZ = "Asia/Ho_Chi_Minh"
 PASSING = {Conformity.PASS, Conformity.CONDITIONAL_PASS, Conformity.NO_FAIL}
 FAILING = {Conformity.FAIL, Conformity.CONDITIONAL_FAIL, Conformity.NO_PASS}
 FINISHED = (RunState.COMPLETED, RunState.REVIEWED)
-
-
-def _fold(text: str) -> str:
-    """Case-, space- and Unicode-form-insensitive key for names typed by people."""
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
 def day_bounds(start: date, end: date, tz: str = LAB_TZ) -> tuple[datetime, datetime]:
@@ -62,8 +57,8 @@ def find_customer(session: Session, key: str) -> Customer:
     by_tax = session.scalars(select(Customer).where(Customer.tax_code == key)).first()
     if by_tax:
         return by_tax
-    wanted = _fold(key)
-    matches = [c for c in session.scalars(select(Customer)) if _fold(c.name) == wanted]
+    wanted = name_key(key)
+    matches = [c for c in session.scalars(select(Customer)) if name_key(c.name) == wanted]
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -39,13 +39,11 @@ def show_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
     """The newest entries of the audit log (who changed what, when)."""
-    from sqlalchemy import select
-
+    from registry import audit
     from registry.db import session_factory
-    from registry.models import AuditEntry
 
     with session_factory(registry_engine())() as session:
-        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(last)))
+        entries = audit.latest(session, last)
     rows = [
         {
             "seq": e.seq,
@@ -57,7 +55,7 @@ def show_command(
             "payload": e.payload if len(e.payload) <= 100 or fmt is not Format.TABLE else e.payload[:97] + "...",
             "hash": e.hash,
         }
-        for e in reversed(entries)
+        for e in entries
     ]
     columns = [(k, k) for k in ("seq", "at", "actor", "action", "entity", "entity_id", "payload")]
     if fmt is not Format.TABLE:

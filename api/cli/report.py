@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.context import lab_today, registry_engine, settings
 from api.cli.tables import Format, emit
+from registry.vocabulary import MetrologyField
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -22,18 +22,6 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv or
 TodayOpt = Annotated[
     str | None, typer.Option("--today", help="Count days from this date (YYYY-MM-DD) instead of today.")
 ]
-
-
-class FieldName(StrEnum):
-    """Metrology fields (the values of registry.models.MetrologyField, kept here so --help needs no database)."""
-
-    MASS = "mass"
-    VOLUME_FLOW = "volume-flow"
-    ELECTRICAL = "electrical"
-    TEMPERATURE = "temperature"
-    PRESSURE = "pressure"
-    LENGTH = "length"
-    OTHER = "other"
 
 
 def _session() -> Session:
@@ -55,7 +43,7 @@ def _date(text: str | None, option: str) -> date:
 def due_command(
     days: Annotated[int, typer.Option("--days", "-d", min=0, help="Due within this many days (overdue included).")],
     customer: Annotated[str | None, typer.Option(help="Only this customer (name, tax code or id).")] = None,
-    field: Annotated[FieldName | None, typer.Option(help="Only this metrology field.")] = None,
+    field: Annotated[MetrologyField | None, typer.Option(help="Only this metrology field.")] = None,
     no_overdue: Annotated[bool, typer.Option("--no-overdue", help="Leave out instruments already overdue.")] = False,
     fmt: FormatOpt = Format.TABLE,
     today: TodayOpt = None,
