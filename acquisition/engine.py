@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
+    DeviceCommand,
     InstrumentUnderTest,
     Procedure,
     RunContext,
@@ -314,10 +315,22 @@ class RunEngine:
             run.started_at = run.started_at or datetime.now(UTC)
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
-        missing = {st.role for st in procedure.plan(context)} - set(instruments)
+        missing = set().union(*(st.roles() for st in procedure.plan(context))) - set(instruments)
         if missing:
             return self._pause(code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
         steps = procedure.plan(context)
+        unable = sorted(
+            {
+                f"the {c.role} ({type(instruments[c.role]).__name__}) cannot {c.method}"
+                for st in steps
+                for c in st.commands
+                if c.method.startswith("_") or not callable(getattr(instruments[c.role], c.method, None))
+            }
+        )
+        if unable:
+            return self._pause(
+                code, run_id, f"{'; '.join(unable)}: connect an instrument of a model this procedure can drive"
+            )
         completed: dict[str, Any] = dict(checkpoint.get("completed", {}))
         attempts: dict[str, int] = dict(checkpoint.get("attempts", {}))
         warnings: list[str] = []
@@ -328,9 +341,11 @@ class RunEngine:
             self._save(run_id, step.title, completed, attempts)
             prompter.notify(f"[{number}/{len(steps)}] {step.title}")
             try:
+                for command in step.commands:
+                    self._command(instruments[command.role], command)
                 if step.action is not None:
                     prompter.perform(step.action)
-                kept = self._measure(run_id, step, attempts[step.id], instruments[step.role])
+                kept = self._measure(run_id, step, attempts[step.id], instruments[step.role]) if step.keep else []
             except OperatorAborted as exc:
                 return self._pause(code, run_id, f"stopped by the operator at '{step.title}': {exc}".rstrip(": "))
             except StabilityTimeout as exc:
@@ -410,6 +425,11 @@ class RunEngine:
             run.message = message
         log.warning("run %s paused: %s", run_id, message)
         return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id))
+
+    @staticmethod
+    def _command(instrument: Instrument, command: DeviceCommand) -> None:
+        """Send one remote command (checked to exist before the run started)."""
+        getattr(instrument, command.method)(**command.args)
 
     def _measure(self, run_id: str, step: Step, attempt: int, instrument: Instrument) -> list[Reading]:
         tag = f"{step.id}#{attempt}"

@@ -79,13 +79,34 @@ class ProcedureDefinition:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One step of a run: an optional operator action, then readings from one role's instrument.
+class DeviceCommand:
+    """A remote command the engine sends before a step's readings: ``method(**args)`` on the role's driver.
 
-    ``keep`` stable readings are kept (after the stability criterion is met, if any); every reading polled is
-    stored. ``quantity`` filters multi-quantity instruments (environment: temperature, humidity, pressure).
-    ``environment`` marks a step that records the environmental conditions (``phase`` in the registry).
-    ``meta`` carries what ``evaluate`` needs to know about the step (load, position, flow rate...).
+    For instruments the lab drives itself: the calibrator's output (``set_output``, ``operate``, ``standby``),
+    the DMM's function and range (``configure``), a balance's zero (``zero``). The driver must offer ``method``;
+    a driver error pauses the run like a failed reading.
+    """
+
+    role: str
+    method: str
+    args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> str:
+        """``role.method(k=v, ...)`` for messages and logs."""
+        body = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        return f"{self.role}.{self.method}({body})"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: remote commands, an optional operator action, then readings from one role's instrument.
+
+    ``commands`` run first (in order), then ``action`` is performed by the prompter. ``keep`` stable readings are
+    kept (after the stability criterion is met, if any); every reading polled is stored; ``keep = 0`` makes a step
+    of commands and actions only. ``quantity`` filters multi-quantity instruments (environment: temperature,
+    humidity, pressure; flow meter: totalizer). ``environment`` marks a step that records the environmental
+    conditions (``phase`` in the registry). ``meta`` carries what ``evaluate`` needs to know about the step (load,
+    position, flow rate...).
     """
 
     id: str
@@ -97,6 +118,11 @@ class Step:
     quantity: str = ""
     environment: bool = False
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    commands: tuple[DeviceCommand, ...] = ()
+
+    def roles(self) -> set[str]:
+        """Every role this step needs connected (its readings' role and its commands' roles)."""
+        return {self.role, *(c.role for c in self.commands)}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,182 @@
+"""What a demo scenario is: registry data, simulators, and the virtual operator for one procedure.
+
+``caltrace calibrate --demo`` seeds the registry with a demo laboratory, customer, technician and reviewer (shared,
+:func:`seed_common`) and the scenario's own instrument under test and reference standards (``seed``); starts the
+scenario's simulators on loopback (``start``), connects the drivers by URL exactly as for real instruments, and
+lets :meth:`DemoScenario.act` perform every operator action on the simulators. Nothing here is used outside demo
+mode and tests: this is the one place besides ``caltrace simulate`` that imports ``simulators``.
+
+Seeding is idempotent (get-or-create by serial number, code and username), so ``--demo`` can be run again, or a
+run resumed, on the same data directory. Certificates are dated relative to ``today`` so they are always in force.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acquisition.prompts import OperatorAction
+from drivers.base import Instrument
+from registry.models import (
+    Authorisation,
+    Customer,
+    Laboratory,
+    MeasuringInstrument,
+    MetrologyField,
+    ReferenceStandard,
+    Staff,
+    StandardCertificate,
+)
+from simulators.environment import EnvironmentSimulator
+from simulators.runner import SimulatorThread
+
+TECHNICIAN = "demo"
+REVIEWER = "demo-reviewer"
+ENVIRONMENT_STANDARD = "DEMO-ENV"
+CUSTOMER = "Công ty TNHH Thiết bị Đo lường Demo"
+
+
+class DemoScenario(ABC):
+    """One procedure on the virtual lab: what to seed, which simulators to start, how to act as the operator."""
+
+    #: the procedure id this scenario demonstrates
+    procedure: ClassVar[str]
+    #: serial number of the instrument under test (seeded by ``seed``)
+    instrument: ClassVar[str]
+    #: role -> reference standard code (seeded by ``seed``)
+    standards: ClassVar[Mapping[str, str]]
+    #: run parameters (override the procedure's defaults)
+    parameters: ClassVar[Mapping[str, Any]] = {}
+
+    @abstractmethod
+    def seed(self, s: Session, today: date) -> None:
+        """Add, if absent, the instrument under test and the standards with certificates in force on ``today``."""
+
+    @abstractmethod
+    def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
+        """Start the simulators on ``sims``; return role -> (address URL, driver model) for every role."""
+
+    @abstractmethod
+    def act(self, action: OperatorAction) -> None:
+        """Perform one operator action on the simulators (place a load, set a flow...)."""
+
+    def attach(self, role: str, instrument: Instrument) -> None:  # noqa: B027 - optional hook
+        """Called with each opened driver (e.g. to give a manual-entry instrument its virtual reader)."""
+
+
+# --- shared seed data ------------------------------------------------------------------------------------------
+
+
+def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
+    """The demo laboratory, customer, technician (authorised to perform ``procedures``, officer card valid), and a
+    reviewer authorised to review and sign them; the environment standard ``DEMO-ENV``."""
+    if s.scalar(select(Laboratory).limit(1)) is None:
+        s.add(
+            Laboratory(
+                name="Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng (demo)",
+                address="Số 1 đường Demo, tỉnh Demo",
+                accreditation_code="VILAS 999",
+            )
+        )
+    customer(s)
+    start = today - timedelta(days=365)
+    card_expires = today + timedelta(days=3 * 365)
+    for username, full_name, perform in (
+        (TECHNICIAN, "Kỹ thuật viên Demo", True),
+        (REVIEWER, "Người soát xét Demo", False),
+    ):
+        staff = s.scalar(select(Staff).where(Staff.username == username))
+        if staff is None:
+            staff = Staff(username=username, full_name=full_name)
+            s.add(staff)
+        staff.officer_card = staff.officer_card or f"KĐV-DEMO-{username.upper()}"
+        staff.officer_card_expires = card_expires
+        have = {a.procedure_code for a in staff.authorisations}
+        for code in procedures:
+            if code not in have:
+                staff.authorisations.append(
+                    Authorisation(
+                        procedure_code=code,
+                        can_perform=perform,
+                        can_review=not perform,
+                        can_sign=not perform,
+                        valid_from=start,
+                    )
+                )
+    standard(
+        s,
+        today,
+        code=ENVIRONMENT_STANDARD,
+        name="Nhiệt ẩm áp kế COMET T7510 (demo)",
+        kind="thermo-hygro-barometer",
+        field=MetrologyField.TEMPERATURE,
+        manufacturer="COMET",
+        model="T7510",
+        serial_number="20231005",
+    )
+
+
+def customer(s: Session) -> Customer:
+    """The demo customer (created once)."""
+    found = s.scalar(select(Customer).where(Customer.name == CUSTOMER))
+    if found is None:
+        found = Customer(name=CUSTOMER, tax_code="0100000001", address="KCN Demo, tỉnh Demo", contact_name="Anh Demo")
+        s.add(found)
+        s.flush()
+    return found
+
+
+def instrument(s: Session, serial_number: str, **fields: Any) -> MeasuringInstrument:
+    """The demo customer's instrument with ``serial_number`` (created with ``fields`` if absent).
+
+    ``fields`` are :class:`MeasuringInstrument` columns; ``interval_months`` defaults to 12.
+    """
+    found = s.scalar(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == serial_number))
+    if found is None:
+        fields.setdefault("interval_months", 12)
+        found = MeasuringInstrument(owner=customer(s), serial_number=serial_number, **fields)
+        s.add(found)
+        s.flush()
+    return found
+
+
+def standard(
+    s: Session,
+    today: date,
+    *,
+    code: str,
+    values: Sequence[Mapping[str, Any]] = (),
+    issuer: str = "Viện Đo lường Việt Nam (VMI)",
+    **fields: Any,
+) -> ReferenceStandard:
+    """A reference standard ``code`` (created with ``fields`` if absent) whose latest certificate is in force on
+    ``today``: a new certificate (calibrated 90 days before, due in 275 days) is added when none is."""
+    found = s.scalar(select(ReferenceStandard).where(ReferenceStandard.code == code))
+    if found is None:
+        found = ReferenceStandard(code=code, **fields)
+        s.add(found)
+    if not any(c.due_on >= today and c.calibrated_on <= today for c in found.certificates):
+        calibrated = today - timedelta(days=90)
+        found.certificates.append(
+            StandardCertificate(
+                issuer=issuer,
+                number=f"DEMO-{code}-{calibrated:%Y%m%d}",
+                calibrated_on=calibrated,
+                issued_on=calibrated + timedelta(days=2),
+                due_on=today + timedelta(days=275),
+                values=[dict(v) for v in values],
+            )
+        )
+    s.flush()
+    return found
+
+
+def start_environment(sims: SimulatorThread, temperature: float = 21.0, humidity: float = 52.0) -> tuple[str, str]:
+    """Start the demo thermo-hygro-barometer (COMET T7510 on Modbus TCP); returns (URL, driver model)."""
+    env = sims.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=temperature, humidity=humidity))
+    return env.url, "comet-t7510"
