@@ -299,6 +299,13 @@ class RunEngine:
             raise RunNotFound(f"no run {run_id!r} in the registry")
         return run
 
+    def connections_needed(self, procedure: Procedure, run_id: str) -> set[str]:
+        """The roles whose instruments must be connected to run ``run_id`` (passive standards such as weights
+        need none)."""
+        with session_scope(self.registry, self.actor) as s:
+            context = self._context(s, self._load(s, run_id))
+        return set().union(*(st.roles() for st in procedure.plan(context)))
+
     def execute(
         self, procedure: Procedure, run_id: str, instruments: Mapping[str, Instrument], prompter: Prompter
     ) -> RunOutcome:
@@ -339,7 +346,7 @@ class RunEngine:
                 continue
             attempts[step.id] = attempts.get(step.id, 0) + 1
             self._save(run_id, step.title, completed, attempts)
-            prompter.notify(f"[{number}/{len(steps)}] {step.title}")
+            prompter.progress(number, len(steps), step.title)
             try:
                 for command in step.commands:
                     self._command(instruments[command.role], command)

@@ -44,7 +44,11 @@ class Prompter(ABC):
         """Make ``action`` happen (ask a person, or act on the virtual lab); raise OperatorAborted to stop."""
 
     def notify(self, message: str) -> None:  # noqa: B027 - optional hook
-        """Tell the operator something that needs no answer (progress, a warning)."""
+        """Tell the operator something that needs no answer (a warning, a demo action)."""
+
+    def progress(self, number: int, total: int, title: str) -> None:
+        """Step ``number`` of ``total`` (1-based) is starting; by default a notification ``[n/N] title``."""
+        self.notify(f"[{number}/{total}] {title}")
 
 
 class AutomaticPrompter(Prompter):

@@ -7,6 +7,7 @@ the run engine turns them into a refused run.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,9 @@ from registry.models import (
     MeasuringInstrument,
     Procedure,
     ReferenceStandard,
+    Run,
     RunStandard,
+    RunState,
     Staff,
     StandardCertificate,
 )
@@ -113,3 +116,42 @@ def usable_standard(
 def run_standards(s: Session, run_id: str) -> list[RunStandard]:
     """The standards a run uses, with the certificate recorded for each."""
     return list(s.scalars(select(RunStandard).where(RunStandard.run_id == run_id).order_by(RunStandard.id)))
+
+
+def describe_run(s: Session, run_id: str) -> dict[str, Any]:
+    """What a person needs to know about a run to resume or review it (JSON-ready)."""
+    run = s.get(Run, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r} in the registry: `caltrace runs list` shows the runs")
+    return _summary(s, run)
+
+
+def list_runs(s: Session, state: RunState | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest ``limit`` runs (newest first), optionally only those in ``state``."""
+    query = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
+    if state is not None:
+        query = query.where(Run.state == state)
+    return [_summary(s, run) for run in s.scalars(query)]
+
+
+def _summary(s: Session, run: Run) -> dict[str, Any]:
+    standards = {}
+    for link in run_standards(s, run.id):
+        std = s.get(ReferenceStandard, link.standard_id)
+        standards[link.role] = std.code if std is not None else str(link.standard_id)
+    return {
+        "run_id": run.id,
+        "procedure": run.procedure.code,
+        "version": run.procedure.version,
+        "instrument": run.instrument.serial_number,
+        "instrument_id": run.instrument_id,
+        "technician": run.technician.username,
+        "standards": standards,
+        "state": run.state.value,
+        "current_step": run.current_step,
+        "message": run.message,
+        "overall": run.overall.value,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "steps_completed": len(run.checkpoint.get("completed", {})),
+    }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import app as audit_app
+from api.cli.calibrate import calibrate_command, procedures_command
 from api.cli.db import app as db_app
 from api.cli.errors import run_app
 from api.cli.read import models_command, read_command
 from api.cli.readings import app as readings_app
 from api.cli.registry import app as registry_app
 from api.cli.report import app as report_app
+from api.cli.runs import app as runs_app
 from api.cli.simulate import control_command, simulate_command
 from api.cli.uncertainty import app as uncertainty_app
 
@@ -25,10 +27,13 @@ app.command("simulate")(simulate_command)
 app.command("control")(control_command)
 app.command("read")(read_command)
 app.command("models")(models_command)
+app.command("calibrate")(calibrate_command)
+app.command("procedures")(procedures_command)
 app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
 app.add_typer(db_app, name="db", help="Create and migrate the registry database.")
 app.add_typer(report_app, name="report", help="Reports: instruments and standards due, forward trace, statistics.")
 app.add_typer(readings_app, name="readings", help="Raw readings in the time-series store; send spooled ones.")
+app.add_typer(runs_app, name="runs", help="Runs: list, show, review, abort.")
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
 app.add_typer(registry_app, name="registry", help="The shared registry: import instruments from spreadsheets.")
 

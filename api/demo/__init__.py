@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from api.demo.base import DemoScenario
+from simulators.runner import SimulatorThread
 
 #: procedure id -> "module:Class" of its demo scenario
 SCENARIOS: dict[str, str] = {
@@ -29,3 +30,8 @@ def scenario(procedure: str) -> DemoScenario:
     if not isinstance(demo, DemoScenario) or demo.procedure != procedure:
         raise TypeError(f"{target} is not the demo of {procedure}")
     return demo
+
+
+def simulator_thread() -> SimulatorThread:
+    """A new background loop for a demo's simulators (a context manager that stops them all)."""
+    return SimulatorThread()

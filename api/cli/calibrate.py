@@ -1,0 +1,377 @@
+"""``caltrace calibrate``: run a calibration or verification procedure step by step, and ``caltrace runs``.
+
+A run needs the procedure, the instrument under test (registry id or serial number), the technician, a reference
+standard for each role that needs one (``--standard weights=W-E2``) and a connection for each role
+(``--connect balance=mt-sics@socket://10.0.0.21:4001``; a standard registered with an address and driver model
+needs none). Operator actions are shown on the terminal and confirmed with Enter (``s`` stops: the run pauses and
+``--resume RUN`` continues it). ``--demo`` does everything on an in-process virtual lab with demo data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from acquisition.prompts import OperatorAborted, OperatorAction, Prompter
+from api.cli.errors import fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from acquisition.engine import RunOutcome
+    from acquisition.methods.base import PointResult
+    from acquisition.procedures.base import Procedure
+    from api.demo.base import DemoScenario
+
+#: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later)
+EXIT_PAUSED = 3
+STOP_WORDS = {"s", "stop", "q", "quit", "dừng", "dung"}
+
+
+class ConsolePrompter(Prompter):
+    """Shows progress and operator actions on stderr; waits for Enter (or performs the action itself in a demo)."""
+
+    def __init__(self, language: str = "vi", act: Callable[[OperatorAction], None] | None = None) -> None:
+        self.language = language
+        self.act = act
+        self.tty = sys.stderr.isatty()
+
+    def _say(self, text: str) -> None:
+        typer.echo(text, err=True)
+
+    def progress(self, number: int, total: int, title: str) -> None:
+        width = 24
+        done = round(width * (number - 1) / max(total, 1))
+        bar = "█" * done + "░" * (width - done)
+        self._say(f"{bar} {number}/{total} {title}")
+
+    def notify(self, message: str) -> None:
+        self._say(f"  {message}")
+
+    def perform(self, action: OperatorAction) -> None:
+        other = "en" if self.language == "vi" else "vi"
+        if self.act is not None:
+            self._say(f"  [demo] {action.text(self.language)} ({action.text(other)})")
+            self.act(action)
+            return
+        self._say(f"  → {action.text(self.language)}\n    ({action.text(other)})")
+        prompt = "    Enter khi xong, s để dừng / Enter when done, s to stop: "
+        if sys.stdin.isatty():
+            answer = str(typer.prompt(prompt, default="", show_default=False, err=True))
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                raise OperatorAborted("no operator at the terminal (input ended)")
+            answer = line
+        if answer.strip().lower() in STOP_WORDS:
+            raise OperatorAborted("dừng theo yêu cầu / stopped on request")
+
+
+def _pairs(values: list[str], option: str, example: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise fail(f"{option} {item!r}: write it as {example}", 2)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _parameters(values: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; a value is read as JSON when it is JSON (numbers, lists, true/false), else text."""
+    out: dict[str, Any] = {}
+    for key, text in _pairs(values, "--param", "loads_g=[50,100,200] or e=0.01").items():
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
+
+
+def _connection(text: str, role: str) -> tuple[str, str]:
+    model, sep, url = text.partition("@")
+    if not sep or not model or not url:
+        raise fail(f"--connect {role}={text!r}: write it as {role}=MODEL@URL, e.g. mt-sics@socket://10.0.0.21:4001", 2)
+    return url, model
+
+
+def _demo_data_dir() -> None:
+    """A fresh data directory for ``--demo`` when none is configured (announced on stderr)."""
+    if os.environ.get("CALTRACE_DATA_DIR") or os.environ.get("CALTRACE_DATABASE_URL"):
+        return
+    path = tempfile.mkdtemp(prefix="caltrace-demo-")
+    os.environ["CALTRACE_DATA_DIR"] = path
+    typer.echo(f"demo: fresh data directory {path} (set CALTRACE_DATA_DIR={path} to resume or inspect)", err=True)
+
+
+def calibrate_command(
+    procedure_id: Annotated[
+        str | None, typer.Option("--procedure", "-p", help="Procedure id (see `caltrace procedures`).")
+    ] = None,
+    instrument: Annotated[
+        str | None, typer.Option("--instrument", "-i", help="Instrument under test: registry id or serial number.")
+    ] = None,
+    technician: Annotated[
+        str | None, typer.Option("--technician", "-t", help="Username of the technician performing the run.")
+    ] = None,
+    standard: Annotated[
+        list[str] | None, typer.Option("--standard", "-s", help="ROLE=CODE: the reference standard in a role.")
+    ] = None,
+    connect: Annotated[
+        list[str] | None,
+        typer.Option("--connect", "-c", help="ROLE=MODEL@URL: how to reach the instrument in a role."),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="KEY=VALUE run parameter (JSON values, e.g. loads_g=[50,100]).")
+    ] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Resume the paused or interrupted run RUN.")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Use the in-process virtual lab and demo data; answer prompts itself.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON document.")] = False,
+    language: Annotated[str, typer.Option("--lang", help="Language of the operator prompts: vi or en.")] = "vi",
+) -> None:
+    """Run a calibration or verification procedure (or resume one) and print its results and budgets."""
+    if not procedure_id and not resume:
+        raise fail("give --procedure ID (or --resume RUN); `caltrace procedures` lists the ids", 2)
+    if language not in ("vi", "en"):
+        raise fail("--lang must be vi or en", 2)
+    if demo:
+        _demo_data_dir()
+
+    from acquisition.engine import RunEngine, RunError
+    from acquisition.procedures import get_procedure
+    from acquisition.store import open_store
+    from api.cli.context import default_actor, lab_today, registry_engine, settings
+    from registry.db import session_scope
+    from registry.runs import describe_run
+
+    registry = registry_engine(migrated=not demo)
+    scenario: DemoScenario | None = None
+    if demo:
+        scenario = _prepare_demo(registry, procedure_id or _procedure_of(registry, resume or ""), actor="demo")
+    params = _parameters(param or [])
+    standards = _pairs(standard or [], "--standard", "weights=W-E2")
+    if resume:
+        with session_scope(registry, default_actor()) as s:
+            summary = describe_run(s, resume)
+        if procedure_id and procedure_id != summary["procedure"]:
+            raise fail(f"run {resume} follows {summary['procedure']}, not {procedure_id}", 2)
+        procedure_id = summary["procedure"]
+        standards = dict(summary["standards"])
+        technician = technician or summary["technician"]
+    assert procedure_id is not None
+    try:
+        procedure = get_procedure(procedure_id)
+    except LookupError as exc:
+        raise fail(str(exc), 2) from None
+    if scenario is not None:
+        technician = technician or "demo"
+        instrument = instrument or scenario.instrument
+        standards = {**scenario.standards, **standards}
+        params = {**scenario.parameters, **params}
+    if not technician:
+        raise fail("give --technician USERNAME (the person performing the run, as registered in the staff list)", 2)
+    today = lab_today()
+    with open_store(settings()) as store:
+        engine = RunEngine(registry, store, actor=technician, today=lambda: today)
+        try:
+            if resume:
+                run_id = resume
+            else:
+                if not instrument:
+                    raise fail("give --instrument SERIAL (or registry id) of the instrument under test", 2)
+                run_id = engine.create(
+                    procedure, instrument=instrument, technician=technician, standards=standards, parameters=params
+                )
+            typer.echo(f"run {run_id}: {procedure.definition.code} — {procedure.definition.title}", err=True)
+            outcome = _execute(engine, procedure, run_id, scenario, connect or [], standards, language)
+        except RunError as exc:
+            raise fail(str(exc), 2) from None
+    _report(outcome, as_json)
+    if outcome.state == "paused":
+        typer.echo(
+            f"run {outcome.run_id} paused: {outcome.message}\n"
+            f"resume with: caltrace calibrate --resume {outcome.run_id}" + (" --demo" if demo else ""),
+            err=True,
+        )
+        raise typer.Exit(EXIT_PAUSED)
+
+
+def _procedure_of(registry: Engine, run_id: str) -> str:
+    from registry.db import session_scope
+    from registry.runs import describe_run
+
+    with session_scope(registry, "demo") as s:
+        return str(describe_run(s, run_id)["procedure"])
+
+
+def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenario:
+    """Migrate, then seed the demo lab and the scenario's instrument and standards (idempotent)."""
+    from acquisition.procedures import procedure_ids
+    from api.cli.context import lab_today
+    from api.demo import scenario
+    from registry.db import session_scope, upgrade
+
+    try:
+        demo = scenario(procedure_id)
+    except LookupError as exc:
+        raise fail(str(exc), 2) from None
+    upgrade(registry)
+    with session_scope(registry, actor) as s:
+        from api.demo.base import seed_common
+
+        seed_common(s, lab_today(), procedure_ids())
+        demo.seed(s, lab_today())
+    return demo
+
+
+def _execute(
+    engine: Any,
+    procedure: Procedure,
+    run_id: str,
+    demo: DemoScenario | None,
+    connect: list[str],
+    standards: Mapping[str, str],
+    language: str,
+) -> RunOutcome:
+    """Connect every role's instrument, then execute the run."""
+    from api.cli.read import _ask_on_terminal
+    from drivers.manual import ManualEntry
+    from drivers.registry import open_instrument
+
+    given = {role: _connection(text, role) for role, text in _pairs(connect, "--connect", "ROLE=MODEL@URL").items()}
+    with contextlib.ExitStack() as stack:
+        if demo is not None:
+            from api.demo import simulator_thread
+
+            sims = stack.enter_context(simulator_thread())
+            addresses = {**demo.start(sims), **given}
+        else:
+            addresses = {**_registered_addresses(engine.registry, standards), **given}
+        roles = [spec.role for spec in procedure.definition.roles]
+        needed = engine.connections_needed(procedure, run_id)
+        missing = [r for r in roles if r in needed and r not in addresses]
+        if missing:
+            raise fail(
+                "no connection for "
+                + ", ".join(missing)
+                + ": give --connect ROLE=MODEL@URL (models: `caltrace models`), e.g. "
+                + f"--connect {missing[0]}=manual@manual:",
+                2,
+            )
+        unknown = sorted(set(addresses) - set(roles))
+        if unknown:
+            raise fail(f"{procedure.definition.code} has no role {', '.join(unknown)}; roles: {', '.join(roles)}", 2)
+        instruments = {}
+        for role, (url, model) in addresses.items():
+            driver = stack.enter_context(open_instrument(url, model, role))
+            if isinstance(driver, ManualEntry) and driver.ask is None:
+                driver.ask = _ask_on_terminal
+            if demo is not None:
+                demo.attach(role, driver)
+            instruments[role] = driver
+        prompter = ConsolePrompter(language, act=demo.act if demo is not None else None)
+        result: RunOutcome = engine.execute(procedure, run_id, instruments, prompter)
+        return result
+
+
+def _registered_addresses(registry: Engine, standards: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """role -> (URL, model) for the standards registered with an address and a driver model."""
+    from sqlalchemy import select
+
+    from registry.db import session_factory
+    from registry.models import ReferenceStandard
+
+    out: dict[str, tuple[str, str]] = {}
+    with session_factory(registry)() as s:
+        for role, code in standards.items():
+            std = s.scalar(select(ReferenceStandard).where(ReferenceStandard.code == code))
+            if std is not None and std.address and std.driver_model:
+                out[role] = (std.address, std.driver_model)
+    return out
+
+
+def _number(x: float | None, digits: int = 6) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return ""
+    return f"{x:.{digits}g}"
+
+
+def _report(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if outcome.results:
+        table = Table(title=f"{outcome.procedure} — run {outcome.run_id}")
+        for heading in ("#", "quantity", "point", "value", "unit", "U", "k", "MPE", "conformity"):
+            table.add_column(heading, justify="right" if heading not in ("quantity", "unit", "conformity") else "left")
+        for n, r in enumerate(outcome.results, 1):
+            point = f"{_number(r.point)} {r.point_unit}".strip() if r.point is not None else ""
+            table.add_row(
+                str(n),
+                r.quantity,
+                point,
+                _number(r.value),
+                r.unit,
+                _number(r.U, 3),
+                _number(r.k, 3),
+                _number(r.mpe, 3),
+                r.conformity,
+            )
+        console.print(table)
+        for n, r in enumerate(outcome.results, 1):
+            _budget(console, n, r)
+    console.print(f"state: {outcome.state}; readings stored: {outcome.readings}")
+
+
+def _budget(console: Any, number: int, result: PointResult) -> None:
+    """The uncertainty budget of one result, when the method recorded one."""
+    from rich.table import Table
+
+    rows = result.budget.get("rows") or result.budget.get("inputs") or []
+    if not rows:
+        return
+    table = Table(title=f"budget #{number}: {result.quantity} {_number(result.point)} {result.point_unit}".rstrip())
+    for heading in ("input", "value", "u", "distribution", "sensitivity", "contribution", "dof"):
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(
+            *(
+                _number(row.get(k)) if isinstance(row.get(k), float | int) else str(row.get(k) or "")
+                for k in ("input", "value", "u", "distribution", "sensitivity", "contribution", "dof")
+            )
+        )
+    console.print(table)
+
+
+def procedures_command(as_json: Annotated[bool, typer.Option("--json", help="JSON list.")] = False) -> None:
+    """List the procedures caltrace can run (id, version, kind, method reference)."""
+    from acquisition.procedures import get_procedure, procedure_ids
+
+    rows = []
+    for code in procedure_ids():
+        try:
+            d = get_procedure(code).definition
+        except (ImportError, AttributeError):  # a procedure still being written
+            continue
+        rows.append({"id": d.code, "version": d.version, "kind": d.kind, "reference": d.method_reference})
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']:32} v{row['version']:4} {row['kind']:13} {row['reference']}")

@@ -1,0 +1,174 @@
+"""`caltrace calibrate` as a technician runs it: the demo, --json, refusals, kill -9 and --resume, `runs`.
+
+Every test runs the real command in a subprocess with its own data directory (SQLite registry and reading store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from acquisition.store import SQLiteReadingStore
+from registry.db import make_engine, session_factory, session_scope
+from registry.models import ReferenceStandard, Result, Run, RunState
+
+CALTRACE = str(Path(sys.executable).parent / "caltrace")
+CG18 = "nawi-calibration-cg18"
+CG18_STEPS = 24  # env, 5 x (zero, load), 5 eccentricity, zero, 5 loads, unload, env
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    environ["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    return environ
+
+
+def caltrace(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CALTRACE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def stored(env: dict[str, str], run_id: str) -> dict[str, int]:
+    """Readings kept for ``run_id`` per step tag (``<step>#<attempt>``), read straight from the store file."""
+    counts: dict[str, int] = {}
+    with SQLiteReadingStore(Path(env["CALTRACE_DATA_DIR"]) / "readings.db") as store:
+        for r in store.query(run_id=run_id):
+            counts[r.step or ""] = counts.get(r.step or "", 0) + 1
+    return counts
+
+
+def test_demo_json_has_the_documented_shape(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "--procedure", CG18, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert {"run_id", "procedure", "state", "readings", "results"} <= set(doc)
+    assert doc["procedure"] == CG18 and doc["state"] == "completed"
+    for row in doc["results"]:
+        assert {"quantity", "point", "value", "unit", "U", "k", "conformity"} <= set(row)
+    assert len(doc["results"]) == 7  # repeatability, eccentricity, five errors of indication
+    # "readings" is the count kept in the store, which the `readings` command reports independently
+    counted = caltrace(env, "readings", "count", "--run", doc["run_id"])
+    assert counted.returncode == 0, counted.stderr
+    assert int(counted.stdout.split()[0]) == doc["readings"] == sum(stored(env, doc["run_id"]).values())
+    assert f" {CG18_STEPS}/{CG18_STEPS} " in done.stderr  # progress reached the last step
+
+
+def test_demo_prints_the_result_table_and_budget(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", CG18)
+    assert done.returncode == 0, done.stderr
+    assert "error of indication" in done.stdout and "budget #3" in done.stdout and "m_c" in done.stdout
+    assert "Đặt 100 g ở giữa đĩa cân" in done.stderr  # the operator actions, Vietnamese first
+
+
+def test_a_demo_without_a_data_directory_gets_a_fresh_one(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    environ["TMPDIR"] = str(tmp_path)
+    done = caltrace(environ, "calibrate", "--demo", "-p", CG18, "--json")
+    assert done.returncode == 0, done.stderr
+    assert "demo: fresh data directory" in done.stderr
+    made = list(tmp_path.glob("caltrace-demo-*"))
+    assert len(made) == 1 and (made[0] / "caltrace.db").exists() and (made[0] / "readings.db").exists()
+
+
+def test_an_unknown_technician_and_an_unknown_procedure_are_refused(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", CG18, "--technician", "nobody")
+    assert done.returncode == 2
+    assert "nobody" in done.stderr and "Traceback" not in done.stderr
+    done = caltrace(env, "calibrate", "--demo", "-p", "no-such-procedure")
+    assert done.returncode == 2 and CG18 in done.stderr  # names the known procedures
+
+
+def test_an_expired_standard_is_refused(env: dict[str, str]) -> None:
+    assert caltrace(env, "calibrate", "--demo", "-p", CG18, "--json").returncode == 0  # seeds the demo lab
+    url = f"sqlite:///{env['CALTRACE_DATA_DIR']}/caltrace.db"
+    engine = make_engine(url)
+    with session_scope(engine, "test") as s:
+        weights = s.scalar(select(ReferenceStandard).where(ReferenceStandard.code == "DEMO-W-E2"))
+        assert weights is not None
+        for cert in weights.certificates:
+            cert.due_on = date.today() - timedelta(days=400)
+            cert.calibrated_on = date.today() - timedelta(days=800)
+    engine.dispose()
+    done = caltrace(env, "calibrate", "-p", CG18, "-i", "B912345678", "-t", "demo", "-s", "weights=DEMO-W-E2")
+    assert done.returncode == 2
+    assert "DEMO-W-E2" in done.stderr and "certificate" in done.stderr
+
+
+def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(env: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [CALTRACE, "calibrate", "--demo", "-p", CG18, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run_id = ""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        if line.startswith("run "):
+            run_id = line.split()[1].rstrip(":")
+        if f" 10/{CG18_STEPS} " in line:  # step 10 has started: steps 1-9 are complete
+            time.sleep(0.3)  # inside step 10: readings of the attempt are being stored
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert run_id
+
+    before = stored(env, run_id)
+    registry = make_engine(f"sqlite:///{env['CALTRACE_DATA_DIR']}/caltrace.db")
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state is RunState.RUNNING  # killed: nobody had the chance to pause it
+        completed_before = dict(run.checkpoint["completed"])
+    assert 9 <= len(completed_before) < CG18_STEPS
+
+    done = caltrace(env, "calibrate", "--resume", run_id, "--demo", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["state"] == "completed" and doc["run_id"] == run_id
+    after = stored(env, run_id)
+    # nothing lost: every reading kept before the kill is still there, under the same step tag
+    assert all(after.get(tag, 0) == n for tag, n in before.items()), (before, after)
+    # nothing repeated: a step completed before the kill was not run again (no second attempt's readings)
+    for step in completed_before:
+        assert f"{step}#2" not in after
+    # the interrupted step ran again as attempt 2; its first attempt's readings stay stored
+    interrupted = {tag.split("#")[0] for tag in before} - set(completed_before)
+    assert interrupted and all(f"{step}#2" in after for step in interrupted)
+    assert doc["readings"] == sum(after.values()) > sum(before.values())
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state is RunState.COMPLETED
+        assert len(run.checkpoint["completed"]) == CG18_STEPS
+        results = s.scalars(select(Result).where(Result.run_id == run_id)).all()
+        assert len(results) == len(doc["results"]) == 7
+    registry.dispose()
+
+
+def test_runs_list_show_and_review(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", CG18, "--json")
+    run_id = json.loads(done.stdout)["run_id"]
+    listed = json.loads(caltrace(env, "runs", "list", "-f", "json").stdout)
+    assert [r["run_id"] for r in listed] == [run_id] and listed[0]["state"] == "completed"
+    shown = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
+    assert shown["procedure"] == CG18 and len(shown["results"]) == 7
+    assert shown["standards"] == {"weights": "DEMO-W-E2", "environment": "DEMO-ENV"}
+    same = caltrace(env, "runs", "review", run_id, "--reviewer", "demo")  # the technician may not review
+    assert same.returncode == 2 and "Traceback" not in same.stderr
+    ok = caltrace(env, "runs", "review", run_id, "--reviewer", "demo-reviewer")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)["state"] == "reviewed"
