@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,8 +21,12 @@ import pytest
 from sqlalchemy import select
 
 from acquisition.store import SQLiteReadingStore
+from api.demo.nawi_cg18 import CERTIFIED
 from registry.db import make_engine, session_factory, session_scope
 from registry.models import ReferenceStandard, Result, Run, RunState
+from simulators.environment import EnvironmentSimulator
+from simulators.mtsics import MtSicsSimulator
+from simulators.runner import SimulatorThread
 
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
@@ -172,3 +179,79 @@ def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     ok = caltrace(env, "runs", "review", run_id, "--reviewer", "demo-reviewer")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)["state"] == "reviewed"
+
+
+def _operator(proc: subprocess.Popen[str], place: Callable[[float], None], log: list[str]) -> None:
+    """A technician at the terminal: reads each instruction, places the load it names, presses Enter."""
+    assert proc.stderr is not None and proc.stdin is not None
+    for line in proc.stderr:
+        log.append(line)
+        text = line.strip()
+        if text.startswith("→ Đặt "):
+            place(float(text.split()[2]))
+        elif text.startswith("→ Lấy hết"):
+            place(0.0)
+        else:
+            continue
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+
+
+def test_instruments_configured_by_url_with_a_person_answering_the_prompts(
+    env: dict[str, str], sim_thread: SimulatorThread
+) -> None:
+    assert caltrace(env, "calibrate", "--demo", "-p", CG18, "--json").returncode == 0  # the demo lab's registry
+    balance = sim_thread.start(MtSicsSimulator("bal-9", "B912345678", settle_time=0.1, stability_timeout=0.3, seed=5))
+    assert isinstance(balance, MtSicsSimulator)
+    balance.control("set_sensitivity_error", relative=-3e-6)
+    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=22.0, humidity=55.0))
+    command = [
+        CALTRACE, "calibrate", "-p", CG18, "-i", "B912345678", "-t", "demo",
+        "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV",
+        "--connect", f"balance=mt-sics@{balance.url}?timeout=1",
+        "--connect", f"environment=comet-t7510@{thermo.url}",
+        "--param", "loads_g=[50,100,150,200,220]", "--param", "repeat_load_g=100",
+        "--param", "eccentricity_load_g=70", "--lang", "vi", "--json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log: list[str] = []
+
+    def place(nominal: float) -> None:  # the true mass of the demo set's weight (certificate value)
+        balance.control("place", load_g=CERTIFIED[nominal][0])
+
+    person = threading.Thread(target=_operator, args=(proc, place, log), daemon=True)
+    person.start()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(120)
+    person.join(10)
+    assert proc.returncode == 0, "".join(log)
+    doc = json.loads(out)
+    errors = [r for r in doc["results"] if r["quantity"] == "error of indication"]
+    assert len(errors) == 5
+    for r in errors:  # -3 ppm of the conventional mass, within rounding and noise of d = 0.1 mg
+        assert r["value"] == pytest.approx(-3e-6 * CERTIFIED[r["point"]][0], abs=1.5e-4)
+
+
+def test_a_device_that_does_not_answer_pauses_the_run_with_what_to_do(env: dict[str, str]) -> None:
+    assert caltrace(env, "calibrate", "--demo", "-p", CG18, "--json").returncode == 0
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    done = caltrace(
+        env, "calibrate", "-p", CG18, "-i", "B912345678", "-t", "demo",
+        "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV",
+        "--connect", f"balance=mt-sics@socket://127.0.0.1:{port}?timeout=0.5",
+        "--connect", f"environment=comet-t7510@modbus+tcp://127.0.0.1:{port}?timeout=0.5",
+        "--param", "loads_g=[50,100,150,200,220]", "--param", "repeat_load_g=100", "--param", "eccentricity_load_g=70",
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "paused" in done.stderr and "connection" in done.stderr and "--resume" in done.stderr
+    assert "Traceback" not in done.stderr
