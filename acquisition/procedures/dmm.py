@@ -1,0 +1,397 @@
+"""``dmm-calibration``: a digital multimeter calibrated against a Fluke 5520A multifunction calibrator.
+
+Roles: ``dmm`` (the multimeter under test; its driver must offer ``configure(function, range)``: Keysight 34465A or
+HP 3458A), ``calibrator`` (a reference standard of kind ``multifunction calibrator`` driven remotely:
+``set_output(value, unit, frequency)``, ``operate()``, ``standby()``) and ``environment`` (a thermo-hygro-barometer).
+
+Steps: environment at the start; for each test point (parameter ``points``, default :data:`DEFAULT_POINTS`) one step
+whose remote commands set the DMM's function and range, set the calibrator's output and switch it to operate, after
+which ``readings_per_point`` DMM readings are kept once their spread is within ``stability_spread`` times the
+calibrator's specification limit at that point. Before the first point of each kind of connection (voltage, current,
+4-wire resistance) the calibrator goes to standby and the operator makes the connection. A final command-only step
+puts the calibrator in standby; environment at the end.
+
+Evaluation per point: :func:`acquisition.methods.electrical.dmm_point` — error E = mean reading − nominal output,
+U from the readings' repeatability, the DMM's resolution and the calibrator's 1-year specification
+(:data:`~acquisition.methods.electrical.FLUKE_5520A_1Y`, taken as rectangular by default because its 99 % confidence
+statement is not verified), conformity to the DMM's own specification (``dmm_spec``) by guarded acceptance (ILAC G8,
+w = U) unless ``decision_rule`` is ``simple``.
+
+Units: points are given in ``unit`` (V, mV, A, mA, µA, Ω, kΩ, MΩ; ``ohm`` also accepted) with their DMM ``range``
+and optional ``resolution`` in the same unit; ``frequency_hz`` in Hz (AC only). Results are in V, A or Ω.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from acquisition.methods.base import PointResult
+from acquisition.methods.electrical import (
+    FLUKE_5520A_1Y,
+    FUNCTIONS,
+    KEYSIGHT_34465A_1Y,
+    DMMSpec,
+    calibrator_limit,
+    dmm_point,
+    dmm_tolerance,
+)
+from acquisition.procedures.base import (
+    DeviceCommand,
+    EnvironmentLimit,
+    Procedure,
+    ProcedureDefinition,
+    RoleSpec,
+    RunContext,
+    Step,
+    StepData,
+)
+from acquisition.prompts import OperatorAction
+from acquisition.stability import StabilityCriterion
+
+#: dmm_spec parameter -> the DMM specification judged against (None: calibration without a conformity statement)
+DMM_SPECS: dict[str, DMMSpec | None] = {"keysight-34465a-1y": KEYSIGHT_34465A_1Y, "none": None}
+
+#: function -> (DMM driver function, calibrator output unit, unit of the DMM's readings, connection)
+SETUP: dict[str, tuple[str, str, str, str]] = {
+    "DCV": ("dc_voltage", "V", "V", "voltage"),
+    "ACV": ("ac_voltage", "V", "V", "voltage"),
+    "DCI": ("dc_current", "A", "A", "current"),
+    "ACI": ("ac_current", "A", "A", "current"),
+    "OHM": ("resistance_4w", "OHM", "ohm", "resistance-4w"),
+}
+
+#: connection -> (Vietnamese, English) instruction; the calibrator is in standby while the operator connects
+CONNECTIONS: dict[str, tuple[str, str]] = {
+    "voltage": (
+        "Nối đầu vào điện áp HI/LO của đồng hồ vạn năng với đầu ra NORMAL HI/LO của máy hiệu chuẩn",
+        "Connect the DMM's voltage input (HI/LO) to the calibrator's NORMAL HI/LO output",
+    ),
+    "current": (
+        "Nối các đầu đo dòng điện của đồng hồ vạn năng (I/LO) với đầu ra AUX/A của máy hiệu chuẩn",
+        "Connect the DMM's current terminals (I/LO) to the calibrator's AUX/A output",
+    ),
+    "resistance-4w": (
+        "Nối dây đo điện trở 4 dây: HI/LO của đồng hồ với NORMAL HI/LO, SENSE HI/LO với AUX (Ω SENSE) của máy "
+        "hiệu chuẩn",
+        "Connect the 4-wire ohms leads: DMM HI/LO to the calibrator's NORMAL HI/LO, DMM SENSE HI/LO to its "
+        "AUX (Ω SENSE) HI/LO",
+    ),
+}
+
+#: default test plan: DCV on four ranges, ACV at 1 kHz, DCI, 4-wire resistance (units as written in each row)
+DEFAULT_POINTS: tuple[dict[str, Any], ...] = (
+    {"function": "DCV", "value": 0.1, "unit": "V", "range": 0.1},
+    {"function": "DCV", "value": 1.0, "unit": "V", "range": 1.0},
+    {"function": "DCV", "value": 10.0, "unit": "V", "range": 10.0},
+    {"function": "DCV", "value": 100.0, "unit": "V", "range": 100.0},
+    {"function": "ACV", "value": 1.0, "unit": "V", "frequency_hz": 1000.0, "range": 1.0},
+    {"function": "ACV", "value": 10.0, "unit": "V", "frequency_hz": 1000.0, "range": 10.0},
+    {"function": "DCI", "value": 10.0, "unit": "mA", "range": 10.0},
+    {"function": "DCI", "value": 1.0, "unit": "A", "range": 1.0},
+    {"function": "OHM", "value": 100.0, "unit": "Ω", "range": 100.0},
+    {"function": "OHM", "value": 10.0, "unit": "kΩ", "range": 10.0},
+)
+
+_PREFIX = {"": 1.0, "µ": 1e-6, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6}
+_SYMBOL = {"V": "V", "A": "A", "OHM": "Ω"}
+_K95 = 1.96  # lower bound of k = t_95(ν_eff) for the plan-time check of U against the tolerance
+
+
+@dataclass(frozen=True)
+class DmmPoint:
+    """One test point in base units: ``value`` and ``range`` in V, A or Ω; ``frequency`` Hz; ``resolution`` the
+    DMM's last digit on that range (same unit)."""
+
+    function: str
+    value: float
+    frequency: float
+    range: float
+    resolution: float
+
+    @property
+    def unit(self) -> str:
+        """Unit of the value (V, A, Ω)."""
+        return FUNCTIONS[self.function]
+
+    @property
+    def connection(self) -> str:
+        """Which terminals the point needs (voltage, current, resistance-4w)."""
+        return SETUP[self.function][3]
+
+    def label(self) -> str:
+        """``DCV 10 V``, ``ACV 1 V 1 kHz``, ``OHM 10 kΩ``."""
+        text = f"{self.function} {_human(self.value, self.unit)}"
+        return text + (f" {_human(self.frequency, 'Hz')}" if self.frequency else "")
+
+
+def _human(value: float, unit: str) -> str:
+    a = abs(value)
+    if a == 0:
+        return f"0 {unit}"
+    for prefix, scale in (("M", 1e6), ("k", 1e3), ("", 1.0), ("m", 1e-3), ("µ", 1e-6)):
+        if a >= scale or prefix == "µ":
+            return f"{value / scale:g} {prefix}{unit}"
+    return f"{value:g} {unit}"  # pragma: no cover - the loop always returns
+
+
+def _scale(unit: str, function: str, where: str) -> float:
+    """Factor from ``unit`` (V, mV, A, mA, µA, Ω, kΩ, ohm...) to the function's base unit."""
+    text = unit.strip()
+    base = FUNCTIONS[function]
+    if base == "Ω":
+        for symbol in ("Ω", "ohm", "OHM", "Ohm"):
+            if text.endswith(symbol):
+                prefix = text[: -len(symbol)]
+                break
+        else:
+            prefix = None
+    else:
+        prefix = text[:-1] if text.endswith(base) else None
+    if prefix is None or prefix not in _PREFIX:
+        raise ValueError(f"{where}: unit {unit!r} does not fit {function}; give it in {base} (or m{base}, k{base}...)")
+    return _PREFIX[prefix]
+
+
+def _number(row: Mapping[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = row.get(key, default)
+    if value is None:
+        raise ValueError(f"{where}: give '{key}'")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{where}: '{key}' must be a finite number, got {value!r}")
+    return float(value)
+
+
+class DmmCalibration(Procedure):
+    """DMM vs Fluke 5520A: error, U (calibrator specification as reference) and conformity per test point."""
+
+    definition = ProcedureDefinition(
+        code="dmm-calibration",
+        version="1",
+        kind="calibration",
+        field="electrical",
+        title="Hiệu chuẩn đồng hồ vạn năng hiện số / Calibration of a digital multimeter",
+        method_reference=(
+            "Direct comparison with a multifunction calibrator (Fluke 5520A 1-year specification as reference); "
+            "GUM JCGM 100:2008; ILAC G8:09/2019 decision rules"
+        ),
+        roles=(
+            RoleSpec("dmm", "the digital multimeter under calibration (remote: configure)", under_test=True),
+            RoleSpec(
+                "calibrator",
+                "multifunction calibrator Fluke 5520A (remote: set_output, operate, standby)",
+                standard_kinds=("multifunction calibrator",),
+            ),
+            RoleSpec(
+                "environment",
+                "thermo-hygro-barometer",
+                standard_kinds=("thermo-hygro-barometer",),
+                quantities=("temperature", "humidity", "pressure"),
+            ),
+        ),
+        # the 5520A and 34465A specifications hold at Tcal ± 5 °C; Tcal = 23 °C assumed (the lab's reference)
+        environment=(
+            EnvironmentLimit("temperature", 18.0, 28.0, "°C", stop=True),
+            EnvironmentLimit("humidity", 20.0, 80.0, "%RH"),
+        ),
+        parameters={
+            "points": [dict(p) for p in DEFAULT_POINTS],
+            "readings_per_point": 5,
+            "dmm_spec": "keysight-34465a-1y",
+            "calibrator_distribution": "rectangular",
+            "decision_rule": "guarded",
+            "resolution_ppm_of_range": 1.0,
+            "stability_spread": 1.0,
+            "stability_timeout_s": 30.0,
+        },
+    )
+
+    # ------------------------------------------------------------------------------------------- parameters
+    def _settings(self, context: RunContext) -> dict[str, Any]:
+        p = {**self.definition.parameters, **context.parameters}
+        n = p["readings_per_point"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"readings_per_point must be a whole number >= 1 (5 is usual), got {n!r}")
+        spec_name = str(p["dmm_spec"])
+        if spec_name not in DMM_SPECS:
+            raise ValueError(f"dmm_spec {spec_name!r} is unknown; use one of {', '.join(DMM_SPECS)}")
+        spec = DMM_SPECS[spec_name]
+        model = context.instrument.model
+        if spec is not None and spec.model.split()[-1].upper() not in model.upper():
+            raise ValueError(
+                f"the DMM under test is a {context.instrument.manufacturer} {model}, but dmm_spec {spec_name!r} is "
+                f"the {spec.model} specification: set dmm_spec to 'none' (calibration without a conformity "
+                "statement) or to this model's specification"
+            )
+        distribution = p["calibrator_distribution"]
+        if distribution not in ("rectangular", "normal"):
+            raise ValueError(f"calibrator_distribution must be 'rectangular' or 'normal', got {distribution!r}")
+        rule = p["decision_rule"]
+        if rule not in ("guarded", "simple"):
+            raise ValueError(f"decision_rule must be 'guarded' or 'simple', got {rule!r}")
+        ppm = _number(p, "resolution_ppm_of_range", "parameters")
+        spread = _number(p, "stability_spread", "parameters")
+        timeout = _number(p, "stability_timeout_s", "parameters")
+        if ppm <= 0 or spread <= 0 or timeout <= 0:
+            raise ValueError("resolution_ppm_of_range, stability_spread and stability_timeout_s must be > 0")
+        points = p["points"]
+        if not isinstance(points, Sequence) or isinstance(points, str) or not points:
+            raise ValueError("points must be a non-empty list of {function, value, unit, frequency_hz, range}")
+        parsed = [self._point(row, i, ppm, spec) for i, row in enumerate(points, 1)]
+        for pt in parsed:
+            self._check_ratio(pt, spec, distribution, rule)
+        return {
+            "n": n,
+            "spec": spec,
+            "distribution": distribution,
+            "rule": rule,
+            "spread": spread,
+            "timeout": timeout,
+            "points": parsed,
+        }
+
+    @staticmethod
+    def _point(row: Any, i: int, ppm: float, spec: DMMSpec | None) -> DmmPoint:
+        where = f"test point {i}"
+        if not isinstance(row, Mapping):
+            raise ValueError(f"{where}: expected {{function, value, unit, frequency_hz, range}}, got {row!r}")
+        fn = str(row.get("function", "")).strip().upper()
+        if fn not in SETUP:
+            raise ValueError(f"{where}: function {row.get('function')!r} is not one of {', '.join(SETUP)}")
+        scale = _scale(str(row.get("unit", FUNCTIONS[fn])), fn, where)
+        value = _number(row, "value", where) * scale
+        rng = _number(row, "range", where) * scale
+        frequency = _number(row, "frequency_hz", where, 0.0)
+        if fn in ("ACV", "ACI") and frequency <= 0:
+            raise ValueError(f"{where}: {fn} needs frequency_hz > 0")
+        if fn not in ("ACV", "ACI") and frequency != 0:
+            raise ValueError(f"{where}: {fn} is a DC function; leave frequency_hz out")
+        if fn in ("ACV", "ACI", "OHM") and value <= 0:
+            raise ValueError(f"{where}: {fn} value must be > 0")
+        if rng <= 0:
+            raise ValueError(f"{where}: range must be > 0")
+        resolution = _number(row, "resolution", where, ppm * 1e-6 * rng / scale) * scale
+        if resolution <= 0:
+            raise ValueError(f"{where}: resolution must be > 0")
+        pt = DmmPoint(fn, value, frequency, rng, resolution)
+        try:
+            calibrator_limit(FLUKE_5520A_1Y, fn, value, frequency)  # the 5520A table has no row for it
+            if spec is not None:
+                dmm_tolerance(spec, fn, rng, value, frequency)  # range not in the DMM's table, or over range
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if spec is None and abs(value) > 1.2 * rng:
+            raise ValueError(f"{where}: {pt.label()} is beyond the {_human(rng, pt.unit)} range (120 % over-range)")
+        return pt
+
+    @staticmethod
+    def _check_ratio(pt: DmmPoint, spec: DMMSpec | None, distribution: str, rule: str) -> None:
+        """Refuse a guarded-acceptance point where the calibrator alone gives U >= the DMM's tolerance."""
+        if spec is None or rule != "guarded":
+            return
+        a = calibrator_limit(FLUKE_5520A_1Y, pt.function, pt.value, pt.frequency)
+        u = a / math.sqrt(3) if distribution == "rectangular" else a / FLUKE_5520A_1Y.k
+        tol = dmm_tolerance(spec, pt.function, pt.range, pt.value, pt.frequency)
+        if _K95 * u >= tol:
+            raise ValueError(
+                f"{pt.label()}: the calibrator's specification alone gives U >= {_human(_K95 * u, pt.unit)}, not "
+                f"below the DMM's tolerance {_human(tol, pt.unit)}: guarded acceptance cannot accept anything there; "
+                "drop the point or set decision_rule to 'simple'"
+            )
+
+    # ------------------------------------------------------------------------------------------- plan
+    @staticmethod
+    def _step_id(i: int, pt: DmmPoint) -> str:
+        return f"p{i:02d}-{pt.function.lower()}-{pt.value:g}" + (f"-{pt.frequency:g}hz" if pt.frequency else "")
+
+    def plan(self, context: RunContext) -> list[Step]:
+        cfg = self._settings(context)
+        standby = DeviceCommand("calibrator", "standby")
+        steps = [
+            Step(
+                "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
+            )
+        ]
+        connected = ""
+        for i, pt in enumerate(cfg["points"], 1):
+            if pt.connection != connected:
+                connected = pt.connection
+                vi, en = CONNECTIONS[connected]
+                steps.append(
+                    Step(
+                        f"connect-{connected}",
+                        "calibrator",
+                        f"Đấu nối / connection: {connected}",
+                        OperatorAction("connect", vi, en, {"connection": connected}),
+                        keep=0,
+                        commands=(standby,),
+                    )
+                )
+            dmm_function, out_unit, _, _ = SETUP[pt.function]
+            output: dict[str, Any] = {"value": pt.value, "unit": out_unit}
+            if pt.frequency:
+                output["frequency"] = pt.frequency
+            a = calibrator_limit(FLUKE_5520A_1Y, pt.function, pt.value, pt.frequency)
+            steps.append(
+                Step(
+                    self._step_id(i, pt),
+                    "dmm",
+                    f"{pt.label()}, thang đo / range {_human(pt.range, pt.unit)}",
+                    keep=cfg["n"],
+                    stability=StabilityCriterion(window=cfg["n"], max_spread=cfg["spread"] * a, timeout=cfg["timeout"]),
+                    meta={
+                        "function": pt.function,
+                        "value": pt.value,
+                        "unit": pt.unit,
+                        "frequency_hz": pt.frequency,
+                        "range": pt.range,
+                        "resolution": pt.resolution,
+                    },
+                    commands=(
+                        DeviceCommand("dmm", "configure", {"function": dmm_function, "range": pt.range}),
+                        DeviceCommand("calibrator", "set_output", output),
+                        DeviceCommand("calibrator", "operate"),
+                    ),
+                )
+            )
+        steps.append(
+            Step("standby", "calibrator", "Máy hiệu chuẩn về STBY / calibrator to standby", keep=0, commands=(standby,))
+        )
+        steps.append(
+            Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
+        )
+        return steps
+
+    def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
+        """The calibrator must cover the largest voltage point (V); other functions are checked by the table."""
+        volts = [abs(p.value) for p in self._settings(context)["points"] if p.unit == "V"]
+        return {"calibrator": (0.0, max(volts), "V")} if volts else {}
+
+    # ------------------------------------------------------------------------------------------- evaluate
+    def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
+        cfg = self._settings(context)
+        results = []
+        for i, pt in enumerate(cfg["points"], 1):
+            step = data[self._step_id(i, pt)]
+            expected = SETUP[pt.function][2]
+            if step.unit.lower() != expected.lower():
+                raise ValueError(
+                    f"{pt.label()}: the DMM reported {step.unit!r}, expected {expected}; check its function setting"
+                )
+            results.append(
+                dmm_point(
+                    pt.function,
+                    pt.value,
+                    step.values,
+                    dmm_range=pt.range,
+                    resolution=pt.resolution,
+                    frequency=pt.frequency,
+                    calibrator=FLUKE_5520A_1Y,
+                    dmm=cfg["spec"],
+                    calibrator_distribution=cfg["distribution"],
+                    rule=cfg["rule"],
+                )
+            )
+        return results
