@@ -489,7 +489,7 @@ def errors_of_indication(
         }
         results.append(
             PointResult(
-                quantity="error of indication",
+                quantity="error of indication" if p.direction == "up" else "error of indication (decreasing load)",
                 point=p.nominal,
                 point_unit="g",
                 value=out.value,

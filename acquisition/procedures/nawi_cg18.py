@@ -6,9 +6,11 @@ list each nominal load in g with its conventional mass, U and k) and ``environme
 Steps: environment at the start; repeatability (``repetitions`` placements of ``repeat_load_g``, default Max/2,
 cg-18 5.1); eccentricity (centre then four positions at ``eccentricity_load_g``, default Max/3, cg-18 5.3); the
 no-load indication and then the errors of indication at ``loads_g`` going up (default five loads Max/5 … Max,
-cg-18 5.2); environment at the end. Every indication is kept once it is stable. Evaluation:
+cg-18 5.2) and, with ``down`` (default), back down from the second-highest load (cg-18 5.2 "loading and
+unloading"); environment at the end. Every indication is kept once it is stable. Evaluation:
 :func:`acquisition.methods.nawi.errors_of_indication` with the repeatability and eccentricity found, the weights'
-conventional masses and U from their certificate. Masses in g.
+conventional masses and U from their certificate. With ``uncertainty_in_use`` (default) the increasing-load
+results also give the uncertainty line U(m) = U0 + α·m (cg-18 8) as two rows. Masses in g.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from acquisition.methods.nawi import (
     eccentricity,
     errors_of_indication,
     repeatability,
+    uncertainty_line,
 )
 from acquisition.procedures.base import (
     EnvironmentLimit,
@@ -84,7 +87,13 @@ class NawiCalibrationCg18(Procedure):
             EnvironmentLimit("temperature", 15.0, 30.0, "°C"),
             EnvironmentLimit("humidity", 20.0, 80.0, "%RH"),
         ),
-        parameters={"repetitions": 5, "settle_window": 3, "stability_timeout_s": 30.0},
+        parameters={
+            "repetitions": 5,
+            "settle_window": 3,
+            "stability_timeout_s": 30.0,
+            "down": True,
+            "uncertainty_in_use": True,
+        },
     )
 
     def _loads(self, context: RunContext) -> dict[str, Any]:
@@ -104,6 +113,8 @@ class NawiCalibrationCg18(Procedure):
             "repeat": float(p.get("repeat_load_g", round(top / 2, 6))),
             "ecc": float(p.get("eccentricity_load_g", round(top / 3, 6))),
             "n": int(p.get("repetitions", 5)),
+            "down": bool(p.get("down", True)),
+            "in_use": bool(p.get("uncertainty_in_use", True)),
         }
 
     def _weights(self, context: RunContext) -> dict[float, ReferenceWeight]:
@@ -170,6 +181,18 @@ class NawiCalibrationCg18(Procedure):
                     meta={"load_g": load},
                 )
             )
+        if cfg["down"]:
+            for load in sorted(cfg["loads"], reverse=True)[1:]:
+                steps.append(
+                    Step(
+                        f"down-{load:g}",
+                        "balance",
+                        f"Errors of indication, decreasing: {load:g} g",
+                        _place(load),
+                        stability=crit,
+                        meta={"load_g": load, "direction": "down"},
+                    )
+                )
         steps.append(Step("unload", "balance", "No load at the end", _place(0.0), stability=crit))
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
@@ -194,7 +217,32 @@ class NawiCalibrationCg18(Procedure):
             LoadPoint((weights[load],), data[f"load-{load:g}"].values[0], zero=zero, single_body=True)
             for load in cfg["loads"]
         ]
+        if cfg["down"]:
+            points.extend(
+                LoadPoint(
+                    (weights[load],), data[f"down-{load:g}"].values[0], zero=zero, direction="down", single_body=True
+                )
+                for load in sorted(cfg["loads"], reverse=True)[1:]
+            )
         balance = Balance(max_load=cfg["max"], d=cfg["d"])
         results = [rep.as_result(), ecc.as_result()]
-        results.extend(errors_of_indication(balance, points, rep, ecc))
+        errors = errors_of_indication(balance, points, rep, ecc)
+        results.extend(errors)
+        if cfg["in_use"]:
+            line = uncertainty_line([r for r in errors if r.quantity == "error of indication"])
+            for quantity, value, unit in (
+                ("uncertainty in use U0", line.U0, "g"),
+                ("uncertainty in use slope alpha", line.alpha, "1"),
+            ):
+                results.append(
+                    PointResult(
+                        quantity=quantity,
+                        point=None,
+                        point_unit="",
+                        value=value,
+                        unit=unit,
+                        reference="EURAMET cg-18 v4.0 8",
+                        note="U(m) = U0 + alpha*m, not below any calibrated U(E) (increasing loads)",
+                    )
+                )
         return results

@@ -153,6 +153,19 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         (m - mean_m) ** 2 for m in loads
     )
     assert slope == pytest.approx(SENSITIVITY, abs=1e-6)
+    # decreasing loads (all but the top one) find the same 2 ppm error
+    down = [r for r in outcome.results if r.quantity == "error of indication (decreasing load)"]
+    assert [r.point for r in down] == sorted(PARAMS["loads_g"], reverse=True)[1:]
+    for r in down:
+        assert r.point is not None
+        assert r.value == pytest.approx(SENSITIVITY * CERTIFIED[r.point][0], abs=1.5e-4), r
+    # uncertainty in use (cg-18 8): the line U0 + alpha*m starts at the smallest load's U and never understates one
+    u0 = next(r.value for r in outcome.results if r.quantity == "uncertainty in use U0")
+    alpha = next(r.value for r in outcome.results if r.quantity == "uncertainty in use slope alpha")
+    assert u0 == errors[0].U and alpha >= 0
+    for r in errors:
+        assert r.point is not None and r.U is not None
+        assert u0 + alpha * r.point >= r.U * (1 - 1e-12)
     rep = next(r for r in outcome.results if r.quantity == "repeatability standard deviation")
     # Each net value (load minus zero indication, both rounded to d = 0.1 mg; settled noise 0.01 mg) is one of
     # x - d, x, x + d: the largest s of five such values is d (two at each end, one in the middle: sqrt(4d²/4)).
@@ -162,7 +175,8 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         run = s.get(Run, run_id)
         assert run is not None and run.state is RunState.COMPLETED
         stored = s.scalars(select(Result).where(Result.run_id == run_id)).all()
-        assert len(stored) == len(outcome.results) == 2 + len(PARAMS["loads_g"])
+        # repeatability, eccentricity, 5 loads up, 4 down, U0 and alpha of the uncertainty in use
+        assert len(stored) == len(outcome.results) == 2 + 5 + 4 + 2
         envs = s.scalars(select(EnvironmentRecord).where(EnvironmentRecord.run_id == run_id)).all()
         assert {(e.phase, e.quantity) for e in envs} >= {
             ("env-start", "temperature"),
@@ -170,4 +184,4 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
             ("env-end", "temperature"),
         }
         assert all(e.within_limits for e in envs)
-    assert outcome.readings == engine.store.count(run_id=run_id) > 3 * 17
+    assert outcome.readings == engine.store.count(run_id=run_id) > 3 * 21

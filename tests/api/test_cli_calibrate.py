@@ -30,7 +30,7 @@ from simulators.runner import SimulatorThread
 
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
-CG18_STEPS = 24  # env, 5 x (zero, load), 5 eccentricity, zero, 5 loads, unload, env
+CG18_STEPS = 28  # env, 5 x (zero, load), 5 eccentricity, zero, 5 loads up, 4 down, unload, env
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_demo_json_has_the_documented_shape(env: dict[str, str]) -> None:
     assert doc["procedure"] == CG18 and doc["state"] == "completed"
     for row in doc["results"]:
         assert {"quantity", "point", "value", "unit", "U", "k", "conformity"} <= set(row)
-    assert len(doc["results"]) == 7  # repeatability, eccentricity, five errors of indication
+    assert len(doc["results"]) == 13  # repeatability, eccentricity, 5 up + 4 down errors, U0 and alpha
     # "readings" is the count kept in the store, which the `readings` command reports independently
     counted = caltrace(env, "readings", "count", "--run", doc["run_id"])
     assert counted.returncode == 0, counted.stderr
@@ -162,7 +162,7 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(env: dict[str, 
         assert run is not None and run.state is RunState.COMPLETED
         assert len(run.checkpoint["completed"]) == CG18_STEPS
         results = s.scalars(select(Result).where(Result.run_id == run_id)).all()
-        assert len(results) == len(doc["results"]) == 7
+        assert len(results) == len(doc["results"]) == 13
     registry.dispose()
 
 
@@ -172,7 +172,7 @@ def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     listed = json.loads(caltrace(env, "runs", "list", "-f", "json").stdout)
     assert [r["run_id"] for r in listed] == [run_id] and listed[0]["state"] == "completed"
     shown = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
-    assert shown["procedure"] == CG18 and len(shown["results"]) == 7
+    assert shown["procedure"] == CG18 and len(shown["results"]) == 13
     assert shown["standards"] == {"weights": "DEMO-W-E2", "environment": "DEMO-ENV"}
     same = caltrace(env, "runs", "review", run_id, "--reviewer", "demo")  # the technician may not review
     assert same.returncode == 2 and "Traceback" not in same.stderr
