@@ -1,0 +1,548 @@
+"""``nawi-verification-r76``: verification of a non-automatic weighing instrument per OIML R76-1:2006.
+
+Roles: ``balance`` (the instrument under verification; its class I–IIII, Max and d from the registry),
+``weights`` (a reference weight set whose certificate ``values`` list every piece: ``point`` nominal g,
+``value`` conventional mass g, ``U`` g at ``k``, optional ``label`` to tell apart pieces of equal nominal value)
+and ``environment`` (a thermo-hygro-barometer). A test load is made of pieces of the set (each piece used once,
+fewest pieces first); its reference value is the sum of their certified conventional masses.
+
+Steps (every indication kept once stable): environment at the start; weighing test (R76-1 A.4.4): no load, then
+``loads_g`` increasing and decreasing back from Max; eccentricity (3.6.2, A.4.7): no load, then
+``eccentricity_load_g`` at the centre and the four quarters; repeatability (3.6.1, A.4.10): ``repetitions``
+times no load then ``repeat_load_g``; discrimination (3.8.2.2, A.4.8): at each of ``discrimination_loads_g`` the
+indication, then again after an extra 1.4 d is added; environment at the end.
+
+Parameters (masses in g): ``e`` verification scale interval (default: the registered resolution d);
+``in_service`` (False: initial verification MPE, True: twice those, 3.5.2); ``loads_g`` (default: Min of R76-1
+Table 3, the class's MPE change points of Table 6 below Max, Max/2 and Max — loads the weight set cannot make are
+left out, except Max); ``eccentricity_load_g`` (default Max/3 rounded to two significant digits);
+``repeat_load_g`` (default Max/2); ``repetitions`` (default 3); ``discrimination_loads_g`` (default Min, Max/2,
+Max); ``settle_window`` and ``stability_timeout_s`` (s).
+
+Evaluation by simple acceptance through :mod:`acquisition.methods.nawi` (``weighing_test`` corrected by the
+no-load indication, ``eccentricity_test``, ``repeatability_test``, ``discrimination_test``): one row per load,
+position, series and discrimination load, each with its MPE and conformity; the run's overall verdict follows
+from the rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from acquisition.methods.base import PointResult
+from acquisition.methods.nawi import (
+    R76_MPE_INITIAL,
+    WeighingPoint,
+    discrimination_test,
+    eccentricity_test,
+    r76_mpe,
+    repeatability_test,
+    weighing_test,
+)
+from acquisition.procedures.base import (
+    EnvironmentLimit,
+    Procedure,
+    ProcedureDefinition,
+    RoleSpec,
+    RunContext,
+    Step,
+    StepData,
+)
+from acquisition.prompts import OperatorAction
+from acquisition.stability import StabilityCriterion
+
+#: eccentricity positions after the centre: (step key, Vietnamese, English)
+POSITIONS = (
+    ("front-left", "phía trước bên trái", "front left"),
+    ("back-left", "phía sau bên trái", "back left"),
+    ("back-right", "phía sau bên phải", "back right"),
+    ("front-right", "phía trước bên phải", "front right"),
+)
+_UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}
+_UG = 1_000_000  # micrograms per gram: pieces are matched to loads in whole micrograms
+
+
+def r76_min_capacity(e: float, accuracy_class: str) -> float:
+    """Minimum capacity Min (g) for a verification scale interval ``e`` (g), OIML R76-1:2006 Table 3.
+
+    Class I: 100 e; class II: 20 e for 0.001 g <= e <= 0.05 g, 50 e for e >= 0.1 g; class III: 20 e; class IIII:
+    10 e (the same table is Annex I Table 1 of Directive 2014/31/EU, against which it was checked).
+    """
+    cls = accuracy_class.strip().upper()
+    factor = {"I": 100, "III": 20, "IIII": 10}.get(cls)
+    if factor is None:
+        factor = 20 if e <= 0.05 + 1e-12 else 50
+    return round(factor * e, 9)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One weight of the set: nominal and conventional mass (g), certificate U (g) at k, label."""
+
+    nominal: float
+    mass: float
+    U: float
+    k: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Load:
+    """A test load (g nominal) and the pieces that make it."""
+
+    nominal: float
+    pieces: tuple[Piece, ...]
+
+    @property
+    def mass(self) -> float:
+        """Conventional mass of the load (g): the sum of the pieces' certified values."""
+        return math.fsum(p.mass for p in self.pieces)
+
+    @property
+    def correction(self) -> float:
+        """Conventional mass − nominal (g)."""
+        return self.mass - self.nominal
+
+    @property
+    def uncertainty(self) -> float:
+        """Expanded uncertainty of the load (g), the pieces' U summed linearly (correlated)."""
+        return math.fsum(p.U for p in self.pieces)
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels of the pieces, largest first."""
+        return [p.label for p in self.pieces]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters (masses in g)."""
+
+    max_load: float
+    d: float
+    e: float
+    cls: str
+    in_service: bool
+    loads: tuple[Load, ...]
+    skipped: tuple[float, ...]
+    ecc: Load
+    rep: Load
+    repetitions: int
+    disc: tuple[Load, ...]
+    add: float
+    criterion: StabilityCriterion
+
+
+def _number(name: str, value: Any, *, positive: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"parameter {name} must be a number (g), got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"parameter {name} must be > 0, got {value!r}")
+    return float(value)
+
+
+def _numbers(name: str, value: Any) -> list[float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise ValueError(f"parameter {name} must be a non-empty list of loads in g, e.g. [100, 200], got {value!r}")
+    return [_number(f"{name}[{i}]", x) for i, x in enumerate(value)]
+
+
+def _two_digits(x: float) -> float:
+    """``x`` rounded to two significant digits (733.3 -> 730)."""
+    exponent = math.floor(math.log10(abs(x))) - 1
+    scale = 10.0**exponent
+    return round(round(x / scale) * scale, 9)
+
+
+class NawiVerificationR76(Procedure):
+    """OIML R76-1:2006 verification: weighing, eccentricity, repeatability and discrimination tests."""
+
+    definition = ProcedureDefinition(
+        code="nawi-verification-r76",
+        version="1",
+        kind="verification",
+        field="mass",
+        title="Kiểm định cân không tự động / Verification of a non-automatic weighing instrument",
+        method_reference="OIML R76-1:2006 / ĐLVN",
+        roles=(
+            RoleSpec("balance", "the weighing instrument under verification", under_test=True),
+            RoleSpec("weights", "standard weight set (E2/F1) with certificate", standard_kinds=("weight set",)),
+            RoleSpec(
+                "environment",
+                "thermo-hygro-barometer",
+                standard_kinds=("thermo-hygro-barometer",),
+                quantities=("temperature", "humidity", "pressure"),
+            ),
+        ),
+        environment=(
+            EnvironmentLimit("temperature", 15.0, 30.0, "°C"),
+            EnvironmentLimit("humidity", 20.0, 80.0, "%RH"),
+        ),
+        parameters={"in_service": False, "repetitions": 3, "settle_window": 3, "stability_timeout_s": 30.0},
+    )
+
+    # --- weights -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def pieces(context: RunContext) -> list[Piece]:
+        """The weight set's certified pieces, largest first (labels made unique: ``200 g``, ``200 g*``...)."""
+        std = context.standards["weights"]
+        out: list[Piece] = []
+        seen: dict[str, int] = {}
+        for i, row in enumerate(std.values):
+            try:
+                nominal, mass = float(row["point"]), float(row["value"])
+                u, k = float(row["U"]), float(row.get("k", 2.0))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(
+                    f"certificate {std.certificate} of {std.code}, value {i + 1}: each certified weight needs "
+                    "point (nominal g), value (conventional mass g) and U (g); correct the certificate in the registry"
+                ) from None
+            unit = str(row.get("unit", "g"))
+            if unit != "g":
+                raise ValueError(f"certificate {std.certificate} of {std.code}: give the weights in g, not {unit!r}")
+            base = str(row.get("label") or f"{nominal:g} g")
+            seen[base] = seen.get(base, 0) + 1
+            label = base + "*" * (seen[base] - 1)
+            out.append(Piece(nominal, mass, u, k, label))
+        if not out:
+            raise ValueError(f"the weight set {std.code} has no certified values in certificate {std.certificate}")
+        return sorted(out, key=lambda p: -p.nominal)
+
+    @staticmethod
+    def compose(pieces: Sequence[Piece], load: float) -> Load | None:
+        """The pieces (each used once) whose nominal values add up to ``load`` g, or None; fewest pieces first."""
+        target = round(load * _UG)
+        sizes = [round(p.nominal * _UG) for p in pieces]
+        suffix = [0] * (len(sizes) + 1)
+        for i in range(len(sizes) - 1, -1, -1):
+            suffix[i] = suffix[i + 1] + sizes[i]
+        failed: set[tuple[int, int]] = set()
+
+        def search(i: int, rest: int) -> list[int] | None:
+            if rest == 0:
+                return []
+            if i == len(sizes) or suffix[i] < rest or (i, rest) in failed:
+                return None
+            if sizes[i] <= rest:
+                found = search(i + 1, rest - sizes[i])
+                if found is not None:
+                    return [i, *found]
+            found = search(i + 1, rest)
+            if found is None:
+                failed.add((i, rest))
+            return found
+
+        chosen = search(0, target)
+        return None if chosen is None else Load(load, tuple(pieces[i] for i in chosen))
+
+    # --- parameters ----------------------------------------------------------------------------------------------
+
+    def config(self, context: RunContext) -> Config:
+        """The run's loads and settings; ValueError says which parameter or registry value to fix."""
+        p = context.parameters
+        inst = context.instrument
+        if inst.range_max is None or inst.resolution is None:
+            raise ValueError(
+                f"instrument {inst.serial_number} needs its Max (range_max) and scale interval d (resolution) in the "
+                "registry before an R76 verification"
+            )
+        try:
+            max_load = inst.range_max * _UNITS[inst.range_unit or "g"]
+            d = inst.resolution * _UNITS[inst.resolution_unit or "g"]
+        except KeyError:
+            raise ValueError(
+                f"instrument {inst.serial_number}: Max and d must be registered in mg, g or kg, got "
+                f"{inst.range_unit!r} and {inst.resolution_unit!r}"
+            ) from None
+        cls = (inst.accuracy_class or "").strip().upper()
+        if cls not in R76_MPE_INITIAL.rows:
+            raise ValueError(
+                f"instrument {inst.serial_number} has accuracy class {inst.accuracy_class!r}: register its R76 class "
+                "(I, II, III or IIII) from the data plate"
+            )
+        e = _number("e", p.get("e", d))
+        if e < d * (1 - 1e-9):
+            raise ValueError(
+                f"parameter e = {e:g} g is below the scale interval d = {d:g} g: e must be >= d (R76-1 3.4)"
+            )
+        in_service = p.get("in_service", False)
+        if not isinstance(in_service, bool):
+            raise ValueError(f"parameter in_service must be true or false, got {in_service!r}")
+        repetitions = p.get("repetitions", 3)
+        if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 2:
+            raise ValueError(f"parameter repetitions must be a whole number >= 2, got {repetitions!r}")
+        window = p.get("settle_window", 3)
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"parameter settle_window must be a whole number >= 1, got {window!r}")
+        timeout = _number("stability_timeout_s", p.get("stability_timeout_s", 30.0))
+
+        pieces = self.pieces(context)
+        code = context.standards["weights"].code
+        available = ", ".join(sorted({f"{x.nominal:g}" for x in pieces}, key=float))
+
+        def make(name: str, load: float) -> Load:
+            if load > max_load * (1 + 1e-9):
+                raise ValueError(f"{name}: {load:g} g exceeds Max = {max_load:g} g")
+            made = self.compose(pieces, load)
+            if made is None:
+                raise ValueError(
+                    f"{name}: the weight set {code} cannot make {load:g} g from its certified pieces ({available} g); "
+                    f"choose another {name} or another weight set"
+                )
+            return made
+
+        min_load = r76_min_capacity(e, cls)
+        half = round(max_load / 2, 9)
+        top = round(max_load, 9)
+        skipped: list[float] = []
+
+        def defaults(wanted: Sequence[float]) -> list[Load]:
+            out = []
+            for x in sorted(set(wanted)):
+                made = self.compose(pieces, x)
+                if made is None and x != top:
+                    skipped.append(x)  # as far as the weight set allows; Max itself is never left out
+                else:
+                    out.append(make("the load Max", x) if made is None else made)
+            return out
+
+        if "loads_g" in p:
+            loads = [make("loads_g", x) for x in sorted(set(_numbers("loads_g", p["loads_g"])))]
+        else:
+            changes = [round(limit * e, 9) for limit, _ in R76_MPE_INITIAL.rows[cls] if math.isfinite(limit)]
+            loads = defaults([min_load, *(x for x in changes if x < top), half, top])
+        if "discrimination_loads_g" in p:
+            disc = tuple(
+                make("discrimination_loads_g", x)
+                for x in sorted(set(_numbers("discrimination_loads_g", p["discrimination_loads_g"])))
+            )
+        else:
+            disc = tuple(defaults([min_load, half, top]))
+        ecc = make(
+            "eccentricity_load_g",
+            _number("eccentricity_load_g", p.get("eccentricity_load_g", _two_digits(max_load / 3))),
+        )
+        rep = make("repeat_load_g", _number("repeat_load_g", p.get("repeat_load_g", half)))
+
+        # every load must lie in the class's range (r76_mpe refuses beyond it), and R76-1 3.7.1: the standard
+        # weights' error (here: the uncertainty of their certified conventional mass) at most 1/3 of the MPE
+        for load in (*loads, ecc, rep, *disc):
+            mpe = r76_mpe(load.nominal, e, cls, in_service=in_service)
+            if load.uncertainty > mpe / 3 * (1 + 1e-9):
+                raise ValueError(
+                    f"the weights making {load.nominal:g} g ({', '.join(load.labels)}) have U = "
+                    f"{load.uncertainty:g} g, more than 1/3 of the MPE {mpe:g} g (R76-1 3.7.1): use a weight set of "
+                    "a better class"
+                )
+        criterion = StabilityCriterion(window=window, max_spread=2 * d, timeout=timeout)
+        return Config(
+            max_load=max_load,
+            d=d,
+            e=e,
+            cls=cls,
+            in_service=in_service,
+            loads=tuple(loads),
+            skipped=tuple(sorted(set(skipped))),
+            ecc=ecc,
+            rep=rep,
+            repetitions=repetitions,
+            disc=disc,
+            add=round(1.4 * d, 12),
+            criterion=criterion,
+        )
+
+    # --- plan ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _place(
+        load: Load, where: str = "giữa đĩa cân", where_en: str = "centre", position: str = "centre"
+    ) -> OperatorAction:
+        pieces = " + ".join(load.labels)
+        return OperatorAction(
+            "place-load",
+            f"Đặt tải {load.nominal:g} g ({pieces}) ở {where}",
+            f"Place {load.nominal:g} g ({pieces}) at the {where_en}",
+            {
+                "load_g": load.nominal,
+                "weights": load.labels,
+                "weights_g": [p.nominal for p in load.pieces],
+                "position": position,
+            },
+        )
+
+    @staticmethod
+    def _empty() -> OperatorAction:
+        return OperatorAction(
+            "remove-load", "Lấy hết quả cân khỏi đĩa cân", "Remove every weight from the pan", {"load_g": 0.0}
+        )
+
+    def plan(self, context: RunContext) -> list[Step]:
+        cfg = self.config(context)
+        crit = cfg.criterion
+        steps = [
+            Step(
+                "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
+            ),
+            Step("wt-zero", "balance", "Weighing test: no load", self._empty(), stability=crit),
+        ]
+        top = cfg.loads[-1]
+        for load in cfg.loads:
+            steps.append(
+                Step(
+                    f"wt-up-{load.nominal:g}",
+                    "balance",
+                    f"Weighing test, increasing: {load.nominal:g} g",
+                    self._place(load),
+                    stability=crit,
+                    meta={"load_g": load.nominal, "direction": "up"},
+                )
+            )
+        for load in reversed(cfg.loads[:-1]):
+            steps.append(
+                Step(
+                    f"wt-down-{load.nominal:g}",
+                    "balance",
+                    f"Weighing test, decreasing from {top.nominal:g} g: {load.nominal:g} g",
+                    self._place(load),
+                    stability=crit,
+                    meta={"load_g": load.nominal, "direction": "down"},
+                )
+            )
+        steps.append(Step("ecc-zero", "balance", "Eccentricity: no load", self._empty(), stability=crit))
+        steps.append(
+            Step(
+                "ecc-centre",
+                "balance",
+                f"Eccentricity: {cfg.ecc.nominal:g} g at the centre",
+                self._place(cfg.ecc),
+                stability=crit,
+            )
+        )
+        for key, vi, en in POSITIONS:
+            steps.append(
+                Step(
+                    f"ecc-{key}",
+                    "balance",
+                    f"Eccentricity: {cfg.ecc.nominal:g} g {en}",
+                    self._place(cfg.ecc, vi, en, key),
+                    stability=crit,
+                )
+            )
+        for i in range(1, cfg.repetitions + 1):
+            steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: no load", self._empty(), stability=crit))
+            steps.append(
+                Step(
+                    f"rep-{i}",
+                    "balance",
+                    f"Repeatability {i}: {cfg.rep.nominal:g} g",
+                    self._place(cfg.rep),
+                    stability=crit,
+                )
+            )
+        for load in cfg.disc:
+            steps.append(
+                Step(
+                    f"disc-{load.nominal:g}",
+                    "balance",
+                    f"Discrimination at {load.nominal:g} g",
+                    self._place(load),
+                    stability=crit,
+                )
+            )
+            steps.append(
+                Step(
+                    f"disc-{load.nominal:g}-add",
+                    "balance",
+                    f"Discrimination at {load.nominal:g} g: + {cfg.add:g} g (1.4 d)",
+                    OperatorAction(
+                        "add-load",
+                        f"Đặt nhẹ thêm quả cân nhỏ {cfg.add:g} g (1,4 d) lên đĩa cân",
+                        f"Gently add a small weight of {cfg.add:g} g (1.4 d) to the pan",
+                        {"add_g": cfg.add, "load_g": load.nominal},
+                    ),
+                    stability=crit,
+                )
+            )
+        steps.append(Step("unload", "balance", "No load at the end", self._empty(), stability=crit))
+        steps.append(
+            Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
+        )
+        return steps
+
+    # --- evaluation ----------------------------------------------------------------------------------------------
+
+    def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
+        cfg = self.config(context)
+
+        def first(step_id: str) -> float:
+            return data[step_id].values[0]
+
+        def reference(load: Load, indication: float, zero: float) -> dict[str, Any]:
+            return {
+                "weights": load.labels,
+                "conventional_mass_g": load.mass,
+                "U_weights_g": load.uncertainty,
+                "indication_g": indication,
+                "zero_g": zero,
+            }
+
+        # Weighing test: the indication is taken relative to the weights' conventional mass (I − δm compared with
+        # the nominal load), and corrected by the no-load indication E0 (R76-1 A.4.4.3).
+        zero = first("wt-zero")
+        series = [("up", f"wt-up-{x.nominal:g}", x) for x in cfg.loads]
+        series += [("down", f"wt-down-{x.nominal:g}", x) for x in reversed(cfg.loads[:-1])]
+        points = [
+            WeighingPoint(load.nominal, first(step) - load.correction, direction=direction)
+            for direction, step, load in series
+        ]
+        rows = weighing_test(points, cfg.e, cfg.cls, in_service=cfg.in_service, zero=WeighingPoint(0.0, zero))
+        results: list[PointResult] = []
+        for row, (_, step, load) in zip(rows, series, strict=True):
+            note = row.note + f"; reference {load.mass:.10g} g ({' + '.join(load.labels)})"
+            results.append(dataclasses.replace(row, note=note, budget=reference(load, first(step), zero)))
+        if cfg.skipped:
+            results[0] = dataclasses.replace(
+                results[0],
+                note=results[0].note
+                + "; default loads the weight set cannot make, left out: "
+                + ", ".join(f"{x:g} g" for x in cfg.skipped),
+            )
+
+        ecc_zero = first("ecc-zero")
+        ecc_steps = ["ecc-centre", *(f"ecc-{key}" for key, _, _ in POSITIONS)]
+        ecc_rows = eccentricity_test(
+            cfg.ecc.nominal,
+            [first(s) - ecc_zero - cfg.ecc.correction for s in ecc_steps],
+            cfg.e,
+            cfg.cls,
+            cfg.max_load,
+            in_service=cfg.in_service,
+        )
+        results.extend(
+            dataclasses.replace(row, budget=reference(cfg.ecc, first(s), ecc_zero))
+            for row, s in zip(ecc_rows, ecc_steps, strict=True)
+        )
+
+        nets = [first(f"rep-{i}") - first(f"rep-zero-{i}") for i in range(1, cfg.repetitions + 1)]
+        rep_row = repeatability_test(cfg.rep.nominal, nets, cfg.e, cfg.cls, in_service=cfg.in_service)
+        results.append(dataclasses.replace(rep_row, budget={"net_indications_g": nets, "weights": cfg.rep.labels}))
+
+        for load in cfg.disc:
+            before, after = first(f"disc-{load.nominal:g}"), first(f"disc-{load.nominal:g}-add")
+            row = discrimination_test(load.nominal, before, after, cfg.d)
+            results.append(
+                dataclasses.replace(
+                    row,
+                    note=f"{before:.10g} g -> {after:.10g} g after adding {cfg.add:g} g",
+                    budget={"added_g": cfg.add, "initial_g": before, "after_g": after},
+                )
+            )
+        return results
+
+
+__all__ = ["Config", "Load", "NawiVerificationR76", "Piece", "r76_min_capacity"]

@@ -1,0 +1,261 @@
+"""``prepackage-r87``: quantity of product in prepackages (OIML R87:2016; Circular 21/2014/TT-BKHCN), by mass.
+
+Modelling compromise: the "instrument under test" is the **lot**, registered as a measuring instrument (kind
+``Lô hàng đóng gói sẵn``, model = product name, serial number = lot number, ``range_max`` = nominal quantity Qn in
+``range_unit`` g or kg). Roles: ``lot`` (under test, no driver) and ``balance`` (the laboratory's balance, a
+reference standard of kind ``balance`` with a certificate in force; its range must reach Qn).
+
+Steps, each indication kept once stable: the empty pan; ``tare_count`` empty packagings one by one (operator
+action ``place-package`` with ``{"kind": "tare", "index": i}``); the n sampled prepackages one by one
+(``{"kind": "gross", "index": j}``); the empty pan again. Every weighing is taken net of the first empty-pan
+indication.
+
+Parameters: ``lot_size`` (required, prepackages in the lot); ``nominal_g`` (default: the lot's ``range_max``);
+``sample_size``, ``lambda`` and ``c`` (all three or none; default: :func:`sampling_plan` of the lot size);
+``tare_count`` (default 10); ``settle_window`` (readings), ``settle_spread_g`` (default T1/100) and
+``stability_timeout_s`` (s).
+
+Evaluation through :mod:`acquisition.methods.prepackages`: the average tare of the empty packagings, net
+quantity = gross − average tare, then :func:`assess_lot`. Rows, each with conformity pass/fail: the mean test, the
+T1- and T2-defective counts and the lot decision (whose budget holds the tares, gross and net masses of every
+package). Single packages are not result rows: a T1-defective package is allowed (up to c) in an accepted lot, and
+the engine's overall verdict is "fail" as soon as one row fails ("not assessed" as soon as one row is unjudged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from acquisition.methods.base import PointResult
+from acquisition.methods.prepackages import (
+    R87_SAMPLING,
+    R87_T1,
+    SamplingPlan,
+    assess_lot,
+    average_tare,
+    sampling_plan,
+    tolerable_deficiency,
+)
+from acquisition.procedures.base import (
+    Procedure,
+    ProcedureDefinition,
+    RoleSpec,
+    RunContext,
+    Step,
+    StepData,
+)
+from acquisition.prompts import OperatorAction
+from acquisition.stability import StabilityCriterion
+
+_UNITS = {"g": 1.0, "kg": 1000.0}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters (masses in g)."""
+
+    nominal: float
+    lot_size: int
+    plan: SamplingPlan
+    tare_count: int
+    t1: float
+    criterion: StabilityCriterion
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"parameter {name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"parameter {name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"parameter {name} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
+    return float(value)
+
+
+class PrepackageR87(Procedure):
+    """OIML R87 quantity check of a lot of prepackages by mass: average tare, mean test, T1/T2 counts."""
+
+    definition = ProcedureDefinition(
+        code="prepackage-r87",
+        version="1",
+        kind="test",
+        field="mass",
+        title="Kiểm tra lượng của hàng đóng gói sẵn / Quantity of product in prepackages",
+        method_reference="OIML R87:2016; Thông tư 21/2014/TT-BKHCN",
+        roles=(
+            RoleSpec("lot", "the lot of prepackages under inspection (registered as an instrument)", under_test=True),
+            RoleSpec(
+                "balance",
+                "the laboratory's balance weighing the packages (reference standard with certificate)",
+                standard_kinds=("balance",),
+                quantities=("mass",),
+            ),
+        ),
+        parameters={"tare_count": 10, "settle_window": 3, "stability_timeout_s": 30.0},
+    )
+
+    def config(self, context: RunContext) -> Config:
+        """The run's settings; ValueError names the parameter or registry value to fix."""
+        p = context.parameters
+        lot = context.instrument
+        if "nominal_g" in p:
+            nominal = _positive("nominal_g", p["nominal_g"])
+        else:
+            if lot.range_max is None or lot.range_unit not in _UNITS:
+                raise ValueError(
+                    f"lot {lot.serial_number}: give nominal_g, or register the nominal quantity as the lot's "
+                    f"range_max in g or kg (got {lot.range_max!r} {lot.range_unit!r}; volumes in mL are not "
+                    "supported by this procedure)"
+                )
+            nominal = _positive("the lot's range_max (nominal quantity)", lot.range_max) * _UNITS[lot.range_unit]
+        if "lot_size" not in p:
+            raise ValueError("parameter lot_size is required: give the number of prepackages in the lot")
+        lot_size = _whole("lot_size", p["lot_size"], 1)
+        given = [k for k in ("sample_size", "lambda", "c") if k in p]
+        if given:
+            if len(given) != 3:
+                raise ValueError(
+                    "a sampling plan given by parameters needs sample_size, lambda and c together "
+                    f"(got only {', '.join(given)}); or give none of them to use R87's plan for the lot size"
+                )
+            plan = SamplingPlan(
+                n=_whole("sample_size", p["sample_size"], 2),
+                lam=_positive("lambda", p["lambda"], allow_zero=True),
+                c=_whole("c", p["c"], 0),
+                reference="sampling plan given by the run parameters",
+            )
+        else:
+            try:
+                plan = sampling_plan(lot_size)
+            except ValueError as exc:
+                raise ValueError(f"{exc}; as run parameters: sample_size, lambda and c") from None
+        if plan.n > lot_size:
+            raise ValueError(f"the sample ({plan.n}) cannot be larger than the lot (lot_size = {lot_size})")
+        tare_count = _whole("tare_count", p.get("tare_count", 10), 2)
+        t1 = tolerable_deficiency(nominal)
+        window = _whole("settle_window", p.get("settle_window", 3), 1)
+        spread = _positive("settle_spread_g", p.get("settle_spread_g", t1 / 100))
+        timeout = _positive("stability_timeout_s", p.get("stability_timeout_s", 30.0))
+        return Config(
+            nominal=nominal,
+            lot_size=lot_size,
+            plan=plan,
+            tare_count=tare_count,
+            t1=t1,
+            criterion=StabilityCriterion(window=window, max_spread=spread, timeout=timeout),
+        )
+
+    def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
+        return {"balance": (0.0, self.config(context).nominal, "g")}
+
+    @staticmethod
+    def _package(kind: str, index: int, count: int) -> OperatorAction:
+        if kind == "tare":
+            vi, en = f"bao bì rỗng số {index}/{count}", f"empty packaging no. {index}/{count}"
+        else:
+            vi, en = f"gói mẫu số {index}/{count}", f"sample prepackage no. {index}/{count}"
+        return OperatorAction(
+            "place-package",
+            f"Lấy vật trên đĩa cân ra, đặt {vi} lên đĩa cân",
+            f"Take off what is on the pan and place the {en}",
+            {"kind": kind, "index": index},
+        )
+
+    def plan(self, context: RunContext) -> list[Step]:
+        cfg = self.config(context)
+        crit = cfg.criterion
+        empty = OperatorAction("remove-load", "Để trống đĩa cân", "Leave the pan empty", {"load_g": 0.0})
+        steps = [Step("zero", "balance", "Empty pan", empty, stability=crit)]
+        for i in range(1, cfg.tare_count + 1):
+            steps.append(
+                Step(
+                    f"tare-{i}",
+                    "balance",
+                    f"Tare: empty packaging {i}/{cfg.tare_count}",
+                    self._package("tare", i, cfg.tare_count),
+                    stability=crit,
+                    meta={"kind": "tare", "index": i},
+                )
+            )
+        for j in range(1, cfg.plan.n + 1):
+            steps.append(
+                Step(
+                    f"gross-{j}",
+                    "balance",
+                    f"Sample prepackage {j}/{cfg.plan.n}",
+                    self._package("gross", j, cfg.plan.n),
+                    stability=crit,
+                    meta={"kind": "gross", "index": j},
+                )
+            )
+        steps.append(Step("unload", "balance", "Empty pan at the end", empty, stability=crit))
+        return steps
+
+    def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
+        cfg = self.config(context)
+
+        def first(step_id: str) -> float:
+            return data[step_id].values[0]
+
+        zero = first("zero")
+        tares = [first(f"tare-{i}") - zero for i in range(1, cfg.tare_count + 1)]
+        gross = [first(f"gross-{j}") - zero for j in range(1, cfg.plan.n + 1)]
+        est = average_tare(tares)
+        decision = assess_lot(cfg.nominal, gross, lot_size=cfg.lot_size, tare=est, plan=cfg.plan)
+        reference = f"{R87_T1.edition}; {cfg.plan.reference}"
+        drift = first("unload") - zero
+        *packages, mean_row, t1_row, t2_row = decision.results
+        status = {j: row.note.partition(": ")[2] for j, row in enumerate(packages, start=1) if ": " in row.note}
+        results = [
+            dataclasses.replace(
+                mean_row,
+                note=f"net = gross − average tare {est.mean:.6g} g ({est.n} empty packagings, s = {est.s:.3g} g)",
+            ),
+            t1_row,
+            t2_row,
+        ]
+        results.append(
+            PointResult(
+                quantity="lot decision",
+                point=cfg.nominal,
+                point_unit="g",
+                value=1.0 if decision.accepted else 0.0,
+                unit="1",
+                conformity=decision.conformity,
+                rule=(
+                    "lot accepted (1) when the mean test passes, at most c prepackages are below Qn − T1 and none "
+                    "below Qn − T2; else rejected (0)"
+                ),
+                reference=reference,
+                note="; ".join(decision.reasons) + f"; empty-pan drift over the run {drift:+.4g} g",
+                budget={
+                    "lot_size": cfg.lot_size,
+                    "n": cfg.plan.n,
+                    "lambda": cfg.plan.lam,
+                    "c": cfg.plan.c,
+                    "T1": decision.t1,
+                    "T2": decision.t2,
+                    "mean": decision.mean,
+                    "s": decision.s,
+                    "mean_limit": decision.mean_limit,
+                    "T1_defectives": list(decision.t1_defectives),
+                    "T2_defectives": list(decision.t2_defectives),
+                    "sampling_table": R87_SAMPLING.edition,
+                    "average_tare_g": est.mean,
+                    "tare_s_g": est.s,
+                    "tares_g": tares,
+                    "gross_g": gross,
+                    "net_g": list(decision.net),
+                    "package_status": {str(j): text for j, text in status.items()},
+                },
+            )
+        )
+        return results

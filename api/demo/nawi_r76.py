@@ -1,0 +1,115 @@
+"""Demo of ``nawi-verification-r76``: a class II precision balance (MT-SICS, Max 2200 g, d = 0.01 g, e = 0.1 g)
+with a +10 ppm sensitivity error (well inside the MPE), an E2 weight set 1 g – 2 kg, and the COMET
+thermo-hygro-barometer.
+
+Why e = 0.1 g and not e = d = 0.01 g: class II allows at most n = Max/e = 100 000 (R76-1 Table 3), so 2200 g at
+e = 0.01 g (n = 220 000) would not be a class II instrument; e = 10 d is what such balances carry on their plate.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from acquisition.prompts import OperatorAction
+from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
+from registry.models import MetrologyField
+from simulators.mtsics import MtSicsSimulator
+from simulators.runner import SimulatorThread
+
+SERIAL = "B2200R76"
+WEIGHTS = "DEMO-W-E2-2KG"
+MAX_G = 2200.0
+D_G = 0.01
+E_G = 0.1
+SENSITIVITY = 1e-5  # relative sensitivity error of the simulated balance (+0.022 g at 2200 g)
+#: label -> (nominal g, conventional mass g, U g at k = 2) of the demo E2 set (made up, within E2 MPEs)
+CERTIFIED: dict[str, tuple[float, float, float]] = {
+    "2000 g": (2000.0, 2000.0012, 0.0010),
+    "1000 g": (1000.0, 999.9994, 0.0005),
+    "500 g": (500.0, 500.0003, 0.00025),
+    "200 g": (200.0, 200.0001, 0.0001),
+    "200 g*": (200.0, 199.99988, 0.0001),
+    "100 g": (100.0, 100.00005, 0.00005),
+    "50 g": (50.0, 49.99997, 0.00003),
+    "20 g": (20.0, 20.00002, 0.000025),
+    "20 g*": (20.0, 19.99998, 0.000025),
+    "10 g": (10.0, 10.000015, 0.00002),
+    "5 g": (5.0, 4.99999, 0.000016),
+    "2 g": (2.0, 2.000008, 0.000012),
+    "2 g*": (2.0, 1.999994, 0.000012),
+    "1 g": (1.0, 1.000005, 0.00001),
+}
+
+
+class NawiR76Demo(DemoScenario):
+    """R76 initial verification of the demo precision balance."""
+
+    procedure = "nawi-verification-r76"
+    instrument = SERIAL
+    standards: ClassVar[dict[str, str]] = {"weights": WEIGHTS, "environment": ENVIRONMENT_STANDARD}
+    parameters: ClassVar[dict[str, Any]] = {"e": E_G}
+
+    def __init__(self) -> None:
+        self.balance: MtSicsSimulator | None = None
+
+    def seed(self, s: Session, today: date) -> None:
+        instrument(
+            s,
+            SERIAL,
+            kind="Cân kỹ thuật",
+            field=MetrologyField.MASS,
+            manufacturer="Mettler Toledo",
+            model="XS2002S",
+            range_min=0.0,
+            range_max=MAX_G,
+            range_unit="g",
+            resolution=D_G,
+            resolution_unit="g",
+            accuracy_class="II",
+        )
+        standard(
+            s,
+            today,
+            code=WEIGHTS,
+            name="Bộ quả cân E2 1 g – 2 kg (demo)",
+            kind="weight set",
+            field=MetrologyField.MASS,
+            range_min=1.0,
+            range_max=2000.0,
+            range_unit="g",
+            accuracy_class="E2",
+            values=[
+                {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
+                for label, (n, m, u) in CERTIFIED.items()
+            ],
+        )
+
+    def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
+        sim = sims.start(
+            MtSicsSimulator(
+                "bal-r76",
+                SERIAL,
+                capacity=MAX_G,
+                resolution=D_G,
+                balance_type="XS2002S",
+                settle_time=0.1,
+                stability_timeout=0.3,
+                seed=76,
+            )
+        )
+        assert isinstance(sim, MtSicsSimulator)
+        sim.control("set_sensitivity_error", relative=SENSITIVITY)
+        self.balance = sim
+        return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
+
+    def act(self, action: OperatorAction) -> None:
+        assert self.balance is not None, "start the scenario first"
+        if action.kind == "add-load":
+            self.balance.control("add", load_g=float(action.params["add_g"]))
+        elif action.kind == "place-load":
+            self.balance.control("place", load_g=sum(CERTIFIED[label][1] for label in action.params["weights"]))
+        else:
+            self.balance.control("place", load_g=0.0)
