@@ -118,7 +118,9 @@ class RunOutcome:
 
 
 def _overall(results: list[PointResult]) -> Conformity:
-    verdicts = {r.conformity for r in results}
+    """Fail if any row fails; pass if every judged row passes (informational ``notAssessed`` rows, such as a
+    repeatability or an average tare, do not count); not assessed when no row is judged."""
+    verdicts = {r.conformity for r in results} - {"notAssessed"}
     if verdicts & {"fail", "noPass", "conditionalFail"}:
         return Conformity.FAIL
     if verdicts and verdicts <= {"pass", "conditionalPass", "noFail"}:
@@ -271,6 +273,7 @@ class RunEngine:
                 range_max=std.range_max,
                 range_unit=std.range_unit,
                 accuracy_class=std.accuracy_class,
+                resolution=std.resolution,
                 certificate=cert.number if cert else "",
                 values=tuple(cert.values) if cert else (),
             )

@@ -144,7 +144,8 @@ class InstrumentUnderTest:
 
 @dataclass(frozen=True)
 class StandardUsed:
-    """A reference standard in a role, with the certificate in force (``values``: point/value/unit/U/k rows)."""
+    """A reference standard in a role, with the certificate in force (``values``: point/value/unit/U/k rows) and
+    its registered resolution (in ``range_unit``; None when not registered)."""
 
     role: str
     code: str
@@ -155,6 +156,7 @@ class StandardUsed:
     accuracy_class: str
     certificate: str
     values: tuple[Mapping[str, Any], ...] = ()
+    resolution: float | None = None  # in range_unit, as registered
 
 
 @dataclass(frozen=True)

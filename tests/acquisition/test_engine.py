@@ -217,3 +217,18 @@ def test_a_device_lost_mid_run_pauses_and_the_run_resumes(
     assert len({r.identity for r in after}) == len(after)
     assert {r.step for r in after} >= {"load-0#1", "load-100#2", "load-200#1"}
     assert not any(r.step == "load-0#2" for r in after)  # a completed step is not repeated
+
+
+def test_overall_conformity_ignores_informational_rows() -> None:
+    from acquisition.engine import _overall
+    from acquisition.methods.base import PointResult
+    from registry.models import Conformity
+
+    def row(verdict: str) -> PointResult:
+        return PointResult("q", None, "", 0.0, "g", conformity=verdict)
+
+    assert _overall([row("notAssessed"), row("pass")]) is Conformity.PASS
+    assert _overall([row("notAssessed"), row("pass"), row("fail")]) is Conformity.FAIL
+    assert _overall([row("conditionalPass"), row("pass")]) is Conformity.PASS
+    assert _overall([row("notAssessed")]) is Conformity.NOT_ASSESSED
+    assert _overall([]) is Conformity.NOT_ASSESSED
