@@ -327,8 +327,8 @@ class FlowMeterSimulator(SimulatedInstrument):
 
     ``framing`` ``"tcp"`` (Modbus TCP) or ``"rtu"`` (RTU framed on raw TCP, paced by ``settings``); ``unit`` the
     Modbus unit id; ``flow`` the initial (settled) set point in ``flow_unit``; ``time_constant`` (s), ``noise``
-    (relative), ``density`` (kg/m3), ``temperature`` (°C) and ``error_curve`` ([flow kg/s, error %] points) go to
-    the rig.
+    (relative), ``density`` (kg/m3), ``temperature`` (°C), ``error_curve`` ([flow kg/s, error %] points) and
+    ``clock`` (seconds; a virtual clock lets a demo run a long test volume instantly) go to the rig.
     """
 
     protocol: ClassVar[str] = "modbus-tcp"
@@ -356,6 +356,7 @@ class FlowMeterSimulator(SimulatedInstrument):
         density: float = 998.2,
         temperature: float = 20.0,
         error_curve: Sequence[Sequence[float]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(instrument_id, serial_number, faults)
         if model not in _MAPS:
@@ -375,6 +376,7 @@ class FlowMeterSimulator(SimulatedInstrument):
                 temperature=temperature,
                 error_curve=error_curve,
                 seed=seed,
+                clock=clock,
             )
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{instrument_id}: {exc}") from None
