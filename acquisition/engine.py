@@ -388,7 +388,12 @@ class RunEngine:
             )
             for step in steps
         }
-        results = procedure.evaluate(context, data)
+        try:
+            results = procedure.evaluate(context, data)
+        except (ValueError, ArithmeticError) as exc:  # e.g. a quantity the instruments did not report
+            return self._pause(
+                code, run_id, f"the readings are kept but the results cannot be computed: {exc}; abort the run"
+            )
         with session_scope(self.registry, self.actor) as s:
             run = self._load(s, run_id)
             s.query(Result).filter(Result.run_id == run_id).delete()

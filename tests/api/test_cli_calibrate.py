@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from acquisition.procedures import procedure_ids
 from acquisition.store import SQLiteReadingStore
 from api.demo.nawi_cg18 import CERTIFIED
 from registry.db import make_engine, session_factory, session_scope
@@ -255,3 +256,17 @@ def test_a_device_that_does_not_answer_pauses_the_run_with_what_to_do(env: dict[
     assert done.returncode == 3, done.stderr
     assert "paused" in done.stderr and "connection" in done.stderr and "--resume" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("procedure", procedure_ids())
+def test_every_procedure_runs_from_the_cli_on_the_virtual_lab(env: dict[str, str], procedure: str) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", procedure, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["procedure"] == procedure and doc["state"] == "completed"
+    assert doc["readings"] == sum(stored(env, doc["run_id"]).values()) > 0
+    assert doc["results"] and all(r["conformity"] != "fail" for r in doc["results"])  # every demo instrument passes
+    registry = make_engine(f"sqlite:///{env['CALTRACE_DATA_DIR']}/caltrace.db")
+    with session_factory(registry)() as s:
+        assert len(s.scalars(select(Result).where(Result.run_id == doc["run_id"])).all()) == len(doc["results"])
+    registry.dispose()
