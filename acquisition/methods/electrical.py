@@ -325,7 +325,7 @@ def dmm_point(
     out = gum(_MODEL, inputs)["E"]
     budget: dict[str, Any] = {
         "unit": unit,
-        "inputs": [
+        "rows": [
             {
                 "input": r.input,
                 "value": r.value,
@@ -338,7 +338,7 @@ def dmm_point(
             for r in out.budget
             if r.input != "V_cal"
         ],
-        "u_c": out.u,
+        "u": out.u,
         "dof": _dof(out.dof),
         "k": out.k,
         "U": out.U,

@@ -284,7 +284,7 @@ def _budget(out: Any) -> dict[str, Any]:
         }
         for r in out.budget
     ]
-    return {"unit": "%", "inputs": rows, "u_c": out.u, "dof": _dof(out.dof), "k": out.k, "U": out.U}
+    return {"unit": "%", "rows": rows, "u": out.u, "dof": _dof(out.dof), "k": out.k, "U": out.U}
 
 
 def water_meter_point(

@@ -343,7 +343,7 @@ def _budget(console: Any, number: int, result: PointResult) -> None:
     """The uncertainty budget of one result, when the method recorded one."""
     from rich.table import Table
 
-    rows = result.budget.get("rows") or result.budget.get("inputs") or []
+    rows = result.budget.get("rows") or []
     if not rows:
         return
     table = Table(title=f"budget #{number}: {result.quantity} {_number(result.point)} {result.point_unit}".rstrip())

@@ -71,7 +71,7 @@ def test_worked_example_10_v_dc() -> None:
     u_c = math.sqrt(u_rep**2 + (10e-6 / math.sqrt(12)) ** 2 + (140e-6 / K99) ** 2)
     assert u_c == pytest.approx(54.520e-6, rel=1e-4)
     assert p.value == pytest.approx(40e-6, abs=1e-11)
-    assert p.budget["u_c"] == pytest.approx(u_c, rel=1e-9)
+    assert p.budget["u"] == pytest.approx(u_c, rel=1e-9)
     assert p.k == pytest.approx(1.96, abs=1e-4)
     expanded = p.U
     assert expanded == pytest.approx(106.86e-6, rel=1e-4)
@@ -91,7 +91,7 @@ def test_worked_example_1_v_ac_1_khz() -> None:
     readings = [1.00012, 1.00010, 1.00011, 1.00013, 1.00009]
     p = dmm_point("ACV", 1.0, readings, dmm_range=1.0, resolution=1e-6, frequency=1000.0)
     assert p.value == pytest.approx(110e-6, abs=1e-11)
-    assert p.budget["u_c"] == pytest.approx(112.807e-6, rel=1e-4)
+    assert p.budget["u"] == pytest.approx(112.807e-6, rel=1e-4)
     expanded = p.U
     assert expanded == pytest.approx(221.10e-6, rel=1e-4)
     assert p.mpe == pytest.approx(900.066e-6, rel=1e-6)
@@ -114,7 +114,7 @@ def test_rectangular_calibrator_and_no_dmm_spec() -> None:
     p = dmm_point(
         "DCV", 10.0, [10.0], dmm_range=10.0, resolution=10e-6, dmm=None, calibrator_distribution="rectangular"
     )
-    assert p.budget["u_c"] == pytest.approx(math.sqrt((140e-6 / math.sqrt(3)) ** 2 + 1e-10 / 12), rel=1e-9)
+    assert p.budget["u"] == pytest.approx(math.sqrt((140e-6 / math.sqrt(3)) ** 2 + 1e-10 / 12), rel=1e-9)
     assert p.conformity == "notAssessed" and p.mpe is None
     assert "one reading only" in p.note
 

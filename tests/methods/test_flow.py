@@ -118,7 +118,7 @@ def test_worked_example_at_q3_against_master_meter() -> None:
     u_c = math.sqrt(u_rep**2 + 2 * u_m**2 + 2 * u_r**2 + u_e**2)
     assert u_c == pytest.approx(0.079258, abs=2e-6)
     assert p.value == pytest.approx(0.5, abs=1e-12)
-    assert p.budget["u_c"] == pytest.approx(u_c, rel=1e-9)
+    assert p.budget["u"] == pytest.approx(u_c, rel=1e-9)
     assert p.budget["dof"] == pytest.approx(u_c**4 / (u_rep**4 / 2), rel=1e-9)
     assert p.k == pytest.approx(stats.t.ppf(0.975, 7), rel=1e-9)
     expanded = p.U
@@ -128,7 +128,7 @@ def test_worked_example_at_q3_against_master_meter() -> None:
     assert "simple acceptance" in p.rule
     assert "R49-1:2013 4.2" in p.reference
     assert p.point == 2.45 and p.point_unit == "m³/h" and p.unit == "%"
-    assert {r["input"] for r in p.budget["inputs"]} == {
+    assert {r["input"] for r in p.budget["rows"]} == {
         "E_bar",
         "dm_start",
         "dm_stop",
@@ -192,7 +192,7 @@ def test_single_run_has_no_repeatability_and_says_so() -> None:
     )
     # E = 0; u² = 2 (0.025/√3)² + 2 (0.005/√3)² -> u = 0.020817 %, ν = ∞, k = 1.96
     assert p.value == pytest.approx(0.0, abs=1e-12)
-    assert p.budget["u_c"] == pytest.approx(math.sqrt(2 * (0.025**2 + 0.005**2) / 3), rel=1e-9)
+    assert p.budget["u"] == pytest.approx(math.sqrt(2 * (0.025**2 + 0.005**2) / 3), rel=1e-9)
     assert p.k == pytest.approx(1.959964, rel=1e-6)
     assert "one run only" in p.note
 
