@@ -36,6 +36,15 @@ class RoleSpec:
     quantities: tuple[str, ...] = ()
 
 
+#: the lab's thermo-hygro-barometer, as most procedures need it (role ``environment``)
+ENVIRONMENT_ROLE = RoleSpec(
+    "environment",
+    "thermo-hygro-barometer",
+    standard_kinds=("thermo-hygro-barometer",),
+    quantities=("temperature", "humidity", "pressure"),
+)
+
+
 @dataclass(frozen=True)
 class EnvironmentLimit:
     """Allowed range of an environmental quantity (in ``unit``); ``stop`` aborts the step, else it warns."""

@@ -39,6 +39,7 @@ from acquisition.methods.electrical import (
     dmm_tolerance,
 )
 from acquisition.procedures.base import (
+    ENVIRONMENT_ROLE,
     DeviceCommand,
     EnvironmentLimit,
     Procedure,
@@ -184,12 +185,7 @@ class DmmCalibration(Procedure):
                 "multifunction calibrator Fluke 5520A (remote: set_output, operate, standby)",
                 standard_kinds=("multifunction calibrator",),
             ),
-            RoleSpec(
-                "environment",
-                "thermo-hygro-barometer",
-                standard_kinds=("thermo-hygro-barometer",),
-                quantities=("temperature", "humidity", "pressure"),
-            ),
+            ENVIRONMENT_ROLE,
         ),
         # the 5520A and 34465A specifications hold at Tcal ± 5 °C; Tcal = 23 °C assumed (the lab's reference)
         environment=(

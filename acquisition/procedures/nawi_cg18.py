@@ -29,6 +29,7 @@ from acquisition.methods.nawi import (
     uncertainty_line,
 )
 from acquisition.procedures.base import (
+    ENVIRONMENT_ROLE,
     EnvironmentLimit,
     Procedure,
     ProcedureDefinition,
@@ -76,12 +77,7 @@ class NawiCalibrationCg18(Procedure):
         roles=(
             RoleSpec("balance", "the balance under calibration", under_test=True),
             RoleSpec("weights", "reference weight set (E2/F1) with certificate", standard_kinds=("weight set",)),
-            RoleSpec(
-                "environment",
-                "thermo-hygro-barometer",
-                standard_kinds=("thermo-hygro-barometer",),
-                quantities=("temperature", "humidity", "pressure"),
-            ),
+            ENVIRONMENT_ROLE,
         ),
         environment=(
             EnvironmentLimit("temperature", 15.0, 30.0, "°C"),

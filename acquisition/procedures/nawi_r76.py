@@ -44,6 +44,7 @@ from acquisition.methods.nawi import (
     weighing_test,
 )
 from acquisition.procedures.base import (
+    ENVIRONMENT_ROLE,
     EnvironmentLimit,
     Procedure,
     ProcedureDefinition,
@@ -171,12 +172,7 @@ class NawiVerificationR76(Procedure):
         roles=(
             RoleSpec("balance", "the weighing instrument under verification", under_test=True),
             RoleSpec("weights", "standard weight set (E2/F1) with certificate", standard_kinds=("weight set",)),
-            RoleSpec(
-                "environment",
-                "thermo-hygro-barometer",
-                standard_kinds=("thermo-hygro-barometer",),
-                quantities=("temperature", "humidity", "pressure"),
-            ),
+            ENVIRONMENT_ROLE,
         ),
         environment=(
             EnvironmentLimit("temperature", 15.0, 30.0, "°C"),

@@ -52,6 +52,7 @@ from acquisition.methods.weights import (
     mpe_mg,
 )
 from acquisition.procedures.base import (
+    ENVIRONMENT_ROLE,
     EnvironmentLimit,
     Procedure,
     ProcedureDefinition,
@@ -115,12 +116,7 @@ class WeightCalibrationR111(Procedure):
                 "mass comparator (certificate: resolution d, optionally repeatability)",
                 standard_kinds=("mass comparator",),
             ),
-            RoleSpec(
-                "environment",
-                "thermo-hygro-barometer",
-                standard_kinds=("thermo-hygro-barometer",),
-                quantities=ENV_QUANTITIES,
-            ),
+            ENVIRONMENT_ROLE,
         ),
         environment=(
             EnvironmentLimit("temperature", 15.0, 30.0, "°C"),
