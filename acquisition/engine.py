@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -126,6 +128,20 @@ def _overall(results: list[PointResult]) -> Conformity:
     if verdicts and verdicts <= {"pass", "conditionalPass", "noFail"}:
         return Conformity.PASS
     return Conformity.NOT_ASSESSED
+
+
+def _alive_here(owner: Mapping[str, Any]) -> bool:
+    """True when ``owner`` names another live process on this computer (a crashed one is not alive)."""
+    pid = owner.get("pid")
+    if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 class RunEngine:
@@ -320,9 +336,16 @@ class RunEngine:
                 raise RunStateError(f"run {run_id} is {run.state.value}; only created or paused runs can run")
             if run.procedure.code != code:
                 raise RunStateError(f"run {run_id} follows {run.procedure.code}, not {code}")
+            holder = run.checkpoint.get("owner") or {}
+            if run.state is RunState.RUNNING and _alive_here(holder):
+                raise RunStateError(
+                    f"run {run_id} is being executed by process {holder.get('pid')} on this computer; "
+                    "wait for it to finish or pause, or stop that process first"
+                )
             run.state = RunState.RUNNING
             run.message = ""
             run.started_at = run.started_at or datetime.now(UTC)
+            run.checkpoint = {**run.checkpoint, "owner": {"host": socket.gethostname(), "pid": os.getpid()}}
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
         missing = set().union(*(st.roles() for st in procedure.plan(context))) - set(instruments)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -232,3 +235,27 @@ def test_overall_conformity_ignores_informational_rows() -> None:
     assert _overall([row("conditionalPass"), row("pass")]) is Conformity.PASS
     assert _overall([row("notAssessed")]) is Conformity.NOT_ASSESSED
     assert _overall([]) is Conformity.NOT_ASSESSED
+
+
+def test_a_run_executed_by_a_live_process_cannot_be_taken_over(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another live process
+    try:
+        with session_scope(registry, "test") as s:  # as if that process were executing the run
+            run = s.get(Run, run_id)
+            assert run is not None
+            run.state = RunState.RUNNING
+            run.checkpoint = {**run.checkpoint, "owner": {"host": socket.gethostname(), "pid": other.pid}}
+        prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+        with pytest.raises(RunStateError, match=f"being executed by process {other.pid}"):
+            engine.execute(ToyProcedure(), run_id, {}, prompter)
+    finally:
+        other.kill()
+        other.wait(10)
+    # once that process is gone (a crash), the run resumes
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert outcome.state == "completed", outcome.message
