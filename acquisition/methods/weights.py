@@ -541,7 +541,7 @@ def calibrate_weight(
         }
     )
     pr = PointResult(
-        quantity="conventional mass",
+        quantity="conventional mass deviation (m_c - m_0)",
         point=nominal,
         point_unit="g",
         value=dev_mg,

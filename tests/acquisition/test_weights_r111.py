@@ -170,7 +170,13 @@ def test_evaluate_by_hand_with_buoyancy_and_pressure_from_a_parameter() -> None:
     assert rows["resolution"]["u"] == pytest.approx(0.00001 / math.sqrt(6), rel=1e-9)  # triangular, half-width d
     assert r.budget["environment"]["pressure"] == {"mean": 950.0, "u": 0.5, "n": 1}
     assert "Pressure 950 hPa from parameter pressure_hpa" in r.note
-    assert (r.quantity, r.point, r.unit, r.mpe, r.conformity) == ("conventional mass", 200.0, "mg", 1.0, "pass")
+    assert (r.quantity, r.point, r.unit, r.mpe, r.conformity) == (
+        "conventional mass deviation (m_c - m_0)",
+        200.0,
+        "mg",
+        1.0,
+        "pass",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- end to end
@@ -193,7 +199,7 @@ def test_demo_weight_conforms_to_f1(demo_run: Callable[..., DemoRun]) -> None:
     run = demo_run(PROCEDURE)
     assert run.outcome.state == "completed", run.outcome.message
     (r,) = run.outcome.results
-    assert (r.quantity, r.point, r.point_unit, r.unit) == ("conventional mass", 200.0, "g", "mg")
+    assert (r.quantity, r.point, r.point_unit, r.unit) == ("conventional mass deviation (m_c - m_0)", 200.0, "g", "mg")
     # no buoyancy correction (equal densities): m_c = m_cr + (true test − true reference) = the configured truth
     expected_mg = (REFERENCE_G + (TEST_MASS_G - REFERENCE_G) - 200.0) * 1000  # 0.60 mg
     assert expected_mg == pytest.approx(0.60, abs=1e-9)

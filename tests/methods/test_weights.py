@@ -56,7 +56,13 @@ def test_ea402_s2_ten_kilogram_weight() -> None:
     assert r.u_mg == pytest.approx(29.3, abs=0.05)
     assert r.U_mg == pytest.approx(58.5, abs=0.1)
     pr = r.point_result
-    assert (pr.quantity, pr.point, pr.point_unit, pr.unit, pr.k) == ("conventional mass", 10_000.0, "g", "mg", 2.0)
+    assert (pr.quantity, pr.point, pr.point_unit, pr.unit, pr.k) == (
+        "conventional mass deviation (m_c - m_0)",
+        10_000.0,
+        "g",
+        "mg",
+        2.0,
+    )
     assert pr.value == pytest.approx(25.0, abs=1e-6)  # m_c − m_0 = 25 mg
     # M1 10 kg: δm = 500 mg; 25 + 58.5 <= 500 and 58.5 <= 166.7 -> pass
     assert (pr.mpe, pr.conformity) == (500.0, "pass")
