@@ -21,6 +21,7 @@ from registry.models import (
     CertificateStatus,
     Conformity,
     Customer,
+    Laboratory,
     MeasuringInstrument,
     MetrologyField,
     Procedure,
@@ -28,6 +29,7 @@ from registry.models import (
     Run,
     RunStandard,
     RunState,
+    Staff,
     StandardCertificate,
 )
 from registry.vocabulary import name_key
@@ -74,6 +76,16 @@ def find_standard(session: Session, key: str) -> ReferenceStandard:
     if found is None:
         raise NotFoundError(f"no reference standard with code {key!r}")
     return found
+
+
+def find_staff(session: Session, username: str) -> Staff | None:
+    """The member of staff with this username, or None."""
+    return session.scalars(select(Staff).where(Staff.username == username)).first()
+
+
+def laboratory(session: Session) -> Laboratory | None:
+    """The laboratory this registry belongs to (the first recorded), or None before it is set up."""
+    return session.scalars(select(Laboratory).order_by(Laboratory.id).limit(1)).first()
 
 
 # --- instruments due -----------------------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from registry.models import (
     MeasuringInstrument,
     Procedure,
     ReferenceStandard,
+    Result,
     Run,
     RunStandard,
     RunState,
     Staff,
     StandardCertificate,
 )
-from registry.queries import current_certificate
+from registry.queries import current_certificate, find_staff
 
 
 def find_instrument(s: Session, key: str) -> MeasuringInstrument:
@@ -56,7 +57,7 @@ def may_perform(s: Session, username: str, code: str, today: date, *, verificati
 
     A verification also needs a verification officer card that has not expired.
     """
-    staff = s.scalars(select(Staff).where(Staff.username == username)).first()
+    staff = find_staff(s, username)
     if staff is None or not staff.active:
         raise NotPermittedError(f"no active member of staff {username!r}")
     auth = _authorisation(s, staff, code)
@@ -155,3 +156,8 @@ def _summary(s: Session, run: Run) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "steps_completed": len(run.checkpoint.get("completed", {})),
     }
+
+
+def run_results(s: Session, run_id: str) -> list[Result]:
+    """A run's result rows in order."""
+    return list(s.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.seq)))

@@ -42,7 +42,6 @@ class ConsolePrompter(Prompter):
     def __init__(self, language: str = "vi", act: Callable[[OperatorAction], None] | None = None) -> None:
         self.language = language
         self.act = act
-        self.tty = sys.stderr.isatty()
 
     def _say(self, text: str) -> None:
         typer.echo(text, err=True)
@@ -286,16 +285,18 @@ def _execute(
 
 def _registered_addresses(registry: Engine, standards: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """role -> (URL, model) for the standards registered with an address and a driver model."""
-    from sqlalchemy import select
-
     from registry.db import session_factory
-    from registry.models import ReferenceStandard
+    from registry.errors import NotFoundError
+    from registry.queries import find_standard
 
     out: dict[str, tuple[str, str]] = {}
     with session_factory(registry)() as s:
         for role, code in standards.items():
-            std = s.scalar(select(ReferenceStandard).where(ReferenceStandard.code == code))
-            if std is not None and std.address and std.driver_model:
+            try:
+                std = find_standard(s, code)
+            except NotFoundError:  # the run was refused for it already; nothing to connect
+                continue
+            if std.address and std.driver_model:
                 out[role] = (std.address, std.driver_model)
     return out
 

@@ -51,12 +51,9 @@ def show_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
     """One run: procedure, instrument, standards, state, and its results."""
-    from sqlalchemy import select
-
     from api.cli.context import registry_engine
     from registry.db import session_factory
-    from registry.models import Result
-    from registry.runs import describe_run
+    from registry.runs import describe_run, run_results
 
     with session_factory(registry_engine())() as s:
         summary = describe_run(s, run_id)
@@ -73,7 +70,7 @@ def show_command(
                 "mpe": r.mpe,
                 "conformity": r.conformity.value,
             }
-            for r in s.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.seq))
+            for r in run_results(s, run_id)
         ]
     if fmt is Format.JSON:
         import json

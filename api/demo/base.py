@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
 from drivers.base import Instrument
+from registry.errors import NotFoundError
 from registry.models import (
     Authorisation,
     Customer,
@@ -32,6 +32,8 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
+from registry.queries import find_customer, find_staff, find_standard, laboratory
+from registry.runs import find_instrument
 from simulators.environment import EnvironmentSimulator
 from simulators.runner import SimulatorThread
 
@@ -39,6 +41,7 @@ TECHNICIAN = "demo"
 REVIEWER = "demo-reviewer"
 ENVIRONMENT_STANDARD = "DEMO-ENV"
 CUSTOMER = "Công ty TNHH Thiết bị Đo lường Demo"
+CUSTOMER_TAX_CODE = "0100000001"
 
 
 class DemoScenario(ABC):
@@ -75,7 +78,7 @@ class DemoScenario(ABC):
 def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
     """The demo laboratory, customer, technician (authorised to perform ``procedures``, officer card valid), and a
     reviewer authorised to review and sign them; the environment standard ``DEMO-ENV``."""
-    if s.scalar(select(Laboratory).limit(1)) is None:
+    if laboratory(s) is None:
         s.add(
             Laboratory(
                 name="Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng (demo)",
@@ -90,7 +93,7 @@ def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
         (TECHNICIAN, "Kỹ thuật viên Demo", True),
         (REVIEWER, "Người soát xét Demo", False),
     ):
-        staff = s.scalar(select(Staff).where(Staff.username == username))
+        staff = find_staff(s, username)
         if staff is None:
             staff = Staff(username=username, full_name=full_name)
             s.add(staff)
@@ -123,12 +126,15 @@ def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
 
 def customer(s: Session) -> Customer:
     """The demo customer (created once)."""
-    found = s.scalar(select(Customer).where(Customer.name == CUSTOMER))
-    if found is None:
-        found = Customer(name=CUSTOMER, tax_code="0100000001", address="KCN Demo, tỉnh Demo", contact_name="Anh Demo")
+    try:
+        return find_customer(s, CUSTOMER_TAX_CODE)
+    except NotFoundError:
+        found = Customer(
+            name=CUSTOMER, tax_code=CUSTOMER_TAX_CODE, address="KCN Demo, tỉnh Demo", contact_name="Anh Demo"
+        )
         s.add(found)
         s.flush()
-    return found
+        return found
 
 
 def instrument(s: Session, serial_number: str, **fields: Any) -> MeasuringInstrument:
@@ -136,13 +142,14 @@ def instrument(s: Session, serial_number: str, **fields: Any) -> MeasuringInstru
 
     ``fields`` are :class:`MeasuringInstrument` columns; ``interval_months`` defaults to 12.
     """
-    found = s.scalar(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == serial_number))
-    if found is None:
+    try:
+        return find_instrument(s, serial_number)
+    except NotFoundError:
         fields.setdefault("interval_months", 12)
         found = MeasuringInstrument(owner=customer(s), serial_number=serial_number, **fields)
         s.add(found)
         s.flush()
-    return found
+        return found
 
 
 def standard(
@@ -156,8 +163,9 @@ def standard(
 ) -> ReferenceStandard:
     """A reference standard ``code`` (created with ``fields`` if absent) whose latest certificate is in force on
     ``today``: a new certificate (calibrated 90 days before, due in 275 days) is added when none is."""
-    found = s.scalar(select(ReferenceStandard).where(ReferenceStandard.code == code))
-    if found is None:
+    try:
+        found = find_standard(s, code)
+    except NotFoundError:
         found = ReferenceStandard(code=code, **fields)
         s.add(found)
     if not any(c.due_on >= today and c.calibrated_on <= today for c in found.certificates):
