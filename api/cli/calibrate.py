@@ -26,7 +26,7 @@ from api.cli.errors import fail
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from acquisition.engine import RunOutcome
+    from acquisition.engine import RunEngine, RunOutcome
     from acquisition.methods.base import PointResult
     from acquisition.procedures.base import Procedure
     from api.demo.base import DemoScenario
@@ -234,7 +234,7 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
 
 
 def _execute(
-    engine: Any,
+    engine: RunEngine,
     procedure: Procedure,
     run_id: str,
     demo: DemoScenario | None,
