@@ -364,6 +364,16 @@ class RunEngine:
             return self._pause(
                 code, run_id, f"{'; '.join(unable)}: connect an instrument of a model this procedure can drive"
             )
+        for role in sorted(set().union(*(st.roles() for st in steps))):
+            try:
+                instruments[role].prepare()
+            except (DriverError, OSError, TimeoutError) as exc:
+                return self._pause(
+                    code,
+                    run_id,
+                    f"the {role} could not be brought into a known state: {exc}. Check the {role} and its "
+                    "connection, then resume the run",
+                )
         completed: dict[str, Any] = dict(checkpoint.get("completed", {}))
         attempts: dict[str, int] = dict(checkpoint.get("attempts", {}))
         warnings: list[str] = []

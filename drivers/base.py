@@ -58,6 +58,14 @@ class Instrument(ABC):
     def close(self) -> None:
         """Release the link."""
 
+    def prepare(self) -> None:
+        """Bring the instrument into the state this driver's readings assume (nothing by default).
+
+        The run engine calls it for every connected role before a run starts or resumes: an instrument may have
+        been power-cycled or used by hand in between. Raises DriverError when the instrument refuses.
+        """
+        return None  # most instruments need nothing: each command of theirs sets what it relies on
+
     def __enter__(self) -> Self:
         return self
 

@@ -298,6 +298,11 @@ class HP3458A(_Dmm):
             self.function, self.nplc = FUNCTIONS["dc_voltage"], 10.0
             self._check("PRESET NORM / END ALWAYS / TRIG HOLD")
 
+    def prepare(self) -> None:
+        """:meth:`setup`: after power-on a 3458A triggers continuously (``TRIG AUTO``), so a ``TRIG SGL`` reply
+        could be a stale reading; ``TRIG HOLD`` makes every reading the one asked for."""
+        self.setup()
+
     def configure(self, function: str = "dc_voltage", range: float | str | None = None) -> None:
         """``<function> <range>`` (``DCV 10``; None = AUTO), then ``ERRSTR?``."""
         f = _function(function)

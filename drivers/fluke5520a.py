@@ -290,6 +290,10 @@ class Fluke5520A(Instrument):
         """``STBY``: output terminals off."""
         self._send(encode("STBY"), "STBY")
 
+    def prepare(self) -> None:
+        """:meth:`standby`: a run never starts or resumes with the output left live by an earlier session."""
+        self.standby()
+
     def is_operating(self) -> bool:
         """``OPER?``: True in operate, False in standby."""
         return parse_bool(self._query("OPER?"), self.who, "OPER?")

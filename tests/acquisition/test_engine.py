@@ -27,6 +27,7 @@ from acquisition.procedures.base import (
 from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.stability import StabilityCriterion
 from acquisition.store import SQLiteReadingStore
+from drivers.errors import DeviceError
 from drivers.registry import open_instrument
 from registry.db import make_engine, session_factory, session_scope, upgrade
 from registry.models import (
@@ -220,6 +221,33 @@ def test_a_device_lost_mid_run_pauses_and_the_run_resumes(
     assert len({r.identity for r in after}) == len(after)
     assert {r.step for r in after} >= {"load-0#1", "load-100#2", "load-200#1"}
     assert not any(r.step == "load-0#2" for r in after)  # a completed step is not repeated
+
+
+def test_each_connected_instrument_is_prepared_and_a_refusal_pauses_before_any_step(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prepared: list[str] = []
+
+    def refuse() -> None:
+        prepared.append("refused")
+        raise DeviceError("balance: remote control locked on the front panel", code="L")
+
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        inst.prepare = refuse  # type: ignore[method-assign]
+        paused = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert paused.state == "paused"
+    assert "balance could not be brought into a known state" in paused.message
+    assert "remote control locked" in paused.message and "resume" in paused.message
+    assert prompter.performed == [] and engine.store.count(run_id=run_id) == 0  # no step started
+
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        inst.prepare = lambda: prepared.append("ok")  # type: ignore[method-assign]
+        done = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert done.state == "completed", done.message
+    assert prepared == ["refused", "ok"]  # once per start or resume
 
 
 def test_overall_conformity_ignores_informational_rows() -> None:

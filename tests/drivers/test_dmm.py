@@ -157,6 +157,18 @@ def test_3458a_setup_configure_and_trigger():  # [H] PRESET NORM, END ALWAYS, DC
     port.assert_done()
 
 
+def test_3458a_prepare_holds_the_trigger():  # [H] PRESET NORM, END ALWAYS, TRIG HOLD (power-on is TRIG AUTO)
+    dmm, port = hp([(b"PRESET NORM\r\nEND ALWAYS\r\nTRIG HOLD\r\n", None), (b"ERRSTR?\r\n", HP_OK)])
+    dmm.prepare()
+    port.assert_done()
+
+
+def test_34465a_prepare_sends_nothing():  # its READ? triggers one fresh reading from any state
+    dmm, port = keysight([])
+    dmm.prepare()
+    port.assert_done()
+
+
 def test_3458a_negative_reading_and_overload():
     dmm, port = hp([(b"TRIG SGL\r\n", b"-1.000000023E+01\r\n"), (b"TRIG SGL\r\n", b" 1.000000000E+38\r\n")])
     assert dmm.read().value == -10.00000023

@@ -131,6 +131,12 @@ def test_standby_limits_clear_and_opc():  # [OM] STBY, LIMIT, *CLS, *OPC? -> 1
     port.assert_done()
 
 
+def test_prepare_puts_the_output_in_standby():  # [OM] STBY; a run never starts with a live output
+    cal, port = calibrator([(b"STBY\nERR?\n", NO_ERROR)])
+    cal.prepare()
+    port.assert_done()
+
+
 def test_errors_drain_until_code_zero():  # [OM] ERR?: repeat until 0,"No Error"
     cal, port = calibrator([(b"ERR?\n", b'1302,"Limit exceeded"\r\n'), (b"ERR?\n", NO_ERROR)])
     assert cal.errors() == [(1302, "Limit exceeded")]
