@@ -25,12 +25,14 @@ from acquisition.store import SQLiteReadingStore
 from api.demo.nawi_cg18 import CERTIFIED
 from registry.db import make_engine, session_factory, session_scope
 from registry.models import ReferenceStandard, Result, Run, RunState
+from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
+DMM = "dmm-calibration"
 CG18_STEPS = 28  # env, 5 x (zero, load), 5 eccentricity, zero, 5 loads up, 4 down, unload, env
 
 
@@ -239,6 +241,56 @@ def test_instruments_configured_by_url_with_a_person_answering_the_prompts(
     assert len(errors) == 5
     for r in errors:  # -3 ppm of the conventional mass, within rounding and noise of d = 0.1 mg
         assert r["value"] == pytest.approx(-3e-6 * CERTIFIED[r["point"]][0], abs=1.5e-4)
+
+
+def test_a_dmm_and_a_5520a_configured_by_url_with_a_person_making_the_connections(
+    env: dict[str, str], sim_thread: SimulatorThread
+) -> None:
+    assert caltrace(env, "calibrate", "--demo", "-p", DMM, "--json").returncode == 0  # the demo lab's registry
+    calibrator = Fluke5520ASimulator("cal-9", "9345012", seed=15, error_fraction=0.0)  # an exact source
+    dmm = Keysight34465ASimulator("dmm-9", "MY57503456", seed=16, input_from="cal-9", integration_time=False)
+    dmm.connect_lab({"cal-9": calibrator})  # the test leads from the calibrator to the DMM
+    sim_thread.start(calibrator)
+    sim_thread.start(dmm)
+    gain = -20e-6
+    dmm.control("set_error", gain_error_ppm=gain * 1e6)
+    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=23.0, humidity=50.0))
+    command = [
+        CALTRACE, "calibrate", "-p", DMM, "-i", "MY57503456", "-t", "demo",
+        "-s", "calibrator=DEMO-5520A", "-s", "environment=DEMO-ENV",
+        "--connect", f"dmm=keysight-34465a@{dmm.url}?timeout=1",
+        "--connect", f"calibrator=fluke-5520a@{calibrator.url}?timeout=1",
+        "--connect", f"environment=comet-t7510@{thermo.url}", "--lang", "en", "--json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    log: list[str] = []
+    confirmed: list[str] = []
+
+    def person() -> None:  # reads each instruction (changing the leads), confirms with Enter
+        assert proc.stderr is not None and proc.stdin is not None
+        for line in proc.stderr:
+            log.append(line)
+            if line.strip().startswith("→ "):
+                confirmed.append(line.strip())
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+
+    thread = threading.Thread(target=person, daemon=True)
+    thread.start()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(120)
+    thread.join(10)
+    assert proc.returncode == 0, "".join(log)
+    assert len(confirmed) == 3  # voltage, current, then the 4-wire resistance leads
+    doc = json.loads(out)
+    errors = [r for r in doc["results"] if r["quantity"].startswith("error of indication")]
+    assert {r["quantity"] for r in errors} >= {"error of indication (DCV)", "error of indication (OHM)"}
+    for r in errors:  # the simulated gain error, to within 5 ppm of the point (noise is about 1 ppm of range)
+        assert r["value"] == pytest.approx(gain * r["point"], abs=5e-6 * abs(r["point"])), r["quantity"]
+    assert calibrator.wire.level().operate is False  # the run leaves the calibrator's output off
 
 
 def test_a_device_that_does_not_answer_pauses_the_run_with_what_to_do(env: dict[str, str]) -> None:
