@@ -17,6 +17,16 @@ The model, kept deliberately simple:
   accumulated offset.
 * **Sensitivity.** ``sensitivity_error`` (relative, e.g. ``2e-6``) scales the load; an internal adjustment
   sets it back to 0 and takes ``adjust_seconds`` during which the balance is busy.
+* **Eccentricity.** The load sits at one of :data:`POSITIONS`: ``centre`` or a quarter of the pan
+  (``front-left``, ``back-left``, ``back-right``, ``front-right``: the eccentricity-test positions of OIML
+  R76-1 A.4.7 and EURAMET cg-18 5.3, named as the procedures name them). ``eccentricity`` maps an off-centre
+  position to a relative error ``epsilon``: a load ``m`` placed there indicates ``epsilon * m`` more than at the
+  centre, on top of the sensitivity error, so the settled indication is ``m * (1 + sensitivity_error +
+  epsilon)``. The centre is the reference (no error); positions not configured have none (the default: no
+  eccentricity error). ``place`` records the position (default centre), ``add`` keeps it (the whole load is
+  taken to sit there), ``remove`` returns it to the centre. A change of position alone starts no transient (the
+  indication moves at once) but restarts the stability time. An adjustment leaves the eccentricity (a property
+  of the load receptor) as it is.
 * **Stability.** The indication is stable once ``settle_time_s`` has passed since the last load change and the
   drift is at most ``stable_drift_g_per_s`` (default ``d`` per second); otherwise it is dynamic.
 * **Range.** Gross indication above ``capacity_g + 9 d`` is overload; below ``-underload_g`` (default 2 % of
@@ -37,7 +47,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -46,6 +56,10 @@ from typing import ClassVar
 from simulators.base import SimulatedInstrument
 
 Clock = Callable[[], float]
+
+#: Where a load can sit on the pan: the centre, then the four quarters (OIML R76-1 A.4.7, EURAMET cg-18 5.3).
+POSITIONS: tuple[str, ...] = ("centre", "front-left", "back-left", "back-right", "front-right")
+CENTRE = POSITIONS[0]
 
 
 class RangeState(StrEnum):
@@ -100,7 +114,8 @@ class BalancePhysics:
     stability after a load change), ``noise_g`` (settled noise standard deviation, default d/10),
     ``dynamic_noise_g`` (extra noise right after a load change, default 50 d), ``overload_margin_d`` (overload
     above Max + this many d), ``underload_g``, ``zero_range_g``, ``stable_drift_g_per_s``, ``adjust_seconds``,
-    ``sensitivity_error`` (relative), ``seed`` (noise generator) and ``clock`` (monotonic seconds).
+    ``sensitivity_error`` (relative), ``eccentricity`` (off-centre position -> relative error, see
+    :meth:`set_eccentricity`), ``seed`` (noise generator) and ``clock`` (monotonic seconds).
     """
 
     def __init__(
@@ -117,6 +132,7 @@ class BalancePhysics:
         stable_drift_g_per_s: float | None = None,
         adjust_seconds: float = 5.0,
         sensitivity_error: float = 0.0,
+        eccentricity: Mapping[str, float] | None = None,
         seed: int | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -156,6 +172,10 @@ class BalancePhysics:
         self._zero_ref = 0.0  # raw level taken as zero (g)
         self._tare = 0.0  # tare memory (g, unrounded)
         self._sensitivity_error = float(sensitivity_error)
+        self._eccentricity: dict[str, float] = {}  # off-centre position -> relative error
+        for position, relative in (eccentricity or {}).items():
+            self._eccentricity[_off_centre(position)] = _relative_eccentricity(position, relative)
+        self._position = CENTRE  # where the load sits
         self._adjust_until = -math.inf
 
     # ------------------------------------------------------------------ controls
@@ -169,23 +189,39 @@ class BalancePhysics:
         with self._lock:
             return self._load
 
-    def place(self, load_g: float, now: float | None = None) -> None:
-        """Put ``load_g`` grams on the pan (replacing what was there); the indication starts settling."""
+    @property
+    def position(self) -> str:
+        """Where the load sits on the pan (one of :data:`POSITIONS`)."""
+        with self._lock:
+            return self._position
+
+    @property
+    def eccentricity(self) -> dict[str, float]:
+        """The configured relative eccentricity error of each off-centre position (missing ones: 0)."""
+        with self._lock:
+            return dict(self._eccentricity)
+
+    def place(self, load_g: float, now: float | None = None, *, position: str = CENTRE) -> None:
+        """Put ``load_g`` grams on the pan at ``position`` (one of :data:`POSITIONS`), replacing what was there;
+        the indication starts settling."""
         if not math.isfinite(load_g):
             raise ValueError(f"load must be a finite number of grams, got {load_g!r}")
+        _check_position(position)
         with self._lock:
+            self._position = position
             self._change_load(float(load_g), self._t(now))
 
     def add(self, load_g: float, now: float | None = None) -> None:
-        """Add ``load_g`` grams (negative removes) to what is on the pan."""
+        """Add ``load_g`` grams (negative removes) to what is on the pan, at the load's present position."""
         if not math.isfinite(load_g):
             raise ValueError(f"load must be a finite number of grams, got {load_g!r}")
         with self._lock:
             self._change_load(self._load + float(load_g), self._t(now))
 
     def remove(self, now: float | None = None) -> None:
-        """Empty the pan."""
+        """Empty the pan (the next load is placed at the centre unless ``place`` says otherwise)."""
         with self._lock:
+            self._position = CENTRE
             self._change_load(0.0, self._t(now))
 
     def set_drift(self, g_per_s: float, now: float | None = None) -> None:
@@ -202,6 +238,14 @@ class BalancePhysics:
         """Set the span error (relative, e.g. ``2e-6``) that an internal adjustment removes."""
         with self._lock:
             self._sensitivity_error = float(relative)
+
+    def set_eccentricity(self, position: str, relative: float) -> None:
+        """Make a load ``m`` at the off-centre ``position`` indicate ``relative * m`` more than at the centre
+        (relative, e.g. ``4e-6``; 0 removes the error). The centre is the reference and cannot be set."""
+        key = _off_centre(position)
+        value = _relative_eccentricity(position, relative)
+        with self._lock:
+            self._eccentricity[key] = value
 
     # ------------------------------------------------------------------ reading
     def read(self, now: float | None = None) -> Indication:
@@ -321,7 +365,8 @@ class BalancePhysics:
         return self._load + transient
 
     def _raw(self, t: float, *, noisy: bool) -> float:
-        value = self._level(t) * (1.0 + self._sensitivity_error) + self._offset(t)
+        span = 1.0 + self._sensitivity_error + self._eccentricity.get(self._position, 0.0)
+        value = self._level(t) * span + self._offset(t)
         if noisy:
             elapsed = max(0.0, t - self._t0)
             tau_n = self.settle_time_s / 8
@@ -346,13 +391,41 @@ class BalancePhysics:
             self._tau = 0.0
 
 
+def _check_position(position: str) -> str:
+    """``position`` if it is one of :data:`POSITIONS`, else ValueError naming them."""
+    if position not in POSITIONS:
+        raise ValueError(f"unknown load position {position!r}; positions on the pan: {', '.join(POSITIONS)}")
+    return position
+
+
+def _off_centre(position: str) -> str:
+    """``position`` if it is an off-centre position, else ValueError."""
+    if _check_position(position) == CENTRE:
+        raise ValueError(
+            "the centre is the reference position of the eccentricity test: it has no eccentricity error; set "
+            f"one of {', '.join(POSITIONS[1:])}"
+        )
+    return position
+
+
+def _relative_eccentricity(position: str, relative: float) -> float:
+    """``relative`` as a float if it is a finite number of magnitude below 1, else ValueError."""
+    if isinstance(relative, bool) or not isinstance(relative, (int, float)) or not math.isfinite(relative):
+        raise ValueError(f"eccentricity at {position} must be a finite relative error, got {relative!r}")
+    if abs(relative) >= 1:
+        raise ValueError(f"eccentricity at {position} must be a relative error (e.g. 4e-6), got {relative!r}")
+    return float(relative)
+
+
 class SimulatedBalance(SimulatedInstrument):
     """A simulated balance whatever its protocol: a :class:`BalancePhysics` pan and the controls on it.
 
     Subclasses assign ``self.physics`` and ``self.server`` and add their protocol loop.
     """
 
-    controls: ClassVar[frozenset[str]] = frozenset({"place", "add", "remove", "set_drift", "set_sensitivity_error"})
+    controls: ClassVar[frozenset[str]] = frozenset(
+        {"place", "add", "remove", "set_drift", "set_sensitivity_error", "set_eccentricity"}
+    )
     physics: BalancePhysics
 
     @property
@@ -360,9 +433,10 @@ class SimulatedBalance(SimulatedInstrument):
         """Max, in g."""
         return self.physics.capacity_g
 
-    def place(self, load_g: float) -> None:
-        """Put ``load_g`` grams on the pan (replacing the load)."""
-        self.physics.place(load_g)
+    def place(self, load_g: float, position: str = CENTRE) -> None:
+        """Put ``load_g`` grams on the pan at ``position`` (``centre``, ``front-left``, ``back-left``,
+        ``back-right`` or ``front-right``), replacing the load."""
+        self.physics.place(load_g, position=position)
 
     def add(self, load_g: float) -> None:
         """Add ``load_g`` grams to the pan (negative removes some)."""
@@ -379,3 +453,7 @@ class SimulatedBalance(SimulatedInstrument):
     def set_sensitivity_error(self, relative: float) -> None:
         """Span error (relative) that an internal adjustment removes."""
         self.physics.set_sensitivity_error(relative)
+
+    def set_eccentricity(self, position: str, relative: float) -> None:
+        """Relative error of a load at the off-centre ``position`` (``relative * load`` g more than at the centre)."""
+        self.physics.set_eccentricity(position, relative)

@@ -67,8 +67,9 @@ class MtSicsSimulator(SimulatedBalance):
     stability after a load change), ``noise`` (settled noise, g; default d/10), ``stability_timeout`` (s that
     ``S`` waits before ``S I``), ``adjust_seconds`` (C3 duration, s), ``stream_interval`` (s between SIR lines).
     ``settings`` paces the line (None = unpaced); ``seed`` makes the noise reproducible.
-    Controls: ``place(load_g)``, ``add(load_g)``, ``remove()``, ``set_drift(g_per_s)``, ``set_sensitivity_error``
-    and ``fault`` (from :class:`SimulatedBalance`).
+    Controls: ``place(load_g, position="centre")``, ``add(load_g)``, ``remove()``, ``set_drift(g_per_s)``,
+    ``set_sensitivity_error(relative)``, ``set_eccentricity(position, relative)`` and ``fault`` (from
+    :class:`SimulatedBalance`).
     """
 
     protocol: ClassVar[str] = "mt-sics"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from simulators.balance_physics import BalancePhysics, Outcome, RangeState
+from simulators.balance_physics import POSITIONS, BalancePhysics, Outcome, RangeState
 
 
 class FakeClock:
@@ -207,3 +207,104 @@ def test_thread_safe_under_concurrent_use():
         t.join(10)
     assert not errors
     assert bal.load_g == pytest.approx(0.0, abs=1e-9)
+
+
+# -- eccentricity ------------------------------------------------------------------------------------------------
+# Noise-free balances (noise_g = dynamic_noise_g = 0) so each expected indication is exact: the true load times
+# (1 + sensitivity error + eccentricity at the load's position), rounded to d = 0.0001 g.
+
+
+def quiet(**kw: object) -> tuple[BalancePhysics, FakeClock]:
+    return make(noise_g=0.0, dynamic_noise_g=0.0, **kw)
+
+
+def settled(bal: BalancePhysics, clock: FakeClock) -> float:
+    clock.t += 1.0  # settle_time_s of make()
+    ind = bal.read()
+    assert ind.stable
+    return ind.net_g
+
+
+def test_without_eccentricity_every_position_reads_alike():
+    bal, clock = quiet()
+    assert bal.eccentricity == {}
+    for position in POSITIONS:
+        bal.place(100.0, position=position)
+        assert bal.position == position
+        assert settled(bal, clock) == 100.0
+
+
+def test_an_off_centre_load_indicates_relative_times_load_more():
+    bal, clock = quiet(eccentricity={"back-right": 5e-6})
+    bal.place(100.0)
+    assert bal.position == "centre"
+    assert settled(bal, clock) == 100.0
+    bal.place(100.0, position="back-right")  # 5e-6 * 100 g = 0.0005 g = 5 d more
+    assert settled(bal, clock) == 100.0005
+    for position in ("front-left", "back-left", "front-right"):  # not configured: no error
+        bal.place(100.0, position=position)
+        assert settled(bal, clock) == 100.0
+    bal.set_eccentricity("front-left", -4e-6)  # a negative error: -4e-6 * 50 g = -0.0002 g
+    bal.place(50.0, position="front-left")
+    assert settled(bal, clock) == 49.9998
+    bal.set_eccentricity("back-right", 0.0)  # 0 removes it
+    bal.place(100.0, position="back-right")
+    assert settled(bal, clock) == 100.0
+    assert bal.eccentricity == {"back-right": 0.0, "front-left": -4e-6}
+
+
+def test_eccentricity_adds_to_the_sensitivity_error_and_survives_an_adjustment():
+    bal, clock = quiet(sensitivity_error=2e-6, adjust_seconds=0.0)
+    bal.set_eccentricity("front-left", 4e-6)
+    bal.place(200.0, position="front-left")
+    # 200 g * (1 + 2e-6 + 4e-6) = 200.0012 g
+    assert settled(bal, clock) == 200.0012
+    assert bal.start_adjustment() is Outcome.DONE  # removes the sensitivity error only
+    assert bal.read().net_g == 200.0008  # 200 g * (1 + 4e-6)
+    bal.place(200.0)
+    assert settled(bal, clock) == 200.0
+
+
+def test_add_keeps_the_position_and_remove_returns_to_the_centre():
+    bal, clock = quiet(eccentricity={"front-left": 1e-5})
+    bal.place(60.0, position="front-left")
+    assert settled(bal, clock) == 60.0006  # 1e-5 * 60 g
+    bal.add(40.0)
+    assert bal.position == "front-left"
+    assert settled(bal, clock) == 100.001  # the whole 100 g sits front left: 1e-5 * 100 g
+    bal.remove()
+    assert bal.position == "centre"
+    assert settled(bal, clock) == 0.0
+    bal.add(100.0)
+    assert settled(bal, clock) == 100.0
+
+
+def test_moving_the_load_restarts_the_stability_time():
+    bal, clock = quiet(eccentricity={"back-left": 1e-5})
+    bal.place(100.0)
+    assert settled(bal, clock) == 100.0
+    bal.place(100.0, position="back-left")
+    assert not bal.read().stable
+    clock.t += 0.5
+    assert not bal.is_stable()
+    clock.t += 0.5
+    assert bal.read().stable and bal.read().net_g == 100.001
+
+
+def test_eccentricity_positions_and_values_are_checked():
+    with pytest.raises(ValueError, match="unknown load position 'middle'.*centre, front-left"):
+        BalancePhysics(eccentricity={"middle": 1e-6})
+    with pytest.raises(ValueError, match="centre is the reference"):
+        BalancePhysics(eccentricity={"centre": 1e-6})
+    bal, _ = quiet()
+    bal.place(10.0)
+    with pytest.raises(ValueError, match="unknown load position 'front left'"):
+        bal.place(20.0, position="front left")
+    assert bal.load_g == 10.0 and bal.position == "centre"  # refused before anything moved
+    with pytest.raises(ValueError, match="centre is the reference"):
+        bal.set_eccentricity("centre", 1e-6)
+    with pytest.raises(ValueError, match="finite relative error"):
+        bal.set_eccentricity("back-left", math.nan)
+    with pytest.raises(ValueError, match="relative error"):
+        bal.set_eccentricity("back-left", 1.5)
+    assert bal.eccentricity == {}

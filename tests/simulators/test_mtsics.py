@@ -242,6 +242,26 @@ def test_controls_by_name_and_concurrent_use(sim_thread):
         worker.join(5)
 
 
+def test_eccentricity_controls_reach_the_wire(sim_thread):
+    sim = start(sim_thread, settle_time=0.0, noise=0.0)
+    sim.control("set_eccentricity", position="front-left", relative=1e-4)
+    with driver(sim) as bal:
+        sim.control("place", load_g=100.0)  # the centre by default
+        assert bal.weight_immediate().value == pytest.approx(100.0, abs=1e-9)
+        sim.control("place", load_g=100.0, position="front-left")  # 1e-4 * 100 g = 0.01 g more
+        assert bal.weight_immediate().value == pytest.approx(100.01, abs=1e-9)
+        sim.control("add", load_g=50.0)  # still front left: 1e-4 * 150 g = 0.015 g
+        assert bal.weight_immediate().value == pytest.approx(150.015, abs=1e-9)
+        sim.control("place", load_g=100.0, position="back-right")  # not configured
+        assert bal.weight_immediate().value == pytest.approx(100.0, abs=1e-9)
+    with pytest.raises(ValueError, match="unknown load position"):
+        sim.control("place", load_g=1.0, position="left")
+    with pytest.raises(ValueError, match="centre is the reference"):
+        sim.control("set_eccentricity", position="centre", relative=1e-6)
+    with pytest.raises(ValueError):
+        sim.control("set_eccentricity", relative=1e-6)  # the position is required
+
+
 # -- check 10: pacing and faults --------------------------------------------------------------------------------------
 def test_si_exchange_is_paced_at_9600_8n1(sim_thread):
     sim = start(sim_thread, settings=SerialSettings(baud=9600, bytesize=8, parity="N", stopbits=1))

@@ -235,6 +235,12 @@ def test_controls_by_name(sim_thread: SimulatorThread) -> None:
     assert sim.physics.load_g == 15.0
     sim.control("remove")
     assert sim.physics.load_g == 0.0
+    sim.control("set_eccentricity", position="back-left", relative=2e-6)
+    assert sim.physics.eccentricity == {"back-left": 2e-6}
+    sim.control("place", load_g=10.0, position="back-left")
+    assert sim.physics.position == "back-left"
+    with pytest.raises(ValueError, match="unknown load position"):
+        sim.control("place", load_g=10.0, position="rear")
     with pytest.raises(ValueError, match="unknown action"):
         sim.control("explode")
     with pytest.raises(ValueError, match="16 or 22"):
