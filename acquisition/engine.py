@@ -18,6 +18,8 @@ import logging
 import math
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +132,12 @@ def _overall(results: list[PointResult]) -> Conformity:
     return Conformity.NOT_ASSESSED
 
 
+#: seconds between the executing process's signs of life in the run's checkpoint (``owner.seen``)
+HEARTBEAT_S = 30.0
+#: seconds without a sign of life after which a run executed on another computer counts as abandoned
+STALE_S = 150.0
+
+
 def _alive_here(owner: Mapping[str, Any]) -> bool:
     """True when ``owner`` names another live process on this computer (a crashed one is not alive)."""
     pid = owner.get("pid")
@@ -142,6 +150,31 @@ def _alive_here(owner: Mapping[str, Any]) -> bool:
     except PermissionError:  # alive, owned by another user
         return True
     return True
+
+
+def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | None:
+    """Why ``owner`` (the checkpoint's record of the executing process) still holds ``run_id``, or None.
+
+    On this computer the process is asked directly; on another one it holds the run while it has shown a sign of
+    life (``seen``, Unix seconds) within :data:`STALE_S` (its clock may differ from ours by less than that).
+    """
+    if not owner:
+        return None
+    if owner.get("host") == socket.gethostname():
+        if _alive_here(owner):
+            return (
+                f"run {run_id} is being executed by process {owner.get('pid')} on this computer; "
+                "wait for it to finish or pause, or stop that process first"
+            )
+        return None
+    seen = owner.get("seen")
+    if not isinstance(seen, (int, float)) or now - seen >= STALE_S:
+        return None
+    return (
+        f"run {run_id} is being executed on computer {owner.get('host')!r} (process {owner.get('pid')}, last heard "
+        f"from {max(0, round(now - seen))} s ago); finish or pause it there. If that computer has crashed, resume "
+        f"after {STALE_S:.0f} s without news from it"
+    )
 
 
 class RunEngine:
@@ -161,6 +194,7 @@ class RunEngine:
         self.actor = actor
         self.today = today
         self.poll_pause = poll_pause
+        self._checkpoint_lock = threading.Lock()  # checkpoint writes: the steps and the heartbeat
 
     # --- creation: the checks a run must pass before it starts ---------------------------------------------------
 
@@ -331,23 +365,59 @@ class RunEngine:
         """Run (or resume) ``run_id`` to the end, or until it pauses; ``instruments`` maps role -> open driver."""
         code = procedure.definition.code
         with session_scope(self.registry, self.actor) as s:
-            run = self._load(s, run_id)
+            run = s.get(Run, run_id, with_for_update=True)  # PostgreSQL: two claims of one run are serialised
+            if run is None:
+                raise RunNotFound(f"no run {run_id!r} in the registry")
             if run.state not in RESUMABLE:
                 raise RunStateError(f"run {run_id} is {run.state.value}; only created or paused runs can run")
             if run.procedure.code != code:
                 raise RunStateError(f"run {run_id} follows {run.procedure.code}, not {code}")
-            holder = run.checkpoint.get("owner") or {}
-            if run.state is RunState.RUNNING and _alive_here(holder):
-                raise RunStateError(
-                    f"run {run_id} is being executed by process {holder.get('pid')} on this computer; "
-                    "wait for it to finish or pause, or stop that process first"
-                )
+            if run.state is RunState.RUNNING:
+                problem = _holder_problem(run_id, run.checkpoint.get("owner") or {}, time.time())
+                if problem:
+                    raise RunStateError(problem)
             run.state = RunState.RUNNING
             run.message = ""
             run.started_at = run.started_at or datetime.now(UTC)
-            run.checkpoint = {**run.checkpoint, "owner": {"host": socket.gethostname(), "pid": os.getpid()}}
+            run.checkpoint = {**run.checkpoint, "owner": self._owner()}
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(run_id, stop), name=f"run-{run_id}-alive", daemon=True)
+        beat.start()
+        try:
+            return self._execute_claimed(procedure, run_id, instruments, prompter, context, checkpoint)
+        finally:
+            stop.set()
+            beat.join(5)
+
+    @staticmethod
+    def _owner() -> dict[str, Any]:
+        """This process as the executor of a run: computer, process id and a sign of life now (Unix s)."""
+        return {"host": socket.gethostname(), "pid": os.getpid(), "seen": time.time()}
+
+    def _heartbeat(self, run_id: str, stop: threading.Event) -> None:
+        """Refresh ``owner.seen`` every :data:`HEARTBEAT_S` while the run executes (an operator action may take
+        longer than :data:`STALE_S`)."""
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                    run = self._load(s, run_id)
+                    if run.state is RunState.RUNNING:
+                        run.checkpoint = {**run.checkpoint, "owner": self._owner()}
+            except Exception:  # the registry may be briefly away; the next beat tries again
+                log.warning("run %s: could not record a sign of life", run_id, exc_info=True)
+
+    def _execute_claimed(
+        self,
+        procedure: Procedure,
+        run_id: str,
+        instruments: Mapping[str, Instrument],
+        prompter: Prompter,
+        context: RunContext,
+        checkpoint: dict[str, Any],
+    ) -> RunOutcome:
+        code = procedure.definition.code
         missing = set().union(*(st.roles() for st in procedure.plan(context))) - set(instruments)
         if missing:
             return self._pause(code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
@@ -461,10 +531,15 @@ class RunEngine:
             return -1
 
     def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
-        with session_scope(self.registry, self.actor) as s:
+        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
             run = self._load(s, run_id)
             run.current_step = current[:80]
-            run.checkpoint = {**run.checkpoint, "completed": dict(completed), "attempts": dict(attempts)}
+            run.checkpoint = {
+                **run.checkpoint,
+                "completed": dict(completed),
+                "attempts": dict(attempts),
+                "owner": self._owner(),
+            }
 
     def _pause(self, code: str, run_id: str, message: str) -> RunOutcome:
         with session_scope(self.registry, self.actor) as s:

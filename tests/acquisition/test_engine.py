@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from acquisition.engine import RunEngine, RunRefused, RunStateError
+from acquisition.engine import STALE_S, RunEngine, RunRefused, RunStateError
 from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
     EnvironmentLimit,
@@ -287,3 +288,59 @@ def test_a_run_executed_by_a_live_process_cannot_be_taken_over(
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
         outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
     assert outcome.state == "completed", outcome.message
+
+
+def _claimed_elsewhere(registry: Engine, run_id: str, seen: float) -> None:
+    """As if a process on another computer were executing ``run_id`` and last showed life at ``seen``."""
+    with session_scope(registry, "test") as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.state = RunState.RUNNING
+        run.checkpoint = {**run.checkpoint, "owner": {"host": "lab-pc-2", "pid": 4242, "seen": seen}}
+
+
+def test_a_run_executed_on_another_computer_is_refused_until_that_computer_falls_silent(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    _claimed_elsewhere(registry, run_id, time.time() - 20)  # heard from 20 s ago: still at work
+    with pytest.raises(RunStateError, match=r"computer 'lab-pc-2' \(process 4242, last heard from 2\d s ago\)"):
+        engine.execute(ToyProcedure(), run_id, {}, prompter)
+    assert prompter.performed == []
+
+    _claimed_elsewhere(registry, run_id, time.time() - STALE_S - 1)  # silent for longer than STALE_S: crashed
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert outcome.state == "completed", outcome.message
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.checkpoint["owner"]["host"] == socket.gethostname()
+
+
+def test_the_executing_process_shows_life_during_a_long_operator_action(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("acquisition.engine.HEARTBEAT_S", 0.05)
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    seen: list[float] = []
+
+    def owner_seen() -> float:
+        with session_factory(registry)() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            return float(run.checkpoint["owner"]["seen"])
+
+    def slow_operator(action: OperatorAction) -> None:  # takes 0.4 s to place the load; no step is saved meanwhile
+        if action.params["load_g"] == 100.0:
+            seen.append(owner_seen())
+            time.sleep(0.4)
+            seen.append(owner_seen())
+        balance.control("place", load_g=action.params["load_g"])
+
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(slow_operator))
+    assert outcome.state == "completed", outcome.message
+    assert seen[1] - seen[0] >= 0.2  # refreshed by the heartbeat while the operator worked
