@@ -46,6 +46,7 @@ from registry.models import (
 )
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
+from tests.support.postgres import PostgresServer
 
 TODAY = date(2026, 11, 21)
 LOADS = (0.0, 100.0, 200.0)
@@ -89,9 +90,15 @@ class ToyProcedure(Procedure):
         ]
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'caltrace.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The registry on SQLite and on a real PostgreSQL server (a lab's shared registry), with a small lab."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'caltrace.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database()
+    engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine, "setup") as s:
         owner = Customer(name="Công ty A")
@@ -129,7 +136,8 @@ def registry(tmp_path: Path) -> Engine:
             ]
             s.add(std)
         s.add(ReferenceStandard(code="DMM", name="DMM", kind="dmm", field=MetrologyField.ELECTRICAL))
-    return engine
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
