@@ -1,5 +1,6 @@
 """Demo of ``nawi-calibration-cg18``: an analytical balance (MT-SICS, 220 g, d = 0.1 mg) with a +2 ppm
-sensitivity error, an E2 weight set, and the COMET thermo-hygro-barometer."""
+sensitivity error and an eccentricity error of 3 d at the 70 g eccentricity load at the back right, an E2 weight
+set, and the COMET thermo-hygro-barometer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from simulators.runner import SimulatorThread
 
 SERIAL = "B912345678"
 SENSITIVITY = 2e-6  # relative sensitivity error of the simulated balance
+ECCENTRICITY_LOAD_G = 70.0
+#: off-centre position -> relative eccentricity error of the simulated balance: 3 d = 0.3 mg at 70 g, back right
+ECCENTRICITY: dict[str, float] = {"back-right": 3 * 0.0001 / ECCENTRICITY_LOAD_G}
 #: nominal g -> (conventional mass g, U g at k = 2) of the demo E2 set
 CERTIFIED: dict[float, tuple[float, float]] = {
     0.0: (0.0, 0.0),
@@ -37,7 +41,7 @@ class NawiCg18Demo(DemoScenario):
     parameters: ClassVar[dict[str, Any]] = {
         "loads_g": [50.0, 100.0, 150.0, 200.0, 220.0],
         "repeat_load_g": 100.0,
-        "eccentricity_load_g": 70.0,
+        "eccentricity_load_g": ECCENTRICITY_LOAD_G,
     }
 
     def __init__(self) -> None:
@@ -76,10 +80,13 @@ class NawiCg18Demo(DemoScenario):
         sim = sims.start(MtSicsSimulator("bal-1", SERIAL, settle_time=0.15, stability_timeout=0.3, seed=11))
         assert isinstance(sim, MtSicsSimulator)
         sim.control("set_sensitivity_error", relative=SENSITIVITY)
+        for position, relative in ECCENTRICITY.items():
+            sim.control("set_eccentricity", position=position, relative=relative)
         self.balance = sim
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
     def act(self, action: OperatorAction) -> None:
         assert self.balance is not None, "start the scenario first"
         nominal = float(action.params.get("load_g", 0.0))
-        self.balance.control("place", load_g=CERTIFIED[nominal][0])
+        position = str(action.params.get("position", "centre"))
+        self.balance.control("place", load_g=CERTIFIED[nominal][0], position=position)

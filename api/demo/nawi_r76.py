@@ -1,5 +1,6 @@
 """Demo of ``nawi-verification-r76``: a class II precision balance (MT-SICS, Max 2200 g, d = 0.01 g, e = 0.1 g)
-with a +10 ppm sensitivity error (well inside the MPE), an E2 weight set 1 g – 2 kg, and the COMET
+with a +10 ppm sensitivity error (well inside the MPE) and an eccentricity error of 3 d = 0.03 g at the 730 g
+eccentricity load at the front left (MPE there 1 e = 0.1 g), an E2 weight set 1 g – 2 kg, and the COMET
 thermo-hygro-barometer.
 
 Why e = 0.1 g and not e = d = 0.01 g: class II allows at most n = Max/e = 100 000 (R76-1 Table 3), so 2200 g at
@@ -25,6 +26,9 @@ MAX_G = 2200.0
 D_G = 0.01
 E_G = 0.1
 SENSITIVITY = 1e-5  # relative sensitivity error of the simulated balance (+0.022 g at 2200 g)
+#: off-centre position -> relative eccentricity error of the simulated balance: 3 d = 0.03 g at the procedure's
+#: default eccentricity load of 730 g (Max/3 to two significant digits), front left
+ECCENTRICITY: dict[str, float] = {"front-left": 3 * D_G / 730.0}
 #: label -> (nominal g, conventional mass g, U g at k = 2) of the demo E2 set (made up, within E2 MPEs)
 CERTIFIED: dict[str, tuple[float, float, float]] = {
     "2000 g": (2000.0, 2000.0012, 0.0010),
@@ -102,6 +106,8 @@ class NawiR76Demo(DemoScenario):
         )
         assert isinstance(sim, MtSicsSimulator)
         sim.control("set_sensitivity_error", relative=SENSITIVITY)
+        for position, relative in ECCENTRICITY.items():
+            sim.control("set_eccentricity", position=position, relative=relative)
         self.balance = sim
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
@@ -110,6 +116,10 @@ class NawiR76Demo(DemoScenario):
         if action.kind == "add-load":
             self.balance.control("add", load_g=float(action.params["add_g"]))
         elif action.kind == "place-load":
-            self.balance.control("place", load_g=sum(CERTIFIED[label][1] for label in action.params["weights"]))
+            self.balance.control(
+                "place",
+                load_g=sum(CERTIFIED[label][1] for label in action.params["weights"]),
+                position=str(action.params.get("position", "centre")),
+            )
         else:
             self.balance.control("place", load_g=0.0)

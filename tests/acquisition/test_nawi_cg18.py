@@ -4,6 +4,15 @@ The simulated balance has a sensitivity error of +2 ppm (set in the test) and th
 true (conventional) mass from the weight certificate, so the expected error of indication at a load of conventional
 mass m is E = 2e-6 · m, computed here independently of the procedure; the balance shows 0.1 mg steps, so each E is
 expected within a few d of that.
+
+The balance also has an eccentricity error at the back left of exactly −4 d on the 70 g eccentricity weight
+(relative −4 d / m_c, set in the test), and the operator puts the weight where the action says. The eccentricity
+differences ΔI_i = I_i − I_centre (cg-18 5.3) are then, by hand: the true indications at the back left and the
+centre differ by exactly −4 d (a whole number of d, so rounding both to d shifts them alike), and each reading
+also carries the settled noise (d/10, clipped at 3 sigma) and what is left of the settling transient (at most
+d/4), so the two readings' offsets differ by less than d and the rounded difference is −4 d, −3 d or −5 d. At the
+other positions the true indications equal the centre's, so ΔI_i is −d, 0 or +d. Hence |ΔI_ecc|max is the back
+left's: 4 d within d.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from simulators.runner import SimulatorThread
 
 TODAY = date(2026, 11, 21)
 SENSITIVITY = 2e-6
+D = 0.0001
 # nominal g -> (conventional mass g, U g at k = 2): an E2-like set, made up for the test
 CERTIFIED = {
     50.0: (50.00002, 0.00003),
@@ -51,6 +61,14 @@ CERTIFIED = {
     220.0: (219.99998, 0.00012),
 }
 PARAMS = {"loads_g": [50.0, 100.0, 150.0, 200.0, 220.0], "repeat_load_g": 100.0, "eccentricity_load_g": 70.0}
+ECC_POSITION = "back-left"
+ECC_RELATIVE = -4 * D / CERTIFIED[70.0][0]  # -4 d = -0.4 mg on the 70 g weight (see the module docstring)
+
+
+def differences(note: str) -> list[float]:
+    """ΔI_i (g) of the eccentricity row's note ``differences: +a, -b, ...`` (front left, back left, back right,
+    front right: the order of the procedure's steps)."""
+    return [float(x) for x in note.removeprefix("differences: ").split(", ")]
 
 
 @pytest.fixture
@@ -111,11 +129,13 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
     balance = sim_thread.start(MtSicsSimulator("bal-1", "B912345678", settle_time=0.15, stability_timeout=0.3, seed=11))
     assert isinstance(balance, MtSicsSimulator)
     balance.control("set_sensitivity_error", relative=SENSITIVITY)
+    balance.control("set_eccentricity", position=ECC_POSITION, relative=ECC_RELATIVE)
     env = sim_thread.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=21.0, humidity=48.0))
 
     def act(action: OperatorAction) -> None:
         nominal = action.params["load_g"]
-        balance.control("place", load_g=CERTIFIED[nominal][0] if nominal else 0.0)
+        position = action.params.get("position", "centre")
+        balance.control("place", load_g=CERTIFIED[nominal][0] if nominal else 0.0, position=position)
 
     engine = RunEngine(registry, SQLiteReadingStore(tmp_path / "readings.db"), actor="lan", today=lambda: TODAY)
     procedure = NawiCalibrationCg18()
@@ -166,6 +186,15 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
     for r in errors:
         assert r.point is not None and r.U is not None
         assert u0 + alpha * r.point >= r.U * (1 - 1e-12)
+    # eccentricity (cg-18 5.3): -4 d at the back left only, within d (module docstring)
+    ecc = next(r for r in outcome.results if r.quantity == "eccentricity |ΔI_ecc|max")
+    assert ecc.point == 70.0 and ecc.unit == "g"
+    front_left, back_left, back_right, front_right = differences(ecc.note)
+    assert back_left == pytest.approx(-4 * D, abs=1.0001 * D)
+    for delta in (front_left, back_right, front_right):
+        assert abs(delta) <= 1.0001 * D
+    assert ecc.value == pytest.approx(abs(ECC_RELATIVE) * CERTIFIED[70.0][0], abs=1.0001 * D)
+    assert ecc.value == pytest.approx(abs(back_left), abs=1e-12)
     rep = next(r for r in outcome.results if r.quantity == "repeatability standard deviation")
     # Each net value (load minus zero indication, both rounded to d = 0.1 mg; settled noise 0.01 mg) is one of
     # x - d, x, x + d: the largest s of five such values is d (two at each end, one in the middle: sqrt(4d²/4)).

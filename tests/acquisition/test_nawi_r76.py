@@ -11,6 +11,12 @@ from OIML R76-1:2006 worked by hand, not from the procedure:
 The demo operator places the certified conventional mass of the pieces making each load, and the simulated balance
 shows (1 + s)·m rounded to d, so the error of indication is s·m within d/2 plus the settled noise (d/10, clipped at
 3 sigma): within d of s·m.
+
+Eccentricity: the operator puts the 730 g load (conventional mass m = 730.000435 g) where each action says, and the
+demo balance indicates (1 + s + ε_p)·m at position p, where ε_p is its eccentricity there (the demo's: 3 d / 730 g
+at the front left, none elsewhere). The eccentricity error at p (indication − no-load indication − m, R76-1 A.4.7)
+is therefore (s + ε_p)·m within d: at the front left (1e-5 + 0.03/730)·730.000435 g = 0.0073 + 0.03 = 0.0373 g,
+within MPE(730 g) = 0.1 g; elsewhere s·m = 0.0073 g.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sqlalchemy import select
 from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed
 from acquisition.procedures.nawi_r76 import NawiVerificationR76, r76_min_capacity
 from api.demo.base import DemoScenario
-from api.demo.nawi_r76 import CERTIFIED, SENSITIVITY
+from api.demo.nawi_r76 import CERTIFIED, ECCENTRICITY, SENSITIVITY
 from registry.db import session_factory
 from registry.models import Conformity, EnvironmentRecord, Run
 from tests.acquisition.conftest import DemoRun
@@ -157,10 +163,15 @@ def test_r76_demo_passes(demo_run: Callable[..., DemoRun]) -> None:
         assert r.conformity == "pass"
         assert r.budget["conventional_mass_g"] == pytest.approx(mass(r.point), abs=1e-12)
     ecc = [r for r in results if r.quantity == "eccentricity error"]
-    assert len(ecc) == 5
+    assert [r.note for r in ecc] == ["centre", "front left", "back left", "back right", "front right"]
+    assert list(ECCENTRICITY) == ["front-left"] and ECCENTRICITY["front-left"] == pytest.approx(0.03 / 730.0, rel=1e-12)
     for r in ecc:
         assert r.point == 730.0 and r.mpe == pytest.approx(0.1)
-        assert r.value == pytest.approx(SENSITIVITY * mass(730.0), abs=D)
+        eps = 0.03 / 730.0 if r.note == "front left" else 0.0
+        assert r.value == pytest.approx((SENSITIVITY + eps) * mass(730.0), abs=D), r
+        assert r.conformity == "pass"
+    (front_left,) = [r for r in ecc if r.note == "front left"]
+    assert front_left.value == pytest.approx(0.0373, abs=D)
     (rep,) = [r for r in results if r.quantity == "repeatability (max − min)"]
     # each net indication is (1 + s)·m rounded to d, minus a zero that rounds to 0: at most d apart
     assert rep.point == 1100.0 and rep.mpe == pytest.approx(0.1) and 0.0 <= rep.value <= D * 1.0001
@@ -198,6 +209,32 @@ def test_r76_demo_fails_when_the_sensitivity_error_exceeds_the_mpe(demo_run: Cal
     top = [r for r in errors if r.point == 2200.0]
     assert len(top) == 1 and top[0].conformity == "fail" and top[0].mpe == pytest.approx(0.15)
     assert any(r.conformity == "pass" for r in errors if r.point == 5.0)
+    with session_factory(run.registry)() as s:
+        stored = s.get(Run, run.outcome.run_id)
+        assert stored is not None and stored.overall is Conformity.FAIL
+
+
+def test_r76_demo_fails_when_the_eccentricity_exceeds_the_mpe(demo_run: Callable[..., DemoRun]) -> None:
+    eps_bad = 2e-4  # at the back right: (1e-5 + 2e-4) * 730.000435 g = 0.1533 g > MPE(730 g) = 0.1 g by 5 d
+
+    def prepare(demo: DemoScenario) -> None:
+        balance = getattr(demo, "balance", None)
+        assert balance is not None
+        balance.control("set_eccentricity", position="back-right", relative=eps_bad)
+
+    run = demo_run("nawi-verification-r76", prepare=prepare)
+    assert run.outcome.state == "completed", run.outcome.message
+    ecc = {r.note: r for r in run.outcome.results if r.quantity == "eccentricity error"}
+    assert list(ecc) == ["centre", "front left", "back left", "back right", "front right"]
+    eps = {"front left": 0.03 / 730.0, "back right": eps_bad}  # the demo's own, and the one set here
+    for name, r in ecc.items():
+        expected = (SENSITIVITY + eps.get(name, 0.0)) * mass(730.0)
+        assert r.value == pytest.approx(expected, abs=D), r
+        assert r.mpe == pytest.approx(0.1)
+        assert r.conformity == ("fail" if name == "back right" else "pass"), r
+    assert ecc["back right"].value == pytest.approx(0.1533, abs=D)
+    # the centred tests are untouched: every error of indication still passes
+    assert all(r.conformity == "pass" for r in _errors(run))
     with session_factory(run.registry)() as s:
         stored = s.get(Run, run.outcome.run_id)
         assert stored is not None and stored.overall is Conformity.FAIL
