@@ -1,16 +1,22 @@
 """``nawi-calibration-cg18``: calibration of a non-automatic weighing instrument per EURAMET cg-18 v4.0.
 
 Roles: ``balance`` (the instrument under test), ``weights`` (a reference weight set whose certificate ``values``
-list each nominal load in g with its conventional mass, U and k) and ``environment`` (a thermo-hygro-barometer).
+list every piece: ``point`` nominal g, ``value`` conventional mass g, ``U`` g at ``k``, optional ``label``) and
+``environment`` (a thermo-hygro-barometer). Every test load is made of pieces of the set (fewest pieces, each used
+once, :mod:`acquisition.procedures.weightset`); a load the set cannot make is refused at planning. The operator
+action names the pieces to place.
 
 Steps: environment at the start; repeatability (``repetitions`` placements of ``repeat_load_g``, default Max/2,
 cg-18 5.1); eccentricity (centre then four positions at ``eccentricity_load_g``, default Max/3, cg-18 5.3); the
 no-load indication and then the errors of indication at ``loads_g`` going up (default five loads Max/5 … Max,
 cg-18 5.2) and, with ``down`` (default), back down from the second-highest load (cg-18 5.2 "loading and
 unloading"); environment at the end. Every indication is kept once it is stable. Evaluation:
-:func:`acquisition.methods.nawi.errors_of_indication` with the repeatability and eccentricity found, the weights'
-conventional masses and U from their certificate. With ``uncertainty_in_use`` (default) the increasing-load
-results also give the uncertainty line U(m) = U0 + α·m (cg-18 8) as two rows. Masses in g.
+:func:`acquisition.methods.nawi.errors_of_indication` with the repeatability and eccentricity found, the pieces'
+conventional masses and U from their certificate (summed linearly for a load of several pieces). A load of one
+piece is a single body placed centrally (no eccentricity contribution); a load of several pieces gets the
+eccentricity contribution |ΔI_ecc|max·I/(2 L_ecc √3) of the eccentricity test (cg-18 7.1.1). With
+``uncertainty_in_use`` (default) the increasing-load results also give the uncertainty line U(m) = U0 + α·m
+(cg-18 8) as two rows. Masses in g.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.weightset import Load, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -50,18 +57,45 @@ POSITIONS = (
 
 
 def _place(
-    load: float, position: str = "centre", vi_pos: str = "giữa đĩa cân", en_pos: str = "centre"
+    load: Load | None, position: str = "centre", vi_pos: str = "giữa đĩa cân", en_pos: str = "centre"
 ) -> OperatorAction:
-    if load == 0:
+    """Place ``load`` at ``position``, naming its pieces ("150 g (100 g + 50 g)"; a single piece labelled as the
+    load is the load: "100 g"); None: remove every weight."""
+    if load is None:
         return OperatorAction(
             "remove-load", "Lấy hết quả cân khỏi đĩa cân", "Remove every weight from the pan", {"load_g": 0.0}
         )
+    what = f"{load.nominal:g} g"
+    if load.labels != [what]:
+        what += f" ({' + '.join(load.labels)})"
     return OperatorAction(
         "place-load",
-        f"Đặt {load:g} g ở {vi_pos}",
-        f"Place {load:g} g at the {en_pos}",
-        {"load_g": load, "position": position},
+        f"Đặt {what} ở {vi_pos}",
+        f"Place {what} at the {en_pos}",
+        {
+            "load_g": load.nominal,
+            "weights": load.labels,
+            "weights_g": [p.nominal for p in load.pieces],
+            "position": position,
+        },
     )
+
+
+def _reference(load: Load) -> tuple[ReferenceWeight, ...]:
+    """The pieces of ``load`` as the method's reference weights (correction and U from the certificate, g)."""
+    return tuple(
+        ReferenceWeight(p.nominal, correction=p.mass - p.nominal, U=p.U, k=p.k, label=p.label) for p in load.pieces
+    )
+
+
+def _point(load: Load, indication: float, zero: float, direction: str = "up") -> LoadPoint:
+    """One error-of-indication point: a single piece is a single body (no eccentricity term), several are not."""
+    return LoadPoint(_reference(load), indication, zero=zero, direction=direction, single_body=len(load.pieces) == 1)
+
+
+def _down(loads: list[Load]) -> list[Load]:
+    """The decreasing-load series: every load but the highest, from the highest down."""
+    return sorted(loads, key=lambda x: -x.nominal)[1:]
 
 
 class NawiCalibrationCg18(Procedure):
@@ -93,6 +127,7 @@ class NawiCalibrationCg18(Procedure):
     )
 
     def _loads(self, context: RunContext) -> dict[str, Any]:
+        """The run's settings; every load (g) composed of the weight set's pieces (ValueError when it cannot be)."""
         p = context.parameters
         top = context.instrument.range_max
         d = context.instrument.resolution
@@ -101,42 +136,22 @@ class NawiCalibrationCg18(Procedure):
                 f"instrument {context.instrument.serial_number} needs its range (Max) and resolution d in the "
                 "registry before a cg-18 calibration"
             )
+        weights = pieces(context)
+        code = context.standards["weights"].code
         loads = [float(x) for x in p.get("loads_g", [round(top * i / 5, 6) for i in range(1, 6)])]
         return {
             "max": float(top),
             "d": float(d),
-            "loads": loads,
-            "repeat": float(p.get("repeat_load_g", round(top / 2, 6))),
-            "ecc": float(p.get("eccentricity_load_g", round(top / 3, 6))),
+            "loads": [make(weights, x, "loads_g", code) for x in loads],
+            "repeat": make(weights, float(p.get("repeat_load_g", round(top / 2, 6))), "repeat_load_g", code),
+            "ecc": make(weights, float(p.get("eccentricity_load_g", round(top / 3, 6))), "eccentricity_load_g", code),
             "n": int(p.get("repetitions", 5)),
             "down": bool(p.get("down", True)),
             "in_use": bool(p.get("uncertainty_in_use", True)),
         }
 
-    def _weights(self, context: RunContext) -> dict[float, ReferenceWeight]:
-        """The weight set's certified loads by nominal value (g)."""
-        weights = {}
-        for row in context.standards["weights"].values:
-            nominal = float(row["point"])
-            weights[nominal] = ReferenceWeight(
-                nominal,
-                correction=float(row["value"]) - nominal,
-                U=float(row["U"]),
-                k=float(row.get("k", 2.0)),
-                label=f"{nominal:g} g",
-            )
-        return weights
-
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._loads(context)
-        weights = self._weights(context)
-        missing = [x for x in (*cfg["loads"], cfg["repeat"], cfg["ecc"]) if x not in weights]
-        if missing:
-            raise ValueError(
-                f"the weight set {context.standards['weights'].code} has no certified load of "
-                f"{', '.join(f'{x:g} g' for x in missing)}: choose loads_g from "
-                f"{', '.join(f'{x:g}' for x in sorted(weights))}"
-            )
         window = int(context.parameters.get("settle_window", 3))
         spread = 2 * cfg["d"]
         crit = StabilityCriterion(
@@ -148,48 +163,54 @@ class NawiCalibrationCg18(Procedure):
             )
         ]
         for i in range(1, cfg["n"] + 1):
-            steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(0.0), stability=crit))
+            steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(None), stability=crit))
             steps.append(
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Repeatability {i}: {cfg['repeat']:g} g",
+                    f"Repeatability {i}: {cfg['repeat'].nominal:g} g",
                     _place(cfg["repeat"]),
                     stability=crit,
                 )
             )
         steps.append(
-            Step("ecc-centre", "balance", f"Eccentricity: centre {cfg['ecc']:g} g", _place(cfg["ecc"]), stability=crit)
+            Step(
+                "ecc-centre",
+                "balance",
+                f"Eccentricity: centre {cfg['ecc'].nominal:g} g",
+                _place(cfg["ecc"]),
+                stability=crit,
+            )
         )
         for key, vi, en in POSITIONS:
             steps.append(
                 Step(f"ecc-{key}", "balance", f"Eccentricity: {en}", _place(cfg["ecc"], key, vi, en), stability=crit)
             )
-        steps.append(Step("zero", "balance", "Errors of indication: no load", _place(0.0), stability=crit))
+        steps.append(Step("zero", "balance", "Errors of indication: no load", _place(None), stability=crit))
         for load in cfg["loads"]:
             steps.append(
                 Step(
-                    f"load-{load:g}",
+                    f"load-{load.nominal:g}",
                     "balance",
-                    f"Errors of indication: {load:g} g",
+                    f"Errors of indication: {load.nominal:g} g",
                     _place(load),
                     stability=crit,
-                    meta={"load_g": load},
+                    meta={"load_g": load.nominal},
                 )
             )
         if cfg["down"]:
-            for load in sorted(cfg["loads"], reverse=True)[1:]:
+            for load in _down(cfg["loads"]):
                 steps.append(
                     Step(
-                        f"down-{load:g}",
+                        f"down-{load.nominal:g}",
                         "balance",
-                        f"Errors of indication, decreasing: {load:g} g",
+                        f"Errors of indication, decreasing: {load.nominal:g} g",
                         _place(load),
                         stability=crit,
-                        meta={"load_g": load, "direction": "down"},
+                        meta={"load_g": load.nominal, "direction": "down"},
                     )
                 )
-        steps.append(Step("unload", "balance", "No load at the end", _place(0.0), stability=crit))
+        steps.append(Step("unload", "balance", "No load at the end", _place(None), stability=crit))
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
         )
@@ -200,25 +221,18 @@ class NawiCalibrationCg18(Procedure):
 
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._loads(context)
-        weights = self._weights(context)
         rep = repeatability(
-            cfg["repeat"],
+            cfg["repeat"].nominal,
             [data[f"rep-{i}"].values[0] - data[f"rep-zero-{i}"].values[0] for i in range(1, cfg["n"] + 1)],
         )
         ecc = eccentricity(
-            cfg["ecc"], data["ecc-centre"].values[0], [data[f"ecc-{k}"].values[0] for k, _, _ in POSITIONS]
+            cfg["ecc"].nominal, data["ecc-centre"].values[0], [data[f"ecc-{k}"].values[0] for k, _, _ in POSITIONS]
         )
         zero = data["zero"].values[0]
-        points = [
-            LoadPoint((weights[load],), data[f"load-{load:g}"].values[0], zero=zero, single_body=True)
-            for load in cfg["loads"]
-        ]
+        points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero) for load in cfg["loads"]]
         if cfg["down"]:
             points.extend(
-                LoadPoint(
-                    (weights[load],), data[f"down-{load:g}"].values[0], zero=zero, direction="down", single_body=True
-                )
-                for load in sorted(cfg["loads"], reverse=True)[1:]
+                _point(load, data[f"down-{load.nominal:g}"].values[0], zero, "down") for load in _down(cfg["loads"])
             )
         balance = Balance(max_load=cfg["max"], d=cfg["d"])
         results = [rep.as_result(), ecc.as_result()]

@@ -4,7 +4,8 @@ Roles: ``balance`` (the instrument under verification; its class I–IIII, Max a
 ``weights`` (a reference weight set whose certificate ``values`` list every piece: ``point`` nominal g,
 ``value`` conventional mass g, ``U`` g at ``k``, optional ``label`` to tell apart pieces of equal nominal value)
 and ``environment`` (a thermo-hygro-barometer). A test load is made of pieces of the set (each piece used once,
-fewest pieces first); its reference value is the sum of their certified conventional masses.
+fewest pieces, :mod:`acquisition.procedures.weightset`); its reference value is the sum of their certified
+conventional masses.
 
 Steps (every indication kept once stable): environment at the start; weighing test (R76-1 A.4.4): no load, then
 ``loads_g`` increasing and decreasing back from Max; eccentricity (3.6.2, A.4.7): no load, then
@@ -53,6 +54,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -64,7 +66,6 @@ POSITIONS = (
     ("front-right", "phía trước bên phải", "front right"),
 )
 _UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}
-_UG = 1_000_000  # micrograms per gram: pieces are matched to loads in whole micrograms
 
 
 def r76_min_capacity(e: float, accuracy_class: str) -> float:
@@ -78,45 +79,6 @@ def r76_min_capacity(e: float, accuracy_class: str) -> float:
     if factor is None:
         factor = 20 if e <= 0.05 + 1e-12 else 50
     return round(factor * e, 9)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One weight of the set: nominal and conventional mass (g), certificate U (g) at k, label."""
-
-    nominal: float
-    mass: float
-    U: float
-    k: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Load:
-    """A test load (g nominal) and the pieces that make it."""
-
-    nominal: float
-    pieces: tuple[Piece, ...]
-
-    @property
-    def mass(self) -> float:
-        """Conventional mass of the load (g): the sum of the pieces' certified values."""
-        return math.fsum(p.mass for p in self.pieces)
-
-    @property
-    def correction(self) -> float:
-        """Conventional mass − nominal (g)."""
-        return self.mass - self.nominal
-
-    @property
-    def uncertainty(self) -> float:
-        """Expanded uncertainty of the load (g), the pieces' U summed linearly (correlated)."""
-        return math.fsum(p.U for p in self.pieces)
-
-    @property
-    def labels(self) -> list[str]:
-        """The labels of the pieces, largest first."""
-        return [p.label for p in self.pieces]
 
 
 @dataclass(frozen=True)
@@ -181,61 +143,6 @@ class NawiVerificationR76(Procedure):
         parameters={"in_service": False, "repetitions": 3, "settle_window": 3, "stability_timeout_s": 30.0},
     )
 
-    # --- weights -------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def pieces(context: RunContext) -> list[Piece]:
-        """The weight set's certified pieces, largest first (labels made unique: ``200 g``, ``200 g*``...)."""
-        std = context.standards["weights"]
-        out: list[Piece] = []
-        seen: dict[str, int] = {}
-        for i, row in enumerate(std.values):
-            try:
-                nominal, mass = float(row["point"]), float(row["value"])
-                u, k = float(row["U"]), float(row.get("k", 2.0))
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(
-                    f"certificate {std.certificate} of {std.code}, value {i + 1}: each certified weight needs "
-                    "point (nominal g), value (conventional mass g) and U (g); correct the certificate in the registry"
-                ) from None
-            unit = str(row.get("unit", "g"))
-            if unit != "g":
-                raise ValueError(f"certificate {std.certificate} of {std.code}: give the weights in g, not {unit!r}")
-            base = str(row.get("label") or f"{nominal:g} g")
-            seen[base] = seen.get(base, 0) + 1
-            label = base + "*" * (seen[base] - 1)
-            out.append(Piece(nominal, mass, u, k, label))
-        if not out:
-            raise ValueError(f"the weight set {std.code} has no certified values in certificate {std.certificate}")
-        return sorted(out, key=lambda p: -p.nominal)
-
-    @staticmethod
-    def compose(pieces: Sequence[Piece], load: float) -> Load | None:
-        """The pieces (each used once) whose nominal values add up to ``load`` g, or None; fewest pieces first."""
-        target = round(load * _UG)
-        sizes = [round(p.nominal * _UG) for p in pieces]
-        suffix = [0] * (len(sizes) + 1)
-        for i in range(len(sizes) - 1, -1, -1):
-            suffix[i] = suffix[i + 1] + sizes[i]
-        failed: set[tuple[int, int]] = set()
-
-        def search(i: int, rest: int) -> list[int] | None:
-            if rest == 0:
-                return []
-            if i == len(sizes) or suffix[i] < rest or (i, rest) in failed:
-                return None
-            if sizes[i] <= rest:
-                found = search(i + 1, rest - sizes[i])
-                if found is not None:
-                    return [i, *found]
-            found = search(i + 1, rest)
-            if found is None:
-                failed.add((i, rest))
-            return found
-
-        chosen = search(0, target)
-        return None if chosen is None else Load(load, tuple(pieces[i] for i in chosen))
-
     # --- parameters ----------------------------------------------------------------------------------------------
 
     def config(self, context: RunContext) -> Config:
@@ -277,20 +184,13 @@ class NawiVerificationR76(Procedure):
             raise ValueError(f"parameter settle_window must be a whole number >= 1, got {window!r}")
         timeout = _number("stability_timeout_s", p.get("stability_timeout_s", 30.0))
 
-        pieces = self.pieces(context)
+        weights = pieces(context)
         code = context.standards["weights"].code
-        available = ", ".join(sorted({f"{x.nominal:g}" for x in pieces}, key=float))
 
-        def make(name: str, load: float) -> Load:
+        def make_load(name: str, load: float) -> Load:
             if load > max_load * (1 + 1e-9):
                 raise ValueError(f"{name}: {load:g} g exceeds Max = {max_load:g} g")
-            made = self.compose(pieces, load)
-            if made is None:
-                raise ValueError(
-                    f"{name}: the weight set {code} cannot make {load:g} g from its certified pieces ({available} g); "
-                    f"choose another {name} or another weight set"
-                )
-            return made
+            return make(weights, load, name, code)
 
         min_load = r76_min_capacity(e, cls)
         half = round(max_load / 2, 9)
@@ -300,30 +200,30 @@ class NawiVerificationR76(Procedure):
         def defaults(wanted: Sequence[float]) -> list[Load]:
             out = []
             for x in sorted(set(wanted)):
-                made = self.compose(pieces, x)
+                made = compose(weights, x)
                 if made is None and x != top:
                     skipped.append(x)  # as far as the weight set allows; Max itself is never left out
                 else:
-                    out.append(make("the load Max", x) if made is None else made)
+                    out.append(make_load("the load Max", x) if made is None else made)
             return out
 
         if "loads_g" in p:
-            loads = [make("loads_g", x) for x in sorted(set(_numbers("loads_g", p["loads_g"])))]
+            loads = [make_load("loads_g", x) for x in sorted(set(_numbers("loads_g", p["loads_g"])))]
         else:
             changes = [round(limit * e, 9) for limit, _ in R76_MPE_INITIAL.rows[cls] if math.isfinite(limit)]
             loads = defaults([min_load, *(x for x in changes if x < top), half, top])
         if "discrimination_loads_g" in p:
             disc = tuple(
-                make("discrimination_loads_g", x)
+                make_load("discrimination_loads_g", x)
                 for x in sorted(set(_numbers("discrimination_loads_g", p["discrimination_loads_g"])))
             )
         else:
             disc = tuple(defaults([min_load, half, top]))
-        ecc = make(
+        ecc = make_load(
             "eccentricity_load_g",
             _number("eccentricity_load_g", p.get("eccentricity_load_g", _two_digits(max_load / 3))),
         )
-        rep = make("repeat_load_g", _number("repeat_load_g", p.get("repeat_load_g", half)))
+        rep = make_load("repeat_load_g", _number("repeat_load_g", p.get("repeat_load_g", half)))
 
         # every load must lie in the class's range (r76_mpe refuses beyond it), and R76-1 3.7.1: the standard
         # weights' error (here: the uncertainty of their certified conventional mass) at most 1/3 of the MPE
@@ -358,11 +258,11 @@ class NawiVerificationR76(Procedure):
     def _place(
         load: Load, where: str = "giữa đĩa cân", where_en: str = "centre", position: str = "centre"
     ) -> OperatorAction:
-        pieces = " + ".join(load.labels)
+        names = " + ".join(load.labels)
         return OperatorAction(
             "place-load",
-            f"Đặt tải {load.nominal:g} g ({pieces}) ở {where}",
-            f"Place {load.nominal:g} g ({pieces}) at the {where_en}",
+            f"Đặt tải {load.nominal:g} g ({names}) ở {where}",
+            f"Place {load.nominal:g} g ({names}) at the {where_en}",
             {
                 "load_g": load.nominal,
                 "weights": load.labels,

@@ -1,14 +1,17 @@
 """Demo of ``nawi-calibration-cg18``: an analytical balance (MT-SICS, 220 g, d = 0.1 mg) with a +2 ppm
 sensitivity error and an eccentricity error of 3 d at the 70 g eccentricity load at the back right, an E2 weight
-set, and the COMET thermo-hygro-barometer."""
+set 1 g – 200 g of separate pieces (loads of several pieces are put together by the procedure: 150 g = 100 g +
+50 g, 220 g = 200 g + 20 g, 70 g = 50 g + 20 g), and the COMET thermo-hygro-barometer."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from acquisition.procedures.weightset import Piece, compose
 from acquisition.prompts import OperatorAction
 from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
 from registry.models import MetrologyField
@@ -20,16 +23,37 @@ SENSITIVITY = 2e-6  # relative sensitivity error of the simulated balance
 ECCENTRICITY_LOAD_G = 70.0
 #: off-centre position -> relative eccentricity error of the simulated balance: 3 d = 0.3 mg at 70 g, back right
 ECCENTRICITY: dict[str, float] = {"back-right": 3 * 0.0001 / ECCENTRICITY_LOAD_G}
-#: nominal g -> (conventional mass g, U g at k = 2) of the demo E2 set
-CERTIFIED: dict[float, tuple[float, float]] = {
-    0.0: (0.0, 0.0),
-    50.0: (50.00002, 0.00003),
-    70.0: (70.00001, 0.00004),
-    100.0: (99.99997, 0.00005),
-    150.0: (150.00004, 0.00008),
-    200.0: (200.00005, 0.0001),
-    220.0: (219.99998, 0.00012),
+#: label -> (nominal g, conventional mass g, U g at k = 2) of the demo E2 set (made up: each conventional mass
+#: within the OIML R111-1 E2 MPE of its nominal value, each U at most a third of it)
+CERTIFIED: dict[str, tuple[float, float, float]] = {
+    "200 g": (200.0, 200.00012, 0.0001),  # MPE 0.3 mg
+    "100 g": (100.0, 99.99994, 0.00005),  # MPE 0.16 mg
+    "50 g": (50.0, 50.00004, 0.00003),  # MPE 0.10 mg
+    "20 g": (20.0, 19.99997, 0.000025),  # MPE 0.08 mg
+    "20 g*": (20.0, 20.00002, 0.000025),
+    "10 g": (10.0, 10.00002, 0.00002),  # MPE 0.06 mg
+    "5 g": (5.0, 4.99998, 0.000016),  # MPE 0.05 mg
+    "2 g": (2.0, 2.00001, 0.000012),  # MPE 0.04 mg
+    "2 g*": (2.0, 1.99999, 0.000012),
+    "1 g": (1.0, 1.000008, 0.00001),  # MPE 0.03 mg
 }
+PIECES = tuple(Piece(n, m, u, 2.0, label) for label, (n, m, u) in CERTIFIED.items())
+
+
+def true_mass(load_g: float) -> float:
+    """Conventional mass (g) of the demo pieces making a load of ``load_g`` g nominal as the procedure composes it
+    (fewest pieces, the unstarred piece of a pair first); 0 for no load."""
+    if load_g == 0:
+        return 0.0
+    load = compose(PIECES, load_g)
+    if load is None:
+        raise ValueError(f"the demo weight set cannot make {load_g:g} g")
+    return load.mass
+
+
+def pieces_mass(labels: list[str]) -> float:
+    """Conventional mass (g) of the demo pieces with these labels."""
+    return math.fsum(CERTIFIED[label][1] for label in labels)
 
 
 class NawiCg18Demo(DemoScenario):
@@ -66,14 +90,17 @@ class NawiCg18Demo(DemoScenario):
             s,
             today,
             code="DEMO-W-E2",
-            name="Bộ quả cân E2 1 mg – 200 g (demo)",
+            name="Bộ quả cân E2 1 g – 200 g (demo)",
             kind="weight set",
             field=MetrologyField.MASS,
-            range_min=0.001,
-            range_max=500.0,
+            range_min=1.0,
+            range_max=200.0,
             range_unit="g",
             accuracy_class="E2",
-            values=[{"point": n, "value": m, "unit": "g", "U": u, "k": 2} for n, (m, u) in CERTIFIED.items() if n],
+            values=[
+                {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
+                for label, (n, m, u) in CERTIFIED.items()
+            ],
         )
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
@@ -86,7 +113,13 @@ class NawiCg18Demo(DemoScenario):
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
     def act(self, action: OperatorAction) -> None:
+        """Place the true (certified conventional) mass of the action's pieces at its position; remove: none."""
         assert self.balance is not None, "start the scenario first"
-        nominal = float(action.params.get("load_g", 0.0))
-        position = str(action.params.get("position", "centre"))
-        self.balance.control("place", load_g=CERTIFIED[nominal][0], position=position)
+        if action.kind == "place-load":
+            self.balance.control(
+                "place",
+                load_g=pieces_mass(list(action.params["weights"])),
+                position=str(action.params.get("position", "centre")),
+            )
+        else:
+            self.balance.control("place", load_g=0.0)

@@ -1,12 +1,18 @@
-"""`nawi-calibration-cg18` end to end on the simulated MT-SICS balance and COMET environment sensor.
+"""`nawi-calibration-cg18`: loads made of the pieces of a weight set, U worked by hand, and the run end to end on
+the simulated MT-SICS balance and COMET environment sensor.
 
-The simulated balance has a sensitivity error of +2 ppm (set in the test) and the demo operator places each load's
-true (conventional) mass from the weight certificate, so the expected error of indication at a load of conventional
-mass m is E = 2e-6 · m, computed here independently of the procedure; the balance shows 0.1 mg steps, so each E is
-expected within a few d of that.
+The weight set is an E2-like R111 set of pieces 1 g – 200 g (made up below). Each load is made of the fewest pieces,
+by hand: 50 g, 100 g and 200 g are one piece each, 150 g = 100 g + 50 g, 220 g = 200 g + 20 g and the 70 g
+eccentricity load = 50 g + 20 g; the reference value of a load is the sum of its pieces' certified conventional
+masses (``mass`` below).
 
-The balance also has an eccentricity error at the back left of exactly −4 d on the 70 g eccentricity weight
-(relative −4 d / m_c, set in the test), and the operator puts the weight where the action says. The eccentricity
+The simulated balance has a sensitivity error of +2 ppm (set in the test) and the test's operator places the sum of
+the certified conventional masses of the pieces the action names, so the expected error of indication at a load of
+conventional mass m is E = 2e-6 · m, computed here independently of the procedure; the balance shows 0.1 mg steps, so
+each E is expected within a few d of that.
+
+The balance also has an eccentricity error at the back left of exactly −4 d on the 70 g eccentricity load
+(relative −4 d / m_c, set in the test), and the operator puts the load where the action says. The eccentricity
 differences ΔI_i = I_i − I_centre (cg-18 5.3) are then, by hand: the true indications at the back left and the
 centre differ by exactly −4 d (a whole number of d, so rounding both to d shifts them alike), and each reading
 also carries the settled noise (d/10, clipped at 3 sigma) and what is left of the settling transient (at most
@@ -17,15 +23,19 @@ left's: 4 d within d.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scipy import stats
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from acquisition.engine import RunEngine
+from acquisition.engine import RunEngine, RunRefused
+from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.nawi_cg18 import NawiCalibrationCg18
 from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.store import SQLiteReadingStore
@@ -51,18 +61,45 @@ from simulators.runner import SimulatorThread
 TODAY = date(2026, 11, 21)
 SENSITIVITY = 2e-6
 D = 0.0001
-# nominal g -> (conventional mass g, U g at k = 2): an E2-like set, made up for the test
+#: label -> (nominal g, conventional mass g, U g at k = 2): an E2-like set of pieces, made up for the test. The
+#: certificate rows carry no labels: the second 20 g and 2 g rows become "20 g*" and "2 g*".
 CERTIFIED = {
-    50.0: (50.00002, 0.00003),
-    70.0: (70.00001, 0.00004),
-    100.0: (99.99997, 0.00005),
-    150.0: (150.00004, 0.00008),
-    200.0: (200.00005, 0.0001),
-    220.0: (219.99998, 0.00012),
+    "200 g": (200.0, 200.00005, 0.0001),
+    "100 g": (100.0, 99.99997, 0.00005),
+    "50 g": (50.0, 50.00002, 0.00003),
+    "20 g": (20.0, 20.00001, 0.000025),
+    "20 g*": (20.0, 19.99998, 0.000025),
+    "10 g": (10.0, 10.00001, 0.00002),
+    "5 g": (5.0, 5.000005, 0.000016),
+    "2 g": (2.0, 2.000004, 0.000012),
+    "2 g*": (2.0, 1.999997, 0.000012),
+    "1 g": (1.0, 1.000003, 0.00001),
+}
+#: the pieces making each load, by hand (fewest pieces, the unstarred piece of a pair first)
+PIECES = {
+    50.0: ["50 g"],
+    70.0: ["50 g", "20 g"],
+    100.0: ["100 g"],
+    150.0: ["100 g", "50 g"],
+    200.0: ["200 g"],
+    220.0: ["200 g", "20 g"],
 }
 PARAMS = {"loads_g": [50.0, 100.0, 150.0, 200.0, 220.0], "repeat_load_g": 100.0, "eccentricity_load_g": 70.0}
 ECC_POSITION = "back-left"
-ECC_RELATIVE = -4 * D / CERTIFIED[70.0][0]  # -4 d = -0.4 mg on the 70 g weight (see the module docstring)
+
+
+def mass(load: float) -> float:
+    """Conventional mass (g) of the pieces making ``load``: the sum of their certified values."""
+    return math.fsum(CERTIFIED[label][1] for label in PIECES[load])
+
+
+def u_weights(load: float) -> float:
+    """Standard uncertainty (g) of the pieces making ``load``: their U/k summed linearly (cg-18 7.1.2)."""
+    return math.fsum(CERTIFIED[label][2] / 2 for label in PIECES[load])
+
+
+ECC_RELATIVE = -4 * D / mass(70.0)  # -4 d = -0.4 mg on the 70 g load (see the module docstring)
+CERTIFICATE = [{"point": n, "value": m, "unit": "g", "U": u, "k": 2} for n, m, u in CERTIFIED.values()]
 
 
 def differences(note: str) -> list[float]:
@@ -106,7 +143,7 @@ def registry(tmp_path: Path) -> Engine:
                 calibrated_on=date(2026, 1, 10),
                 issued_on=date(2026, 1, 12),
                 due_on=date(2027, 1, 10),
-                values=[{"point": n, "value": m, "unit": "g", "U": u, "k": 2} for n, (m, u) in CERTIFIED.items()],
+                values=CERTIFICATE,
             )
         ]
         env = ReferenceStandard(
@@ -132,10 +169,9 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
     balance.control("set_eccentricity", position=ECC_POSITION, relative=ECC_RELATIVE)
     env = sim_thread.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=21.0, humidity=48.0))
 
-    def act(action: OperatorAction) -> None:
-        nominal = action.params["load_g"]
-        position = action.params.get("position", "centre")
-        balance.control("place", load_g=CERTIFIED[nominal][0] if nominal else 0.0, position=position)
+    def act(action: OperatorAction) -> None:  # the certified conventional masses of the pieces the action names
+        placed = math.fsum(CERTIFIED[label][1] for label in action.params.get("weights", []))
+        balance.control("place", load_g=placed, position=action.params.get("position", "centre"))
 
     engine = RunEngine(registry, SQLiteReadingStore(tmp_path / "readings.db"), actor="lan", today=lambda: TODAY)
     procedure = NawiCalibrationCg18()
@@ -153,19 +189,28 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         outcome = engine.execute(procedure, run_id, {"balance": bal, "environment": thermo}, AutomaticPrompter(act))
     assert outcome.state == "completed", outcome.message
 
+    ecc = next(r for r in outcome.results if r.quantity == "eccentricity |ΔI_ecc|max")
+    rep = next(r for r in outcome.results if r.quantity == "repeatability standard deviation")
     errors = [r for r in outcome.results if r.quantity == "error of indication"]
     assert [r.point for r in errors] == PARAMS["loads_g"]
     for r in errors:
         assert r.point is not None
-        expected = SENSITIVITY * CERTIFIED[r.point][0]  # 2 ppm of the conventional mass
+        expected = SENSITIVITY * mass(r.point)  # 2 ppm of the conventional mass of the pieces
         assert r.value == pytest.approx(expected, abs=1.5e-4), r  # rounding at zero and load, and noise
+        rows = {row["input"]: row["u"] for row in r.budget["rows"]}
+        assert rows["m_c"] == pytest.approx(u_weights(r.point), rel=1e-12)  # the pieces' u summed linearly
+        # cg-18 7.1.1: a load of one piece is a single body placed centrally, no eccentricity term; a load of
+        # several pieces gets |ΔI_ecc|max · I / (2 L_ecc √3), I the net indication (= the load within 1e-5)
+        u_ecc = 0.0 if len(PIECES[r.point]) == 1 else ecc.value * r.point / (2 * 70.0 * math.sqrt(3))
+        assert rows.get("dI_ecc", 0.0) == pytest.approx(u_ecc, rel=1e-5)
+        # u²(E) = d0²/12 + d²/12 + s² + u²(ecc) + u²(m_c) (cg-18 7.1, no buoyancy, drift or convection given)
+        u = math.sqrt(2 * D**2 / 12 + rep.value**2 + u_ecc**2 + u_weights(r.point) ** 2)
+        assert r.budget["u"] == pytest.approx(u, rel=1e-5)
         # k = t_95.45(nu_eff): 2.00 for large nu_eff, up to t(4) = 2.87 when the 5-reading repeatability dominates
-        assert r.U is not None and r.k is not None and 5e-5 < r.U < 5e-4 and 1.99 < r.k < 2.88
-        inputs = {row["input"] for row in r.budget["rows"]}
-        assert {"dI_digL", "dI_dig0", "m_c"} <= inputs  # rounding at load and zero, the weight's certificate
-        # cg-18 7.1: u(E) is at least the two roundings (d/sqrt(12) each) and the weight's U/k combined
-        floor = math.sqrt(2 * 0.0001**2 / 12 + (CERTIFIED[r.point][1] / 2) ** 2)
-        assert r.budget["u"] >= floor * (1 - 1e-9)
+        assert r.U is not None and r.k is not None and 1.99 < r.k < 2.88
+        expanded = r.U
+        assert expanded == pytest.approx(r.k * r.budget["u"], rel=1e-12)
+    assert len(PIECES[150.0]) == len(PIECES[220.0]) == 2 and ecc.value > 0  # so those two rows have the term
     # the errors grow with the load at the simulated 2 ppm: least-squares slope of E against m
     loads = [r.point or 0.0 for r in errors]
     mean_m, mean_e = sum(loads) / len(loads), sum(r.value for r in errors) / len(errors)
@@ -178,7 +223,7 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
     assert [r.point for r in down] == sorted(PARAMS["loads_g"], reverse=True)[1:]
     for r in down:
         assert r.point is not None
-        assert r.value == pytest.approx(SENSITIVITY * CERTIFIED[r.point][0], abs=1.5e-4), r
+        assert r.value == pytest.approx(SENSITIVITY * mass(r.point), abs=1.5e-4), r
     # uncertainty in use (cg-18 8): the line U0 + alpha*m starts at the smallest load's U and never understates one
     u0 = next(r.value for r in outcome.results if r.quantity == "uncertainty in use U0")
     alpha = next(r.value for r in outcome.results if r.quantity == "uncertainty in use slope alpha")
@@ -187,15 +232,13 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         assert r.point is not None and r.U is not None
         assert u0 + alpha * r.point >= r.U * (1 - 1e-12)
     # eccentricity (cg-18 5.3): -4 d at the back left only, within d (module docstring)
-    ecc = next(r for r in outcome.results if r.quantity == "eccentricity |ΔI_ecc|max")
     assert ecc.point == 70.0 and ecc.unit == "g"
     front_left, back_left, back_right, front_right = differences(ecc.note)
     assert back_left == pytest.approx(-4 * D, abs=1.0001 * D)
     for delta in (front_left, back_right, front_right):
         assert abs(delta) <= 1.0001 * D
-    assert ecc.value == pytest.approx(abs(ECC_RELATIVE) * CERTIFIED[70.0][0], abs=1.0001 * D)
+    assert ecc.value == pytest.approx(abs(ECC_RELATIVE) * mass(70.0), abs=1.0001 * D)
     assert ecc.value == pytest.approx(abs(back_left), abs=1e-12)
-    rep = next(r for r in outcome.results if r.quantity == "repeatability standard deviation")
     # Each net value (load minus zero indication, both rounded to d = 0.1 mg; settled noise 0.01 mg) is one of
     # x - d, x, x + d: the largest s of five such values is d (two at each end, one in the middle: sqrt(4d²/4)).
     assert rep.value <= 1.0001e-4
@@ -214,3 +257,145 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         }
         assert all(e.within_limits for e in envs)
     assert outcome.readings == engine.store.count(run_id=run_id) > 3 * 21
+
+
+# --- loads made of pieces, worked by hand on fixed indications --------------------------------------------------
+
+
+def context(**parameters: Any) -> RunContext:
+    """The 220 g, d = 0.1 mg balance of the module and the test's weight set, without a registry."""
+    return RunContext(
+        run_id="t",
+        parameters={**PARAMS, **parameters},
+        instrument=InstrumentUnderTest(1, "Cân phân tích", "MT", "XS204", "B1", 0.0, 220.0, "g", D, "g", "I"),
+        standards={
+            "weights": StandardUsed(
+                "weights", "W-E2", "weight set", 1.0, 200.0, "g", "E2", "V-2026-001", tuple(CERTIFICATE)
+            ),
+        },
+    )
+
+
+#: indication (g) at each load of the error-of-indication test, up and down
+LOAD_READINGS = {50.0: 50.0001, 100.0: 100.0, 150.0: 150.0002, 200.0: 200.0003, 220.0: 220.0001}
+#: fixed indications (g): repeatability nets 100.0000, 100.0001, 100.0000, 100.0001, 100.0000; eccentricity
+#: differences from the centre 0, −0.4 mg (back left), 0, +0.1 mg; no-load 0; the loads as above
+READINGS = {
+    **{f"rep-zero-{i}": 0.0 for i in range(1, 6)},
+    **{f"rep-{i}": x for i, x in enumerate([100.0, 100.0001, 100.0, 100.0001, 100.0], start=1)},
+    "ecc-centre": 70.0,
+    "ecc-front-left": 70.0,
+    "ecc-back-left": 69.9996,
+    "ecc-back-right": 70.0,
+    "ecc-front-right": 70.0001,
+    "zero": 0.0,
+    "unload": 0.0,
+    **{f"{kind}-{x:g}": i for kind in ("load", "down") for x, i in LOAD_READINGS.items()},
+}
+
+
+def evaluate() -> dict[tuple[str, float], Any]:
+    """Run the procedure's plan and evaluation on READINGS; the results by (quantity, load)."""
+    procedure = NawiCalibrationCg18()
+    ctx = context()
+    steps = procedure.plan(ctx)
+    data = {s.id: StepData(s, (READINGS[s.id],), "g") for s in steps if s.role == "balance"}
+    return {(r.quantity, r.point): r for r in procedure.evaluate(ctx, data)}
+
+
+def test_a_150_g_load_of_two_pieces_gets_their_linear_u_and_the_eccentricity_term() -> None:
+    results = evaluate()
+    r = results[("error of indication", 150.0)]
+    # reference: 100 g + 50 g = 99.99997 g + 50.00002 g = 149.99999 g; E = I − I0 − m_c = 150.0002 − 0 − 149.99999
+    assert r.value == pytest.approx(0.00021, abs=1e-12)
+    # repeatability (cg-18 6.1): mean 100.00004 g, s² = (3·(0.04 mg)² + 2·(0.06 mg)²)/4 = 3e-9 g²
+    s = math.sqrt(3e-9)
+    assert results[("repeatability standard deviation", 100.0)].value == pytest.approx(s, rel=1e-9)
+    # eccentricity (cg-18 6.3): |ΔI_ecc|max = 0.4 mg at L_ecc = 70 g; cg-18 7.1.1-10 as acquisition.methods.nawi
+    # implements it: u(δI_ecc) = |ΔI_ecc|max · I / (2 L_ecc √3) with I the net indication 150.0002 g
+    u_ecc = 0.0004 * 150.0002 / (2 * 70.0 * math.sqrt(3))
+    # the two pieces' standard uncertainties added linearly (cg-18 7.1.2): 0.05 mg/2 + 0.03 mg/2 = 0.04 mg
+    u_mc = 0.00005 / 2 + 0.00003 / 2
+    rows = {row["input"]: row["u"] for row in r.budget["rows"]}
+    assert rows["dI_ecc"] == pytest.approx(u_ecc, rel=1e-12)
+    assert rows["m_c"] == pytest.approx(u_mc, rel=1e-12)
+    assert rows["m_c"] > math.hypot(0.00005 / 2, 0.00003 / 2) * 1.3  # linear, not root-sum-square (0.029 mg)
+    # u²(E) = d0²/12 + d²/12 + s² + u²(δI_ecc) + u²(δm_c) (cg-18 7.1; no buoyancy, drift or convection given)
+    u = math.sqrt(D**2 / 12 + D**2 / 12 + s**2 + u_ecc**2 + u_mc**2)
+    assert r.budget["u"] == pytest.approx(u, rel=1e-12)
+    # k = t_95.45 %(ν_eff), ν_eff = u⁴ / (s⁴/4) by Welch–Satterthwaite (repeatability n − 1 = 4, the rest type B)
+    nu = u**4 / (s**4 / 4)
+    k = float(stats.t.ppf(0.5 + 0.9545 / 2, nu))
+    expanded = r.U
+    assert r.k == pytest.approx(k, rel=1e-6) and expanded == pytest.approx(k * u, rel=1e-6)
+    # the decreasing 150 g load is the same two pieces, with the same terms
+    down = results[("error of indication (decreasing load)", 150.0)]
+    assert down.budget["u"] == pytest.approx(u, rel=1e-12)
+
+
+def test_a_load_of_one_piece_has_no_eccentricity_term() -> None:
+    r = evaluate()[("error of indication", 100.0)]
+    # one 100 g piece (99.99997 g) placed centrally: E = 100.0000 − 99.99997; u² = d²/6 + s² + (0.05 mg / 2)²
+    assert r.value == pytest.approx(0.00003, abs=1e-12)
+    assert "dI_ecc" not in {row["input"] for row in r.budget["rows"]}
+    assert r.budget["u"] == pytest.approx(math.sqrt(D**2 / 6 + 3e-9 + (0.00005 / 2) ** 2), rel=1e-12)
+
+
+def test_the_actions_name_the_pieces_to_place() -> None:
+    steps = {s.id: s for s in NawiCalibrationCg18().plan(context())}
+    action = steps["load-150"].action
+    assert action is not None and action.kind == "place-load"
+    assert action.text_vi == "Đặt 150 g (100 g + 50 g) ở giữa đĩa cân"
+    assert action.text_en == "Place 150 g (100 g + 50 g) at the centre"
+    assert action.params["load_g"] == 150.0 and action.params["weights"] == ["100 g", "50 g"]
+    assert action.params["position"] == "centre"
+    ecc = steps["ecc-back-right"].action
+    assert ecc is not None and ecc.text_vi == "Đặt 70 g (50 g + 20 g) ở sau phải"
+    assert ecc.text_en == "Place 70 g (50 g + 20 g) at the back right"
+    assert ecc.params["weights"] == ["50 g", "20 g"] and ecc.params["position"] == "back-right"
+    for key, labels in (("load-220", ["200 g", "20 g"]), ("down-200", ["200 g"]), ("rep-1", ["100 g"])):
+        placed = steps[key].action
+        assert placed is not None and placed.params["weights"] == labels
+    # one piece labelled as the load: the load is the piece, named once
+    single = steps["load-100"].action
+    assert single is not None and single.text_vi == "Đặt 100 g ở giữa đĩa cân" and single.params["weights"] == ["100 g"]
+    assert single.text_en == "Place 100 g at the centre"
+    # a starred piece is named: a set whose only 100 g piece is the second one of the certificate ("100 g*")
+    values = [dict(v, label="100 g*") if v["point"] == 100.0 else v for v in CERTIFICATE]
+    ctx = dataclasses.replace(
+        context(), standards={"weights": dataclasses.replace(context().standards["weights"], values=tuple(values))}
+    )
+    starred = {s.id: s for s in NawiCalibrationCg18().plan(ctx)}["load-100"].action
+    assert starred is not None and starred.text_vi == "Đặt 100 g (100 g*) ở giữa đĩa cân"
+    empty = steps["zero"].action
+    assert empty is not None and empty.kind == "remove-load" and empty.params == {"load_g": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            {"loads_g": [0.3, 50.0, 100.0, 150.0, 200.0]},
+            "loads_g: the weight set W-E2 cannot make 0.3 g from its certified pieces (1, 2, 5, 10, 20, 50, 100, "
+            "200 g); choose another loads_g or another weight set",
+        ),
+        ({"eccentricity_load_g": 73.3}, "eccentricity_load_g: the weight set W-E2 cannot make 73.3 g"),
+        ({"repeat_load_g": 411.0}, "repeat_load_g: the weight set W-E2 cannot make 411 g"),  # the set is 410 g
+    ],
+)
+def test_a_load_the_set_cannot_make_is_refused_at_planning(parameters: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        NawiCalibrationCg18().plan(context(**parameters))
+    assert message in str(refused.value)
+
+
+def test_the_engine_refuses_a_run_with_a_load_the_set_cannot_make(registry: Engine, tmp_path: Path) -> None:
+    engine = RunEngine(registry, SQLiteReadingStore(tmp_path / "readings.db"), actor="lan", today=lambda: TODAY)
+    with pytest.raises(RunRefused, match=r"nawi-calibration-cg18: loads_g: the weight set W-E2 cannot make 0\.3 g"):
+        engine.create(
+            NawiCalibrationCg18(),
+            instrument="B912345678",
+            technician="lan",
+            standards={"weights": "W-E2", "environment": "ENV-1"},
+            parameters={**PARAMS, "loads_g": [0.3, 50.0, 100.0, 150.0, 200.0]},
+        )

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from acquisition.procedures import procedure_ids
 from acquisition.store import SQLiteReadingStore
-from api.demo.nawi_cg18 import CERTIFIED
+from api.demo.nawi_cg18 import true_mass
 from registry.db import make_engine, session_factory, session_scope
 from registry.models import ReferenceStandard, Result, Run, RunState
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
@@ -226,8 +226,8 @@ def test_instruments_configured_by_url_with_a_person_answering_the_prompts(
     )
     log: list[str] = []
 
-    def place(nominal: float) -> None:  # the true mass of the demo set's weight (certificate value)
-        balance.control("place", load_g=CERTIFIED[nominal][0])
+    def place(nominal: float) -> None:  # the true mass of the demo set's pieces making the load (certificate values)
+        balance.control("place", load_g=true_mass(nominal))
 
     person = threading.Thread(target=_operator, args=(proc, place, log), daemon=True)
     person.start()
@@ -240,7 +240,7 @@ def test_instruments_configured_by_url_with_a_person_answering_the_prompts(
     errors = [r for r in doc["results"] if r["quantity"] == "error of indication"]
     assert len(errors) == 5
     for r in errors:  # -3 ppm of the conventional mass, within rounding and noise of d = 0.1 mg
-        assert r["value"] == pytest.approx(-3e-6 * CERTIFIED[r["point"]][0], abs=1.5e-4)
+        assert r["value"] == pytest.approx(-3e-6 * true_mass(r["point"]), abs=1.5e-4)
 
 
 def test_a_dmm_and_a_5520a_configured_by_url_with_a_person_making_the_connections(
