@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from registry import audit
 from registry.db import make_engine, session_factory, session_scope
-from registry.models import AuditEntry, Customer
+from registry.models import AuditEntry, AuditHead, Customer
 
 
 def add_customers(engine: Engine, names: list[str], actor: str = "tester") -> None:
@@ -144,3 +144,12 @@ def test_two_concurrent_writers_lose_no_rows(engine: Engine) -> None:
         assert s.scalar(select(func.count()).select_from(Customer)) == 2 * count
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 2 * count
     assert verify(engine) == audit.Verification(True, 2 * count)
+
+
+def test_a_migrated_database_starts_with_the_audit_head_row(engine: Engine) -> None:
+    """Two first writers lock the same existing row instead of both creating it (a unique violation on
+    PostgreSQL before revision 0003)."""
+    with session_factory(engine)() as s:
+        head = s.get(AuditHead, 1)
+        assert head is not None and (head.seq, head.hash) == (0, "0" * 64)  # genesis: 64 zero hex digits
+    assert verify(engine) == audit.Verification(True, 0)
