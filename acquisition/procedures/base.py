@@ -45,6 +45,16 @@ ENVIRONMENT_ROLE = RoleSpec(
 )
 
 
+#: the four off-centre positions of an eccentricity test, after the centre (cg-18 5.3, R76-1 A.4.7):
+#: (step key and simulator position name, Vietnamese, English)
+ECCENTRICITY_POSITIONS = (
+    ("front-left", "phía trước bên trái", "front left"),
+    ("back-left", "phía sau bên trái", "back left"),
+    ("back-right", "phía sau bên phải", "back right"),
+    ("front-right", "phía trước bên phải", "front right"),
+)
+
+
 @dataclass(frozen=True)
 class EnvironmentLimit:
     """Allowed range of an environmental quantity (in ``unit``); ``stop`` aborts the step, else it warns."""

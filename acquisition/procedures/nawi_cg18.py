@@ -35,6 +35,7 @@ from acquisition.methods.nawi import (
     uncertainty_line,
 )
 from acquisition.procedures.base import (
+    ECCENTRICITY_POSITIONS,
     ENVIRONMENT_ROLE,
     EnvironmentLimit,
     Procedure,
@@ -47,13 +48,6 @@ from acquisition.procedures.base import (
 from acquisition.procedures.weightset import Load, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
-
-POSITIONS = (
-    ("front-left", "trước trái", "front left"),
-    ("back-left", "sau trái", "back left"),
-    ("back-right", "sau phải", "back right"),
-    ("front-right", "trước phải", "front right"),
-)
 
 
 def _place(
@@ -182,7 +176,7 @@ class NawiCalibrationCg18(Procedure):
                 stability=crit,
             )
         )
-        for key, vi, en in POSITIONS:
+        for key, vi, en in ECCENTRICITY_POSITIONS:
             steps.append(
                 Step(f"ecc-{key}", "balance", f"Eccentricity: {en}", _place(cfg["ecc"], key, vi, en), stability=crit)
             )
@@ -226,7 +220,9 @@ class NawiCalibrationCg18(Procedure):
             [data[f"rep-{i}"].values[0] - data[f"rep-zero-{i}"].values[0] for i in range(1, cfg["n"] + 1)],
         )
         ecc = eccentricity(
-            cfg["ecc"].nominal, data["ecc-centre"].values[0], [data[f"ecc-{k}"].values[0] for k, _, _ in POSITIONS]
+            cfg["ecc"].nominal,
+            data["ecc-centre"].values[0],
+            [data[f"ecc-{k}"].values[0] for k, _, _ in ECCENTRICITY_POSITIONS],
         )
         zero = data["zero"].values[0]
         points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero) for load in cfg["loads"]]

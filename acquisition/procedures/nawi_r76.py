@@ -45,6 +45,7 @@ from acquisition.methods.nawi import (
     weighing_test,
 )
 from acquisition.procedures.base import (
+    ECCENTRICITY_POSITIONS,
     ENVIRONMENT_ROLE,
     EnvironmentLimit,
     Procedure,
@@ -58,13 +59,6 @@ from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
-#: eccentricity positions after the centre: (step key, Vietnamese, English)
-POSITIONS = (
-    ("front-left", "phía trước bên trái", "front left"),
-    ("back-left", "phía sau bên trái", "back left"),
-    ("back-right", "phía sau bên phải", "back right"),
-    ("front-right", "phía trước bên phải", "front right"),
-)
 _UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}
 
 
@@ -319,7 +313,7 @@ class NawiVerificationR76(Procedure):
                 stability=crit,
             )
         )
-        for key, vi, en in POSITIONS:
+        for key, vi, en in ECCENTRICITY_POSITIONS:
             steps.append(
                 Step(
                     f"ecc-{key}",
@@ -410,7 +404,7 @@ class NawiVerificationR76(Procedure):
             )
 
         ecc_zero = first("ecc-zero")
-        ecc_steps = ["ecc-centre", *(f"ecc-{key}" for key, _, _ in POSITIONS)]
+        ecc_steps = ["ecc-centre", *(f"ecc-{key}" for key, _, _ in ECCENTRICITY_POSITIONS)]
         ecc_rows = eccentricity_test(
             cfg.ecc.nominal,
             [first(s) - ecc_zero - cfg.ecc.correction for s in ecc_steps],

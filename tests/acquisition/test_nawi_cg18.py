@@ -350,7 +350,7 @@ def test_the_actions_name_the_pieces_to_place() -> None:
     assert action.params["load_g"] == 150.0 and action.params["weights"] == ["100 g", "50 g"]
     assert action.params["position"] == "centre"
     ecc = steps["ecc-back-right"].action
-    assert ecc is not None and ecc.text_vi == "Đặt 70 g (50 g + 20 g) ở sau phải"
+    assert ecc is not None and ecc.text_vi == "Đặt 70 g (50 g + 20 g) ở phía sau bên phải"
     assert ecc.text_en == "Place 70 g (50 g + 20 g) at the back right"
     assert ecc.params["weights"] == ["50 g", "20 g"] and ecc.params["position"] == "back-right"
     for key, labels in (("load-220", ["200 g", "20 g"]), ("down-200", ["200 g"]), ("rep-1", ["100 g"])):
