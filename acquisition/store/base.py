@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from types import TracebackType
 from typing import Self
 
@@ -56,7 +57,8 @@ class StoredReading:
     """One reading as the store keeps it.
 
     ``value`` is in ``unit``; NaN when the instrument gave no number (then ``status`` says why). Infinite values
-    are refused (drivers report overload as NaN + status). ``timestamp`` is an aware datetime, normalised to UTC;
+    are refused (drivers report overload as NaN + status); negative zero is kept as zero (SQLite cannot store its
+    sign, and it carries no information about a measurement). ``timestamp`` is an aware datetime, normalised to UTC;
     microseconds are kept. ``run_id`` and ``step`` are None outside a calibration run (an empty string means None).
     """
 
@@ -93,7 +95,7 @@ class StoredReading:
             raise ValueError(
                 f"value {value} of {self.instrument_id!r} is infinite: store NaN with status overload/underload/error"
             )
-        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "value", value if value != 0.0 else 0.0)  # -0.0 -> 0.0
         if not isinstance(self.timestamp, datetime):
             raise TypeError(f"timestamp must be a datetime, got {self.timestamp!r}")
         micros = to_micros(self.timestamp)
@@ -239,6 +241,8 @@ def check_batch(readings: Sequence[StoredReading]) -> None:
     """Refuse anything but a sequence of :class:`StoredReading` before touching storage."""
     if isinstance(readings, (str, bytes)) or not isinstance(readings, Sequence):
         raise TypeError(f"append() takes a sequence of StoredReading, got {type(readings).__name__}")
+    if all(map(isinstance, readings, repeat(StoredReading))):  # the usual case, at C speed
+        return
     for i, item in enumerate(readings):
         if not isinstance(item, StoredReading):
             hint = " (wrap it with StoredReading.from_reading)" if isinstance(item, Reading) else ""

@@ -41,10 +41,12 @@ from acquisition.store.errors import (
 )
 from acquisition.store.lineprotocol import (
     MEASUREMENT,
-    encode,
+    Chunk,
+    encode_chunks,
     flux_string,
     influxql_identifier,
     influxql_string,
+    rechunk,
 )
 from acquisition.store.spool import Spool, SpooledBatch, spool_file
 
@@ -59,7 +61,7 @@ _FLUX_MAX = "2262-04-11T00:00:00Z"
 class ServerUnreachableError(Exception):
     """The server did not answer usefully (no connection, timeout, HTTP 5xx): spool and retry later.
 
-    ``sent`` counts the lines of the failing call that the server had already acknowledged.
+    ``sent`` counts the chunks (write requests) of the failing call that the server had already acknowledged.
     """
 
     sent: int = 0
@@ -464,20 +466,16 @@ class InfluxReadingStore(ReadingStore):
         if self._closed:
             raise StoreClosedError(f"the InfluxDB reading store for {self.url} database {self.database!r} is closed")
 
-    def _send(self, lines: Sequence[bytes]) -> int:
-        """Write ``lines`` in requests of at most ``batch_size``; the number acknowledged before any failure is
-        in the raised :class:`ServerUnreachableError`'s ``sent`` attribute."""
+    def _send(self, chunks: Sequence[Chunk]) -> None:
+        """Write ``chunks`` in order, one request each; the number acknowledged before any failure is in the raised
+        :class:`ServerUnreachableError`'s ``sent`` attribute."""
         api = self._resolved()
-        sent = 0
-        try:
-            for i in range(0, len(lines), self._batch_size):
-                chunk = lines[i : i + self._batch_size]
-                api.write(b"\n".join(chunk))
-                sent += len(chunk)
-        except ServerUnreachableError as exc:
-            exc.sent = sent
-            raise
-        return sent
+        for sent, chunk in enumerate(chunks):
+            try:
+                api.write(chunk.body)
+            except ServerUnreachableError as exc:
+                exc.sent = sent
+                raise
 
     def _drain(self) -> None:
         """Send spooled batches oldest-first (lock held); each leaves the spool once acknowledged."""
@@ -490,7 +488,7 @@ class InfluxReadingStore(ReadingStore):
                     self._outage_logged = False
                 return
             try:
-                self._send(batch.body.split(b"\n"))
+                self._send(rechunk(batch.body, batch.readings, self._batch_size))
             except StoreRejectedError as exc:
                 self._set_aside(batch, exc)
                 continue
@@ -505,8 +503,8 @@ class InfluxReadingStore(ReadingStore):
             exc,
         )
 
-    def _spool_lines(self, lines: Sequence[bytes], reason: ServerUnreachableError) -> None:
-        self._spool.put(lines)
+    def _spool_chunks(self, chunks: Sequence[Chunk], reason: ServerUnreachableError) -> None:
+        self._spool.put(chunks)
         self._spooled = True
         if not self._outage_logged:
             log.warning("%s; readings are spooled in %s until it answers", reason, self._spool.path)
@@ -517,19 +515,19 @@ class InfluxReadingStore(ReadingStore):
         check_batch(readings)
         if not readings:
             return
-        lines = encode(readings)
+        chunks = encode_chunks(readings, self._batch_size)
         with self._lock:
             self._check_open()
             if self._spooled:
                 try:
                     self._drain()
                 except ServerUnreachableError as exc:
-                    self._spool_lines(lines, exc)  # behind the older batches: order kept
+                    self._spool_chunks(chunks, exc)  # behind the older batches: order kept
                     return
             try:
-                self._send(lines)
+                self._send(chunks)
             except ServerUnreachableError as exc:
-                self._spool_lines(lines[exc.sent :], exc)  # the acknowledged part is on the server
+                self._spool_chunks(chunks[exc.sent :], exc)  # the acknowledged chunks are on the server
 
     def pending(self) -> int:
         """Readings waiting in the spool (including those spooled by other processes for this destination)."""

@@ -11,8 +11,10 @@ is NaN, which line protocol cannot carry) and ``status`` (string). Timestamp: in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from math import isnan
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import orjson
 
 from acquisition.store.base import StoredReading
 from drivers.reading import ReadingStatus
@@ -20,7 +22,16 @@ from drivers.reading import ReadingStatus
 MEASUREMENT = "reading"
 TAG_KEYS = ("instrument_id", "quantity", "run_id", "step", "unit")
 _TAG_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
-_STATUS_FIELD = {status: f'status="{status.value}"'.encode() for status in ReadingStatus}
+_STATUS_FIELD = {status: b',status="%s" ' % status.value.encode() for status in ReadingStatus}
+_VALUE = b"value="
+_SeriesKey = tuple[str, str, str | None, str | None, str]
+
+
+class Chunk(NamedTuple):
+    """Part of a batch as one write request: ``readings`` lines of line protocol in ``body`` (UTF-8)."""
+
+    readings: int
+    body: bytes
 
 
 def escape_tag(text: str) -> str:
@@ -46,26 +57,56 @@ def series_key(reading: StoredReading) -> str:
     return ",".join(parts)
 
 
-def encode(readings: Iterable[StoredReading]) -> list[bytes]:
-    """One UTF-8 line of line protocol per reading (no trailing newline), timestamps in microseconds.
+def encode(readings: Sequence[StoredReading]) -> bytes:
+    """The line protocol of ``readings``: one UTF-8 line per reading, joined by newlines (none at the end);
+    timestamps in microseconds.
 
-    Built as bytes directly (``%a`` of a float is its shortest round-trip ``repr``): ingest speed is the point.
+    Ingest speed is the point, so the batch is built column by column instead of line by line: the series part
+    of each line comes from a per-call cache, and orjson formats all values and all timestamps in one call each
+    (floats as their shortest round-trip decimal, like ``repr``, which InfluxDB parses back to the same double;
+    NaN comes out as ``null``, and such lines are rewritten without the value field). The pieces are then
+    interleaved by slice assignment and joined once. About half the time of formatting line by line.
     """
-    prefixes: dict[tuple[str, str, str | None, str | None, str], tuple[bytes, bytes]] = {}
-    lines: list[bytes] = []
-    append = lines.append
-    for r in readings:
-        key = (r.instrument_id, r.quantity, r.run_id, r.step, r.unit)
-        prefix = prefixes.get(key)
-        if prefix is None:
-            series = series_key(r).encode()
-            prefix = prefixes[key] = (series + b" value=", series + b" ")
-        value = r.value
-        if not isnan(value):
-            append(b"%s%a,%s %d" % (prefix[0], value, _STATUS_FIELD[r.status], r.ts_us))
-        else:
-            append(b"%s%s %d" % (prefix[1], _STATUS_FIELD[r.status], r.ts_us))
-    return lines
+    count = len(readings)
+    if count == 0:
+        return b""
+    cache: dict[_SeriesKey, bytes] = {}
+    get = cache.get
+
+    def miss(key: _SeriesKey, reading: StoredReading) -> bytes:
+        prefix = cache[key] = series_key(reading).encode() + b" " + _VALUE
+        return prefix
+
+    prefixes = [get(k := (r.instrument_id, r.quantity, r.run_id, r.step, r.unit)) or miss(k, r) for r in readings]
+    values_text = orjson.dumps([r.value for r in readings])
+    values = values_text[1:-1].split(b",")
+    stamps = orjson.dumps([r.ts_us for r in readings])[1:-1].split(b",")
+    statuses = [_STATUS_FIELD[r.status] for r in readings]
+    if b"n" in values_text:  # "null": a NaN, which line protocol cannot carry; the line keeps only the status
+        for i, text in enumerate(values):
+            if text == b"null":
+                prefixes[i] = prefixes[i][: -len(_VALUE)]
+                values[i] = b""
+                statuses[i] = statuses[i][1:]
+    pieces = [b"\n"] * (5 * count - 1)  # every fifth piece is the newline after a line, none after the last
+    pieces[0::5] = prefixes
+    pieces[1::5] = values
+    pieces[2::5] = statuses
+    pieces[3::5] = stamps
+    return b"".join(pieces)
+
+
+def encode_chunks(readings: Sequence[StoredReading], size: int) -> list[Chunk]:
+    """``readings`` encoded in chunks of at most ``size`` readings, in order (one write request each)."""
+    return [Chunk(len(part), encode(part)) for part in (readings[i : i + size] for i in range(0, len(readings), size))]
+
+
+def rechunk(body: bytes, readings: int, size: int) -> list[Chunk]:
+    """A stored body of ``readings`` lines split into chunks of at most ``size`` lines, in order."""
+    if readings <= size:
+        return [Chunk(readings, body)]
+    lines = body.split(b"\n")
+    return [Chunk(len(lines[i : i + size]), b"\n".join(lines[i : i + size])) for i in range(0, len(lines), size)]
 
 
 def influxql_string(text: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.store.errors import StoreAccessError, StoreError, StoreVersionError
+from acquisition.store.lineprotocol import Chunk
 
 SPOOL_VERSION = 1
 _SCHEMA = (
@@ -105,14 +106,16 @@ class Spool:
                     else f"time-series spool {self.path}: {action} failed: {exc}"
                 ) from exc
 
-    def put(self, lines: Sequence[bytes]) -> None:
-        """Queue a batch (UTF-8 line protocol, one reading per line); durable (fsync'd) when this returns."""
-        if lines:
-            body = b"\n".join(lines)
+    def put(self, chunks: Sequence[Chunk]) -> None:
+        """Queue ``chunks`` as one batch (UTF-8 line protocol, one reading per line); durable (fsync'd) when this
+        returns."""
+        readings = sum(chunk.readings for chunk in chunks)
+        if readings:
+            body = b"\n".join(chunk.body for chunk in chunks if chunk.readings)
             self._run(
                 "put",
                 "INSERT INTO batches (created_us, readings, body) VALUES (?, ?, ?)",
-                (time.time_ns() // 1000, len(lines), body),
+                (time.time_ns() // 1000, readings, body),
             )
 
     def oldest(self) -> SpooledBatch | None:

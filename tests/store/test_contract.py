@@ -196,6 +196,29 @@ def test_microsecond_timestamps_and_exact_values_are_preserved(store: ReadingSto
     assert all(r.value == by_time[r.timestamp] for r in got)  # bit-exact float64 round trip
 
 
+def test_extreme_values_and_nan_amid_a_batch_round_trip_bit_exact(store: ReadingStore) -> None:
+    # the smallest subnormal, the largest double, values whose shortest decimal has an exponent (1e-07, 2.5e-05,
+    # 1e+16, 1e+22) and 0.1 + 0.2 (shortest form 17 digits), with NaN readings between them
+    values = [5e-324, 1.7976931348623157e308, 0.0, 1e-7, 2.5e-5, 1e16, 1e22, 0.1 + 0.2, -123.456e-10]
+    batch = []
+    for i, value in enumerate(values):
+        batch.append(rd("dmm-1", T0 + 2 * i * US, value))
+        batch.append(rd("dmm-1", T0 + (2 * i + 1) * US, math.nan, status=ReadingStatus.OVERLOAD))
+    store.append(batch)
+    got = store.query()
+    assert len(got) == 2 * len(values)
+    for expected, stored in zip(values, got[0::2], strict=True):
+        assert stored.value == expected and math.copysign(1.0, stored.value) == math.copysign(1.0, expected)
+        assert stored.status is ReadingStatus.STABLE
+    assert all(math.isnan(r.value) and r.status is ReadingStatus.OVERLOAD for r in got[1::2])
+
+
+def test_negative_zero_is_stored_as_zero(store: ReadingStore) -> None:
+    store.append([rd("bal-1", T0, -0.0)])
+    (got,) = store.query()
+    assert got.value == 0.0 and math.copysign(1.0, got.value) == 1.0  # the same reading on either store
+
+
 def test_aware_non_utc_timestamps_are_normalised(store: ReadingStore) -> None:
     hanoi = timezone(timedelta(hours=7))
     store.append([rd("bal-1", datetime(2024, 1, 1, 7, 0, 0, 5, tzinfo=hanoi))])

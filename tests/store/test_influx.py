@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acquisition.store import (
     InfluxReadingStore,
@@ -21,9 +23,9 @@ from acquisition.store import (
     StoreRejectedError,
     StoreUnavailableError,
 )
-from acquisition.store.base import QueryFilter
+from acquisition.store.base import EPOCH, QueryFilter
 from acquisition.store.influx import V2Api, flux_query
-from acquisition.store.lineprotocol import encode
+from acquisition.store.lineprotocol import Chunk, encode, encode_chunks, rechunk
 from acquisition.store.spool import Spool, spool_file
 from drivers.reading import ReadingStatus
 from tests.store.conftest import INFLUX_USER, influx_store
@@ -85,12 +87,84 @@ def test_line_protocol_encoding_is_literal() -> None:
         instrument_id="b", value=math.nan, unit="", status=ReadingStatus.ERROR, timestamp=T0, run_id=""
     )
     quote = StoredReading(instrument_id='x"y', value=-2.5e300, unit="°C", status=ReadingStatus.DYNAMIC, timestamp=T0)
-    assert encode([full, empty, quote]) == [
-        'reading,instrument_id=bal\\ 1,quantity=mass\\ flow,run_id=R\\,1,step=a\\=b,unit=m³/h value=0.1,status="stable"'
-        " 1704067200000001".encode(),
-        b'reading,instrument_id=b status="error" 1704067200000000',
-        'reading,instrument_id=x"y,unit=°C value=-2.5e+300,status="dynamic" 1704067200000000'.encode(),
+    assert encode([full, empty, quote]) == b"\n".join(
+        [
+            "reading,instrument_id=bal\\ 1,quantity=mass\\ flow,run_id=R\\,1,step=a\\=b,unit=m³/h "
+            'value=0.1,status="stable" 1704067200000001'.encode(),
+            b'reading,instrument_id=b status="error" 1704067200000000',
+            'reading,instrument_id=x"y,unit=°C value=-2.5e+300,status="dynamic" 1704067200000000'.encode(),
+        ]
+    )
+
+
+def reference_line(r: StoredReading) -> tuple[bytes, float | None, bytes, int]:
+    """What one line must say, worked out line by line here: series part, value, status field, timestamp."""
+    tags = [("instrument_id", r.instrument_id), ("quantity", r.quantity), ("run_id", r.run_id or "")]
+    tags += [("step", r.step or ""), ("unit", r.unit)]
+    escaped = [
+        f"{k}={v.replace(',', chr(92) + ',').replace('=', chr(92) + '=').replace(' ', chr(92) + ' ')}"
+        for k, v in tags
+        if v
     ]
+    return (
+        ",".join(["reading", *escaped]).encode(),
+        None if math.isnan(r.value) else r.value,
+        f'status="{r.status.value}"'.encode(),
+        r.ts_us,
+    )
+
+
+def parsed_line(line: bytes) -> tuple[bytes, float | None, bytes, int]:
+    head, fields, stamp = line.rsplit(b" ", 2)
+    value: float | None = None
+    if fields.startswith(b"value="):
+        text, fields = fields[len(b"value=") :].split(b",", 1)
+        value = float(text)  # the decimal text must parse back to the very same double
+    return head, value, fields, int(stamp)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_infinity=False),  # NaN included
+            st.sampled_from(["bal-1", "bal 2", "dmm,3", "x=y"]),
+            st.sampled_from(["g", "m³/h", "°C", ""]),
+            st.sampled_from(list(ReadingStatus)),
+            st.integers(min_value=-(10**15), max_value=10**17),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_encoded_lines_say_what_each_reading_says(rows: list[tuple[float, str, str, ReadingStatus, int]]) -> None:
+    readings = [
+        StoredReading(
+            instrument_id=inst, value=value, unit=unit, status=status, timestamp=EPOCH + timedelta(microseconds=us)
+        )
+        for value, inst, unit, status, us in rows
+    ]
+    lines = encode(readings).split(b"\n")
+    assert len(lines) == len(readings)
+    for line, reading in zip(lines, readings, strict=True):
+        head, value, status, stamp = parsed_line(line)
+        want_head, want_value, want_status, want_stamp = reference_line(reading)
+        assert (head, status, stamp) == (want_head, want_status, want_stamp)
+        if want_value is None:
+            assert value is None
+        else:
+            assert value is not None and value == want_value
+            assert math.copysign(1.0, value) == math.copysign(1.0, want_value)
+
+
+def test_chunks_split_a_batch_in_order_and_rejoin_to_it() -> None:
+    batch = [rd(i, math.nan if i % 7 == 3 else None) for i in range(23)]
+    whole = encode(batch)
+    chunks = encode_chunks(batch, 10)
+    assert [c.readings for c in chunks] == [10, 10, 3]
+    assert b"\n".join(c.body for c in chunks) == whole
+    assert rechunk(whole, 23, 10) == chunks
+    assert rechunk(whole, 23, 50) == [Chunk(23, whole)]
+    assert encode([]) == b"" and encode_chunks([], 10) == []
 
 
 def test_flux_query_text() -> None:
@@ -245,7 +319,7 @@ def test_a_batch_sent_twice_after_a_crash_is_stored_once(own_server: InfluxServe
         store.append(batch)
     # a crash between the server's acknowledgement and the spool's delete leaves the batch in the spool
     spool = Spool(spool_file(tmp_path, own_server.url, "lab"))
-    spool.put(encode(batch))
+    spool.put([Chunk(len(batch), encode(batch))])
     spool.close()
     with plain_store(own_server, tmp_path) as again:
         assert again.pending() == 40
@@ -259,7 +333,9 @@ def test_a_spooled_batch_the_server_refuses_is_set_aside(own_server: InfluxServe
         own_server.stop()
         store.append([rd(1)])
         spool = Spool(spool_file(tmp_path, own_server.url, "lab"))
-        spool.put([b'reading,instrument_id=bad value="text",status="stable" 1704067200000005'])  # string value
+        spool.put(
+            [Chunk(1, b'reading,instrument_id=bad value="text",status="stable" 1704067200000005')]
+        )  # string value
         spool.close()
         store.append([rd(2)])
         own_server.start()
