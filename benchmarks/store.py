@@ -7,10 +7,13 @@
    plain urllib3 POSTs of pre-built line protocol to ``/write?precision=u``. Target: ratio >= 0.8. Also printed: how
    long encoding the line protocol alone takes, the part of the store's work the baseline does untimed.
 
-Each side runs ``--rounds`` times into fresh files or databases, alternating, and the best round counts (the
-machine's noise only ever slows a round down).
+How it is measured: in each round the two sides write into their own fresh file or database, batch by batch in
+turn (raw batch 1, store batch 1, store batch 2, raw batch 2, ...: who goes first alternates), each call timed on
+its own. Both sides so see the same moments of the machine (other processes, the server's background snapshots and
+compactions), which on these shared machines move a whole round by 10-20 %. A round's ratio is raw time over store
+time; the verdict is the median of the rounds' ratios, and the range is printed with it.
 
-    python benchmarks/store.py            # 200 000 readings in batches of 5 000, 5 rounds
+    python benchmarks/store.py            # 200 000 readings in batches of 5 000, 7 rounds
     python benchmarks/store.py --quick    # 20 000 readings in batches of 2 000, 1 round (smoke test)
 """
 
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -63,12 +68,35 @@ def batches(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def report(name: str, rate: float, raw: float, *, ratio_target: float, rate_target: float | None = None) -> bool:
-    ratio = rate / raw
+def interleaved(raw_step: Callable[[int], None], store_step: Callable[[int], None], count: int) -> tuple[float, float]:
+    """Seconds spent in ``raw_step(i)`` and in ``store_step(i)`` for batches ``i < count``, taken in turn."""
+    raw = store = 0.0
+    clock = time.perf_counter
+    for i in range(count):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            started = clock()
+            if side == 0:
+                raw_step(i)
+                raw += clock() - started
+            else:
+                store_step(i)
+                store += clock() - started
+    return raw, store
+
+
+def report(
+    name: str, n: int, rounds: list[tuple[float, float]], *, ratio_target: float, rate_target: float | None = None
+) -> bool:
+    """Print the median round's figures and the verdict; ``rounds`` holds (raw seconds, store seconds)."""
+    ratios = sorted(raw / store for raw, store in rounds)
+    ratio = statistics.median(ratios)
+    rate = n / statistics.median(store for _, store in rounds)
+    raw_rate = n / statistics.median(raw for raw, _ in rounds)
     ok = ratio >= ratio_target and (rate_target is None or rate >= rate_target)
     floor = f" and >= {rate_target:,.0f} readings/s" if rate_target else ""
+    spread = f" (rounds {ratios[0]:.3f}-{ratios[-1]:.3f})" if len(ratios) > 1 else ""
     print(
-        f"[{name}] store {rate:,.0f} readings/s; raw baseline {raw:,.0f} readings/s; ratio {ratio:.3f} "
+        f"[{name}] store {rate:,.0f} readings/s; raw baseline {raw_rate:,.0f} readings/s; ratio {ratio:.3f}{spread} "
         f"(target >= {ratio_target}{floor}): {'PASS' if ok else 'MISS'}"
     )
     return ok
@@ -88,39 +116,27 @@ def sqlite_bench(readings: list[StoredReading], size: int, rounds: int, workdir:
         "INSERT INTO readings (ts, instrument_id, quantity, run_id, step, value, unit, status) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     )
-    raw_times: list[float] = []
-    store_times: list[float] = []
-
-    def raw_round(r: int) -> None:
+    results: list[tuple[float, float]] = []
+    for r in range(rounds):
         conn = sqlite3.connect(workdir / f"raw-{r}.db", isolation_level=None)
         for pragma in PRAGMAS:
             conn.execute(pragma)
         for statement in SCHEMA:
             conn.execute(statement)
-        started = time.perf_counter()
-        for batch in raw_batches:
+
+        def raw_step(i: int, conn: sqlite3.Connection = conn) -> None:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(insert, batch)
+            conn.executemany(insert, raw_batches[i])
             conn.execute("COMMIT")
-        raw_times.append(time.perf_counter() - started)
+
+        with SQLiteReadingStore(workdir / f"store-{r}.db") as store:
+            results.append(interleaved(raw_step, lambda i: store.append(store_batches[i]), len(store_batches)))
+            if store.count() != len(readings):
+                raise RuntimeError("the store lost rows")
         if conn.execute("SELECT count(*) FROM readings").fetchone()[0] != len(rows):
             raise RuntimeError("the raw baseline lost rows")
         conn.close()
-
-    def store_round(r: int) -> None:
-        with SQLiteReadingStore(workdir / f"store-{r}.db") as store:
-            started = time.perf_counter()
-            for batch in store_batches:
-                store.append(batch)
-            store_times.append(time.perf_counter() - started)
-            if store.count() != len(readings):
-                raise RuntimeError("the store lost rows")
-
-    for r in range(rounds):
-        for side in (raw_round, store_round) if r % 2 == 0 else (store_round, raw_round):  # alternate who goes first
-            side(r)
-    n = len(readings)
-    return report("sqlite", n / min(store_times), n / min(raw_times), ratio_target=0.8, rate_target=100_000)
+    return report("sqlite", len(readings), results, ratio_target=0.8, rate_target=100_000)
 
 
 # -- InfluxDB ----------------------------------------------------------------------------------------------------
@@ -149,51 +165,39 @@ def influx_bench(readings: list[StoredReading], size: int, rounds: int, workdir:
     bodies = ["\n".join(plain_line(r) for r in chunk).encode() for chunk in batches(readings, size)]
     store_batches = batches(readings, size)
     http = urllib3.PoolManager(retries=False)
-    raw_times: list[float] = []
-    store_times: list[float] = []
-
-    def raw_round(server: InfluxServer, r: int) -> None:
-        database = f"raw{r}"
-        server.query(f'CREATE DATABASE "{database}"')
-        url = f"{server.url}/write?db={database}&precision=u"
-        started = time.perf_counter()
-        for body in bodies:
-            reply = http.request("POST", url, body=body)
-            if reply.status != 204:
-                raise RuntimeError(f"raw write failed: HTTP {reply.status} {reply.data[:200]!r}")
-        raw_times.append(time.perf_counter() - started)
-
-    def store_round(server: InfluxServer, r: int) -> None:
-        with InfluxReadingStore(server.url, f"store{r}", api="v1", spool_dir=workdir / "spool") as store:
-            store.append(store_batches[0][:1])  # creates the database outside the timing, as for raw
-            started = time.perf_counter()
-            for batch in store_batches:
-                store.append(batch)
-            store_times.append(time.perf_counter() - started)
-            if store.pending():
-                raise RuntimeError("the store spooled readings during the benchmark: the server did not answer")
-            counted = store.count()
-            if counted != len(readings):
-                raise RuntimeError(f"the store holds {counted} readings, expected {len(readings)}")
+    results: list[tuple[float, float]] = []
 
     with InfluxServer(workdir / "influxd") as server:
         for r in range(rounds):
-            sides = [raw_round, store_round] if r % 2 == 0 else [store_round, raw_round]  # alternate who goes first
-            for side in sides:
-                side(server, r)
+            server.query(f'CREATE DATABASE "raw{r}"')
+            url = f"{server.url}/write?db=raw{r}&precision=u"
+
+            def raw_step(i: int, url: str = url) -> None:
+                reply = http.request("POST", url, body=bodies[i])
+                if reply.status != 204:
+                    raise RuntimeError(f"raw write failed: HTTP {reply.status} {reply.data[:200]!r}")
+
+            with InfluxReadingStore(server.url, f"store{r}", api="v1", spool_dir=workdir / "spool") as store:
+                store.append(store_batches[0][:1])  # creates the database outside the timing, as for raw
+                results.append(interleaved(raw_step, lambda i: store.append(store_batches[i]), len(bodies)))
+                if store.pending():
+                    raise RuntimeError("the store spooled readings during the benchmark: the server did not answer")
+                counted = store.count()
+                if counted != len(readings):
+                    raise RuntimeError(f"the store holds {counted} readings, expected {len(readings)}")
     n = len(readings)
-    ok = report("influx v1", n / min(store_times), n / min(raw_times), ratio_target=0.8)
+    ok = report("influx v1", n, results, ratio_target=0.8)
     encode_times = []
     for _ in range(rounds):  # detail only: the part of the store's work the raw baseline does before its timing
         started = time.perf_counter()
         for batch in store_batches:
             encode(batch)
         encode_times.append(time.perf_counter() - started)
-    raw, encoding = min(raw_times), min(encode_times)
+    raw, encoding = statistics.median(t for t, _ in results), statistics.median(encode_times)
     print(
         f"[influx v1] detail: encoding the line protocol alone takes {encoding * 1e6 / n:.2f} µs per reading "
-        f"({encoding:.3f} s of the store's {min(store_times):.3f} s; raw {raw:.3f} s); raw / (raw + encoding) = "
-        f"{raw / (raw + encoding):.3f}"
+        f"({encoding:.3f} s of the store's {statistics.median(t for _, t in results):.3f} s; raw {raw:.3f} s); "
+        f"raw / (raw + encoding) = {raw / (raw + encoding):.3f}"
     )
     return ok
 
@@ -203,15 +207,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
     parser.add_argument("--count", type=int, help="readings per run (default 200 000; quick 20 000)")
     parser.add_argument("--batch", type=int, help="readings per append (default 5 000; quick 2 000)")
-    parser.add_argument("--rounds", type=int, help="runs per side, best counts (default 5; quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds, the median counts (default 7; quick 1)")
     parser.add_argument("--skip-influx", action="store_true", help="SQLite only")
     args = parser.parse_args()
     count = args.count if args.count is not None else (20_000 if args.quick else 200_000)
     size = args.batch if args.batch is not None else (2_000 if args.quick else 5_000)
-    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 7)
     if count < 1 or size < 1 or rounds < 1 or count > 5_000_000:
         parser.error("count must be 1..5 000 000, batch and rounds at least 1")
-    print(f"store ingest: {count:,} readings in batches of {size:,}, best of {rounds} round(s)")
+    print(f"store ingest: {count:,} readings in batches of {size:,}, median of {rounds} interleaved round(s)")
     readings = make_readings(count)
     with tempfile.TemporaryDirectory(prefix="caltrace-bench-store-") as tmp:
         workdir = Path(tmp)
