@@ -83,6 +83,10 @@ class RunStateError(RunError):
     """The run is not in a state that allows the request (e.g. resuming a completed run)."""
 
 
+class RunTakenOver(RunStateError):  # noqa: N818 - reported to the technician as what happened
+    """While this process executed the run, another took it over (or someone aborted it): this one stopped."""
+
+
 @dataclass
 class RunOutcome:
     """Where a run stands after ``execute``: its state, the message if paused, the results if completed."""
@@ -396,15 +400,40 @@ class RunEngine:
         """This process as the executor of a run: computer, process id and a sign of life now (Unix s)."""
         return {"host": socket.gethostname(), "pid": os.getpid(), "seen": time.time()}
 
+    def _held(self, s: Session, run_id: str) -> Run:
+        """``run_id``, locked for this transaction, after checking that this process still executes it.
+
+        Raises :class:`RunTakenOver` when the checkpoint names another executor (it took the run over while this
+        process was silent for :data:`STALE_S`, e.g. a network outage) or the run was aborted meanwhile.
+        """
+        run = s.get(Run, run_id, with_for_update=True)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r} in the registry")
+        owner = run.checkpoint.get("owner") or {}
+        if run.state is not RunState.RUNNING:
+            reason = run.message or "no reason given"
+            raise RunTakenOver(
+                f"run {run_id} was {run.state.value} while this computer executed it ({reason}); this computer "
+                "stopped. The readings taken so far are kept in the store"
+            )
+        if owner.get("host") != socket.gethostname() or owner.get("pid") != os.getpid():
+            raise RunTakenOver(
+                f"run {run_id} was taken over by computer {owner.get('host')!r} (process {owner.get('pid')}) after "
+                f"this computer had not been heard from for {STALE_S:.0f} s; this computer stopped. The readings "
+                f"taken so far are kept in the store; continue the run on {owner.get('host')!r}"
+            )
+        return run
+
     def _heartbeat(self, run_id: str, stop: threading.Event) -> None:
         """Refresh ``owner.seen`` every :data:`HEARTBEAT_S` while the run executes (an operator action may take
         longer than :data:`STALE_S`)."""
         while not stop.wait(HEARTBEAT_S):
             try:
                 with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                    run = self._load(s, run_id)
-                    if run.state is RunState.RUNNING:
-                        run.checkpoint = {**run.checkpoint, "owner": self._owner()}
+                    run = self._held(s, run_id)
+                    run.checkpoint = {**run.checkpoint, "owner": self._owner()}
+            except RunError:  # taken over or aborted: the run's own thread says so at its next save
+                return
             except Exception:  # the registry may be briefly away; the next beat tries again
                 log.warning("run %s: could not record a sign of life", run_id, exc_info=True)
 
@@ -497,8 +526,8 @@ class RunEngine:
             return self._pause(
                 code, run_id, f"the readings are kept but the results cannot be computed: {exc}; abort the run"
             )
-        with session_scope(self.registry, self.actor) as s:
-            run = self._load(s, run_id)
+        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+            run = self._held(s, run_id)
             s.query(Result).filter(Result.run_id == run_id).delete()
             for seq, r in enumerate(results, 1):
                 s.add(
@@ -532,7 +561,7 @@ class RunEngine:
 
     def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
         with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-            run = self._load(s, run_id)
+            run = self._held(s, run_id)
             run.current_step = current[:80]
             run.checkpoint = {
                 **run.checkpoint,
@@ -542,8 +571,8 @@ class RunEngine:
             }
 
     def _pause(self, code: str, run_id: str, message: str) -> RunOutcome:
-        with session_scope(self.registry, self.actor) as s:
-            run = self._load(s, run_id)
+        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+            run = self._held(s, run_id)
             run.state = RunState.PAUSED
             run.message = message
         log.warning("run %s paused: %s", run_id, message)

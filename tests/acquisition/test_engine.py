@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from acquisition.engine import STALE_S, RunEngine, RunRefused, RunStateError
+from acquisition.engine import STALE_S, RunEngine, RunRefused, RunStateError, RunTakenOver
 from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
     EnvironmentLimit,
@@ -352,3 +352,59 @@ def test_the_executing_process_shows_life_during_a_long_operator_action(
         outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(slow_operator))
     assert outcome.state == "completed", outcome.message
     assert seen[1] - seen[0] >= 0.2  # refreshed by the heartbeat while the operator worked
+
+
+def test_a_run_taken_over_by_another_computer_stops_here_without_reclaiming_it(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("acquisition.engine.HEARTBEAT_S", 0.05)
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    hosts: list[str] = []
+
+    def owner_host() -> str:
+        with session_factory(registry)() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            return str(run.checkpoint["owner"]["host"])
+
+    def operator(action: OperatorAction) -> None:
+        if action.params["load_g"] == 100.0:  # meanwhile this computer was silent and lab-pc-2 took the run over
+            _claimed_elsewhere(registry, run_id, time.time())
+            time.sleep(0.3)  # several heartbeats: none may write this computer back as the owner
+            hosts.append(owner_host())
+        balance.control("place", load_g=action.params["load_g"])
+
+    with (
+        open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst,
+        pytest.raises(RunTakenOver, match=r"taken over by computer 'lab-pc-2' \(process 4242\).*continue the run on"),
+    ):
+        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(operator))
+    assert hosts == ["lab-pc-2"]
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert run.state is RunState.RUNNING and run.checkpoint["owner"]["host"] == "lab-pc-2"
+        assert "load-100" not in run.checkpoint["completed"]  # this computer recorded nothing after losing the run
+        assert s.query(Result).filter(Result.run_id == run_id).count() == 0
+
+
+def test_a_run_aborted_while_it_executes_stops_at_the_next_step(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+
+    def operator(action: OperatorAction) -> None:
+        if action.params["load_g"] == 100.0:  # the head of the lab aborts the run from another computer
+            make_engine_(registry, tmp_path).abort(run_id, "wrong balance on the bench")
+        balance.control("place", load_g=action.params["load_g"])
+
+    with (
+        open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst,
+        pytest.raises(RunTakenOver, match="aborted while this computer executed it \\(wrong balance on the bench\\)"),
+    ):
+        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(operator))
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state is RunState.ABORTED and run.message == "wrong balance on the bench"
