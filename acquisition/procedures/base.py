@@ -14,9 +14,10 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from acquisition.methods.base import PointResult
+from acquisition.procedures.params import ParamSpec, read
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -199,9 +200,19 @@ class StepData:
 
 
 class Procedure(ABC):
-    """A procedure: its definition, its plan and its evaluation."""
+    """A procedure: its definition, its plan and its evaluation.
+
+    ``parameter_specs`` declares every run parameter the procedure reads (:mod:`acquisition.procedures.params`).
+    They are kept out of :class:`ProcedureDefinition` on purpose: its digest is recorded in the registry, and a
+    clearer description or a new bound must not force a new version of the procedure (decision 0303).
+    """
 
     definition: ProcedureDefinition
+    parameter_specs: ClassVar[tuple[ParamSpec, ...]] = ()
+
+    def parameter(self, context: RunContext, name: str) -> Any:
+        """The clean value of the declared parameter ``name`` in the run (its default when not given)."""
+        return read(self.parameter_specs, context.parameters, name)
 
     @abstractmethod
     def plan(self, context: RunContext) -> list[Step]:

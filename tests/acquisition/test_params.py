@@ -1,0 +1,266 @@
+"""Declared run parameters: the validators, check_parameters, and every procedure's declarations."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from typing import Any
+
+import pytest
+
+from acquisition.procedures.params import (
+    ParamSpec,
+    check_parameters,
+    choice,
+    flag,
+    number,
+    numbers,
+    read,
+    text,
+    whole,
+)
+
+# --- numbers --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(0.5, 0.5), (3, 3.0), ("0.5", 0.5), (" 12 ", 12.0), ("-2.5", -2.5), (".5", 0.5), ("1e3", 1000.0), ("5.", 5.0)],
+)
+def test_a_number_may_be_given_as_a_number_or_as_numeric_text(raw: Any, expected: float) -> None:
+    assert number("x", raw) == expected
+    assert isinstance(number("x", raw), float)
+
+
+def test_a_decimal_comma_is_refused_with_a_hint_to_use_a_dot() -> None:
+    with pytest.raises(ValueError) as refused:
+        number("eccentricity_load_g", "0,5", unit="g", minimum=0, zero=False)
+    message = str(refused.value)
+    assert "parameter eccentricity_load_g must be a number > 0 (g), got '0,5'" in message
+    assert "decimal point as a dot: 0.5" in message
+    with pytest.raises(ValueError, match="dot: 12.75"):
+        number("x", "12,75")
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_a_bool_is_not_a_number(raw: bool) -> None:
+    with pytest.raises(ValueError, match="true/false is not a number"):
+        number("repeat_load_g", raw)
+    with pytest.raises(ValueError, match="true/false is not a number"):
+        whole("repetitions", raw)
+
+
+@pytest.mark.parametrize(
+    "raw", [math.nan, math.inf, -math.inf, "nan", "inf", "", "abc", "1_000", "0x10", "1 000", None, [1.0], {"a": 1}]
+)
+def test_anything_else_is_not_a_number(raw: Any) -> None:
+    with pytest.raises(ValueError, match=r"parameter x must be a number \(g\), got "):
+        number("x", raw, unit="g")
+
+
+def test_number_bounds_and_zero() -> None:
+    assert number("t", 0.001, unit="s", minimum=0, zero=False) == 0.001
+    for bad in (0, 0.0, "0", -1):
+        with pytest.raises(ValueError, match=r"parameter t must be a number > 0 \(s\), got "):
+            number("t", bad, unit="s", minimum=0, zero=False)
+    assert number("u", 0, minimum=0) == 0.0  # zero allowed: >= 0
+    with pytest.raises(ValueError, match=r"must be a number >= 0 and <= 100 \(°C\), got 100.5"):
+        number("water_temperature_c", 100.5, unit="°C", minimum=0, maximum=100)
+    with pytest.raises(ValueError, match="must be a number not 0, got 0"):
+        number("k", 0, zero=False)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(3, 3), ("3", 3), (" 12 ", 12), (3.0, 3), ("4.0", 4), ("1e1", 10)])
+def test_a_whole_number_may_be_an_int_or_integral_text(raw: Any, expected: int) -> None:
+    result = whole("n", raw)
+    assert result == expected and isinstance(result, int)
+
+
+@pytest.mark.parametrize("raw", [2.5, "2.5", "2,0", "two", None, [2]])
+def test_a_fraction_or_text_is_not_a_whole_number(raw: Any) -> None:
+    with pytest.raises(ValueError, match="must be a whole number"):
+        whole("n", raw)
+
+
+def test_whole_number_bounds() -> None:
+    with pytest.raises(ValueError, match="parameter repetitions must be a whole number >= 2, got 1"):
+        whole("repetitions", 1, minimum=2)
+    with pytest.raises(ValueError, match=r"parameter cycles must be a whole number >= 1 and <= 20, got 21"):
+        whole("cycles", 21, minimum=1, maximum=20)
+    assert whole("c", 0, minimum=0) == 0
+
+
+def test_a_list_of_numbers() -> None:
+    assert numbers("loads_g", [50, "100", 150.5]) == [50.0, 100.0, 150.5]
+    with pytest.raises(ValueError, match=r"parameter loads_g\[1\] must be a number > 0 \(g\), got 'abc'"):
+        numbers("loads_g", [50, "abc"], unit="g", minimum=0, zero=False)
+    with pytest.raises(ValueError, match=r"loads_g\[0\] must be a number.*got True"):
+        numbers("loads_g", [True])
+    bad: Any
+    for bad in ([], "50,100", 50, None):
+        with pytest.raises(ValueError, match=r"non-empty list of numbers.*e\.g\. \[50, 100, 200\]"):
+            numbers("loads_g", bad)
+
+
+# --- flags, texts, choices ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("FALSE", False),
+        (" Yes ", True),
+        ("no", False),
+        ("1", True),
+        ("0", False),
+        (1, True),
+        (0, False),
+        ("có", True),
+        ("Có", True),
+        ("không", False),
+        ("KHÔNG", False),
+        (unicodedata.normalize("NFD", "có"), True),  # some keyboards send the accent as a combining mark
+        (unicodedata.normalize("NFD", "Không"), False),
+    ],
+)
+def test_a_flag_from_bool_or_text(raw: Any, expected: bool) -> None:
+    assert flag("down", raw) is expected
+
+
+@pytest.mark.parametrize("raw", ["maybe", "", "co", "t", 2, -1, 0.5, None, ["true"]])
+def test_anything_else_is_not_a_flag(raw: Any) -> None:
+    with pytest.raises(ValueError, match=r"parameter down must be true or false \(also yes/no, có/không, 1/0\), got"):
+        flag("down", raw)
+
+
+def test_text() -> None:
+    assert text("name", "  inox ") == "inox"
+    for bad in ("", "   ", 5, None):
+        with pytest.raises(ValueError, match="parameter name must be a non-empty text"):
+            text("name", bad)
+
+
+def test_a_choice_is_one_of_the_allowed_values() -> None:
+    assert choice("rule", "simple", ("simple", "guarded")) == "simple"
+    assert choice("rule", " GUARDED ", ("simple", "guarded")) == "guarded"  # the declared spelling comes back
+    with pytest.raises(ValueError) as refused:
+        choice("rule", "strict", ("simple", "guarded"))
+    assert str(refused.value) == "parameter rule must be one of simple, guarded, got 'strict'"
+    with pytest.raises(ValueError, match="one of simple, guarded, got 'gaurded'; did you mean 'guarded'"):
+        choice("rule", "gaurded", ("simple", "guarded"))
+    with pytest.raises(ValueError, match="one of simple, guarded, got 1"):
+        choice("rule", 1, ("simple", "guarded"))
+
+
+# --- specs ----------------------------------------------------------------------------------------------------------
+
+
+def spec(kind: str, **fields: Any) -> ParamSpec:
+    return ParamSpec("p", kind, "mô tả", "description", **fields)  # type: ignore[arg-type]
+
+
+def test_a_spec_checks_by_its_kind() -> None:
+    assert spec("number", unit="g", minimum=0, zero=False).check("2.5") == 2.5
+    assert spec("whole", minimum=1).check("3") == 3
+    assert spec("flag").check("không") is False
+    assert spec("numbers").check(["1", 2]) == [1.0, 2.0]
+    assert spec("numbers", single=True).check("10") == 10.0  # one value for all
+    assert spec("numbers", single=True).check([10, 20]) == [10.0, 20.0]
+    assert spec("text").check(" x ") == "x"
+    assert spec("choice", choices=("a", "b")).check("B") == "b"
+    points = spec("choices", choices=("Q1", "Q2", "Q3", "Q4"))
+    assert points.check(["q1", "Q3"]) == ["Q1", "Q3"]
+    with pytest.raises(ValueError, match=r"parameter p\[1\] must be one of Q1, Q2, Q3, Q4, got 'Q5'"):
+        points.check(["Q1", "Q5"])
+    with pytest.raises(ValueError, match="Q1 given twice"):
+        points.check(["Q1", "q1"])
+    with pytest.raises(ValueError, match="non-empty list of distinct values"):
+        points.check("Q1")
+    volumes = spec("mapping", unit="L", minimum=0, zero=False, choices=("Q1", "Q2", "Q3", "Q4"))
+    assert volumes.check({"q1": "10", "Q3": 100}) == {"Q1": 10.0, "Q3": 100.0}
+    with pytest.raises(ValueError, match=r"parameter p\[Q2\] must be a number > 0 \(L\), got 0"):
+        volumes.check({"Q2": 0})
+    with pytest.raises(ValueError, match="parameter p key must be one of Q1, Q2, Q3, Q4, got 'Q9'"):
+        volumes.check({"Q9": 1})
+    with pytest.raises(ValueError, match=r'an object of numbers with keys among Q1, Q2, Q3, Q4 \(L\).*"Q1": 10'):
+        volumes.check([10, 20])
+    rows = spec("table")
+    assert rows.check([{"function": "DCV"}]) == [{"function": "DCV"}]
+    with pytest.raises(ValueError, match=r"parameter p\[1\] must be an object, got 5"):
+        rows.check([{"function": "DCV"}, 5])
+
+
+def test_null_is_accepted_only_where_declared() -> None:
+    assert spec("number", nullable=True).check(None) is None
+    with pytest.raises(ValueError, match="parameter p must be a number, got null"):
+        spec("number").check(None)
+
+
+def test_a_hint_says_what_to_do() -> None:
+    material = spec("choice", choices=("brass",), hint="or give test_density_kg_m3")
+    with pytest.raises(ValueError, match="got 'granite'; or give test_density_kg_m3"):
+        material.check("granite")
+
+
+def test_a_declaration_that_contradicts_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"parameter p must be a whole number >= 2, got 1"):
+        spec("whole", minimum=2, default=1)
+    with pytest.raises(ValueError, match="needs its allowed values"):
+        spec("choice")
+    with pytest.raises(ValueError, match="kind 'date'"):
+        spec("date")
+    with pytest.raises(ValueError, match="required parameter has no default"):
+        spec("whole", required=True, default=3)
+    with pytest.raises(ValueError, match="description"):
+        ParamSpec("p", "flag", "", "description")
+
+
+def test_bounds_in_words() -> None:
+    assert spec("number", minimum=0, zero=False).bounds() == "> 0"
+    assert spec("whole", minimum=1, maximum=20).bounds() == ">= 1 and <= 20"
+    assert spec("number").bounds() == ""
+    assert spec("choice", choices=("simple", "guarded")).bounds() == "simple | guarded"
+    assert spec("mapping", choices=("Q1", "Q2"), minimum=0, zero=False).bounds() == "keys Q1 | Q2; values > 0"
+
+
+SPECS = (
+    ParamSpec("repetitions", "whole", "Số lần cân lặp lại", "Repeatability weighings", minimum=2, default=5),
+    ParamSpec("repeat_load_g", "number", "Tải", "Load", unit="g", minimum=0, zero=False),
+    ParamSpec("down", "flag", "Giảm tải", "Decreasing loads", default=True),
+)
+
+
+def test_check_parameters_refuses_an_unknown_name_and_suggests_the_closest() -> None:
+    with pytest.raises(ValueError) as refused:
+        check_parameters(SPECS, {"repetitons": 10}, procedure="nawi-calibration-cg18")
+    message = str(refused.value)
+    assert "unknown parameter 'repetitons' (did you mean 'repetitions'?)" in message
+    assert "known parameters: repetitions, repeat_load_g, down" in message
+    assert "caltrace procedures show nawi-calibration-cg18" in message
+
+
+def test_check_parameters_names_every_unknown_name() -> None:
+    with pytest.raises(ValueError) as refused:
+        check_parameters(SPECS, {"colour": "red", "dwn": False, "repetitions": 3})
+    message = str(refused.value)
+    assert "unknown parameter 'colour'; unknown parameter 'dwn' (did you mean 'down'?)" in message
+    with pytest.raises(ValueError, match="unknown parameter 'x'; this procedure takes no parameters"):
+        check_parameters((), {"x": 1})
+    assert check_parameters((), {}) == {}
+
+
+def test_check_parameters_cleans_the_known_ones_and_adds_nothing() -> None:
+    assert check_parameters(SPECS, {"repetitions": "3", "down": "không"}) == {"repetitions": 3, "down": False}
+    with pytest.raises(ValueError, match="parameter repeat_load_g must be a number > 0 \\(g\\), got '0,5'"):
+        check_parameters(SPECS, {"repeat_load_g": "0,5"})
+
+
+def test_read_applies_the_default_and_refuses_an_undeclared_name() -> None:
+    assert read(SPECS, {}, "repetitions") == 5
+    assert read(SPECS, {"repetitions": 7}, "repetitions") == 7
+    assert read(SPECS, {}, "repeat_load_g") is None  # computed by the procedure
+    with pytest.raises(LookupError, match="'repetitons' is read but not declared"):
+        read(SPECS, {}, "repetitons")
