@@ -24,7 +24,7 @@ and optional ``resolution`` in the same unit; ``frequency_hz`` in Hz (AC only). 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import ParamSpec, choice, number, spec_named
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -157,12 +158,81 @@ def _scale(unit: str, function: str, where: str) -> float:
 
 
 def _number(row: Mapping[str, Any], key: str, where: str, default: float | None = None) -> float:
+    """Field ``key`` of a test point as a finite number (or ``default``); ValueError names the point and field."""
     value = row.get(key, default)
     if value is None:
         raise ValueError(f"{where}: give '{key}'")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{where}: '{key}' must be a finite number, got {value!r}")
-    return float(value)
+    return number(f"{key} of {where}", value)
+
+
+def _positive(name: str, vi: str, en: str, default: float, unit: str = "") -> ParamSpec:
+    return ParamSpec(name, "number", vi, en, unit=unit, minimum=0.0, zero=False, default=default)
+
+
+#: the run parameters
+PARAMETERS = (
+    ParamSpec(
+        "points",
+        "table",
+        "Các điểm thử: danh sách {function, value, unit, frequency_hz, range, resolution}; mặc định: 10 điểm DCV, "
+        "ACV, DCI và OHM",
+        "Test points: a list of {function, value, unit, frequency_hz, range, resolution}; default: 10 points of "
+        "DCV, ACV, DCI and OHM",
+        default=[dict(p) for p in DEFAULT_POINTS],
+    ),
+    ParamSpec(
+        "readings_per_point",
+        "whole",
+        "Số lần đọc của đồng hồ được giữ lại tại mỗi điểm (thường là 5)",
+        "DMM readings kept at each point (5 is usual)",
+        minimum=1,
+        default=5,
+    ),
+    ParamSpec(
+        "dmm_spec",
+        "choice",
+        "Đặc tính kỹ thuật của đồng hồ dùng để đánh giá sự phù hợp; none: hiệu chuẩn không kèm tuyên bố phù hợp",
+        "DMM specification judged against; none: calibration without a statement of conformity",
+        choices=tuple(DMM_SPECS),
+        default="keysight-34465a-1y",
+    ),
+    ParamSpec(
+        "calibrator_distribution",
+        "choice",
+        "Phân bố của đặc tính máy hiệu chuẩn 5520A: rectangular (chữ nhật, a/√3) hoặc normal (chuẩn, mức tin cậy 99 %)",
+        "Distribution of the 5520A specification: rectangular (a/√3) or normal (its 99 % statement)",
+        choices=("rectangular", "normal"),
+        default="rectangular",
+    ),
+    ParamSpec(
+        "decision_rule",
+        "choice",
+        "Quy tắc quyết định: guarded (chấp nhận có dải bảo vệ w = U, ILAC G8) hoặc simple (chấp nhận đơn giản)",
+        "Decision rule: guarded acceptance (w = U, ILAC G8) or simple acceptance",
+        choices=("guarded", "simple"),
+        default="guarded",
+    ),
+    _positive(
+        "resolution_ppm_of_range",
+        "Độ phân giải của đồng hồ khi điểm thử không cho resolution, tính bằng ppm của thang đo",
+        "DMM resolution when a point gives none, in ppm of the range",
+        1.0,
+        "ppm",
+    ),
+    _positive(
+        "stability_spread",
+        "Độ chênh cho phép của các lần đọc giữ lại, tính bằng số lần giới hạn a của máy hiệu chuẩn tại điểm thử",
+        "Allowed spread of the kept readings, in multiples of the calibrator's limit a at the point",
+        1.0,
+    ),
+    _positive(
+        "stability_timeout_s",
+        "Thời gian chờ số chỉ ổn định lâu nhất",
+        "Longest wait for stable readings",
+        30.0,
+        "s",
+    ),
+)
 
 
 class DmmCalibration(Procedure):
@@ -203,16 +273,14 @@ class DmmCalibration(Procedure):
             "stability_timeout_s": 30.0,
         },
     )
+    parameter_specs = PARAMETERS
 
     # ------------------------------------------------------------------------------------------- parameters
     def _settings(self, context: RunContext) -> dict[str, Any]:
-        p = {**self.definition.parameters, **context.parameters}
-        n = p["readings_per_point"]
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"readings_per_point must be a whole number >= 1 (5 is usual), got {n!r}")
-        spec_name = str(p["dmm_spec"])
-        if spec_name not in DMM_SPECS:
-            raise ValueError(f"dmm_spec {spec_name!r} is unknown; use one of {', '.join(DMM_SPECS)}")
+        n = self.parameter(context, "readings_per_point")
+        # checked against the live table (a specification added at run time counts), not the declared choices
+        raw = context.parameters.get("dmm_spec", spec_named(PARAMETERS, "dmm_spec").default)
+        spec_name = choice("dmm_spec", raw, DMM_SPECS)
         spec = DMM_SPECS[spec_name]
         model = context.instrument.model
         if spec is not None and spec.model.split()[-1].upper() not in model.upper():
@@ -221,20 +289,12 @@ class DmmCalibration(Procedure):
                 f"the {spec.model} specification: set dmm_spec to 'none' (calibration without a conformity "
                 "statement) or to this model's specification"
             )
-        distribution = p["calibrator_distribution"]
-        if distribution not in ("rectangular", "normal"):
-            raise ValueError(f"calibrator_distribution must be 'rectangular' or 'normal', got {distribution!r}")
-        rule = p["decision_rule"]
-        if rule not in ("guarded", "simple"):
-            raise ValueError(f"decision_rule must be 'guarded' or 'simple', got {rule!r}")
-        ppm = _number(p, "resolution_ppm_of_range", "parameters")
-        spread = _number(p, "stability_spread", "parameters")
-        timeout = _number(p, "stability_timeout_s", "parameters")
-        if ppm <= 0 or spread <= 0 or timeout <= 0:
-            raise ValueError("resolution_ppm_of_range, stability_spread and stability_timeout_s must be > 0")
-        points = p["points"]
-        if not isinstance(points, Sequence) or isinstance(points, str) or not points:
-            raise ValueError("points must be a non-empty list of {function, value, unit, frequency_hz, range}")
+        distribution = self.parameter(context, "calibrator_distribution")
+        rule = self.parameter(context, "decision_rule")
+        ppm = self.parameter(context, "resolution_ppm_of_range")
+        spread = self.parameter(context, "stability_spread")
+        timeout = self.parameter(context, "stability_timeout_s")
+        points = self.parameter(context, "points")
         parsed = [self._point(row, i, ppm, spec) for i, row in enumerate(points, 1)]
         for pt in parsed:
             self._check_ratio(pt, spec, distribution, rule)

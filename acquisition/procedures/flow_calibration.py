@@ -22,7 +22,6 @@ Units: flow rates m³/h, volumes L, errors %, temperatures °C, densities kg/m³
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,23 +36,112 @@ from acquisition.methods.flow import (
     zone,
 )
 from acquisition.procedures.base import Procedure, ProcedureDefinition, RoleSpec, RunContext, Step, StepData
+from acquisition.procedures.params import ParamSpec
 from acquisition.procedures.water_r49 import (
     FLOW_UNITS,
+    MASTER_RESOLUTION,
+    METER_RESOLUTION,
+    RULE,
+    WATER_DENSITY,
+    WATER_TEMPERATURE,
     accuracy_class,
+    accuracy_class_spec,
     master_curve,
     master_run,
-    positive,
     resolution_litres,
-    run_count,
     run_steps,
     run_volume_action,
-    temperature_parameter,
+    runs_spec,
     water_conditions,
     water_step,
 )
 
 #: default test flows as fractions of the meter's upper range value
 DEFAULT_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+
+#: the run parameters (units in the names)
+PARAMETERS = (
+    ParamSpec(
+        "flows_m3_h",
+        "numbers",
+        "Các lưu lượng thử; mặc định: 10, 25, 50, 75 và 100 % phạm vi đo của lưu lượng kế (quy trình tự tính)",
+        "Test flow rates; default: 10, 25, 50, 75 and 100 % of the meter's range (computed)",
+        unit="m³/h",
+        minimum=0.0,
+        zero=False,
+        nullable=True,
+    ),
+    ParamSpec(
+        "volumes_l",
+        "numbers",
+        "Thể tích thử: một giá trị cho mỗi lưu lượng hoặc một giá trị cho tất cả; mặc định: thể tích chảy trong "
+        "run_time_s (quy trình tự tính)",
+        "Test volume: one per flow rate, or one for all; default: the volume of run_time_s at each flow (computed)",
+        unit="L",
+        minimum=0.0,
+        zero=False,
+        nullable=True,
+        single=True,
+    ),
+    ParamSpec(
+        "run_time_s",
+        "number",
+        "Thời gian chảy tại mỗi lưu lượng khi không cho volumes_l",
+        "Flow time at each flow rate when volumes_l is not given",
+        unit="s",
+        minimum=0.0,
+        zero=False,
+        default=60.0,
+    ),
+    runs_spec(3),
+    METER_RESOLUTION,
+    MASTER_RESOLUTION,
+    ParamSpec(
+        "curve_degree",
+        "whole",
+        "Bậc của đường cong sai số được khớp (cần ít nhất bậc + 2 lưu lượng); null: không khớp",
+        "Degree of the fitted error curve (needs at least degree + 2 flow rates); null: no fit",
+        minimum=1,
+        default=2,
+        nullable=True,
+    ),
+    ParamSpec(
+        "flow_tolerance_percent",
+        "number",
+        "Dung sai của lưu lượng thử, hiển thị cho người thao tác",
+        "Tolerance on the test flow rate, shown to the operator",
+        unit="%",
+        minimum=0.0,
+        zero=False,
+        default=5.0,
+    ),
+    WATER_TEMPERATURE,
+    WATER_DENSITY,
+    accuracy_class_spec(
+        "Cấp chính xác OIML R49 (1 hoặc 2) để đánh giá sự phù hợp, cùng q3_m3_h và r; mặc định: không đánh giá",
+        "OIML R49 accuracy class (1 or 2) to judge conformity, with q3_m3_h and r; default: no verdict",
+    ),
+    ParamSpec(
+        "q3_m3_h",
+        "number",
+        "Lưu lượng danh định Q3, cần khi có accuracy_class",
+        "Permanent flow rate Q3, needed with accuracy_class",
+        unit="m³/h",
+        minimum=0.0,
+        zero=False,
+        nullable=True,
+    ),
+    ParamSpec(
+        "r",
+        "number",
+        "Tỷ số R = Q3/Q1, cần khi có accuracy_class",
+        "Ratio R = Q3/Q1, needed with accuracy_class",
+        minimum=0.0,
+        zero=False,
+        nullable=True,
+    ),
+    RULE,
+)
 
 
 class FlowMeterCalibration(Procedure):
@@ -87,12 +175,12 @@ class FlowMeterCalibration(Procedure):
             "rule": "simple",
         },
     )
+    parameter_specs = PARAMETERS
 
     def _flows(self, context: RunContext) -> list[float]:
-        p = context.parameters
         inst = context.instrument
-        given = p.get("flows_m3_h")
-        if given is None:
+        flows: list[float] | None = self.parameter(context, "flows_m3_h")
+        if flows is None:
             factor = FLOW_UNITS.get(inst.range_unit)
             if inst.range_max is None or factor is None or inst.range_max <= 0:
                 raise ValueError(
@@ -100,72 +188,55 @@ class FlowMeterCalibration(Procedure):
                     f"{inst.serial_number}"
                 )
             return [round(f * inst.range_max * factor, 6) for f in DEFAULT_FRACTIONS]
-        if isinstance(given, str | bytes) or not hasattr(given, "__iter__"):
-            raise ValueError(f"parameter flows_m3_h must be a list of flow rates (m³/h), got {given!r}")
-        flows = []
-        for q in given:
-            if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q) or q <= 0:
-                raise ValueError(f"parameter flows_m3_h: each flow rate must be a number > 0 (m³/h), got {q!r}")
-            flows.append(float(q))
-        if not flows or len(set(flows)) != len(flows):
-            raise ValueError(f"parameter flows_m3_h must list distinct flow rates (m³/h), got {given!r}")
+        if len(set(flows)) != len(flows):
+            raise ValueError(f"parameter flows_m3_h must list distinct flow rates (m³/h), got {flows!r}")
         return flows
 
     def _volumes(self, context: RunContext, flows: list[float]) -> list[float]:
-        given = context.parameters.get("volumes_l")
+        given: float | list[float] | None = self.parameter(context, "volumes_l")
         if given is None:
-            seconds = positive(context.parameters, "run_time_s", "s")
+            seconds: float = self.parameter(context, "run_time_s")
             return [q * seconds / 3.6 for q in flows]  # m³/h -> L/s is /3.6
-        values = [given] * len(flows) if isinstance(given, int | float) else list(given)
+        values = [given] * len(flows) if isinstance(given, float) else given
         if len(values) != len(flows):
             raise ValueError(f"parameter volumes_l needs one volume per flow ({len(flows)}), got {len(values)}")
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-                raise ValueError(f"parameter volumes_l: each test volume must be a number > 0 (L), got {v!r}")
-        return [float(v) for v in values]
+        return values
 
     def _config(self, context: RunContext) -> dict[str, Any]:
-        p = context.parameters
-        inst = context.instrument
         flows = self._flows(context)
-        degree = p.get("curve_degree")
-        if degree is not None:
-            if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-                raise ValueError(f"parameter curve_degree must be an integer >= 1 or null, got {degree!r}")
-            if len(flows) < degree + 2:
-                raise ValueError(
-                    f"an error curve of degree {degree} needs at least {degree + 2} flow rates, got {len(flows)}: "
-                    "add flows or lower curve_degree"
-                )
+        degree: int | None = self.parameter(context, "curve_degree")
+        if degree is not None and len(flows) < degree + 2:
+            raise ValueError(
+                f"an error curve of degree {degree} needs at least {degree + 2} flow rates, got {len(flows)}: "
+                "add flows or lower curve_degree"
+            )
         rates: FlowRates | None = None
         cls: int | None = None
-        if p.get("accuracy_class") is not None:
-            cls = accuracy_class(p, "")
-            if p.get("q3_m3_h") is None or p.get("r") is None:
+        given_class = self.parameter(context, "accuracy_class")
+        if given_class is not None:
+            cls = accuracy_class(given_class, "")
+            q3, r = self.parameter(context, "q3_m3_h"), self.parameter(context, "r")
+            if q3 is None or r is None:
                 raise ValueError("judging against an accuracy class needs the meter's q3_m3_h and r (Q3/Q1)")
-            rates = flow_rates(positive(p, "q3_m3_h", "m³/h"), positive(p, "r", "Q3/Q1"))
+            rates = flow_rates(q3, r)
             for q in flows:
                 zone(rates, q)  # no MPE outside Q1..Q4
-        if p.get("water_temperature_c") is not None:
-            temperature_parameter(p)
-        rule = p.get("rule", "simple")
-        if rule not in ("simple", "guarded"):
-            raise ValueError(f"parameter rule must be 'simple' or 'guarded', got {rule!r}")
-        if p.get("meter_resolution_l") is not None:
-            d_meter = positive(p, "meter_resolution_l", "L")
-        else:
+        self.parameter(context, "water_temperature_c")  # a bad value is refused at planning, not at the end
+        d_meter = self.parameter(context, "meter_resolution_l")
+        if d_meter is None:
+            inst = context.instrument
             d_meter = resolution_litres(inst.resolution, inst.resolution_unit, "flow meter", "meter_resolution_l")
         return {
             "flows": flows,
             "volumes": self._volumes(context, flows),
-            "runs": run_count(p),
+            "runs": self.parameter(context, "runs"),
             "degree": degree,
             "rates": rates,
             "class": cls,
-            "rule": rule,
-            "tolerance": positive(p, "flow_tolerance_percent", "%") / 100.0,
+            "rule": self.parameter(context, "rule"),
+            "tolerance": self.parameter(context, "flow_tolerance_percent") / 100.0,
             "d_meter": d_meter,
-            "d_master": positive(p, "master_resolution_l", "L"),
+            "d_master": self.parameter(context, "master_resolution_l"),
         }
 
     def _curve(self, context: RunContext, flows: list[float]) -> list[MasterCurvePoint]:
@@ -184,7 +255,7 @@ class FlowMeterCalibration(Procedure):
             action = run_volume_action(label, q, volume, q * (1 - tol), q * (1 + tol))
             for i in range(1, cfg["runs"] + 1):
                 steps += run_steps(f"{label}-{i}", label, i, "totalizer", action)
-            if context.parameters.get("water_temperature_c") is None:
+            if self.parameter(context, "water_temperature_c") is None:
                 steps.append(water_step(f"{label}-water", label))
         return steps
 

@@ -45,6 +45,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import ParamSpec
 from acquisition.procedures.weightset import Load, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
@@ -92,6 +93,78 @@ def _down(loads: list[Load]) -> list[Load]:
     return sorted(loads, key=lambda x: -x.nominal)[1:]
 
 
+#: the run parameters (masses in g)
+PARAMETERS = (
+    ParamSpec(
+        "loads_g",
+        "numbers",
+        "Các tải thử sai số chỉ thị, tăng dần; mặc định: năm tải Max/5 … Max (quy trình tự tính)",
+        "Test loads of the errors of indication, increasing; default: five loads Max/5 … Max (computed)",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "repeat_load_g",
+        "number",
+        "Tải thử độ lặp lại; mặc định: Max/2 (quy trình tự tính)",
+        "Load of the repeatability test; default: Max/2 (computed)",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "eccentricity_load_g",
+        "number",
+        "Tải thử độ lệch tâm; mặc định: Max/3 (quy trình tự tính)",
+        "Load of the eccentricity test; default: Max/3 (computed)",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "repetitions",
+        "whole",
+        "Số lần cân lặp lại (mỗi lần: không tải, rồi tải)",
+        "Repeatability weighings (each: no load, then the load)",
+        minimum=2,
+        default=5,
+    ),
+    ParamSpec(
+        "settle_window",
+        "whole",
+        "Số lần đọc liên tiếp phải nằm trong 2 d để số chỉ được coi là ổn định",
+        "Successive readings that must lie within 2 d for the indication to count as stable",
+        minimum=1,
+        default=3,
+    ),
+    ParamSpec(
+        "stability_timeout_s",
+        "number",
+        "Thời gian chờ số chỉ ổn định lâu nhất",
+        "Longest wait for a stable indication",
+        unit="s",
+        minimum=0.0,
+        zero=False,
+        default=30.0,
+    ),
+    ParamSpec(
+        "down",
+        "flag",
+        "Đo cả chiều giảm tải, từ tải lớn thứ hai trở xuống (cg-18 5.2)",
+        "Also measure with decreasing loads, from the second-highest load down (cg-18 5.2)",
+        default=True,
+    ),
+    ParamSpec(
+        "uncertainty_in_use",
+        "flag",
+        "Tính đường độ không đảm bảo đo khi sử dụng U(m) = U0 + α·m (cg-18 8)",
+        "Give the uncertainty-in-use line U(m) = U0 + α·m (cg-18 8)",
+        default=True,
+    ),
+)
+
+
 class NawiCalibrationCg18(Procedure):
     """EURAMET cg-18 v4.0 calibration: repeatability, eccentricity, errors of indication, U per cg-18 7."""
 
@@ -119,10 +192,10 @@ class NawiCalibrationCg18(Procedure):
             "uncertainty_in_use": True,
         },
     )
+    parameter_specs = PARAMETERS
 
     def _loads(self, context: RunContext) -> dict[str, Any]:
         """The run's settings; every load (g) composed of the weight set's pieces (ValueError when it cannot be)."""
-        p = context.parameters
         top = context.instrument.range_max
         d = context.instrument.resolution
         if top is None or d is None:
@@ -132,24 +205,29 @@ class NawiCalibrationCg18(Procedure):
             )
         weights = pieces(context)
         code = context.standards["weights"].code
-        loads = [float(x) for x in p.get("loads_g", [round(top * i / 5, 6) for i in range(1, 6)])]
+
+        def given(name: str, default: Any) -> Any:
+            value = self.parameter(context, name)
+            return default if value is None else value
+
+        loads = given("loads_g", [round(top * i / 5, 6) for i in range(1, 6)])
         return {
             "max": float(top),
             "d": float(d),
             "loads": [make(weights, x, "loads_g", code) for x in loads],
-            "repeat": make(weights, float(p.get("repeat_load_g", round(top / 2, 6))), "repeat_load_g", code),
-            "ecc": make(weights, float(p.get("eccentricity_load_g", round(top / 3, 6))), "eccentricity_load_g", code),
-            "n": int(p.get("repetitions", 5)),
-            "down": bool(p.get("down", True)),
-            "in_use": bool(p.get("uncertainty_in_use", True)),
+            "repeat": make(weights, given("repeat_load_g", round(top / 2, 6)), "repeat_load_g", code),
+            "ecc": make(weights, given("eccentricity_load_g", round(top / 3, 6)), "eccentricity_load_g", code),
+            "n": self.parameter(context, "repetitions"),
+            "down": self.parameter(context, "down"),
+            "in_use": self.parameter(context, "uncertainty_in_use"),
         }
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._loads(context)
-        window = int(context.parameters.get("settle_window", 3))
-        spread = 2 * cfg["d"]
         crit = StabilityCriterion(
-            window=window, max_spread=spread, timeout=float(context.parameters.get("stability_timeout_s", 30))
+            window=self.parameter(context, "settle_window"),
+            max_spread=2 * cfg["d"],
+            timeout=self.parameter(context, "stability_timeout_s"),
         )
         steps = [
             Step(

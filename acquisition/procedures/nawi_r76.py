@@ -55,6 +55,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import Kind, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
@@ -94,25 +95,84 @@ class Config:
     criterion: StabilityCriterion
 
 
-def _number(name: str, value: Any, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"parameter {name} must be a number (g), got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"parameter {name} must be > 0, got {value!r}")
-    return float(value)
-
-
-def _numbers(name: str, value: Any) -> list[float]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
-        raise ValueError(f"parameter {name} must be a non-empty list of loads in g, e.g. [100, 200], got {value!r}")
-    return [_number(f"{name}[{i}]", x) for i, x in enumerate(value)]
-
-
 def _two_digits(x: float) -> float:
     """``x`` rounded to two significant digits (733.3 -> 730)."""
     exponent = math.floor(math.log10(abs(x))) - 1
     scale = 10.0**exponent
     return round(round(x / scale) * scale, 9)
+
+
+def _load(name: str, vi: str, en: str) -> ParamSpec:
+    """A test load (or list of loads) in g, > 0, computed by the procedure when not given."""
+    kind: Kind = "numbers" if name.endswith("loads_g") else "number"
+    return ParamSpec(name, kind, vi, en, unit="g", minimum=0.0, zero=False)
+
+
+#: the run parameters (masses in g)
+PARAMETERS = (
+    ParamSpec(
+        "e",
+        "number",
+        "Giá trị độ chia kiểm e (phải ≥ d); mặc định: giá trị độ chia thực d trong sổ đăng ký",
+        "Verification scale interval e (must be ≥ d); default: the registered scale interval d",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "in_service",
+        "flag",
+        "Kiểm định trong sử dụng: sai số lớn nhất cho phép gấp đôi (R76-1 3.5.2); mặc định: kiểm định ban đầu",
+        "In-service verification: twice the maximum permissible errors (R76-1 3.5.2); default: initial verification",
+        default=False,
+    ),
+    _load(
+        "loads_g",
+        "Các tải của phép thử cân; mặc định: Min, các điểm chuyển MPE dưới Max, Max/2 và Max (quy trình tự tính)",
+        "Loads of the weighing test; default: Min, the MPE change points below Max, Max/2 and Max (computed)",
+    ),
+    _load(
+        "eccentricity_load_g",
+        "Tải thử độ lệch tâm; mặc định: Max/3 làm tròn đến hai chữ số có nghĩa (quy trình tự tính)",
+        "Load of the eccentricity test; default: Max/3 rounded to two significant digits (computed)",
+    ),
+    _load(
+        "repeat_load_g",
+        "Tải thử độ lặp lại; mặc định: Max/2 (quy trình tự tính)",
+        "Load of the repeatability test; default: Max/2 (computed)",
+    ),
+    ParamSpec(
+        "repetitions",
+        "whole",
+        "Số lần cân lặp lại (mỗi lần: không tải, rồi tải)",
+        "Repeatability weighings (each: no load, then the load)",
+        minimum=2,
+        default=3,
+    ),
+    _load(
+        "discrimination_loads_g",
+        "Các tải thử độ phân biệt; mặc định: Min, Max/2 và Max (quy trình tự tính)",
+        "Loads of the discrimination test; default: Min, Max/2 and Max (computed)",
+    ),
+    ParamSpec(
+        "settle_window",
+        "whole",
+        "Số lần đọc liên tiếp phải nằm trong 2 d để số chỉ được coi là ổn định",
+        "Successive readings that must lie within 2 d for the indication to count as stable",
+        minimum=1,
+        default=3,
+    ),
+    ParamSpec(
+        "stability_timeout_s",
+        "number",
+        "Thời gian chờ số chỉ ổn định lâu nhất",
+        "Longest wait for a stable indication",
+        unit="s",
+        minimum=0.0,
+        zero=False,
+        default=30.0,
+    ),
+)
 
 
 class NawiVerificationR76(Procedure):
@@ -136,12 +196,12 @@ class NawiVerificationR76(Procedure):
         ),
         parameters={"in_service": False, "repetitions": 3, "settle_window": 3, "stability_timeout_s": 30.0},
     )
+    parameter_specs = PARAMETERS
 
     # --- parameters ----------------------------------------------------------------------------------------------
 
     def config(self, context: RunContext) -> Config:
         """The run's loads and settings; ValueError says which parameter or registry value to fix."""
-        p = context.parameters
         inst = context.instrument
         if inst.range_max is None or inst.resolution is None:
             raise ValueError(
@@ -162,21 +222,17 @@ class NawiVerificationR76(Procedure):
                 f"instrument {inst.serial_number} has accuracy class {inst.accuracy_class!r}: register its R76 class "
                 "(I, II, III or IIII) from the data plate"
             )
-        e = _number("e", p.get("e", d))
+        e = self.parameter(context, "e")
+        if e is None:
+            e = d
         if e < d * (1 - 1e-9):
             raise ValueError(
                 f"parameter e = {e:g} g is below the scale interval d = {d:g} g: e must be >= d (R76-1 3.4)"
             )
-        in_service = p.get("in_service", False)
-        if not isinstance(in_service, bool):
-            raise ValueError(f"parameter in_service must be true or false, got {in_service!r}")
-        repetitions = p.get("repetitions", 3)
-        if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 2:
-            raise ValueError(f"parameter repetitions must be a whole number >= 2, got {repetitions!r}")
-        window = p.get("settle_window", 3)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"parameter settle_window must be a whole number >= 1, got {window!r}")
-        timeout = _number("stability_timeout_s", p.get("stability_timeout_s", 30.0))
+        in_service: bool = self.parameter(context, "in_service")
+        repetitions: int = self.parameter(context, "repetitions")
+        window: int = self.parameter(context, "settle_window")
+        timeout: float = self.parameter(context, "stability_timeout_s")
 
         weights = pieces(context)
         code = context.standards["weights"].code
@@ -201,23 +257,21 @@ class NawiVerificationR76(Procedure):
                     out.append(make_load("the load Max", x) if made is None else made)
             return out
 
-        if "loads_g" in p:
-            loads = [make_load("loads_g", x) for x in sorted(set(_numbers("loads_g", p["loads_g"])))]
+        given_loads = self.parameter(context, "loads_g")
+        if given_loads is not None:
+            loads = [make_load("loads_g", x) for x in sorted(set(given_loads))]
         else:
             changes = [round(limit * e, 9) for limit, _ in R76_MPE_INITIAL.rows[cls] if math.isfinite(limit)]
             loads = defaults([min_load, *(x for x in changes if x < top), half, top])
-        if "discrimination_loads_g" in p:
-            disc = tuple(
-                make_load("discrimination_loads_g", x)
-                for x in sorted(set(_numbers("discrimination_loads_g", p["discrimination_loads_g"])))
-            )
+        given_disc = self.parameter(context, "discrimination_loads_g")
+        if given_disc is not None:
+            disc = tuple(make_load("discrimination_loads_g", x) for x in sorted(set(given_disc)))
         else:
             disc = tuple(defaults([min_load, half, top]))
-        ecc = make_load(
-            "eccentricity_load_g",
-            _number("eccentricity_load_g", p.get("eccentricity_load_g", _two_digits(max_load / 3))),
-        )
-        rep = make_load("repeat_load_g", _number("repeat_load_g", p.get("repeat_load_g", half)))
+        ecc_load = self.parameter(context, "eccentricity_load_g")
+        ecc = make_load("eccentricity_load_g", _two_digits(max_load / 3) if ecc_load is None else ecc_load)
+        rep_load = self.parameter(context, "repeat_load_g")
+        rep = make_load("repeat_load_g", half if rep_load is None else rep_load)
 
         # every load must lie in the class's range (r76_mpe refuses beyond it), and R76-1 3.7.1: the standard
         # weights' error (here: the uncertainty of their certified conventional mass) at most 1/3 of the MPE

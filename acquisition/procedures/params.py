@@ -298,7 +298,7 @@ class ParamSpec:
     def value(self, parameters: Mapping[str, Any]) -> Any:
         """This parameter's clean value in ``parameters``: the given value checked, else the default."""
         if self.name not in parameters:
-            return self.default
+            return None if self.default is None else self.check(self.default)  # a fresh copy of a list default
         return self.check(parameters[self.name])
 
     def as_dict(self) -> dict[str, Any]:

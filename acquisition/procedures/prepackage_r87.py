@@ -25,10 +25,8 @@ the engine's overall verdict is "fail" as soon as one row fails ("not assessed" 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from acquisition.methods.base import PointResult
 from acquisition.methods.prepackages import (
@@ -48,6 +46,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import ParamSpec, number
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -66,18 +65,82 @@ class Config:
     criterion: StabilityCriterion
 
 
-def _whole(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"parameter {name} must be a whole number >= {minimum}, got {value!r}")
-    return value
-
-
-def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"parameter {name} must be a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"parameter {name} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
-    return float(value)
+#: the run parameters (masses in g)
+PARAMETERS = (
+    ParamSpec(
+        "lot_size",
+        "whole",
+        "Số gói hàng đóng gói sẵn trong lô (bắt buộc)",
+        "Number of prepackages in the lot (required)",
+        minimum=1,
+        required=True,
+    ),
+    ParamSpec(
+        "nominal_g",
+        "number",
+        "Lượng danh định Qn; mặc định: range_max của lô trong sổ đăng ký (g hoặc kg)",
+        "Nominal quantity Qn; default: the lot's range_max in the registry (g or kg)",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "sample_size",
+        "whole",
+        "Cỡ mẫu n (cho cùng lambda và c, hoặc không cho cả ba); mặc định: phương án lấy mẫu R87 theo cỡ lô",
+        "Sample size n (with lambda and c, or none of the three); default: R87's sampling plan for the lot size",
+        minimum=2,
+    ),
+    ParamSpec(
+        "lambda",
+        "number",
+        "Hệ số λ của phép thử giá trị trung bình (cùng sample_size và c); mặc định: theo phương án R87",
+        "Factor λ of the mean test (with sample_size and c); default: from R87's sampling plan",
+        minimum=0.0,
+    ),
+    ParamSpec(
+        "c",
+        "whole",
+        "Số gói thiếu quá T1 được chấp nhận (cùng sample_size và lambda); mặc định: theo phương án R87",
+        "T1-defective prepackages allowed (with sample_size and lambda); default: from R87's sampling plan",
+        minimum=0,
+    ),
+    ParamSpec(
+        "tare_count",
+        "whole",
+        "Số bao bì rỗng được cân để tính khối lượng bì trung bình",
+        "Empty packagings weighed for the average tare",
+        minimum=2,
+        default=10,
+    ),
+    ParamSpec(
+        "settle_window",
+        "whole",
+        "Số lần đọc liên tiếp phải nằm trong settle_spread_g để số chỉ được coi là ổn định",
+        "Successive readings that must lie within settle_spread_g for the indication to count as stable",
+        minimum=1,
+        default=3,
+    ),
+    ParamSpec(
+        "settle_spread_g",
+        "number",
+        "Độ chênh lớn nhất giữa các lần đọc khi ổn định; mặc định: T1/100 (quy trình tự tính)",
+        "Largest spread of the readings of a stable indication; default: T1/100 (computed)",
+        unit="g",
+        minimum=0.0,
+        zero=False,
+    ),
+    ParamSpec(
+        "stability_timeout_s",
+        "number",
+        "Thời gian chờ số chỉ ổn định lâu nhất",
+        "Longest wait for a stable indication",
+        unit="s",
+        minimum=0.0,
+        zero=False,
+        default=30.0,
+    ),
+)
 
 
 class PrepackageR87(Procedure):
@@ -101,24 +164,27 @@ class PrepackageR87(Procedure):
         ),
         parameters={"tare_count": 10, "settle_window": 3, "stability_timeout_s": 30.0},
     )
+    parameter_specs = PARAMETERS
 
     def config(self, context: RunContext) -> Config:
         """The run's settings; ValueError names the parameter or registry value to fix."""
         p = context.parameters
         lot = context.instrument
-        if "nominal_g" in p:
-            nominal = _positive("nominal_g", p["nominal_g"])
-        else:
+        nominal: float | None = self.parameter(context, "nominal_g")
+        if nominal is None:
             if lot.range_max is None or lot.range_unit not in _UNITS:
                 raise ValueError(
                     f"lot {lot.serial_number}: give nominal_g, or register the nominal quantity as the lot's "
                     f"range_max in g or kg (got {lot.range_max!r} {lot.range_unit!r}; volumes in mL are not "
                     "supported by this procedure)"
                 )
-            nominal = _positive("the lot's range_max (nominal quantity)", lot.range_max) * _UNITS[lot.range_unit]
-        if "lot_size" not in p:
+            nominal = number(
+                "the lot's range_max (nominal quantity)", lot.range_max, unit=lot.range_unit, minimum=0, zero=False
+            )
+            nominal *= _UNITS[lot.range_unit]
+        lot_size: int | None = self.parameter(context, "lot_size")
+        if lot_size is None:
             raise ValueError("parameter lot_size is required: give the number of prepackages in the lot")
-        lot_size = _whole("lot_size", p["lot_size"], 1)
         given = [k for k in ("sample_size", "lambda", "c") if k in p]
         if given:
             if len(given) != 3:
@@ -127,9 +193,9 @@ class PrepackageR87(Procedure):
                     f"(got only {', '.join(given)}); or give none of them to use R87's plan for the lot size"
                 )
             plan = SamplingPlan(
-                n=_whole("sample_size", p["sample_size"], 2),
-                lam=_positive("lambda", p["lambda"], allow_zero=True),
-                c=_whole("c", p["c"], 0),
+                n=self.parameter(context, "sample_size"),
+                lam=self.parameter(context, "lambda"),
+                c=self.parameter(context, "c"),
                 reference="sampling plan given by the run parameters",
             )
         else:
@@ -139,18 +205,19 @@ class PrepackageR87(Procedure):
                 raise ValueError(f"{exc}; as run parameters: sample_size, lambda and c") from None
         if plan.n > lot_size:
             raise ValueError(f"the sample ({plan.n}) cannot be larger than the lot (lot_size = {lot_size})")
-        tare_count = _whole("tare_count", p.get("tare_count", 10), 2)
         t1 = tolerable_deficiency(nominal)
-        window = _whole("settle_window", p.get("settle_window", 3), 1)
-        spread = _positive("settle_spread_g", p.get("settle_spread_g", t1 / 100))
-        timeout = _positive("stability_timeout_s", p.get("stability_timeout_s", 30.0))
+        spread = self.parameter(context, "settle_spread_g")
         return Config(
             nominal=nominal,
             lot_size=lot_size,
             plan=plan,
-            tare_count=tare_count,
+            tare_count=self.parameter(context, "tare_count"),
             t1=t1,
-            criterion=StabilityCriterion(window=window, max_spread=spread, timeout=timeout),
+            criterion=StabilityCriterion(
+                window=self.parameter(context, "settle_window"),
+                max_spread=t1 / 100 if spread is None else spread,
+                timeout=self.parameter(context, "stability_timeout_s"),
+            ),
         )
 
     def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:

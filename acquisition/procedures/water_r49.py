@@ -51,6 +51,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import Kind, ParamSpec
 from acquisition.prompts import OperatorAction
 
 #: volume unit -> litres
@@ -131,37 +132,69 @@ def master_curve(standard: StandardUsed) -> list[MasterCurvePoint]:
     return points
 
 
-def positive(parameters: Mapping[str, Any], name: str, unit: str) -> float:
-    """Parameter ``name`` as a finite number > 0; ValueError names it."""
-    value = parameters.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"parameter {name} must be a number > 0 ({unit}), got {value!r}")
-    return float(value)
+def _positive(name: str, kind: Kind, vi: str, en: str, unit: str, default: Any = None, **more: Any) -> ParamSpec:
+    """A parameter of numbers > 0 in ``unit``."""
+    return ParamSpec(name, kind, vi, en, unit=unit, minimum=0.0, zero=False, default=default, **more)
 
 
-def run_count(parameters: Mapping[str, Any]) -> int:
-    """Parameter ``runs``: an integer >= 1."""
-    n = parameters.get("runs", 1)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"parameter runs must be an integer >= 1, got {n!r}")
-    return n
+# parameters shared with ``flow-meter-calibration`` (units in the names)
+WATER_TEMPERATURE = ParamSpec(
+    "water_temperature_c",
+    "number",
+    "Nhiệt độ nước; mặc định: đọc từ kênh nhiệt độ của đồng hồ chuẩn sau mỗi lưu lượng",
+    "Water temperature; default: read from the master's temperature channel after each flow",
+    unit="°C",
+    minimum=0.0,
+    maximum=100.0,
+    nullable=True,
+)
+WATER_DENSITY = _positive(
+    "water_density_kg_m3",
+    "number",
+    "Khối lượng riêng của nước; mặc định: công thức Tanaka theo nhiệt độ nước",
+    "Water density; default: Tanaka's formula at the water temperature",
+    "kg/m³",
+    nullable=True,
+)
+METER_RESOLUTION = _positive(
+    "meter_resolution_l",
+    "number",
+    "Giá trị độ chia của đồng hồ được thử; mặc định: độ phân giải trong sổ đăng ký, đổi ra L",
+    "Scale interval of the meter under test; default: the registered resolution, in L",
+    "L",
+    nullable=True,
+)
+MASTER_RESOLUTION = _positive(
+    "master_resolution_l",
+    "number",
+    "Giá trị độ chia của bộ đếm tổng trên đồng hồ chuẩn",
+    "Scale interval of the master meter's totaliser",
+    "L",
+    default=0.001,
+)
+RULE = ParamSpec(
+    "rule",
+    "choice",
+    "Quy tắc quyết định: simple (chấp nhận đơn giản) hoặc guarded (chấp nhận có dải bảo vệ)",
+    "Decision rule: simple acceptance or guarded acceptance",
+    choices=("simple", "guarded"),
+    default="simple",
+)
 
 
-def temperature_parameter(parameters: Mapping[str, Any]) -> float:
-    """Parameter ``water_temperature_c`` as a finite number (°C)."""
-    t = parameters.get("water_temperature_c")
-    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
-        raise ValueError(f"parameter water_temperature_c must be a number (°C), got {t!r}")
-    return float(t)
+def runs_spec(default: int) -> ParamSpec:
+    """Parameter ``runs``: runs at each flow, >= 1."""
+    return ParamSpec(
+        "runs", "whole", "Số lần đo tại mỗi lưu lượng", "Runs at each flow rate", minimum=1, default=default
+    )
 
 
 def water_conditions(
     parameters: Mapping[str, Any], data: Mapping[str, StepData], step_id: str, label: str
 ) -> tuple[float, float]:
     """Water temperature (°C) and density (kg/m³) at one flow: the parameters, else the master's reading."""
-    if parameters.get("water_temperature_c") is not None:
-        t = temperature_parameter(parameters)
-    else:
+    t: float | None = WATER_TEMPERATURE.value(parameters)
+    if t is None:
         step = data.get(step_id)
         if step is None or not step.values or not math.isfinite(step.values[0]):
             raise ValueError(
@@ -170,9 +203,8 @@ def water_conditions(
         if step.unit not in TEMPERATURE_UNITS:
             raise ValueError(f"water temperature at {label} is in {step.unit!r}, expected °C")
         t = float(step.values[0])
-    if parameters.get("water_density_kg_m3") is not None:
-        return t, positive(parameters, "water_density_kg_m3", "kg/m³")
-    return t, water_density(t)
+    density: float | None = WATER_DENSITY.value(parameters)
+    return t, water_density(t) if density is None else density
 
 
 def water_step(step_id: str, label: str) -> Step:
@@ -252,9 +284,8 @@ def master_run(data: Mapping[str, StepData], tag: str, density: float) -> Master
     )
 
 
-def accuracy_class(parameters: Mapping[str, Any], registered: str) -> int:
-    """The meter's accuracy class (1 or 2): parameter ``accuracy_class``, else the registry's."""
-    given = parameters.get("accuracy_class")
+def accuracy_class(given: int | None, registered: str) -> int:
+    """The meter's accuracy class (1 or 2): the parameter ``accuracy_class`` when given, else the registry's."""
     text = str(given if given is not None else registered or "").strip()
     match = re.fullmatch(r"(?i)(?:class\s*|cấp\s*)?([12])", text)
     if not match:
@@ -265,7 +296,58 @@ def accuracy_class(parameters: Mapping[str, Any], registered: str) -> int:
     return int(match.group(1))
 
 
+def accuracy_class_spec(vi: str, en: str) -> ParamSpec:
+    """Parameter ``accuracy_class``: 1 or 2 (OIML R49-1:2013 4.2)."""
+    return ParamSpec("accuracy_class", "whole", vi, en, minimum=1, maximum=2, nullable=True)
+
+
 POINTS = ("Q1", "Q2", "Q3", "Q4")
+
+#: the run parameters of ``water-meter-verification-r49``
+PARAMETERS = (
+    _positive(
+        "q3_m3_h", "number", "Lưu lượng danh định Q3 của đồng hồ", "Permanent flow rate Q3 of the meter", "m³/h", 2.5
+    ),
+    _positive("r", "number", "Tỷ số R = Q3/Q1 của đồng hồ", "Ratio R = Q3/Q1 of the meter", "", 160),
+    ParamSpec(
+        "points",
+        "choices",
+        "Các điểm lưu lượng thử",
+        "Test flow points",
+        choices=POINTS,
+        default=["Q1", "Q2", "Q3"],
+    ),
+    _positive(
+        "volumes_l",
+        "mapping",
+        'Thể tích thử tại mỗi điểm, ví dụ {"Q1": 10, "Q2": 20, "Q3": 100}',
+        'Test volume at each point, e.g. {"Q1": 10, "Q2": 20, "Q3": 100}',
+        "L",
+        {"Q1": 10.0, "Q2": 20.0, "Q3": 100.0},
+        choices=POINTS,
+        nullable=True,
+    ),
+    _positive(
+        "test_flows_m3_h",
+        "mapping",
+        "Lưu lượng thử thực tế tại mỗi điểm; mặc định: giữa khoảng cho phép quanh lưu lượng danh nghĩa "
+        "(quy trình tự tính)",
+        "Actual test flow at each point; default: the middle of the range allowed around the nominal flow (computed)",
+        "m³/h",
+        choices=POINTS,
+        nullable=True,
+    ),
+    runs_spec(1),
+    accuracy_class_spec(
+        "Cấp chính xác của đồng hồ (1 hoặc 2); mặc định: cấp trong sổ đăng ký",
+        "Accuracy class of the meter (1 or 2); default: the registered class",
+    ),
+    METER_RESOLUTION,
+    MASTER_RESOLUTION,
+    WATER_TEMPERATURE,
+    WATER_DENSITY,
+    RULE,
+)
 
 
 class WaterMeterVerificationR49(Procedure):
@@ -297,54 +379,44 @@ class WaterMeterVerificationR49(Procedure):
             "rule": "simple",
         },
     )
+    parameter_specs = PARAMETERS
 
     def _config(self, context: RunContext) -> dict[str, Any]:
-        p = context.parameters
-        rates = flow_rates(positive(p, "q3_m3_h", "m³/h"), positive(p, "r", "Q3/Q1"))
-        points = [str(x).strip().upper() for x in p.get("points", ["Q1", "Q2", "Q3"])]
-        bad = [x for x in points if x not in POINTS]
-        if bad or not points:
-            raise ValueError(f"parameter points must list test points among {', '.join(POINTS)}, got {points!r}")
-        if len(set(points)) != len(points):
-            raise ValueError(f"parameter points lists a test point twice: {points!r}")
-        volumes = {str(k).strip().upper(): v for k, v in dict(p.get("volumes_l") or {}).items()}
-        flows_given = {str(k).strip().upper(): v for k, v in dict(p.get("test_flows_m3_h") or {}).items()}
+        rates = flow_rates(self.parameter(context, "q3_m3_h"), self.parameter(context, "r"))
+        points: list[str] = self.parameter(context, "points")
+        volumes: dict[str, float] = self.parameter(context, "volumes_l") or {}
+        flows_given: dict[str, float] = self.parameter(context, "test_flows_m3_h") or {}
         flows: dict[str, float] = {}
         vols: dict[str, float] = {}
         for name in points:
             lo, hi = allowed_flow_range(rates, name)
             q = flows_given.get(name, (lo + hi) / 2)
-            if isinstance(q, bool) or not isinstance(q, int | float) or not lo <= q <= hi:
+            if not lo <= q <= hi:
                 raise ValueError(
                     f"test flow at {name} must be within {lo:.6g}..{hi:.6g} m³/h (OIML R49-2:2013 7.4), got {q!r}: "
                     "correct test_flows_m3_h"
                 )
             v = volumes.get(name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+            if v is None:
                 raise ValueError(f"parameter volumes_l needs a test volume > 0 (L) for {name}, got {v!r}")
-            flows[name], vols[name] = float(q), float(v)
+            flows[name], vols[name] = q, v
         instrument = context.instrument
-        if p.get("meter_resolution_l") is not None:
-            d_meter = positive(p, "meter_resolution_l", "L")
-        else:
+        d_meter = self.parameter(context, "meter_resolution_l")
+        if d_meter is None:
             d_meter = resolution_litres(
                 instrument.resolution, instrument.resolution_unit, "water meter", "meter_resolution_l"
             )
-        if p.get("water_temperature_c") is not None:
-            temperature_parameter(p)
-        rule = p.get("rule", "simple")
-        if rule not in ("simple", "guarded"):
-            raise ValueError(f"parameter rule must be 'simple' or 'guarded', got {rule!r}")
+        self.parameter(context, "water_temperature_c")  # a bad value is refused at planning, not at the end
         return {
             "rates": rates,
             "points": points,
             "flows": flows,
             "volumes": vols,
-            "runs": run_count(p),
-            "class": accuracy_class(p, instrument.accuracy_class),
+            "runs": self.parameter(context, "runs"),
+            "class": accuracy_class(self.parameter(context, "accuracy_class"), instrument.accuracy_class),
             "d_meter": d_meter,
-            "d_master": positive(p, "master_resolution_l", "L"),
-            "rule": rule,
+            "d_master": self.parameter(context, "master_resolution_l"),
+            "rule": self.parameter(context, "rule"),
         }
 
     def _curve(self, context: RunContext, flows: Mapping[str, float]) -> list[MasterCurvePoint]:
@@ -363,7 +435,7 @@ class WaterMeterVerificationR49(Procedure):
             action = run_volume_action(name, cfg["flows"][name], cfg["volumes"][name], lo, hi)
             for i in range(1, cfg["runs"] + 1):
                 steps += run_steps(f"{name.lower()}-{i}", name, i, "register", action)
-            if context.parameters.get("water_temperature_c") is None:
+            if self.parameter(context, "water_temperature_c") is None:
                 steps.append(water_step(f"{name.lower()}-water", name))
         return steps
 

@@ -62,6 +62,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import ParamSpec, read
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -84,14 +85,131 @@ def _grams(value: Any, unit: Any, what: str) -> float:
     return float(value) * _TO_GRAMS[u]
 
 
-def _number(params: Mapping[str, Any], key: str) -> float | None:
-    """The parameter ``key`` as a float, None when absent or null."""
-    raw = params.get(key)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
-        raise ValueError(f"parameter {key} must be a number, got {raw!r}")
-    return float(raw)
+def _optional(name: str, vi: str, en: str, unit: str, *, zero: bool = False) -> ParamSpec:
+    """An optional number >= 0 (> 0 unless ``zero``) in ``unit``; null means not given."""
+    return ParamSpec(name, "number", vi, en, unit=unit, minimum=0.0, zero=zero, nullable=True)
+
+
+#: the run parameters (masses in g, densities in kg/m³)
+PARAMETERS = (
+    _optional(
+        "nominal_g",
+        "Giá trị danh định m0 của quả cân; mặc định: range_max của quả cân trong sổ đăng ký",
+        "Nominal value m0 of the weight; default: the weight's range_max in the registry",
+        "g",
+    ),
+    ParamSpec(
+        "cycles",
+        "whole",
+        "Số chu kỳ ABBA (1 chu kỳ chỉ khi độ lặp lại của cân so sánh đã có trong giấy chứng nhận)",
+        "ABBA cycles (1 only when the comparator's certificate gives its repeatability)",
+        minimum=1,
+        maximum=20,
+        default=3,
+    ),
+    _optional(
+        "test_density_kg_m3",
+        "Khối lượng riêng của quả cân cần hiệu chuẩn, khi đã biết (cùng test_density_U_kg_m3)",
+        "Density of the weight under calibration, when known (with test_density_U_kg_m3)",
+        "kg/m³",
+    ),
+    _optional(
+        "test_density_U_kg_m3",
+        "Độ không đảm bảo đo mở rộng (k = 2) của khối lượng riêng đó",
+        "Expanded uncertainty (k = 2) of that density",
+        "kg/m³",
+        zero=True,
+    ),
+    ParamSpec(
+        "test_material",
+        "choice",
+        "Vật liệu của quả cân: dùng khối lượng riêng giả định (R111 Bảng B.7) khi không cho test_density_kg_m3",
+        "Material of the weight: its assumed density (R111 Table B.7) is used when test_density_kg_m3 is not given",
+        choices=tuple(R111_MATERIAL_DENSITY.rows),
+        default="stainless steel",
+        hint="or give test_density_kg_m3 and test_density_U_kg_m3",
+    ),
+    ParamSpec(
+        "reference_drift_g",
+        "number",
+        "Nửa độ rộng độ trôi của quả cân chuẩn kể từ lần hiệu chuẩn (phân bố chữ nhật, R111 C.6.3)",
+        "Half-width of the reference weight's drift since its calibration (rectangular, R111 C.6.3)",
+        unit="g",
+        minimum=0.0,
+        default=0.0,
+        nullable=True,
+    ),
+    _optional(
+        "comparator_d_g",
+        "Độ phân giải d của cân so sánh; mặc định: theo giấy chứng nhận",
+        "Resolution d of the comparator; default: from its certificate",
+        "g",
+    ),
+    _optional(
+        "u_temperature_c",
+        "Độ không đảm bảo đo chuẩn của cảm biến nhiệt độ; mặc định: U/k theo giấy chứng nhận",
+        "Standard uncertainty of the temperature sensor; default: U/k from its certificate",
+        "°C",
+        zero=True,
+    ),
+    _optional(
+        "u_humidity_pct",
+        "Độ không đảm bảo đo chuẩn của cảm biến độ ẩm; mặc định: U/k theo giấy chứng nhận",
+        "Standard uncertainty of the humidity sensor; default: U/k from its certificate",
+        "%RH",
+        zero=True,
+    ),
+    _optional(
+        "u_pressure_hpa",
+        "Độ không đảm bảo đo chuẩn của cảm biến áp suất; mặc định: U/k theo giấy chứng nhận",
+        "Standard uncertainty of the pressure sensor; default: U/k from its certificate",
+        "hPa",
+        zero=True,
+    ),
+    _optional(
+        "pressure_hpa",
+        "Áp suất không khí, chỉ dùng khi thiết bị đo môi trường không cho áp suất",
+        "Air pressure, used only when the environment instrument gives none",
+        "hPa",
+    ),
+    ParamSpec(
+        "air_density_formula",
+        "choice",
+        "Công thức tính khối lượng riêng của không khí: cipm2007 hoặc r111 (R111-1 E.3-1)",
+        "Air density formula: cipm2007 (CIPM-2007) or r111 (R111-1 E.3-1)",
+        choices=("cipm2007", "r111"),
+        default="cipm2007",
+    ),
+    ParamSpec(
+        "settle_window",
+        "whole",
+        "Số lần đọc liên tiếp để số chỉ được coi là ổn định",
+        "Successive readings for the indication to count as stable",
+        minimum=1,
+        default=3,
+    ),
+    ParamSpec(
+        "stability_spread_d",
+        "number",
+        "Độ chênh lớn nhất của các lần đọc khi ổn định, tính bằng số lần d",
+        "Largest spread of the readings of a stable indication, in multiples of d",
+        minimum=0.0,
+        zero=False,
+        default=5.0,
+        nullable=True,
+    ),
+    ParamSpec(
+        "stability_timeout_s",
+        "number",
+        "Thời gian chờ số chỉ ổn định lâu nhất",
+        "Longest wait for a stable indication",
+        unit="s",
+        minimum=0.0,
+        zero=False,
+        default=30.0,
+        nullable=True,
+    ),
+)
 
 
 class WeightCalibrationR111(Procedure):
@@ -134,6 +252,7 @@ class WeightCalibrationR111(Procedure):
             "stability_timeout_s": 30.0,
         },
     )
+    parameter_specs = PARAMETERS
 
     # ------------------------------------------------------------------------------------------------ set-up
 
@@ -141,7 +260,7 @@ class WeightCalibrationR111(Procedure):
         """Everything plan and evaluate need from the context, checked; ValueError says what to fix."""
         p = context.parameters
         inst = context.instrument
-        nominal = _number(p, "nominal_g")
+        nominal: float | None = self.parameter(context, "nominal_g")
         if nominal is None:
             if inst.range_max is None:
                 raise ValueError(
@@ -158,9 +277,7 @@ class WeightCalibrationR111(Procedure):
                 f"class (accuracy_class one of {', '.join(CLASSES)})"
             )
         mpe = mpe_mg(nominal, weight_class)  # raises for a nominal value not in R111 Table 1
-        cycles = p.get("cycles", 3)
-        if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= 20:
-            raise ValueError(f"parameter cycles must be a whole number of ABBA cycles 1..20, got {cycles!r}")
+        cycles: int = self.parameter(context, "cycles")
 
         reference = self._reference(context.standards["reference"], nominal, p)
         d, pooled_s, pooled_dof = self._comparator(context.standards["comparator"], nominal, p)
@@ -171,14 +288,10 @@ class WeightCalibrationR111(Procedure):
             )
         test = self._test_weight(nominal, weight_class, p)
         u_env = self._environment_u(context.standards["environment"], p)
-        formula = p.get("air_density_formula", "cipm2007")
-        if formula not in ("cipm2007", "r111"):
-            raise ValueError(f"parameter air_density_formula must be 'cipm2007' or 'r111', got {formula!r}")
-        window = p.get("settle_window", 3)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"parameter settle_window must be a whole number of readings >= 1, got {window!r}")
-        spread_d = _number(p, "stability_spread_d")
-        timeout = _number(p, "stability_timeout_s")
+        formula = self.parameter(context, "air_density_formula")
+        window = self.parameter(context, "settle_window")
+        spread_d = self.parameter(context, "stability_spread_d")
+        timeout = self.parameter(context, "stability_timeout_s")
         return {
             "nominal": nominal,
             "class": weight_class,
@@ -222,7 +335,7 @@ class WeightCalibrationR111(Procedure):
                     f"reference {std.code}: the {nominal:g} g row gives density_kg_m3 without density_U_kg_m3; add it"
                 )
             u_density = float(row["density_U_kg_m3"]) / float(row.get("density_k", 2.0))
-        drift = _number(p, "reference_drift_g") or 0.0
+        drift = read(PARAMETERS, p, "reference_drift_g") or 0.0
         rho_al = row.get("air_density_kg_m3")
         return ReferenceWeight(
             conventional_mass=_grams(row["value"], row.get("unit"), std.code),
@@ -239,7 +352,7 @@ class WeightCalibrationR111(Procedure):
         self, std: StandardUsed, nominal: float, p: Mapping[str, Any]
     ) -> tuple[float, float | None, float | None]:
         """(resolution d g, pooled s g or None, its degrees of freedom or None) from parameters and certificate."""
-        d = _number(p, "comparator_d_g")
+        d = read(PARAMETERS, p, "comparator_d_g")
         if d is None:
             row = next((r for r in std.values if r.get("quantity") == "resolution"), None)
             if row is not None:
@@ -262,16 +375,16 @@ class WeightCalibrationR111(Procedure):
         return d, _grams(row["value"], row.get("unit"), std.code), None if dof is None else float(dof)
 
     def _test_weight(self, nominal: float, weight_class: str, p: Mapping[str, Any]) -> TestWeight:
-        density = _number(p, "test_density_kg_m3")
+        density = read(PARAMETERS, p, "test_density_kg_m3")
         if density is None:
-            material = str(p.get("test_material", "stainless steel"))
-            if material not in R111_MATERIAL_DENSITY.rows:
+            material = read(PARAMETERS, p, "test_material")
+            if material not in R111_MATERIAL_DENSITY.rows:  # the table changed since the choices were declared
                 raise ValueError(
                     f"parameter test_material {material!r} is not in {R111_MATERIAL_DENSITY.edition}; give "
                     f"test_density_kg_m3 and test_density_U_kg_m3, or one of {', '.join(R111_MATERIAL_DENSITY.rows)}"
                 )
             return TestWeight(nominal, weight_class, material=material)
-        U = _number(p, "test_density_U_kg_m3")
+        U = read(PARAMETERS, p, "test_density_U_kg_m3")
         if U is None:
             raise ValueError("parameter test_density_kg_m3 needs test_density_U_kg_m3 (kg/m³, k = 2) as well")
         return TestWeight(nominal, weight_class, density=density, u_density=U / 2.0)
@@ -281,7 +394,7 @@ class WeightCalibrationR111(Procedure):
         keys = {"temperature": "u_temperature_c", "humidity": "u_humidity_pct", "pressure": "u_pressure_hpa"}
         out: dict[str, float] = {}
         for quantity, key in keys.items():
-            value = _number(p, key)
+            value = read(PARAMETERS, p, key)
             if value is None:
                 rows = [r for r in std.values if r.get("quantity") == quantity and r.get("U") is not None]
                 if rows:
@@ -348,7 +461,7 @@ class WeightCalibrationR111(Procedure):
                     seen[quantity].append(value)
         note = ""
         if not seen["pressure"]:
-            pressure = _number(p, "pressure_hpa")
+            pressure = read(PARAMETERS, p, "pressure_hpa")
             if pressure is None:
                 raise ValueError(
                     "the environment instrument gave no pressure: give parameter pressure_hpa (and u_pressure_hpa)"

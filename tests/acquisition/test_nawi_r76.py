@@ -116,7 +116,7 @@ def test_default_loads_the_set_cannot_make_are_left_out_but_max_is_required() ->
         ({"e": 0.001}, "e must be >= d"),
         ({"loads_g": [2500.0]}, "exceeds Max"),
         ({"loads_g": [0.5]}, "cannot make 0.5 g"),
-        ({"in_service": "yes"}, "in_service must be true or false"),
+        ({"in_service": "maybe"}, "in_service must be true or false"),  # "yes"/"có" are true
         ({"repetitions": 1}, "repetitions must be a whole number >= 2"),
     ],
 )
