@@ -24,7 +24,7 @@ from acquisition.store import (
     StoreUnavailableError,
 )
 from acquisition.store.base import EPOCH, QueryFilter
-from acquisition.store.influx import V2Api, flux_query
+from acquisition.store.influx import ServerUnreachableError, V1Api, V2Api, flux_query
 from acquisition.store.lineprotocol import Chunk, encode, encode_chunks, rechunk
 from acquisition.store.spool import Spool, spool_file
 from drivers.reading import ReadingStatus
@@ -357,3 +357,26 @@ def test_credentials_reach_the_v1_api(influx_server: InfluxServer, tmp_path: Pat
         store.append([rd(i) for i in range(3)])
         assert store.count() == 3
         assert store.latest("bal-1") == rd(2)
+
+
+def test_a_failure_part_way_through_a_batch_spools_only_the_unacknowledged_chunks(
+    own_server: InfluxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = V1Api.write
+    calls: list[int] = []
+
+    def third_request_fails(self: V1Api, body: bytes) -> None:  # the server goes away after two requests
+        calls.append(body.count(b"\n") + 1)
+        if len(calls) == 3:
+            raise ServerUnreachableError("connection reset (injected)")
+        real_write(self, body)
+
+    with plain_store(own_server, tmp_path, replay_interval=60, batch_size=10) as store:
+        monkeypatch.setattr(V1Api, "write", third_request_fails)
+        store.append([rd(i) for i in range(45)])  # requests of 10, 10, 10 (fails), 10, 5
+        assert calls == [10, 10, 10]
+        assert store.pending() == 25  # readings 20..44: the failed request and every later one
+        monkeypatch.setattr(V1Api, "write", real_write)
+        assert store.flush(timeout=10)
+        assert [r.value for r in store.query()] == [float(i) for i in range(45)]  # each once, in order
+        assert store.count() == 45
