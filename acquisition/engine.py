@@ -39,6 +39,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.params import check_parameters
 from acquisition.prompts import OperatorAborted, Prompter
 from acquisition.stability import StabilityTimeout, wait_until_stable
 from acquisition.store import ReadingStore, StoredReading
@@ -232,7 +233,10 @@ class RunEngine:
         parameters: Mapping[str, Any],
     ) -> str:
         definition = procedure.definition
-        params = {**definition.parameters, **parameters}
+        params = {
+            **definition.parameters,
+            **check_parameters(procedure.parameter_specs, parameters, procedure=definition.code),
+        }
         today = self.today()
         with session_scope(self.registry, self.actor) as s:
             row = self._procedure_row(s, procedure)

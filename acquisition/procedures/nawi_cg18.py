@@ -98,8 +98,8 @@ PARAMETERS = (
     ParamSpec(
         "loads_g",
         "numbers",
-        "Các tải thử sai số chỉ thị, tăng dần; mặc định: năm tải Max/5 … Max (quy trình tự tính)",
-        "Test loads of the errors of indication, increasing; default: five loads Max/5 … Max (computed)",
+        "Các tải thử sai số chỉ thị (ít nhất 5 tải khác nhau); mặc định: năm tải Max/5 … Max (quy trình tự tính)",
+        "Test loads of the errors of indication (at least 5 distinct); default: five loads Max/5 … Max (computed)",
         unit="g",
         minimum=0.0,
         zero=False,
@@ -125,9 +125,10 @@ PARAMETERS = (
     ParamSpec(
         "repetitions",
         "whole",
-        "Số lần cân lặp lại (mỗi lần: không tải, rồi tải)",
-        "Repeatability weighings (each: no load, then the load)",
-        minimum=2,
+        "Số lần cân lặp lại (mỗi lần: không tải, rồi tải); ít nhất 5, hoặc 3 khi tải thử từ 100 kg (cg-18 5.1)",
+        "Repeatability weighings (each: no load, then the load); at least 5, or 3 for a load of 100 kg or more "
+        "(cg-18 5.1)",
+        minimum=3,
         default=5,
     ),
     ParamSpec(
@@ -211,13 +212,23 @@ class NawiCalibrationCg18(Procedure):
             return default if value is None else value
 
         loads = given("loads_g", [round(top * i / 5, 6) for i in range(1, 6)])
+        if len({round(x, 9) for x in loads}) < 5:  # as errors_of_indication checks, but before anything is measured
+            raise ValueError(f"parameter loads_g needs at least 5 distinct test loads (cg-18 v4.0 5.2), got {loads}")
+        repeat = make(weights, given("repeat_load_g", round(top / 2, 6)), "repeat_load_g", code)
+        n = self.parameter(context, "repetitions")
+        needed = 3 if repeat.nominal >= 100_000.0 else 5  # as the method's repeatability(), but before measuring
+        if n < needed:
+            raise ValueError(
+                f"parameter repetitions must be >= {needed} for a repeatability load of {repeat.nominal:g} g "
+                f"(cg-18 v4.0 5.1: 5, or 3 from 100 kg), got {n}"
+            )
         return {
             "max": float(top),
             "d": float(d),
             "loads": [make(weights, x, "loads_g", code) for x in loads],
-            "repeat": make(weights, given("repeat_load_g", round(top / 2, 6)), "repeat_load_g", code),
+            "repeat": repeat,
             "ecc": make(weights, given("eccentricity_load_g", round(top / 3, 6)), "eccentricity_load_g", code),
-            "n": self.parameter(context, "repetitions"),
+            "n": n,
             "down": self.parameter(context, "down"),
             "in_use": self.parameter(context, "uncertainty_in_use"),
         }

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from acquisition.engine import RunRefused
+from acquisition.procedures import get_procedure, procedure_ids
+from acquisition.procedures.base import RunContext
 from acquisition.procedures.params import (
     ParamSpec,
     check_parameters,
@@ -16,9 +22,14 @@ from acquisition.procedures.params import (
     number,
     numbers,
     read,
+    spec_named,
     text,
     whole,
 )
+from api.demo import scenario
+from registry.db import make_engine, session_factory
+from registry.models import Run
+from tests.acquisition.conftest import DemoRun
 
 # --- numbers --------------------------------------------------------------------------------------------------------
 
@@ -264,3 +275,141 @@ def test_read_applies_the_default_and_refuses_an_undeclared_name() -> None:
     assert read(SPECS, {}, "repeat_load_g") is None  # computed by the procedure
     with pytest.raises(LookupError, match="'repetitons' is read but not declared"):
         read(SPECS, {}, "repetitons")
+
+
+# --- every procedure's declarations ---------------------------------------------------------------------------------
+
+
+def _typo(name: str) -> str:
+    """``name`` with one letter left out (``repetitions`` -> ``repetitons``), or one added when it is short."""
+    if len(name) <= 3:
+        return name + "x"
+    i = len(name) // 2
+    return name[:i] + name[i + 1 :]
+
+
+@pytest.mark.parametrize("code", procedure_ids())
+def test_the_declarations_cover_the_definition_defaults_and_the_demo(code: str) -> None:
+    procedure = get_procedure(code)
+    specs = procedure.parameter_specs
+    names = [s.name for s in specs]
+    assert specs and len(set(names)) == len(names), names
+    for spec in specs:
+        assert spec.description_vi != spec.description_en  # both written, not one copied
+    # every default of the (digested) definition is declared, with the same default
+    defaults = dict(procedure.definition.parameters)
+    assert set(defaults) <= set(names), set(defaults) - set(names)
+    for key, value in defaults.items():
+        assert spec_named(specs, key).default == value, key
+    assert check_parameters(specs, defaults) == defaults  # the defaults are clean already
+    # the demo scenario's parameters are declared and valid
+    demo = scenario(code)
+    assert check_parameters(specs, demo.parameters, procedure=code).keys() == demo.parameters.keys()
+
+
+@pytest.mark.parametrize("code", procedure_ids())
+def test_a_misspelt_parameter_is_refused_with_the_right_name(code: str) -> None:
+    specs = get_procedure(code).parameter_specs
+    for spec in specs:
+        with pytest.raises(ValueError) as refused:
+            check_parameters(specs, {_typo(spec.name): 1}, procedure=code)
+        assert f"(did you mean {spec.name!r}?)" in str(refused.value)
+        assert f"caltrace procedures show {code}" in str(refused.value)
+
+
+class Recording(Mapping[str, Any]):
+    """A run's parameters that remember every name the procedure looks up (``p[k]``, ``p.get(k)``, ``k in p``)."""
+
+    def __init__(self, data: Mapping[str, Any], seen: set[str]) -> None:
+        self.data, self.seen = dict(data), seen
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(key)
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        self.seen.add(str(key))
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@pytest.mark.parametrize("code", procedure_ids())
+def test_every_parameter_a_procedure_reads_is_declared(
+    code: str, demo_run: Callable[..., DemoRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo run end to end (create, plan, every step, evaluate) with parameters that record each lookup."""
+    seen: set[str] = set()
+
+    def recording(**fields: Any) -> RunContext:
+        return RunContext(**{**fields, "parameters": Recording(fields["parameters"], seen)})
+
+    monkeypatch.setattr("acquisition.engine.RunContext", recording)
+    run = demo_run(code)
+    assert run.outcome.state == "completed", run.outcome.message
+    declared = {s.name for s in get_procedure(code).parameter_specs}
+    assert seen, "the procedure read no parameter through its context"
+    assert seen <= declared, f"read but not declared: {sorted(seen - declared)}"
+
+
+def test_the_engine_refuses_a_misspelt_parameter_and_writes_no_run(
+    demo_run: Callable[..., DemoRun], tmp_path: Path
+) -> None:
+    with pytest.raises(RunRefused) as refused:
+        demo_run("nawi-calibration-cg18", repetitons=10)
+    message = str(refused.value)
+    assert message.startswith("nawi-calibration-cg18: unknown parameter 'repetitons' (did you mean 'repetitions'?)")
+    registry = make_engine(f"sqlite:///{tmp_path / 'nawi-calibration-cg18.db'}")
+    with session_factory(registry)() as s:
+        assert s.scalar(select(func.count()).select_from(Run)) == 0
+    registry.dispose()
+
+
+def test_the_engine_refuses_a_decimal_comma_before_writing_anything(
+    demo_run: Callable[..., DemoRun], tmp_path: Path
+) -> None:
+    with pytest.raises(RunRefused, match=r"repeat_load_g must be a number > 0 \(g\), got '100,5'.*dot: 100\.5"):
+        demo_run("nawi-calibration-cg18", repeat_load_g="100,5")
+    registry = make_engine(f"sqlite:///{tmp_path / 'nawi-calibration-cg18.db'}")
+    with session_factory(registry)() as s:
+        assert s.scalar(select(func.count()).select_from(Run)) == 0
+    registry.dispose()
+
+
+def test_the_engine_keeps_the_clean_values_a_form_sent_as_text(demo_run: Callable[..., DemoRun]) -> None:
+    """``down = "không"`` is false (it used to be bool("không") = True) and ``repetitions = "6"`` is 6: a cg-18 run
+    then has 6 repeatability pairs and no decreasing loads, so 1 + 6×2 + 5 + 1 + 5 + 1 + 1 = 26 steps and 9 results
+    (repeatability, eccentricity, 5 increasing loads, U0 and alpha)."""
+    run = demo_run("nawi-calibration-cg18", down="không", repetitions="6")
+    assert run.outcome.state == "completed", run.outcome.message
+    assert len(run.outcome.results) == 9
+    assert not any("decreasing" in r.quantity for r in run.outcome.results)
+    assert run.outcome.results[0].note == "n = 6 indications"  # the repeatability row
+    with session_factory(run.registry)() as s:
+        stored = s.get(Run, run.outcome.run_id)
+        assert stored is not None
+        assert stored.checkpoint["parameters"]["down"] is False
+        assert stored.checkpoint["parameters"]["repetitions"] == 6
+        assert len(stored.checkpoint["completed"]) == 26
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"repetitions": 4}, r"repetitions must be >= 5 for a repeatability load of 100 g \(cg-18 v4.0 5.1"),
+        ({"repetitions": 2}, r"parameter repetitions must be a whole number >= 3, got 2"),
+        ({"loads_g": [50, 100, 150, 200]}, r"loads_g needs at least 5 distinct test loads \(cg-18 v4.0 5.2\)"),
+        ({"loads_g": [50, 100, 100, 200, 220]}, "at least 5 distinct"),
+    ],
+)
+def test_a_cg18_run_that_could_not_be_evaluated_is_refused_before_it_starts(
+    demo_run: Callable[..., DemoRun], parameters: dict[str, Any], message: str
+) -> None:
+    """cg-18 5.1 and 5.2 (as acquisition.methods.nawi checks them at evaluation): 5 repeatability indications below
+    100 kg and 5 distinct test loads; a run without them used to be measured in full, then paused at the end."""
+    with pytest.raises(RunRefused, match=message):
+        demo_run("nawi-calibration-cg18", **parameters)
