@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import app as audit_app
-from api.cli.calibrate import calibrate_command, procedures_command
+from api.cli.calibrate import calibrate_command
 from api.cli.db import app as db_app
 from api.cli.errors import run_app
+from api.cli.procedures import app as procedures_app
 from api.cli.read import models_command, read_command
 from api.cli.readings import app as readings_app
 from api.cli.registry import app as registry_app
@@ -28,7 +29,9 @@ app.command("control")(control_command)
 app.command("read")(read_command)
 app.command("models")(models_command)
 app.command("calibrate")(calibrate_command)
-app.command("procedures")(procedures_command)
+app.add_typer(
+    procedures_app, name="procedures", help="The procedures caltrace can run; `show CODE`: a procedure's parameters."
+)
 app.add_typer(uncertainty_app, name="uncertainty", help="Evaluate measurement uncertainty (GUM, Monte Carlo).")
 app.add_typer(db_app, name="db", help="Create and migrate the registry database.")
 app.add_typer(report_app, name="report", help="Reports: instruments and standards due, forward trace, statistics.")
