@@ -188,8 +188,9 @@ class ParamSpec:
     its keys must be among them) or ``table`` (a non-empty list of objects whose fields the procedure checks).
     ``unit`` applies to the numbers ("" when none). ``minimum``/``maximum`` bound the numbers (inclusive);
     ``zero=False`` refuses 0 (with ``minimum=0``: > 0). ``default`` is used when the parameter is not given; None
-    means it is required (``required``) or computed by the procedure, which the descriptions say. ``nullable``:
-    an explicit null is accepted and means "not given". ``hint`` is appended to every refusal (what to do).
+    means it is required (``required``) or computed by the procedure, which the descriptions say. ``nullable``: an
+    explicit null is accepted and read as None ("not given", or what the description says, e.g. no curve fit).
+    ``hint`` is appended to every refusal (what to do).
     """
 
     name: str
