@@ -365,7 +365,11 @@ class RunEngine:
         need none)."""
         with session_scope(self.registry, self.actor) as s:
             context = self._context(s, self._load(s, run_id))
-        return set().union(*(st.roles() for st in procedure.plan(context)))
+        try:
+            steps = procedure.plan(context)
+        except ValueError as exc:  # e.g. a standard replaced since the run was created no longer fits
+            raise RunRefused(f"run {run_id} cannot be planned any more: {exc}; abort it and create a new run") from None
+        return set().union(*(st.roles() for st in steps))
 
     def execute(
         self, procedure: Procedure, run_id: str, instruments: Mapping[str, Instrument], prompter: Prompter
@@ -451,10 +455,15 @@ class RunEngine:
         checkpoint: dict[str, Any],
     ) -> RunOutcome:
         code = procedure.definition.code
-        missing = set().union(*(st.roles() for st in procedure.plan(context))) - set(instruments)
+        try:
+            steps = procedure.plan(context)
+        except ValueError as exc:  # planned when the run was created; what it depends on changed since
+            return self._pause(
+                code, run_id, f"the run cannot be planned any more: {exc}. Abort it and create a new run"
+            )
+        missing = set().union(*(st.roles() for st in steps)) - set(instruments)
         if missing:
             return self._pause(code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
-        steps = procedure.plan(context)
         unable = sorted(
             {
                 f"the {c.role} ({type(instruments[c.role]).__name__}) cannot {c.method}"

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -298,6 +299,14 @@ def test_a_run_executed_by_a_live_process_cannot_be_taken_over(
     assert outcome.state == "completed", outcome.message
 
 
+def _owner_of(registry: Engine, run_id: str) -> dict[str, Any]:
+    """The executor recorded in the run's checkpoint."""
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        return dict(run.checkpoint["owner"])
+
+
 def _claimed_elsewhere(registry: Engine, run_id: str, seen: float) -> None:
     """As if a process on another computer were executing ``run_id`` and last showed life at ``seen``."""
     with session_scope(registry, "test") as s:
@@ -335,17 +344,11 @@ def test_the_executing_process_shows_life_during_a_long_operator_action(
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
     seen: list[float] = []
 
-    def owner_seen() -> float:
-        with session_factory(registry)() as s:
-            run = s.get(Run, run_id)
-            assert run is not None
-            return float(run.checkpoint["owner"]["seen"])
-
     def slow_operator(action: OperatorAction) -> None:  # takes 0.4 s to place the load; no step is saved meanwhile
         if action.params["load_g"] == 100.0:
-            seen.append(owner_seen())
+            seen.append(float(_owner_of(registry, run_id)["seen"]))
             time.sleep(0.4)
-            seen.append(owner_seen())
+            seen.append(float(_owner_of(registry, run_id)["seen"]))
         balance.control("place", load_g=action.params["load_g"])
 
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
@@ -362,17 +365,11 @@ def test_a_run_taken_over_by_another_computer_stops_here_without_reclaiming_it(
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
     hosts: list[str] = []
 
-    def owner_host() -> str:
-        with session_factory(registry)() as s:
-            run = s.get(Run, run_id)
-            assert run is not None
-            return str(run.checkpoint["owner"]["host"])
-
     def operator(action: OperatorAction) -> None:
         if action.params["load_g"] == 100.0:  # meanwhile this computer was silent and lab-pc-2 took the run over
             _claimed_elsewhere(registry, run_id, time.time())
             time.sleep(0.3)  # several heartbeats: none may write this computer back as the owner
-            hosts.append(owner_host())
+            hosts.append(str(_owner_of(registry, run_id)["host"]))
         balance.control("place", load_g=action.params["load_g"])
 
     with (
@@ -408,3 +405,32 @@ def test_a_run_aborted_while_it_executes_stops_at_the_next_step(
     with session_factory(registry)() as s:
         run = s.get(Run, run_id)
         assert run is not None and run.state is RunState.ABORTED and run.message == "wrong balance on the bench"
+
+
+class _PlanFromCheckpoint(ToyProcedure):
+    """ToyProcedure whose plan refuses a run whose recorded loads became impossible (stands for a replaced standard)."""
+
+    def plan(self, context: RunContext) -> list[Step]:
+        if context.parameters.get("impossible"):
+            raise ValueError("200 g cannot be made from the weight set W-1 any more")
+        return super().plan(context)
+
+
+def test_a_run_that_can_no_longer_be_planned_pauses_with_the_reason_instead_of_crashing(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(
+        _PlanFromCheckpoint(), instrument="B912345678", technician="lan", standards={"weights": "W-1"}
+    )
+    with session_scope(registry, "test") as s:  # what the plan depends on changed after the run was created
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.checkpoint = {**run.checkpoint, "parameters": {"impossible": True}}
+    with pytest.raises(RunRefused, match="cannot be planned any more: 200 g cannot be made.*abort it"):
+        engine.connections_needed(_PlanFromCheckpoint(), run_id)
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    outcome = engine.execute(_PlanFromCheckpoint(), run_id, {}, prompter)
+    assert outcome.state == "paused"
+    assert "cannot be planned any more: 200 g cannot be made" in outcome.message and "Abort it" in outcome.message
+    assert prompter.performed == []
