@@ -45,7 +45,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
-from acquisition.procedures.params import ParamSpec
+from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, ParamSpec
 from acquisition.procedures.weightset import Load, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
@@ -131,24 +131,8 @@ PARAMETERS = (
         minimum=3,
         default=5,
     ),
-    ParamSpec(
-        "settle_window",
-        "whole",
-        "Số lần đọc liên tiếp phải nằm trong 2 d để số chỉ được coi là ổn định",
-        "Successive readings that must lie within 2 d for the indication to count as stable",
-        minimum=1,
-        default=3,
-    ),
-    ParamSpec(
-        "stability_timeout_s",
-        "number",
-        "Thời gian chờ số chỉ ổn định lâu nhất",
-        "Longest wait for a stable indication",
-        unit="s",
-        minimum=0.0,
-        zero=False,
-        default=30.0,
-    ),
+    SETTLE_WINDOW_2D,
+    STABILITY_TIMEOUT_S,
     ParamSpec(
         "down",
         "flag",

@@ -55,7 +55,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
-from acquisition.procedures.params import Kind, ParamSpec
+from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, Kind, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
@@ -154,24 +154,8 @@ PARAMETERS = (
         "Các tải thử độ phân biệt; mặc định: Min, Max/2 và Max (quy trình tự tính)",
         "Loads of the discrimination test; default: Min, Max/2 and Max (computed)",
     ),
-    ParamSpec(
-        "settle_window",
-        "whole",
-        "Số lần đọc liên tiếp phải nằm trong 2 d để số chỉ được coi là ổn định",
-        "Successive readings that must lie within 2 d for the indication to count as stable",
-        minimum=1,
-        default=3,
-    ),
-    ParamSpec(
-        "stability_timeout_s",
-        "number",
-        "Thời gian chờ số chỉ ổn định lâu nhất",
-        "Longest wait for a stable indication",
-        unit="s",
-        minimum=0.0,
-        zero=False,
-        default=30.0,
-    ),
+    SETTLE_WINDOW_2D,
+    STABILITY_TIMEOUT_S,
 )
 
 

@@ -348,3 +348,25 @@ def check_parameters(specs: Sequence[ParamSpec], given: Mapping[str, Any], *, pr
         listed = f"known parameters: {', '.join(known)}" if known else "this procedure takes no parameters"
         raise ValueError(f"{'; '.join(parts)}; {listed} (`{where}` describes them)")
     return {key: known[key].check(value) for key, value in given.items()}
+
+
+#: the longest wait for a stable indication, shared by the procedures that weigh (s)
+STABILITY_TIMEOUT_S = ParamSpec(
+    "stability_timeout_s",
+    "number",
+    "Thời gian chờ số chỉ ổn định lâu nhất",
+    "Longest wait for a stable indication",
+    unit="s",
+    minimum=0.0,
+    zero=False,
+    default=30.0,
+)
+#: how many successive readings within 2 d make a balance's indication stable (cg-18 and R76)
+SETTLE_WINDOW_2D = ParamSpec(
+    "settle_window",
+    "whole",
+    "Số lần đọc liên tiếp phải nằm trong 2 d để số chỉ được coi là ổn định",
+    "Successive readings that must lie within 2 d for the indication to count as stable",
+    minimum=1,
+    default=3,
+)

@@ -46,7 +46,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
-from acquisition.procedures.params import ParamSpec, number
+from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, number
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -130,16 +130,7 @@ PARAMETERS = (
         minimum=0.0,
         zero=False,
     ),
-    ParamSpec(
-        "stability_timeout_s",
-        "number",
-        "Thời gian chờ số chỉ ổn định lâu nhất",
-        "Longest wait for a stable indication",
-        unit="s",
-        minimum=0.0,
-        zero=False,
-        default=30.0,
-    ),
+    STABILITY_TIMEOUT_S,
 )
 
 

@@ -62,7 +62,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
-from acquisition.procedures.params import ParamSpec, read
+from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, read
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -198,17 +198,7 @@ PARAMETERS = (
         default=5.0,
         nullable=True,
     ),
-    ParamSpec(
-        "stability_timeout_s",
-        "number",
-        "Thời gian chờ số chỉ ổn định lâu nhất",
-        "Longest wait for a stable indication",
-        unit="s",
-        minimum=0.0,
-        zero=False,
-        default=30.0,
-        nullable=True,
-    ),
+    dataclasses.replace(STABILITY_TIMEOUT_S, nullable=True),
 )
 
 
