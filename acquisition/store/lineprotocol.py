@@ -39,11 +39,6 @@ def escape_tag(text: str) -> str:
     return text.translate(_TAG_ESCAPE)
 
 
-def escape_string_field(text: str) -> str:
-    """A string field value, quoted, with backslashes and double quotes escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def series_key(reading: StoredReading) -> str:
     """Measurement and tag set of ``reading`` (the part of a line before the fields)."""
     parts = [MEASUREMENT]
