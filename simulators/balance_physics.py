@@ -7,9 +7,12 @@ The model, kept deliberately simple:
 * **Load.** ``load_g`` is the true mass on the pan (it may be negative: a lifted pan or a force from below).
 * **Settling.** After a load change at ``t0`` the raw sensor level approaches the new load exponentially:
   ``level(t) = load + step * exp(-(t - t0) / tau)`` where ``step`` is the difference between the level at ``t0``
-  and the new load. ``tau`` is chosen from the step so that the residual is ``d/4`` after ``settle_time_s``:
-  ``tau = settle_time_s / ln(|step| / (d/4))``. Hence the stabilisation time does not depend on the step size,
-  as on a real balance with a fixed stability criterion, and a test can make it as short as it likes.
+  and the new load. ``tau`` is chosen from the step so that the residual is ``d/20`` after ``settle_time_s``:
+  ``tau = settle_time_s / ln(|step| / (d/20))``. Hence the stabilisation time does not depend on the step size,
+  as on a real balance with a fixed stability criterion, and a test can make it as short as it likes. The
+  residual at the moment the balance reports stable is a twentieth of a digit: a balance's stability detector does
+  not report stable while the indication is still a quarter of a digit away and moving (with ``d/4``, a 1.4 d
+  discrimination load could show no change at all once noise was added).
 * **Noise.** Gaussian noise (clipped at 3 sigma) whose standard deviation decays with the transient:
   ``sigma(t) = noise_g + dynamic_noise_g * exp(-(t - t0) / tau_n)`` with ``tau_n = settle_time_s / 8``, so
   the settled noise is ``noise_g`` (default ``d/10``). The generator is seeded (reproducible tests).
@@ -384,7 +387,7 @@ class BalancePhysics:
         self._load = new_load
         self._t0 = t
         self._step = start - new_load
-        threshold = self.resolution_g / 4
+        threshold = self.resolution_g / 20
         if self.settle_time_s > 0 and abs(self._step) > threshold:
             self._tau = self.settle_time_s / math.log(abs(self._step) / threshold)
         else:

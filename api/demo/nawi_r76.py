@@ -25,6 +25,12 @@ WEIGHTS = "DEMO-W-E2-2KG"
 MAX_G = 2200.0
 D_G = 0.01
 E_G = 0.1
+#: settled noise of the simulated balance (standard deviation, g; clipped at 3 sigma by the simulator): d/50, so the
+#: 1.4 d discrimination test has a definite outcome. The change it shows is 1.4 d less at most 2 x d/20 of settling
+#: residual and 2 x 3 sigma = 0.12 d of noise, at least 1.18 d, so the rounded indication moves by d or 2 d
+#: wherever between two digits the initial indication lies. With d/10 noise it can move by 0 (R76-1 A.4.8.2 avoids
+#: this with its changeover-point method, which this procedure does not follow: see docs/procedures).
+NOISE_G = D_G / 50
 SENSITIVITY = 1e-5  # relative sensitivity error of the simulated balance (+0.022 g at 2200 g)
 #: off-centre position -> relative eccentricity error of the simulated balance: 3 d = 0.03 g at the procedure's
 #: default eccentricity load of 730 g (Max/3 to two significant digits), front left
@@ -101,6 +107,7 @@ class NawiR76Demo(DemoScenario):
                 balance_type="XS2002S",
                 settle_time=0.1,
                 stability_timeout=0.3,
+                noise=NOISE_G,
                 seed=76,
             )
         )

@@ -9,8 +9,11 @@ from OIML R76-1:2006 worked by hand, not from the procedure:
   MPE(730 g) = MPE(1100 g) = MPE(2000 g) = 0.1 g, MPE(2200 g) = 0.15 g.
 
 The demo operator places the certified conventional mass of the pieces making each load, and the simulated balance
-shows (1 + s)·m rounded to d, so the error of indication is s·m within d/2 plus the settled noise (d/10, clipped at
-3 sigma): within d of s·m.
+shows (1 + s)·m rounded to d, so the error of indication is s·m within d/2 plus the settled noise (d/50, clipped at
+3 sigma) and the settling residual left when the balance reports stable (at most d/20): within d of s·m.
+
+Discrimination: adding 1.4 d changes the unrounded indication by 1.4 d, less at most 2 × d/20 of settling residual
+and 2 × 0.06 d of noise: between 1.18 d and 1.62 d, so the rounded indication moves by d or 2 d.
 
 Eccentricity: the operator puts the 730 g load (conventional mass m = 730.000435 g) where each action says, and the
 demo balance indicates (1 + s + ε_p)·m at position p, where ε_p is its eccentricity there (the demo's: 3 d / 730 g
