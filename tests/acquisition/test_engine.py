@@ -344,11 +344,18 @@ def test_the_executing_process_shows_life_during_a_long_operator_action(
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
     seen: list[float] = []
 
-    def slow_operator(action: OperatorAction) -> None:  # takes 0.4 s to place the load; no step is saved meanwhile
+    def slow_operator(action: OperatorAction) -> None:
+        """Works until the heartbeat has refreshed the sign of life by 0.2 s (at most 10 s); no step is saved
+        meanwhile. A wait bounded by a deadline rather than a fixed sleep: a loaded CI machine may delay a beat."""
         if action.params["load_g"] == 100.0:
             seen.append(float(_owner_of(registry, run_id)["seen"]))
-            time.sleep(0.4)
-            seen.append(float(_owner_of(registry, run_id)["seen"]))
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+                latest = float(_owner_of(registry, run_id)["seen"])
+                if latest - seen[0] >= 0.2:
+                    break
+            seen.append(latest)
         balance.control("place", load_g=action.params["load_g"])
 
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
