@@ -3,8 +3,47 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def finite(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
+    """``x`` as a float after checking it is a finite real number (not a bool), > 0 when ``positive`` and >= 0 when
+    ``nonneg``; ValueError naming ``name`` otherwise (``name`` carries the unit, e.g. "Q3 (m³/h)")."""
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {x!r}")
+    if positive and x <= 0:
+        raise ValueError(f"{name} must be > 0, got {x!r}")
+    if nonneg and x < 0:
+        raise ValueError(f"{name} must be >= 0, got {x!r}")
+    return float(x)
+
+
+def json_dof(dof: float) -> float | None:
+    """Degrees of freedom for JSON: None for infinitely many (JSON has no infinity)."""
+    return None if math.isinf(dof) else dof
+
+
+def budget_rows(rows: Iterable[Any], *, describe: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """An uncertainty budget's rows (:class:`uncertainty.gum` rows) as JSON-ready mappings; ``describe`` adds each
+    input's description. Units are those of the model's inputs and measurand."""
+    out = []
+    for r in rows:
+        row: dict[str, Any] = {"input": r.input}
+        if describe is not None:
+            row["description"] = describe[r.input]
+        row |= {
+            "value": r.value,
+            "u": r.u,
+            "distribution": r.distribution,
+            "sensitivity": r.sensitivity,
+            "contribution": r.contribution,
+            "dof": json_dof(r.dof),
+        }
+        out.append(row)
+    return out
+
 
 CONFORMITY = ("pass", "fail", "conditionalPass", "conditionalFail", "noPass", "noFail", "notAssessed")
 

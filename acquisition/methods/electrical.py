@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
 from uncertainty import Model, decide, gum, normal, rectangular
 
 __all__ = [
@@ -144,7 +144,7 @@ def calibrator_limit(spec: CalibratorSpec, function: str, value: float, frequenc
     The first row (tightest range) containing |value| and the frequency applies; outside every row is an error.
     """
     fn = _function(function)
-    x = abs(_finite("calibrator output", value))
+    x = abs(finite("calibrator output", value))
     f = _frequency(fn, frequency)
     for b in spec.bands:
         if b.function == fn and b.low <= x <= b.high and b.f_low <= f <= b.f_high:
@@ -223,8 +223,8 @@ KEYSIGHT_34465A_1Y = DMMSpec(
 def dmm_tolerance(spec: DMMSpec, function: str, dmm_range: float, reading: float, frequency: float = 0.0) -> float:
     """Tolerance (±, unit of the function) of the DMM on ``dmm_range`` at ``reading`` and ``frequency`` (Hz)."""
     fn = _function(function)
-    rng = _positive("DMM range", dmm_range)
-    x = abs(_finite("reading", reading))
+    rng = finite("DMM range", dmm_range, positive=True)
+    x = abs(finite("reading", reading))
     f = _frequency(fn, frequency)
     for b in spec.bands:
         if b.function == fn and math.isclose(b.range, rng, rel_tol=1e-9) and b.f_low <= f <= b.f_high:
@@ -240,19 +240,6 @@ def dmm_tolerance(spec: DMMSpec, function: str, dmm_range: float, reading: float
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _finite(name: str, x: Any) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {x!r}")
-    return float(x)
-
-
-def _positive(name: str, x: Any) -> float:
-    v = _finite(name, x)
-    if v <= 0:
-        raise ValueError(f"{name} must be > 0, got {x!r}")
-    return v
-
-
 def _function(function: str) -> str:
     fn = str(function).strip().upper()
     if fn not in FUNCTIONS:
@@ -261,17 +248,13 @@ def _function(function: str) -> str:
 
 
 def _frequency(fn: str, frequency: float) -> float:
-    f = _finite("frequency (Hz)", frequency)
+    f = finite("frequency (Hz)", frequency)
     if fn in ("ACV", "ACI"):
         if f <= 0:
             raise ValueError(f"{fn} needs a frequency > 0 Hz, got {frequency!r}")
     elif f != 0:
         raise ValueError(f"{fn} is a DC function: frequency must be 0, got {frequency!r}")
     return f
-
-
-def _dof(x: float) -> float | None:
-    return None if math.isinf(x) else x
 
 
 _MODEL = Model.from_expression("I_bar + dI_res - (V_cal + dV_cal)", measurand="E")
@@ -300,14 +283,14 @@ def dmm_point(
     """
     fn = _function(function)
     unit = FUNCTIONS[fn]
-    v_cal = _finite("nominal calibrator output", nominal)
-    d = _positive("DMM resolution", resolution)
+    v_cal = finite("nominal calibrator output", nominal)
+    d = finite("DMM resolution", resolution, positive=True)
     f = _frequency(fn, frequency)
     if calibrator_distribution not in ("normal", "rectangular"):
         raise ValueError(f"calibrator_distribution must be 'normal' or 'rectangular', got {calibrator_distribution!r}")
     if rule not in ("simple", "guarded"):
         raise ValueError(f"rule must be 'simple' or 'guarded', got {rule!r}")
-    xs = [_finite(f"reading {i}", x) for i, x in enumerate(readings, 1)]
+    xs = [finite(f"reading {i}", x) for i, x in enumerate(readings, 1)]
     if not xs:
         raise ValueError("no readings: take at least one DMM reading (several for a repeatability term)")
     a = calibrator_limit(calibrator, fn, v_cal, f)
@@ -325,21 +308,9 @@ def dmm_point(
     out = gum(_MODEL, inputs)["E"]
     budget: dict[str, Any] = {
         "unit": unit,
-        "rows": [
-            {
-                "input": r.input,
-                "value": r.value,
-                "u": r.u,
-                "distribution": r.distribution,
-                "sensitivity": r.sensitivity,
-                "contribution": r.contribution,
-                "dof": _dof(r.dof),
-            }
-            for r in out.budget
-            if r.input != "V_cal"
-        ],
+        "rows": budget_rows(r for r in out.budget if r.input != "V_cal"),
         "u": out.u,
-        "dof": _dof(out.dof),
+        "dof": json_dof(out.dof),
         "k": out.k,
         "U": out.U,
         "readings": xs,
@@ -369,7 +340,7 @@ def dmm_point(
         if fn not in dmm.verified:
             notes.append(f"{dmm.model} {fn} specification not verified against the data sheet")
     else:
-        _positive("DMM range", dmm_range)
+        finite("DMM range", dmm_range, positive=True)
     return PointResult(
         quantity=f"error of indication ({fn})",
         point=v_cal,

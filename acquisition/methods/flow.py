@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
 from uncertainty import Model, decide, fit_line_wls, fit_polynomial, gum, normal, rectangular
 
 __all__ = [
@@ -119,22 +119,10 @@ class FlowRates:
         return float(getattr(self, key))
 
 
-def _positive(name: str, x: Any) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
-    return float(x)
-
-
-def _finite(name: str, x: Any) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {x!r}")
-    return float(x)
-
-
 def flow_rates(q3: float, r: float) -> FlowRates:
     """Q1 = Q3/R, Q2 = 1.6 Q1, Q4 = 1.25 Q3 (OIML R49-1:2013 4.1.2, 4.1.4, 4.1.5); Q3 in m³/h, R > 1."""
-    q3_f = _positive("Q3 (m³/h)", q3)
-    r_f = _positive("R (Q3/Q1)", r)
+    q3_f = finite("Q3 (m³/h)", q3, positive=True)
+    r_f = finite("R (Q3/Q1)", r, positive=True)
     if r_f <= 1.6:
         raise ValueError(f"R = Q3/Q1 must be > 1.6 (so that Q2 = 1.6 Q1 < Q3), got {r_f}; check the meter's marking")
     q1 = q3_f / r_f
@@ -143,7 +131,7 @@ def flow_rates(q3: float, r: float) -> FlowRates:
 
 def zone(rates: FlowRates, q: float) -> str:
     """``"lower"`` for Q1 <= q < Q2, ``"upper"`` for Q2 <= q <= Q4 (q in m³/h); outside [Q1, Q4] is an error."""
-    q_f = _positive("flow rate (m³/h)", q)
+    q_f = finite("flow rate (m³/h)", q, positive=True)
     if q_f < rates.q1 or q_f > rates.q4:
         raise ValueError(
             f"flow rate {q_f:g} m³/h is outside the meter's rated range Q1 = {rates.q1:g} .. Q4 = {rates.q4:g} m³/h;"
@@ -158,7 +146,7 @@ def mpe_percent(
     """MPE (%, symmetric ±) for a class 1 or 2 meter at flow rate q (m³/h) and water temperature (°C)."""
     if accuracy_class not in (1, 2) or isinstance(accuracy_class, bool):
         raise ValueError(f"accuracy class must be 1 or 2 (OIML R49-1:2013 4.2), got {accuracy_class!r}")
-    t = _finite("water temperature (°C)", water_temperature)
+    t = finite("water temperature (°C)", water_temperature)
     z = zone(rates, q)
     for cls, zn, t_max, mpe in table.rows:
         if cls == accuracy_class and zn == z and t <= t_max:
@@ -193,13 +181,13 @@ def master_error_at(curve: Sequence[MasterCurvePoint], q: float) -> tuple[float,
 
     The larger U of the two neighbouring points is used (and its k); no extrapolation beyond the certified range.
     """
-    q_f = _positive("flow rate (m³/h)", q)
+    q_f = finite("flow rate (m³/h)", q, positive=True)
     if not curve:
         raise ValueError("the master meter's certificate curve is empty; give at least one point")
     pts = sorted(curve, key=lambda p: p.flow_rate)
     for p in pts:
-        _positive("certificate flow rate (m³/h)", p.flow_rate)
-        _finite("certificate error (%)", p.error)
+        finite("certificate flow rate (m³/h)", p.flow_rate, positive=True)
+        finite("certificate error (%)", p.error)
         if not (math.isfinite(p.U) and p.U >= 0) or not (math.isfinite(p.k) and p.k > 0):
             raise ValueError(f"certificate point at {p.flow_rate:g} m³/h: U must be >= 0 and k > 0")
     tol = 1e-9 * q_f
@@ -236,7 +224,7 @@ def water_density(t: float) -> float:
     Tanaka et al., Metrologia 38 (2001) 301, eq. (1) (the CIPM recommended formula):
     ρ = a5 [1 − (t + a1)² (t + a2) / (a3 (t + a4))].
     """
-    t_f = _finite("water temperature (°C)", t)
+    t_f = finite("water temperature (°C)", t)
     if not 0.0 <= t_f <= 40.0:
         raise ValueError(f"water temperature {t_f} °C is outside 0..40 °C, where the Tanaka formula holds")
     a1, a2, a3, a4, a5 = -3.983035, 301.797, 522528.9, 69.34881, 999.974950
@@ -254,9 +242,9 @@ def gravimetric_volume(
     m = I (1 − ρ_a/ρ_ref) / (1 − ρ_a/ρ_w) corrects the buoyancy (balance adjusted with weights of density
     ρ_ref = 8000 kg/m³, OIML R111-1:2004); V = m/ρ_w(t) with ρ_w from :func:`water_density`. 1000 L/m³.
     """
-    i = _positive("net balance indication (kg)", balance_indication)
-    rho_a = _positive("air density (kg/m³)", air_density)
-    rho_ref = _positive("reference weights density (kg/m³)", reference_density)
+    i = finite("net balance indication (kg)", balance_indication, positive=True)
+    rho_a = finite("air density (kg/m³)", air_density, positive=True)
+    rho_ref = finite("reference weights density (kg/m³)", reference_density, positive=True)
     rho_w = water_density(water_temperature)
     mass = i * (1.0 - rho_a / rho_ref) / (1.0 - rho_a / rho_w)
     return 1000.0 * mass / rho_w
@@ -267,24 +255,8 @@ _EXPRESSION = "E_bar + c_m*(dm_start + dm_stop) - c_r*(dr_start + dr_stop) - c_e
 _INPUTS = ("E_bar", "dm_start", "dm_stop", "dr_start", "dr_stop", "de_master")
 
 
-def _dof(x: float) -> float | None:
-    return None if math.isinf(x) else x
-
-
 def _budget(out: Any) -> dict[str, Any]:
-    rows = [
-        {
-            "input": r.input,
-            "value": r.value,
-            "u": r.u,
-            "distribution": r.distribution,
-            "sensitivity": r.sensitivity,
-            "contribution": r.contribution,
-            "dof": _dof(r.dof),
-        }
-        for r in out.budget
-    ]
-    return {"unit": "%", "rows": rows, "u": out.u, "dof": _dof(out.dof), "k": out.k, "U": out.U}
+    return {"unit": "%", "rows": budget_rows(out.budget), "u": out.u, "dof": json_dof(out.dof), "k": out.k, "U": out.U}
 
 
 def water_meter_point(
@@ -314,13 +286,13 @@ def water_meter_point(
     """
     if not runs:
         raise ValueError("give at least one run (start and stop readings of both registers)")
-    q = _positive("flow rate (m³/h)", flow_rate)
-    d_m = _positive("meter resolution (L)", meter_resolution)
-    d_r = _positive("master resolution (L)", master_resolution)
-    e_m = _finite("master error (%)", master_error)
+    q = finite("flow rate (m³/h)", flow_rate, positive=True)
+    d_m = finite("meter resolution (L)", meter_resolution, positive=True)
+    d_r = finite("master resolution (L)", master_resolution, positive=True)
+    e_m = finite("master error (%)", master_error)
     if not (math.isfinite(master_U) and master_U >= 0):
         raise ValueError(f"master U (%) must be a finite number >= 0, got {master_U!r}")
-    k_m = _positive("master k", master_k)
+    k_m = finite("master k", master_k, positive=True)
     if e_m <= -100.0:
         raise ValueError(f"master error {e_m} % is not a meter error; give it in % (e.g. 0.2 for +0.2 %)")
     if rule not in ("simple", "guarded"):
@@ -339,8 +311,8 @@ def water_meter_point(
     v_master: list[float] = []
     errors: list[float] = []
     for i, run in enumerate(runs, 1):
-        vals = [_finite(f"run {i} reading (L)", x) for x in (run.meter_start, run.meter_stop)]
-        vals += [_finite(f"run {i} reading (L)", x) for x in (run.master_start, run.master_stop)]
+        vals = [finite(f"run {i} reading (L)", x) for x in (run.meter_start, run.meter_stop)]
+        vals += [finite(f"run {i} reading (L)", x) for x in (run.master_start, run.master_stop)]
         vm, vr = vals[1] - vals[0], vals[3] - vals[2]
         if vm <= 0 or vr <= 0:
             raise ValueError(
@@ -451,7 +423,7 @@ class ErrorCurve:
         """Fitted E (%) and its standard uncertainty (%) at flow rate q (m³/h)."""
         if self.degree is None:
             raise ValueError("no curve was fitted; call flow_meter_error_curve with degree=1 or more")
-        x = _positive("flow rate (m³/h)", q) - self.x_ref
+        x = finite("flow rate (m³/h)", q, positive=True) - self.x_ref
         powers = [x**j for j in range(self.degree + 1)]
         y = sum(c * p for c, p in zip(self.coefficients, powers, strict=True))
         var = sum(powers[i] * powers[j] * self.covariance[i][j] for i in range(len(powers)) for j in range(len(powers)))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
 from uncertainty import Model, gum, normal, rectangular
 
 __all__ = [
@@ -87,19 +87,6 @@ R76_MPE_INITIAL = MpeTable(
 )
 
 
-def _finite(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"{name} must be a number (grams unless stated), got {x!r}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    if positive and v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {x!r}")
-    if nonneg and v < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {x!r}")
-    return v
-
-
 def _class(accuracy_class: str) -> str:
     c = str(accuracy_class).strip().upper()
     if c not in R76_MPE_INITIAL.rows:
@@ -127,14 +114,14 @@ class Balance:
     type_approved: bool = False
 
     def __post_init__(self) -> None:
-        _finite("max_load", self.max_load, positive=True)
-        _finite("d", self.d, positive=True)
+        finite("max_load", self.max_load, positive=True)
+        finite("d", self.d, positive=True)
         if self.d_zero is not None:
-            _finite("d_zero", self.d_zero, positive=True)
+            finite("d_zero", self.d_zero, positive=True)
         last = 0.0
         for limit, d_i in self.intervals:
-            _finite("interval limit", limit, positive=True)
-            _finite("interval d", d_i, positive=True)
+            finite("interval limit", limit, positive=True)
+            finite("interval d", d_i, positive=True)
             if limit <= last:
                 raise ValueError("intervals must be ((upper limit, d), ...) with increasing limits; reorder them")
             last = limit
@@ -184,8 +171,8 @@ def repeatability(load: float, indications: Sequence[float]) -> Repeatability:
 
     cg-18 5.1 asks for at least 5 indications, or at least 3 when the test load is 100 kg or more.
     """
-    load = _finite("load", load, positive=True)
-    values = [_finite(f"indications[{i}]", x) for i, x in enumerate(indications)]
+    load = finite("load", load, positive=True)
+    values = [finite(f"indications[{i}]", x) for i, x in enumerate(indications)]
     needed = 3 if load >= 100_000.0 else 5
     if len(values) < needed:
         raise ValueError(
@@ -241,21 +228,21 @@ def eccentricity(
     indications recorded before each position: the first belongs to the centre, then one per off-centre position;
     each indication is then taken net of its zero.
     """
-    load = _finite("load", load, positive=True)
-    off = [_finite(f"off_centre[{i}]", x) for i, x in enumerate(off_centre)]
+    load = finite("load", load, positive=True)
+    off = [finite(f"off_centre[{i}]", x) for i, x in enumerate(off_centre)]
     if len(off) < 2:
         raise ValueError("eccentricity needs the indications of at least 2 off-centre positions (cg-18 5.3: 4)")
     if isinstance(centre, (int, float)):
-        centres = [_finite("centre", centre)] * len(off)
+        centres = [finite("centre", centre)] * len(off)
     else:
-        centres = [_finite(f"centre[{i}]", x) for i, x in enumerate(centre)]
+        centres = [finite(f"centre[{i}]", x) for i, x in enumerate(centre)]
         if len(centres) != len(off):
             raise ValueError(
                 f"give one centre indication, or one per off-centre position (method 4): got {len(centres)} "
                 f"centres for {len(off)} positions"
             )
     if zeros is not None:
-        z = [_finite(f"zeros[{i}]", x) for i, x in enumerate(zeros)]
+        z = [finite(f"zeros[{i}]", x) for i, x in enumerate(zeros)]
         if len(z) != len(off) + 1:
             raise ValueError(f"method 3 needs {len(off) + 1} no-load indications (centre first), got {len(z)}")
         centres = [c - z[0] for c in centres]
@@ -273,7 +260,7 @@ def r111_buoyancy_bound(mpe: float) -> float:
     changes its apparent mass by at most one quarter of its MPE: the bound is MPE/4 (use it as a rectangular
     half-width when the air density is not measured).
     """
-    return _finite("mpe", mpe, positive=True) / 4.0
+    return finite("mpe", mpe, positive=True) / 4.0
 
 
 @dataclass(frozen=True)
@@ -295,21 +282,21 @@ class ReferenceWeight:
     label: str = ""
 
     def __post_init__(self) -> None:
-        _finite("nominal", self.nominal, positive=True)
-        _finite("correction", self.correction)
-        _finite("drift", self.drift, nonneg=True)
-        _finite("buoyancy", self.buoyancy, nonneg=True)
+        finite("nominal", self.nominal, positive=True)
+        finite("correction", self.correction)
+        finite("drift", self.drift, nonneg=True)
+        finite("buoyancy", self.buoyancy, nonneg=True)
         if self.U is None and self.mpe is None:
             raise ValueError(
                 f"reference weight {self.label or self.nominal}: give its certificate U (with k) or its class MPE"
             )
         if self.U is not None:
-            _finite("U", self.U, nonneg=True)
-            _finite("k", self.k, positive=True)
+            finite("U", self.U, nonneg=True)
+            finite("k", self.k, positive=True)
         elif self.correction != 0.0:
             raise ValueError("a correction needs the certificate's U; a weight used by its class MPE has correction 0")
         if self.mpe is not None:
-            _finite("mpe", self.mpe, positive=True)
+            finite("mpe", self.mpe, positive=True)
 
     @property
     def conventional_mass(self) -> float:
@@ -350,9 +337,9 @@ class LoadPoint:
     def __post_init__(self) -> None:
         if not self.weights:
             raise ValueError("a load point needs at least one reference weight")
-        _finite("indication", self.indication)
-        _finite("zero", self.zero)
-        _finite("convection", self.convection, nonneg=True)
+        finite("indication", self.indication)
+        finite("zero", self.zero)
+        finite("convection", self.convection, nonneg=True)
         if self.direction not in ("up", "down"):
             raise ValueError(f"direction must be 'up' or 'down', got {self.direction!r}")
         if isinstance(self.n_readings, bool) or not isinstance(self.n_readings, int) or self.n_readings < 1:
@@ -390,10 +377,6 @@ def _pick_s(reps: Sequence[Repeatability], load: float) -> Repeatability:
     return max(candidates, key=lambda r: r.s)
 
 
-def _jsonable(x: float) -> float | None:
-    return None if math.isinf(x) else x
-
-
 def errors_of_indication(
     balance: Balance,
     points: Sequence[LoadPoint],
@@ -425,7 +408,7 @@ def errors_of_indication(
             f"{len(distinct)}; add loads up to Max"
         )
     if coverage_factor is not None:
-        _finite("coverage_factor", coverage_factor, positive=True)
+        finite("coverage_factor", coverage_factor, positive=True)
     results: list[PointResult] = []
     for i, p in enumerate(points):
         if p.nominal > balance.max_load * 1.25:
@@ -467,22 +450,9 @@ def errors_of_indication(
             out = gum(_MODEL, inputs, coverage_factor=coverage_factor, check_linearity=False)["E"]
         budget = {
             "model": "E = I_L + δI_digL + δI_rep + δI_ecc − I_0 − δI_dig0 − (m_c + δm_B + δm_D + δm_conv)",
-            "rows": [
-                {
-                    "input": row.input,
-                    "description": _DESCRIPTIONS[row.input],
-                    "value": row.value,
-                    "u": row.u,
-                    "distribution": row.distribution,
-                    "sensitivity": row.sensitivity,
-                    "contribution": row.contribution,
-                    "dof": _jsonable(row.dof),
-                }
-                for row in out.budget
-                if row.u > 0.0
-            ],
+            "rows": budget_rows((row for row in out.budget if row.u > 0.0), describe=_DESCRIPTIONS),
             "u": out.u,
-            "dof": _jsonable(out.dof),
+            "dof": json_dof(out.dof),
             "k": out.k,
             "coverage_probability": out.coverage_probability,
             "U": out.U,
@@ -516,7 +486,7 @@ class UncertaintyLine:
 
     def at(self, load: float) -> float:
         """U (g) at ``load`` g."""
-        return self.U0 + self.alpha * _finite("load", load, nonneg=True)
+        return self.U0 + self.alpha * finite("load", load, nonneg=True)
 
 
 def uncertainty_line(results: Sequence[PointResult]) -> UncertaintyLine:
@@ -540,8 +510,8 @@ def minimum_weight(line: UncertaintyLine, tolerance: float, safety_factor: float
     With U(m) = U0 + α·m: m_min = SF·U0 / (tolerance − SF·α) (cg-18 v4.0 Appendix G). Raises when the required
     tolerance is not reachable anywhere (tolerance <= SF·α).
     """
-    tol = _finite("tolerance", tolerance, positive=True)
-    sf = _finite("safety_factor", safety_factor, positive=True)
+    tol = finite("tolerance", tolerance, positive=True)
+    sf = finite("safety_factor", safety_factor, positive=True)
     if sf < 1.0:
         raise ValueError(f"safety_factor must be >= 1, got {safety_factor}")
     if tol <= sf * line.alpha:
@@ -561,8 +531,8 @@ def r76_mpe(load: float, e: float, accuracy_class: str, *, in_service: bool = Fa
     OIML R76-1:2006 3.5.1 Table 6 (initial verification); in service twice these (3.5.2). Limits are inclusive
     (0.5 e up to and including 500 e for class III). The load is converted to e exactly (decimal arithmetic).
     """
-    load = _finite("load", load, nonneg=True)
-    e = _finite("e", e, positive=True)
+    load = finite("load", load, nonneg=True)
+    e = finite("e", e, positive=True)
     rows = R76_MPE_INITIAL.rows[_class(accuracy_class)]
     m = Decimal(repr(load)) / Decimal(repr(e))
     for limit, mpe_e in rows:
@@ -579,10 +549,10 @@ def changeover_error(load: float, indication: float, added: float, e: float) -> 
 
     ``added`` ΔL (g) is the small extra load (steps of 0.1 e) that made the indication change from I to I + e.
     """
-    load = _finite("load", load, nonneg=True)
-    indication = _finite("indication", indication)
-    added = _finite("added", added, nonneg=True)
-    e = _finite("e", e, positive=True)
+    load = finite("load", load, nonneg=True)
+    indication = finite("indication", indication)
+    added = finite("added", added, nonneg=True)
+    e = finite("e", e, positive=True)
     if added > e * (1 + _REL):
         raise ValueError(f"the added load ΔL = {added:g} g exceeds e = {e:g} g; the changeover was missed, repeat")
     return indication + 0.5 * e - added - load
@@ -598,10 +568,10 @@ class WeighingPoint:
     direction: str = "up"
 
     def __post_init__(self) -> None:
-        _finite("load", self.load, nonneg=True)
-        _finite("indication", self.indication)
+        finite("load", self.load, nonneg=True)
+        finite("indication", self.indication)
         if self.added is not None:
-            _finite("added", self.added, nonneg=True)
+            finite("added", self.added, nonneg=True)
         if self.direction not in ("up", "down"):
             raise ValueError(f"direction must be 'up' or 'down', got {self.direction!r}")
 
@@ -651,7 +621,7 @@ def weighing_test(
     """
     if not points:
         raise ValueError("no weighing points given")
-    e = _finite("e", e, positive=True)
+    e = finite("e", e, positive=True)
     e0 = 0.0 if zero is None else zero.error(e)
     out = []
     for p in points:
@@ -692,8 +662,8 @@ def eccentricity_test(
     ``support_points`` is given, a load below 0.9 of that is refused. Always refused above Max. ``added`` holds ΔL
     per position for the changeover method.
     """
-    load = _finite("load", load, positive=True)
-    max_load = _finite("max_load", max_load, positive=True)
+    load = finite("load", load, positive=True)
+    max_load = finite("max_load", max_load, positive=True)
     if load > max_load * (1 + _REL):
         raise ValueError(f"eccentricity load {load:g} g exceeds Max = {max_load:g} g")
     if support_points is not None:
@@ -728,7 +698,7 @@ def repeatability_test(
     in_service: bool = False,
 ) -> PointResult:
     """Repeatability (R76-1:2006 3.6.1, A.4.10): max − min of the results (g) at one load within |MPE| there."""
-    load = _finite("load", load, positive=True)
+    load = finite("load", load, positive=True)
     if len(indications) < 2:
         raise ValueError("the repeatability test needs at least 2 weighings of the same load (R76-1 A.4.10)")
     if added is not None and len(added) != len(indications):
@@ -754,9 +724,9 @@ def discrimination_test(load: float, initial: float, after: float, d: float) -> 
     Passes when ``after`` − ``initial`` is at least one scale interval d (all in g). The value reported is the
     change in g; the "limit" stated in ``mpe`` is d (the change required).
     """
-    load = _finite("load", load, nonneg=True)
-    change = _finite("after", after) - _finite("initial", initial)
-    d = _finite("d", d, positive=True)
+    load = finite("load", load, nonneg=True)
+    change = finite("after", after) - finite("initial", initial)
+    d = finite("d", d, positive=True)
     ok = change >= d * (1 - 1e-6)
     return PointResult(
         quantity="discrimination: change of indication for 1.4 d",

@@ -7,14 +7,13 @@ the caller's unit is carried in the results. Pure functions: the run engine pass
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
 
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, finite
 
 
 @dataclass(frozen=True)
@@ -114,25 +113,12 @@ class LotDecision:
         return "pass" if self.accepted else "fail"
 
 
-def _num(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"{name} must be a number, got {x!r}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    if positive and v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {x!r}")
-    if nonneg and v < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {x!r}")
-    return v
-
-
 def tolerable_deficiency(nominal: float) -> float:
     """T1 in g or mL for nominal quantity ``nominal`` (g or mL), OIML R87:2016 Table 1.
 
     Percent values are rounded up to the next 0.1 g or mL (computed in decimal, so 9 % of 20 is exactly 1.8).
     """
-    qn = _num("nominal quantity Qn", nominal, positive=True)
+    qn = finite("nominal quantity Qn", nominal, positive=True)
     for lower, upper, kind, value in R87_T1.rows:
         if qn > lower and (upper is None or qn <= upper):
             if kind == "abs":
@@ -159,7 +145,7 @@ def average_tare(tares: Sequence[float]) -> TareEstimate:
     """Average tare (g) and standard deviation of the tares of ``n_t`` ≥ 2 empty packages (R87:2016 Annex B)."""
     if isinstance(tares, (str, bytes)) or len(tares) < 2:
         raise ValueError("weigh at least 2 empty packages to estimate an average tare")
-    vals = [_num(f"tare {i}", t, nonneg=True) for i, t in enumerate(tares, start=1)]
+    vals = [finite(f"tare {i}", t, nonneg=True) for i, t in enumerate(tares, start=1)]
     return TareEstimate(mean=statistics.fmean(vals), s=statistics.stdev(vals), n=len(vals))
 
 
@@ -181,7 +167,7 @@ def assess_lot(
     mass / density. Checks: mean x̄ ≥ Qn − λ·s; at most c packages with x < Qn − T1; none with x < Qn − T2.
     Net quantities are rounded to 1e-9 of the unit so a reading exactly at a limit is judged at the limit.
     """
-    qn = _num("nominal quantity Qn", nominal, positive=True)
+    qn = finite("nominal quantity Qn", nominal, positive=True)
     if unit not in ("g", "mL"):
         raise ValueError(f"unit must be 'g' or 'mL', got {unit!r}")
     plan = plan if plan is not None else sampling_plan(lot_size)
@@ -192,21 +178,21 @@ def assess_lot(
     if isinstance(gross, (str, bytes)) or len(gross) != plan.n:
         got = "a string" if isinstance(gross, (str, bytes)) else len(gross)
         raise ValueError(f"the sampling plan for a lot of {lot_size} asks {plan.n} packages, got {got}")
-    g = [_num(f"gross mass of package {i}", x, nonneg=True) for i, x in enumerate(gross, start=1)]
+    g = [finite(f"gross mass of package {i}", x, nonneg=True) for i, x in enumerate(gross, start=1)]
     if (tare is None) == (tares is None):
         raise ValueError("give either an average tare (tare=...) or individual tares (tares=[...]), one of them")
     if tares is not None:
         if isinstance(tares, (str, bytes)) or len(tares) != len(g):
             raise ValueError(f"individual tares: one per package ({len(g)}), got {len(tares)}")
-        tv = [_num(f"tare of package {i}", x, nonneg=True) for i, x in enumerate(tares, start=1)]
+        tv = [finite(f"tare of package {i}", x, nonneg=True) for i, x in enumerate(tares, start=1)]
     else:
-        t_mean = tare.mean if isinstance(tare, TareEstimate) else _num("tare", tare, nonneg=True)
+        t_mean = tare.mean if isinstance(tare, TareEstimate) else finite("tare", tare, nonneg=True)
         tv = [t_mean] * len(g)
     net_mass = [gi - ti for gi, ti in zip(g, tv, strict=True)]
     if unit == "mL":
         if density is None:
             raise ValueError("a volume (mL) check needs the product density in g/mL (density=...)")
-        rho = _num("density (g/mL)", density, positive=True)
+        rho = finite("density (g/mL)", density, positive=True)
         if not 0.3 <= rho <= 3.0:
             raise ValueError(f"density {rho} is outside 0.3..3 g/mL; give it in g/mL")
         net = [round(m / rho, 9) for m in net_mass]

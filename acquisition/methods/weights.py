@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, budget_rows, finite
 from uncertainty import Model, gum, normal, rectangular, triangular
 
 R111 = "OIML R111-1:2004"
@@ -103,22 +103,9 @@ AIR_DENSITY_FORMULA_REL_U = {
 }
 
 
-def _finite(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"{name} must be a number, got {x!r}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    if positive and v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {x!r}")
-    if nonneg and v < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {x!r}")
-    return v
-
-
 def mpe_mg(nominal_g: float, weight_class: str) -> float:
     """MPE δm in mg of a weight of ``nominal_g`` grams in ``weight_class`` (OIML R111-1:2004 Table 1)."""
-    nominal = _finite("nominal", nominal_g, positive=True)
+    nominal = finite("nominal", nominal_g, positive=True)
     if weight_class not in CLASSES:
         raise ValueError(
             f"weight class {weight_class!r} is not encoded; use one of {', '.join(CLASSES)} "
@@ -173,9 +160,9 @@ def _r111_approx(t: Any, p_hpa: Any, h: Any) -> Any:
 
 
 def _check_env(t: float, p: float, h: float) -> tuple[float, float, float]:
-    t = _finite("temperature (°C)", t)
-    p = _finite("pressure (hPa)", p, positive=True)
-    h = _finite("relative humidity (%)", h)
+    t = finite("temperature (°C)", t)
+    p = finite("pressure (hPa)", p, positive=True)
+    h = finite("relative humidity (%)", h)
     if not -20.0 <= t <= 60.0:
         raise ValueError(f"temperature {t} °C is outside -20..60 °C; give it in degrees Celsius")
     if not 500.0 <= p <= 1200.0:
@@ -200,7 +187,7 @@ def air_density(
     """
     t, p, h = _check_env(t, p, h)
     if formula == "cipm2007":
-        x = _finite("x_co2", x_co2, nonneg=True)
+        x = finite("x_co2", x_co2, nonneg=True)
         if x > 0.01:
             raise ValueError(f"x_co2 is a mole fraction (about 0.0004), got {x_co2}")
         return float(_cipm2007(t, p, h, x))
@@ -236,7 +223,7 @@ def air_density_with_uncertainty(
     """
     value = air_density(t, p, h, formula=formula, x_co2=x_co2)
     for name, u in (("u_t", u_t), ("u_p", u_p), ("u_h", u_h)):
-        _finite(name, u, nonneg=True)
+        finite(name, u, nonneg=True)
     rel = AIR_DENSITY_FORMULA_REL_U[formula]
     x = float(x_co2)
 
@@ -277,7 +264,7 @@ def cycle_differences(cycles: Sequence[Sequence[float]], scheme: Literal["ABBA",
     for i, cyc in enumerate(cycles, start=1):
         if isinstance(cyc, (str, bytes)) or len(cyc) != size:
             raise ValueError(f"cycle {i}: an {scheme} cycle has {size} readings in weighing order, got {cyc!r}")
-        r = [_finite(f"cycle {i} reading {j}", v) for j, v in enumerate(cyc, start=1)]
+        r = [finite(f"cycle {i} reading {j}", v) for j, v in enumerate(cyc, start=1)]
         if scheme == "ABBA":
             out.append((r[1] - r[0] - r[3] + r[2]) / 2.0)
         else:
@@ -360,21 +347,7 @@ class WeightCalibration:
 
 
 def _budget_json(rows: Sequence[Any], unit: str) -> dict[str, Any]:
-    return {
-        "unit": unit,
-        "rows": [
-            {
-                "input": r.input,
-                "value": r.value,
-                "u": r.u,
-                "distribution": r.distribution,
-                "sensitivity": r.sensitivity,
-                "contribution": r.contribution,
-                "dof": None if math.isinf(r.dof) else r.dof,
-            }
-            for r in rows
-        ],
-    }
+    return {"unit": unit, "rows": budget_rows(rows)}
 
 
 def _density(name: str, density: float | None, u_density: float | None, material: str) -> tuple[float, float]:
@@ -386,10 +359,10 @@ def _density(name: str, density: float | None, u_density: float | None, material
                 f"give the density in kg/m³ or one of {', '.join(R111_MATERIAL_DENSITY.rows)}"
             )
         return float(row[0]), float(row[1]) / 2.0
-    rho = _finite(f"{name} density (kg/m³)", density, positive=True)
+    rho = finite(f"{name} density (kg/m³)", density, positive=True)
     if not 1000.0 <= rho <= 25_000.0:
         raise ValueError(f"{name} density {rho} is outside 1000..25000 kg/m³; give it in kg/m³, not g/cm³")
-    u = 0.0 if u_density is None else _finite(f"{name} u_density", u_density, nonneg=True)
+    u = 0.0 if u_density is None else finite(f"{name} u_density", u_density, nonneg=True)
     return rho, u
 
 
@@ -400,9 +373,9 @@ def r111_conformity(deviation_mg: float, U_mg: float, mpe: float) -> tuple[str, 
     "fail"); 5.2: U ≤ δm/3. A deviation within δm − U with U > δm/3 is ``notAssessed``: the calibration is not
     good enough to verify the class.
     """
-    dev = _finite("deviation", deviation_mg)
-    U = _finite("U", U_mg, nonneg=True)
-    m = _finite("MPE", mpe, positive=True)
+    dev = finite("deviation", deviation_mg)
+    U = finite("U", U_mg, nonneg=True)
+    m = finite("MPE", mpe, positive=True)
     u_ok = m / 3.0 >= U
     within = abs(dev) + U <= m
     if within and u_ok:
@@ -443,27 +416,27 @@ def calibrate_weight(
     if not isinstance(test, TestWeight) or not isinstance(reference, ReferenceWeight):
         raise ValueError("test must be a TestWeight and reference a ReferenceWeight")
     comp = comparator or Comparator()
-    nominal = _finite("nominal", test.nominal, positive=True)
-    m_cr = _finite("reference conventional mass (g)", reference.conventional_mass, positive=True)
+    nominal = finite("nominal", test.nominal, positive=True)
+    m_cr = finite("reference conventional mass (g)", reference.conventional_mass, positive=True)
     if abs(m_cr - nominal) > 0.01 * nominal:
         raise ValueError(
             f"reference weight {m_cr} g is not of the test weight's nominal value {nominal} g; "
             "compare weights of equal nominal value (give masses in g)"
         )
-    U_r = _finite("reference U", reference.U, nonneg=True)
-    k_r = _finite("reference k", reference.k, positive=True)
-    drift = _finite("reference drift", reference.drift, nonneg=True)
-    k = _finite("k", k, positive=True)
-    delta_m = mpe_mg(nominal, test.weight_class) if mpe is None else _finite("mpe (mg)", mpe, positive=True)
-    S = _finite("comparator sensitivity", comp.sensitivity, positive=True)
-    u_s_rel = _finite("u_sensitivity_rel", comp.u_sensitivity_rel, nonneg=True)
+    U_r = finite("reference U", reference.U, nonneg=True)
+    k_r = finite("reference k", reference.k, positive=True)
+    drift = finite("reference drift", reference.drift, nonneg=True)
+    k = finite("k", k, positive=True)
+    delta_m = mpe_mg(nominal, test.weight_class) if mpe is None else finite("mpe (mg)", mpe, positive=True)
+    S = finite("comparator sensitivity", comp.sensitivity, positive=True)
+    u_s_rel = finite("u_sensitivity_rel", comp.u_sensitivity_rel, nonneg=True)
 
     diffs = cycle_differences(cycles, scheme)
     n = len(diffs)
     mean_dI = statistics.fmean(diffs)
     if pooled_s is not None:
-        s = _finite("pooled_s (g)", pooled_s, nonneg=True)
-        dof_w = math.inf if pooled_dof is None else _finite("pooled_dof", pooled_dof, positive=True)
+        s = finite("pooled_s (g)", pooled_s, nonneg=True)
+        dof_w = math.inf if pooled_dof is None else finite("pooled_dof", pooled_dof, positive=True)
     elif n >= 2:
         s = statistics.stdev(diffs)
         dof_w = float(n - 1)
@@ -482,7 +455,7 @@ def calibrate_weight(
     if buoyancy_half_width is not None:
         if air_density is not None:
             raise ValueError("give either air_density (buoyancy corrected) or buoyancy_half_width (not), not both")
-        inputs["buoyancy"] = rectangular(0.0, _finite("buoyancy_half_width (g)", buoyancy_half_width, nonneg=True))
+        inputs["buoyancy"] = rectangular(0.0, finite("buoyancy_half_width (g)", buoyancy_half_width, nonneg=True))
     else:
         if air_density is None:
             raise ValueError(
@@ -492,8 +465,8 @@ def calibrate_weight(
         if isinstance(air_density, AirDensity):
             rho_a, u_rho_a = air_density.value, air_density.u
         else:
-            rho_a = _finite("air_density (kg/m³)", air_density, positive=True)
-            u_rho_a = _finite("u_air_density (kg/m³)", u_air_density, nonneg=True)
+            rho_a = finite("air_density (kg/m³)", air_density, positive=True)
+            u_rho_a = finite("u_air_density (kg/m³)", u_air_density, nonneg=True)
         if not 0.5 <= rho_a <= 1.5:
             raise ValueError(f"air density {rho_a} is outside 0.5..1.5 kg/m³; give it in kg/m³")
         rho_t, u_rho_t = _density("test weight", test.density, test.u_density, test.material)
@@ -501,7 +474,7 @@ def calibrate_weight(
         rho_al = (
             RHO_0
             if reference.air_density_at_calibration is None
-            else _finite("air_density_at_calibration", reference.air_density_at_calibration, positive=True)
+            else finite("air_density_at_calibration", reference.air_density_at_calibration, positive=True)
         )
         C_b = m_cr * (rho_a - RHO_0) * (1.0 / rho_t - 1.0 / rho_r)
         # R111-1:2004 C.6.4.1 (u_b), the third term carrying the correlation via ρ_al
@@ -514,10 +487,10 @@ def calibrate_weight(
     # balance (C.6.5)
     inputs["sensitivity"] = normal(0.0, abs(dm) * u_s_rel)
     if comp.resolution is not None:
-        inputs["resolution"] = triangular(0.0, _finite("resolution d (g)", comp.resolution, positive=True))
-    inputs["eccentricity"] = normal(0.0, _finite("eccentricity_u (g)", comp.eccentricity_u, nonneg=True))
-    inputs["magnetism"] = normal(0.0, _finite("magnetism_u (g)", comp.magnetism_u, nonneg=True))
-    inputs["comparator"] = rectangular(0.0, _finite("other_half_width (g)", comp.other_half_width, nonneg=True))
+        inputs["resolution"] = triangular(0.0, finite("resolution d (g)", comp.resolution, positive=True))
+    inputs["eccentricity"] = normal(0.0, finite("eccentricity_u (g)", comp.eccentricity_u, nonneg=True))
+    inputs["magnetism"] = normal(0.0, finite("magnetism_u (g)", comp.magnetism_u, nonneg=True))
+    inputs["comparator"] = rectangular(0.0, finite("other_half_width (g)", comp.other_half_width, nonneg=True))
 
     names = list(inputs)
     model = Model.from_expression(" + ".join(names), measurand="m_ct", inputs=names)

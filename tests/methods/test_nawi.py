@@ -78,7 +78,7 @@ def test_repeatability_needs_enough_readings() -> None:
     with pytest.raises(ValueError, match="at least 5"):
         repeatability(100.0, [100.0, 100.0001, 100.0])
     assert repeatability(100_000.0, [100_000.0, 100_010.0, 100_000.0]).n == 3
-    with pytest.raises(ValueError, match="must be finite"):
+    with pytest.raises(ValueError, match="must be a finite number"):
         repeatability(100.0, [100.0, math.nan, 100.0, 100.0, 100.0])
 
 
