@@ -19,7 +19,6 @@ import math
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from drivers.base import Instrument
 from drivers.errors import DriverError
 from drivers.reading import Reading
 from registry import runs
-from registry.db import session_scope
+from registry.db import server_time, session_scope
 from registry.errors import NotFoundError, NotPermittedError
 from registry.models import (
     Conformity,
@@ -161,7 +160,7 @@ def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | 
     """Why ``owner`` (the checkpoint's record of the executing process) still holds ``run_id``, or None.
 
     On this computer the process is asked directly; on another one it holds the run while it has shown a sign of
-    life (``seen``, Unix seconds) within :data:`STALE_S` (its clock may differ from ours by less than that).
+    life (``seen``, Unix seconds by the registry server's clock, as ``now``) within :data:`STALE_S`.
     """
     if not owner:
         return None
@@ -385,13 +384,13 @@ class RunEngine:
             if run.procedure.code != code:
                 raise RunStateError(f"run {run_id} follows {run.procedure.code}, not {code}")
             if run.state is RunState.RUNNING:
-                problem = _holder_problem(run_id, run.checkpoint.get("owner") or {}, time.time())
+                problem = _holder_problem(run_id, run.checkpoint.get("owner") or {}, server_time(s))
                 if problem:
                     raise RunStateError(problem)
             run.state = RunState.RUNNING
             run.message = ""
             run.started_at = run.started_at or datetime.now(UTC)
-            run.checkpoint = {**run.checkpoint, "owner": self._owner()}
+            run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
         stop = threading.Event()
@@ -404,9 +403,10 @@ class RunEngine:
             beat.join(5)
 
     @staticmethod
-    def _owner() -> dict[str, Any]:
-        """This process as the executor of a run: computer, process id and a sign of life now (Unix s)."""
-        return {"host": socket.gethostname(), "pid": os.getpid(), "seen": time.time()}
+    def _owner(s: Session) -> dict[str, Any]:
+        """This process as the executor of a run: computer, process id and a sign of life now (Unix s by the
+        registry server's clock, so that computers whose clocks disagree still judge staleness alike)."""
+        return {"host": socket.gethostname(), "pid": os.getpid(), "seen": server_time(s)}
 
     def _held(self, s: Session, run_id: str) -> Run:
         """``run_id``, locked for this transaction, after checking that this process still executes it.
@@ -439,7 +439,7 @@ class RunEngine:
             try:
                 with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
                     run = self._held(s, run_id)
-                    run.checkpoint = {**run.checkpoint, "owner": self._owner()}
+                    run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
             except RunError:  # taken over or aborted: the run's own thread says so at its next save
                 return
             except Exception:  # the registry may be briefly away; the next beat tries again
@@ -580,7 +580,7 @@ class RunEngine:
                 **run.checkpoint,
                 "completed": dict(completed),
                 "attempts": dict(attempts),
-                "owner": self._owner(),
+                "owner": self._owner(s),
             }
 
     def _pause(self, code: str, run_id: str, message: str) -> RunOutcome:

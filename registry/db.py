@@ -8,6 +8,7 @@ through psycopg 3 (``postgresql+psycopg://``; a plain ``postgresql://`` URL is t
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,6 +105,14 @@ def session_scope(engine: Engine, actor: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def server_time(session: Session) -> float:
+    """Now, in Unix seconds, by the registry server's clock (PostgreSQL's ``clock_timestamp()``; for SQLite, a file
+    on this computer, this computer's clock). Computers sharing a registry compare times by this one clock."""
+    if session.get_bind().dialect.name == "postgresql":
+        return float(session.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
+    return time.time()
 
 
 def alembic_config(engine: Engine) -> Config:

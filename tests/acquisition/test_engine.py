@@ -336,6 +336,28 @@ def test_a_run_executed_on_another_computer_is_refused_until_that_computer_falls
         assert run is not None and run.checkpoint["owner"]["host"] == socket.gethostname()
 
 
+@pytest.mark.parametrize("registry", ["postgresql"], indirect=True)
+def test_the_lease_is_judged_by_the_registry_servers_clock_not_this_computers(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This computer's clock runs an hour fast. Judged by it, a holder heard from 20 s ago (by the shared server's
+    clock) would look silent for an hour and be taken over; judged by the server's clock it is still at work."""
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    _claimed_elsewhere(registry, run_id, time.time() - 20)  # the server is on this computer: its clock is time.time
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600.0)
+    with pytest.raises(RunStateError, match=r"computer 'lab-pc-2' \(process 4242, last heard from 2\d s ago\)"):
+        engine.execute(ToyProcedure(), run_id, {}, prompter)
+
+    _claimed_elsewhere(registry, run_id, real() - STALE_S - 1)  # silent for longer than STALE_S by the server
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert outcome.state == "completed", outcome.message
+    assert abs(float(_owner_of(registry, run_id)["seen"]) - real()) < 60  # recorded by the server's clock
+
+
 def test_the_executing_process_shows_life_during_a_long_operator_action(
     registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
