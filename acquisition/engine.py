@@ -32,6 +32,7 @@ from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
     DeviceCommand,
     InstrumentUnderTest,
+    LotUnderTest,
     Procedure,
     RunContext,
     StandardUsed,
@@ -53,6 +54,7 @@ from registry.models import (
     EnvironmentRecord,
     MeasuringInstrument,
     MetrologyField,
+    PrepackageLot,
     ProcedureKind,
     ReferenceStandard,
     Result,
@@ -206,27 +208,67 @@ class RunEngine:
         self,
         procedure: Procedure,
         *,
-        instrument: str,
+        instrument: str | None = None,
+        lot: str | None = None,
         technician: str,
         standards: Mapping[str, str],
         parameters: Mapping[str, Any] | None = None,
     ) -> str:
         """Register a new run after checking the technician and the standards; returns the run id.
 
-        ``instrument`` is the registry id or serial number of the instrument under test; ``standards`` maps each
-        role that needs a reference standard to the standard's code. Raises :class:`RunRefused` with the reason.
+        ``instrument`` is the registry id or serial number of the instrument under test, or, for a procedure that
+        tests a prepackage lot (``procedure.under_test == "lot"``), ``lot`` is the lot's registry id or lot
+        number; ``standards`` maps each role that needs a reference standard to the standard's code. Raises
+        :class:`RunRefused` with the reason.
         """
         try:
-            return self._create(procedure, instrument, technician, standards, parameters or {})
+            return self._create(procedure, instrument, lot, technician, standards, parameters or {})
         except (NotPermittedError, NotFoundError) as exc:
             raise RunRefused(str(exc)) from None
         except ValueError as exc:  # the procedure cannot plan a run with these parameters and standards
             raise RunRefused(f"{procedure.definition.code}: {exc}") from None
 
+    @staticmethod
+    def _subject(
+        s: Session, procedure: Procedure, instrument: str | None, lot: str | None
+    ) -> MeasuringInstrument | PrepackageLot:
+        """The instrument or lot a new run tests, of the kind the procedure declares."""
+        code = procedure.definition.code
+        if procedure.under_test == "lot":
+            if instrument is not None:
+                raise RunRefused(
+                    f"{code} tests a prepackage lot, not an instrument: name the lot by its lot number or registry "
+                    "id (caltrace calibrate --lot LOT_NUMBER)"
+                )
+            if not lot:
+                raise RunRefused(f"{code} tests a prepackage lot: give its lot number or registry id (--lot)")
+            found = runs.find_lot(s, lot)
+            if found is None:
+                also = ""
+                try:
+                    inst = runs.find_instrument(s, lot)
+                    also = f" (it is the serial number of measuring instrument #{inst.id}, a {inst.kind})"
+                except NotFoundError:
+                    pass
+                raise RunRefused(
+                    f"{code} tests a lot; {lot!r} is not a registered lot{also}; register it with "
+                    "`caltrace registry import lots FILE.csv` (see docs/registry-import.md)"
+                )
+            return found
+        if lot is not None:
+            raise RunRefused(
+                f"{code} tests an instrument, not a prepackage lot: name the instrument by its serial number or "
+                "registry id (--instrument SERIAL)"
+            )
+        if not instrument:
+            raise RunRefused(f"{code} tests an instrument: give its serial number or registry id (--instrument)")
+        return runs.find_instrument(s, instrument)
+
     def _create(
         self,
         procedure: Procedure,
-        instrument: str,
+        instrument: str | None,
+        lot: str | None,
         technician: str,
         standards: Mapping[str, str],
         parameters: Mapping[str, Any],
@@ -239,7 +281,7 @@ class RunEngine:
         today = self.today()
         with session_scope(self.registry, self.actor) as s:
             row = self._procedure_row(s, procedure)
-            inst = runs.find_instrument(s, instrument)
+            subject = self._subject(s, procedure, instrument, lot)
             staff = runs.may_perform(
                 s, technician, definition.code, today, verification=definition.kind == ProcedureKind.VERIFICATION.value
             )
@@ -267,7 +309,8 @@ class RunEngine:
             run = Run(
                 id=run_id,
                 procedure_id=row.id,
-                instrument_id=inst.id,
+                instrument_id=subject.id if isinstance(subject, MeasuringInstrument) else None,
+                lot_id=subject.id if isinstance(subject, PrepackageLot) else None,
                 technician_id=staff.id,
                 state=RunState.CREATED,
                 checkpoint={"parameters": params, "standards": chosen, "completed": {}, "attempts": {}},
@@ -315,8 +358,6 @@ class RunEngine:
     # --- execution -------------------------------------------------------------------------------------------------
 
     def _context(self, s: Session, run: Run) -> RunContext:
-        inst = s.get(MeasuringInstrument, run.instrument_id)
-        assert inst is not None
         used: dict[str, StandardUsed] = {}
         for link in runs.run_standards(s, run.id):
             std = s.get(ReferenceStandard, link.standard_id)
@@ -334,9 +375,31 @@ class RunEngine:
                 certificate=cert.number if cert else "",
                 values=tuple(cert.values) if cert else (),
             )
+        parameters = dict(run.checkpoint.get("parameters", {}))
+        if run.lot_id is not None:
+            lot = s.get(PrepackageLot, run.lot_id)
+            assert lot is not None
+            return RunContext(
+                run_id=run.id,
+                parameters=parameters,
+                lot=LotUnderTest(
+                    id=lot.id,
+                    packer=lot.packer.name,
+                    product=lot.product,
+                    brand=lot.brand,
+                    lot_number=lot.lot_number,
+                    lot_size=lot.lot_size,
+                    nominal_quantity=lot.nominal_quantity,
+                    nominal_unit=lot.nominal_unit,
+                    sampled_on=lot.sampled_on,
+                ),
+                standards=used,
+            )
+        inst = s.get(MeasuringInstrument, run.instrument_id)
+        assert inst is not None
         return RunContext(
             run_id=run.id,
-            parameters=dict(run.checkpoint.get("parameters", {})),
+            parameters=parameters,
             instrument=InstrumentUnderTest(
                 id=inst.id,
                 kind=inst.kind,

@@ -25,3 +25,7 @@ class NotFoundError(RegistryError, LookupError):
 
 class NotPermittedError(RegistryError):
     """The registry's records forbid the request: staff not authorised, standard expired or unsuitable."""
+
+
+class MigrationRefusedError(RegistryError):
+    """A migration cannot convert the data it finds; the message names the records and what to change first."""

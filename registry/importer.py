@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.errors import ImportFileError, RegistryError
-from registry.models import Customer, MeasuringInstrument, MetrologyField
+from registry.models import LOT_UNITS, Customer, MeasuringInstrument, MetrologyField, PrepackageLot
 from registry.vocabulary import name_key
 
 # --- columns -------------------------------------------------------------------------------------------------------
@@ -164,7 +164,6 @@ VIETNAMESE_HEADERS: dict[str, str] = {
 MAX_INTERVAL_MONTHS = 120
 FLUSH_EVERY = 500  # instruments per flush: bounds memory, keeps each audit append a moderate batch
 HEADER_SEARCH_ROWS = 10  # the header may sit below a title line or two
-_EXPECTED_HEADER = ",".join(REQUIRED_COLUMNS)
 
 
 def _fold(text: str) -> str:
@@ -174,9 +173,9 @@ def _fold(text: str) -> str:
     return re.sub(r"[\s_\-./:*()\[\]]+", " ", text).strip()
 
 
-def _header_keys() -> dict[str, str]:
+def _header_keys(aliases_by_column: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
     keys: dict[str, str] = {}
-    for column, aliases in COLUMN_ALIASES.items():
+    for column, aliases in (COLUMN_ALIASES if aliases_by_column is None else aliases_by_column).items():
         for name in (column, *aliases):
             key = _fold(name)
             if keys.setdefault(key, column) != column:
@@ -187,13 +186,36 @@ def _header_keys() -> dict[str, str]:
 _HEADER_KEYS = _header_keys()
 
 
-def column_for_header(header: str) -> str | None:
-    """The column a header names (``"Số sản xuất"`` -> ``"serial_number"``), or None when it is unknown."""
+def column_for_header(header: str, keys: dict[str, str] | None = None) -> str | None:
+    """The column a header names (``"Số sản xuất"`` -> ``"serial_number"``), or None when it is unknown.
+
+    ``keys``: the header keys of another kind of record (default: instruments)."""
+    keys = _HEADER_KEYS if keys is None else keys
     text = unicodedata.normalize("NFC", header).strip()
-    found = _HEADER_KEYS.get(_fold(text))
+    found = keys.get(_fold(text))
     if found is None:  # "Chu kỳ (tháng)", "Range (g)": a trailing note in brackets
-        found = _HEADER_KEYS.get(_fold(re.sub(r"\s*[(\[][^()\[\]]*[)\]]\s*$", "", text)))
+        found = keys.get(_fold(re.sub(r"\s*[(\[][^()\[\]]*[)\]]\s*$", "", text)))
     return found
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The columns of one kind of record a spreadsheet can import: required and optional columns, header keys
+    (from the aliases), one Vietnamese header per column for messages, and the records' name (plural)."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    keys: dict[str, str]
+    vietnamese: dict[str, str]
+    records: str
+
+    @property
+    def expected(self) -> str:
+        """The header to write, for messages."""
+        return ",".join(self.required)
+
+
+INSTRUMENTS = Schema(REQUIRED_COLUMNS, OPTIONAL_COLUMNS, _HEADER_KEYS, VIETNAMESE_HEADERS, "instruments")
 
 
 # --- the report ----------------------------------------------------------------------------------------------------
@@ -229,6 +251,7 @@ class ImportReport:
     source: str  # "encoding utf-8-sig, delimiter ';'" or "sheet 'instruments'"
     dry_run: bool = False
     update: bool = False
+    records: str = "instruments"  # what the file lists: instruments or lots
     rows: int = 0  # non-blank rows below the header
     imported: int = 0
     updated: int = 0
@@ -269,7 +292,7 @@ class ImportReport:
                 text + f" The good rows are in the registry; fix {rows} and import just "
                 f"{'those' if n_bad > 1 else 'that one'} (or the whole file again with --update)."
             )
-        return text + f" No instrument was written; fix {rows} and import again."
+        return text + f" No {self.records.removesuffix('s')} was written; fix {rows} and import again."
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-able data."""
@@ -408,7 +431,7 @@ def _read_xlsx(path: Path, data: bytes) -> Sheet:
         workbook.close()
 
 
-def read_sheet(path: Path) -> tuple[Sheet, str]:
+def read_sheet(path: Path, schema: Schema = INSTRUMENTS) -> tuple[Sheet, str]:
     """The file's cells and the SHA-256 (hex) of its bytes; :class:`ImportFileError` when it cannot be read."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
@@ -423,7 +446,10 @@ def read_sheet(path: Path) -> tuple[Sheet, str]:
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not data.strip():
-        raise ImportFileError(f"{path.name} is empty: expected a header row ({_EXPECTED_HEADER}) and instrument rows")
+        raise ImportFileError(
+            f"{path.name} is empty: expected a header row ({schema.expected}) and {schema.records.removesuffix('s')} "
+            "rows"
+        )
     digest = hashlib.sha256(data).hexdigest()
     sheet = _read_csv(path, data) if suffix == ".csv" else _read_xlsx(path, data)
     return sheet, digest
@@ -994,14 +1020,22 @@ class _CustomerPlan:
 class _Columns:
     """Map from canonical column names to their positions and header texts in the file."""
 
-    def __init__(self, header_row: int, header: Sequence[Cell], file_name: str, report: ImportReport) -> None:
+    def __init__(
+        self,
+        header_row: int,
+        header: Sequence[Cell],
+        file_name: str,
+        report: ImportReport,
+        schema: Schema = INSTRUMENTS,
+    ) -> None:
+        self.schema = schema
         self.index: dict[str, int] = {}
         self.header: dict[str, str] = {}
         for position, cell in enumerate(header):
             if _is_blank(cell):
                 continue
             text = clean_text(cell) if not isinstance(cell, datetime | date | time | timedelta) else str(cell)
-            column = column_for_header(text)
+            column = column_for_header(text, schema.keys)
             if column is None:
                 report.warnings.append(RowIssue(header_row, "", text, "not a known column: ignored"))
                 continue
@@ -1015,13 +1049,13 @@ class _Columns:
                 )
             self.index[column] = position
             self.header[column] = text
-        missing = [c for c in REQUIRED_COLUMNS if c not in self.index]
+        missing = [c for c in schema.required if c not in self.index]
         if missing:
             raise ImportFileError(
                 f"{file_name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(header row {header_row}). Expected the header: {_EXPECTED_HEADER} "
-                f"[optional: {','.join(OPTIONAL_COLUMNS)}]; Vietnamese headers such as "
-                f"{', '.join(repr(VIETNAMESE_HEADERS[c]) for c in missing)} are accepted too"
+                f"(header row {header_row}). Expected the header: {schema.expected} "
+                f"[optional: {','.join(schema.optional)}]; Vietnamese headers such as "
+                f"{', '.join(repr(schema.vietnamese[c]) for c in missing)} are accepted too"
             )
 
     def get(self, cells: Sequence[Cell], column: str) -> Cell:
@@ -1032,20 +1066,25 @@ class _Columns:
         return self.header.get(column, column)
 
 
-def _find_header(sheet: Sheet, file_name: str) -> int:
+def _find_header(sheet: Sheet, file_name: str, schema: Schema = INSTRUMENTS) -> int:
     """Index in ``sheet.rows`` of the header: the first row (of the first few) naming at least three columns."""
     for i, (_number, cells) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
-        known = {column_for_header(clean_text(c)) for c in cells if isinstance(c, str) and c.strip()}
+        known = {column_for_header(clean_text(c), schema.keys) for c in cells if isinstance(c, str) and c.strip()}
         if len(known - {None, _IGNORED}) >= 3:
             return i
     for i, (_number, cells) in enumerate(sheet.rows):
         if any(not _is_blank(c) for c in cells):
             return i
-    raise ImportFileError(f"{file_name} has no rows: expected a header row ({_EXPECTED_HEADER}) and instrument rows")
+    raise ImportFileError(
+        f"{file_name} has no rows: expected a header row ({schema.expected}) and {schema.records.removesuffix('s')} "
+        "rows"
+    )
 
 
 class _Importer:
     """One import: the registry's customers and instruments as loaded, the rows' owners, and the writes."""
+
+    owner_column = "customer"  # the column naming the customer a row belongs to
 
     def __init__(self, session: Session, report: ImportReport, columns: _Columns, today: date, update: bool) -> None:
         self.session = session
@@ -1261,8 +1300,8 @@ class _Importer:
                     self.report.warnings.append(
                         RowIssue(
                             row.row,
-                            "customer",
-                            self.columns.name("customer"),
+                            self.owner_column,
+                            self.columns.name(self.owner_column),
                             f"tax code {row.tax_code} belongs to {plan.name!r}: the instrument goes to that customer",
                         )
                     )
@@ -1277,7 +1316,9 @@ class _Importer:
                 row.owner = plan
                 return True
             if len(untaxed) > 1:
-                self.reject(row.row, "customer", f"several customers are named {row.customer!r} without a tax code")
+                self.reject(
+                    row.row, self.owner_column, f"several customers are named {row.customer!r} without a tax code"
+                )
                 return False
         else:
             matches = self.by_name.get(name_key, [])
@@ -1288,9 +1329,9 @@ class _Importer:
                 codes = ", ".join(p.tax_code or "none" for p in matches)
                 self.reject(
                     row.row,
-                    "customer",
+                    self.owner_column,
                     f"several customers are named {row.customer!r} (tax codes {codes}): "
-                    "add the customer_tax_code column to say which",
+                    f"add the {self.owner_column}_tax_code column to say which",
                 )
                 return False
         plan = _CustomerPlan(row.customer, row.tax_code, row.row)
@@ -1447,4 +1488,276 @@ def import_instruments(
 
 
 def _has_values(cells: Sequence[Cell], columns: _Columns) -> bool:
-    return any(not _is_blank(columns.get(cells, c)) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+    return any(not _is_blank(columns.get(cells, c)) for c in (*columns.schema.required, *columns.schema.optional))
+
+
+# --- prepackage lots -------------------------------------------------------------------------------------------------
+
+LOT_REQUIRED_COLUMNS: tuple[str, ...] = ("packer", "product", "lot_number", "lot_size", "nominal_quantity")
+LOT_OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "brand",
+    "nominal_unit",
+    "packed_on",
+    "sampled_on",
+    "sampling_place",
+    "packer_tax_code",
+)
+LOT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "packer": (
+        "packer name",
+        "importer",
+        "customer",
+        "cơ sở đóng gói",
+        "tổ chức đóng gói",
+        "đơn vị đóng gói",
+        "nhà đóng gói",
+        "nhà nhập khẩu",
+        "doanh nghiệp",
+        "tên doanh nghiệp",
+        "khách hàng",
+    ),
+    "product": ("product name", "goods", "tên hàng", "tên hàng hóa", "hàng hóa", "sản phẩm", "tên sản phẩm"),
+    "brand": ("trademark", "nhãn hiệu", "thương hiệu", "nhãn hàng"),
+    "lot_number": ("lot", "lot no", "batch", "batch number", "số lô", "mã lô", "lô", "số lô hàng"),
+    "lot_size": ("lot size", "packages", "cỡ lô", "số gói", "số lượng gói", "số lượng", "số lượng trong lô"),
+    "nominal_quantity": ("nominal", "qn", "nominal quantity", "lượng danh định", "định lượng", "khối lượng tịnh"),
+    "nominal_unit": ("unit", "đơn vị", "đơn vị đo", "đơn vị tính"),
+    "packed_on": ("packing date", "production date", "ngày đóng gói", "ngày sản xuất", "ngày sx"),
+    "sampled_on": ("sampling date", "ngày lấy mẫu"),
+    "sampling_place": ("sampling place", "nơi lấy mẫu", "địa điểm lấy mẫu"),
+    "packer_tax_code": ("tax code", "tax id", "mst", "mã số thuế", "mã số doanh nghiệp"),
+    _IGNORED: COLUMN_ALIASES[_IGNORED],
+}
+LOT_VIETNAMESE_HEADERS: dict[str, str] = {
+    "packer": "cơ sở đóng gói",
+    "product": "tên hàng hóa",
+    "brand": "nhãn hiệu",
+    "lot_number": "số lô",
+    "lot_size": "cỡ lô",
+    "nominal_quantity": "lượng danh định",
+    "nominal_unit": "đơn vị",
+    "packed_on": "ngày đóng gói",
+    "sampled_on": "ngày lấy mẫu",
+    "sampling_place": "nơi lấy mẫu",
+    "packer_tax_code": "mã số thuế",
+}
+LOTS = Schema(
+    LOT_REQUIRED_COLUMNS, LOT_OPTIONAL_COLUMNS, _header_keys(LOT_COLUMN_ALIASES), LOT_VIETNAMESE_HEADERS, "lots"
+)
+_LOT_LENGTHS = {
+    c.name: int(getattr(c.type, "length", 0) or 0)
+    for c in PrepackageLot.__table__.columns
+    if getattr(c.type, "length", None)
+}
+
+
+def parse_lot_size(value: Cell) -> int:
+    """The number of prepackages in a lot: a whole number > 0 (``500``, ``500 gói``)."""
+    if _is_blank(value):
+        raise CellError("required: the number of prepackages in the lot (e.g. 500)")
+    if isinstance(value, str):
+        text = clean_text(value)
+        match = re.fullmatch(r"(?P<n>\S+?)\s*(?:gói|packages?|pcs|cái|hộp|chai|túi)?", text, flags=re.IGNORECASE)
+        if not match:
+            raise CellError(f"{text!r} is not a number of prepackages")
+        number = parse_number(match["n"])
+    else:
+        number = _cell_number(value)
+    if number != number.to_integral_value() or number < 1:
+        raise CellError(f"{number} is not a whole number of prepackages (1 or more)")
+    return int(number)
+
+
+class _LotImporter(_Importer):
+    """One lot import: customers (packers) and lots as registered, the rows' packers, and the writes."""
+
+    owner_column = "packer"
+
+    def load(self) -> None:
+        for customer in self.session.scalars(select(Customer).order_by(Customer.id)):
+            self._index(_CustomerPlan(customer.name, customer.tax_code, 0, existing=customer))
+        self.lots: dict[tuple[int, str], int] = {}
+        for lot_id, packer_id, number in self.session.execute(
+            select(PrepackageLot.id, PrepackageLot.packer_id, PrepackageLot.lot_number)
+        ):
+            self.lots[(packer_id, _key(number))] = lot_id
+        self.rows_by_lot: dict[tuple[int, str], int] = {}
+
+    def validate(self, row: int, cells: Sequence[Cell]) -> _Row | None:
+        """The row's lot values, or None after recording every problem it has."""
+        problems = len(self.report.rejected)
+        get = self.columns.get
+        texts: dict[str, str] = {}
+        for column in ("packer", "product", "brand", "lot_number", "sampling_place"):
+            try:
+                texts[column] = clean_text(get(cells, column))
+            except CellError as exc:
+                self.reject(row, column, str(exc))
+                texts[column] = ""
+                continue
+            limit = _LENGTHS["name"] if column == "packer" else _LOT_LENGTHS[column]
+            if len(texts[column]) > limit:
+                self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
+            elif not texts[column] and column in LOT_REQUIRED_COLUMNS:
+                what = {
+                    "packer": "the enterprise that packed or imported the goods",
+                    "product": "what the goods are (e.g. Đường kính trắng túi 500 g)",
+                    "lot_number": "the lot number printed on the packages",
+                }[column]
+                self.reject(row, column, f"required: {what}")
+        tax_code = self._cell(row, "packer_tax_code", parse_tax_code, get(cells, "packer_tax_code"))
+        size = self._cell(row, "lot_size", parse_lot_size, get(cells, "lot_size"))
+        nominal = self._nominal(row, get(cells, "nominal_quantity"), get(cells, "nominal_unit"))
+        packed = self._cell(row, "packed_on", lambda v: parse_date(v, self.today), get(cells, "packed_on"))
+        sampled = self._cell(row, "sampled_on", lambda v: parse_date(v, self.today), get(cells, "sampled_on"))
+        if packed and sampled and sampled < packed:
+            self.reject(
+                row,
+                "sampled_on",
+                f"sampled on {sampled.strftime('%d/%m/%Y')}, before the goods were packed "
+                f"({packed.strftime('%d/%m/%Y')}): check both dates",
+            )
+        if len(self.report.rejected) > problems:
+            return None
+        assert size is not None and nominal is not None
+        values: dict[str, Any] = {
+            "product": texts["product"],
+            "brand": texts["brand"],
+            "lot_number": texts["lot_number"],
+            "lot_size": size,
+            "nominal_quantity": nominal[0],
+            "nominal_unit": nominal[1],
+            "packed_on": packed,
+            "sampled_on": sampled,
+            "sampling_place": texts["sampling_place"],
+        }
+        return _Row(row, texts["packer"], tax_code, values, ("", "", _key(texts["lot_number"])))
+
+    def _nominal(self, row: int, quantity: Cell, unit_cell: Cell) -> tuple[float, str] | None:
+        """Qn and its unit (g, kg, mL or L) from ``500 g`` or from ``500`` with the unit column."""
+        try:
+            value, unit = parse_quantity(quantity) if not _is_blank(quantity) else (None, "")
+            column_unit = canonical_unit(clean_text(unit_cell)) if not _is_blank(unit_cell) else ""
+        except CellError as exc:
+            self.reject(row, "nominal_quantity", str(exc))
+            return None
+        if value is None:
+            self.reject(row, "nominal_quantity", "required: the nominal quantity Qn labelled on each package")
+            return None
+        unit = canonical_unit(unit) if unit else ""
+        if unit and column_unit and unit != column_unit:
+            self.reject(row, "nominal_unit", f"the quantity says {unit} but the unit column {column_unit}: keep one")
+            return None
+        unit = unit or column_unit
+        if unit not in LOT_UNITS:
+            got = f"{unit!r}" if unit else "no unit"
+            self.reject(
+                row,
+                "nominal_unit" if "nominal_unit" in self.columns.index else "nominal_quantity",
+                f"{got}: the nominal quantity must be in g, kg, mL or L (e.g. 500 g)",
+            )
+            return None
+        if value <= 0:
+            self.reject(row, "nominal_quantity", f"{value} {unit}: the nominal quantity must be more than 0")
+            return None
+        return float(value), unit
+
+    def check_duplicate(self, row: _Row) -> bool:
+        """False after rejecting a lot already registered for the packer, or listed twice in the file."""
+        assert row.owner is not None
+        number = row.values["lot_number"]
+        key = (id(row.owner), row.key[2])
+        first = self.rows_by_lot.setdefault(key, row.row)
+        if first != row.row:
+            self.reject(row.row, "lot_number", f"the same lot ({number} of {row.owner.name}) as row {first}")
+            return False
+        existing = row.owner.existing
+        if existing is not None and (existing.id, row.key[2]) in self.lots:
+            self.reject(
+                row.row,
+                "lot_number",
+                f"already registered: lot #{self.lots[(existing.id, row.key[2])]} ({number}) of {existing.name}",
+            )
+            return False
+        return True
+
+    def apply(self, rows: list[_Row]) -> None:
+        """Create the planned packers and the lots."""
+        for plan in self.plans:
+            plan.created = Customer(name=plan.name, tax_code=plan.tax_code)
+            self.session.add(plan.created)
+        for plan in {id(p): p for r in rows if r.owner for p in [r.owner]}.values():
+            if plan.set_tax_code and plan.existing is not None:
+                plan.existing.tax_code = plan.tax_code
+        for count, row in enumerate(rows, start=1):
+            assert row.owner is not None
+            packer = row.owner.existing or row.owner.created
+            assert packer is not None
+            self.session.add(PrepackageLot(packer=packer, **row.values))
+            self.report.imported += 1
+            if count % FLUSH_EVERY == 0:
+                self.session.flush()
+        self.session.flush()
+
+
+def import_lots(
+    session: Session, path: Path | str, *, today: date | None = None, dry_run: bool = False
+) -> ImportReport:
+    """Import the prepackage lots listed in ``path`` (.csv or .xlsx) in ``session``'s transaction.
+
+    The same machinery and behaviour as :func:`import_instruments`: good rows are added, bad rows reported with row,
+    column and reason; packers are matched to customers (by tax code, else name) or created; a lot already
+    registered for its packer (same lot number, case- and space-insensitive) is a rejected row. One ``import``
+    audit event records the file. The writes run in a savepoint: nothing of a failed import stays. ``today``
+    bounds the packing and sampling dates.
+    """
+    path = Path(path)
+    today = today or date.today()
+    sheet, digest = read_sheet(path, LOTS)
+    report = ImportReport(path.name, digest, sheet.format, sheet.source, dry_run=dry_run, records="lots")
+    header_at = _find_header(sheet, path.name, LOTS)
+    header_row, header_cells = sheet.rows[header_at]
+    columns = _Columns(header_row, header_cells, path.name, report, LOTS)
+    body = [(n, cells) for n, cells in sheet.rows[header_at + 1 :] if _has_values(cells, columns)]
+    if not body:
+        raise ImportFileError(f"{path.name} has a header (row {header_row}) but no lot rows below it")
+    importer = _LotImporter(session, report, columns, today, update=False)
+    importer.load()
+    accepted: list[_Row] = []
+    for number, cells in body:
+        report.rows += 1
+        parsed = importer.validate(number, cells)
+        if parsed is not None and importer.resolve_owner(parsed) and importer.check_duplicate(parsed):
+            accepted.append(parsed)
+    order = {column: i for i, column in enumerate(sorted(columns.index, key=columns.index.__getitem__))}
+    report.rejected.sort(key=lambda issue: (issue.row, order.get(issue.column, len(order))))
+    used = {id(r.owner) for r in accepted}
+    report.customers_created = [CreatedCustomer(p.name, p.tax_code, p.row) for p in importer.plans if id(p) in used]
+    importer.plans = [p for p in importer.plans if id(p) in used]
+    report.warnings.sort(key=lambda issue: issue.row)
+    if dry_run:
+        report.imported = len(accepted)
+        return report
+    try:
+        with session.begin_nested():
+            importer.apply(accepted)
+            audit.record(
+                session,
+                "import",
+                "prepackage_lot",
+                path.name[:60],
+                {
+                    "file": path.name,
+                    "sha256": digest,
+                    "rows": report.rows,
+                    "imported": report.imported,
+                    "rejected_rows": report.rejected_rows,
+                    "customers_created": len(report.customers_created),
+                },
+            )
+    except (IntegrityError, DataError) as exc:
+        raise RegistryError(
+            f"{path.name}: the database refused the import, nothing of it was written ({exc.orig}); "
+            "another user may have registered the same lots meanwhile: import again to see which"
+        ) from exc
+    return report

@@ -201,6 +201,7 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(120), default="")
 
     instruments: Mapped[list[MeasuringInstrument]] = relationship(back_populates="owner")
+    lots: Mapped[list[PrepackageLot]] = relationship(back_populates="packer")
 
 
 def instrument_identity(manufacturer: str, model: str, serial_number: str) -> str:
@@ -249,6 +250,44 @@ class MeasuringInstrument(Base):
 @event.listens_for(MeasuringInstrument, "before_update")
 def _set_identity(_mapper: object, _connection: Connection, target: MeasuringInstrument) -> None:
     target.identity_key = instrument_identity(target.manufacturer or "", target.model or "", target.serial_number)
+
+
+#: units a prepackage lot's nominal quantity may be stated in (mass or volume)
+LOT_UNITS = ("g", "kg", "mL", "L")
+
+
+class PrepackageLot(Base):
+    """A lot of prepackaged goods (lô hàng đóng gói sẵn) whose quantity of product the lab checks (OIML R87).
+
+    ``packer`` is the enterprise that packed or imported the goods; ``lot_size`` the number of prepackages in the
+    lot; ``nominal_quantity`` Qn in ``nominal_unit`` (g, kg, mL or L) as labelled on each package. ``packed_on`` and
+    ``sampled_on`` are calendar dates; ``sampling_place`` where the sample was taken. A lot has no due date: it is
+    checked, not recalibrated.
+    """
+
+    __tablename__ = "prepackage_lot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    packer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    product: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(120), default="")
+    lot_number: Mapped[str] = mapped_column(String(80))
+    lot_size: Mapped[int] = mapped_column(Integer)
+    nominal_quantity: Mapped[float] = mapped_column(Float)
+    nominal_unit: Mapped[str] = mapped_column(String(8))
+    packed_on: Mapped[date | None] = mapped_column(Date)
+    sampled_on: Mapped[date | None] = mapped_column(Date)
+    sampling_place: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    packer: Mapped[Customer] = relationship(back_populates="lots")
+
+    __table_args__ = (
+        UniqueConstraint("packer_id", "lot_number"),
+        CheckConstraint("lot_size > 0", name="lot_size_positive"),
+        CheckConstraint("nominal_quantity > 0", name="nominal_positive"),
+        CheckConstraint("nominal_unit IN ('g', 'kg', 'mL', 'L')", name="nominal_unit"),
+    )
 
 
 # --- the lab's reference standards ---------------------------------------------------------------------------------
@@ -375,7 +414,8 @@ class Authorisation(Base):
 
 
 class Run(Base):
-    """One execution of a procedure on one instrument. ``id`` is a UUID string shared with the reading store.
+    """One execution of a procedure on one instrument or one prepackage lot (exactly one of ``instrument_id`` and
+    ``lot_id`` is set). ``id`` is a UUID string shared with the reading store.
 
     ``checkpoint`` is the run engine's persisted state (last completed step and what it needs to resume).
     """
@@ -384,7 +424,10 @@ class Run(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id", ondelete="RESTRICT"), index=True)
-    instrument_id: Mapped[int] = mapped_column(ForeignKey("measuring_instrument.id", ondelete="RESTRICT"), index=True)
+    instrument_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measuring_instrument.id", ondelete="RESTRICT"), index=True
+    )
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("prepackage_lot.id", ondelete="RESTRICT"), index=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
     state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.CREATED)
@@ -397,14 +440,21 @@ class Run(Base):
     overall: Mapped[Conformity] = mapped_column(_enum(Conformity, "conformity"), default=Conformity.NOT_ASSESSED)
 
     procedure: Mapped[Procedure] = relationship()
-    instrument: Mapped[MeasuringInstrument] = relationship()
+    instrument: Mapped[MeasuringInstrument | None] = relationship()
+    lot: Mapped[PrepackageLot | None] = relationship()
     technician: Mapped[Staff] = relationship(foreign_keys=[technician_id])
     reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
     standards: Mapped[list[RunStandard]] = relationship(back_populates="run", cascade="all, delete-orphan")
     environment: Mapped[list[EnvironmentRecord]] = relationship(back_populates="run", cascade="all, delete-orphan")
     results: Mapped[list[Result]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_run_state_finished", "state", "finished_at"),)
+    __table_args__ = (
+        Index("ix_run_state_finished", "state", "finished_at"),
+        CheckConstraint(
+            "(instrument_id IS NOT NULL AND lot_id IS NULL) OR (instrument_id IS NULL AND lot_id IS NOT NULL)",
+            name="one_subject",
+        ),
+    )
 
 
 class RunStandard(Base):

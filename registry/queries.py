@@ -24,6 +24,7 @@ from registry.models import (
     Laboratory,
     MeasuringInstrument,
     MetrologyField,
+    PrepackageLot,
     Procedure,
     ReferenceStandard,
     Run,
@@ -220,9 +221,17 @@ def standards_due(session: Session, within_days: int, today: date) -> list[DueSt
 # --- forward trace -------------------------------------------------------------------------------------------------
 
 
+#: how a prepackage lot is named where an instrument's kind would be (forward trace)
+LOT_KIND = "Lô hàng đóng gói sẵn"
+
+
 @dataclass(frozen=True)
 class TraceEntry:
-    """A run that used the standard, with the customer, the instrument and the certificate issued (if any)."""
+    """A run that used the standard, with the customer, the instrument and the certificate issued (if any).
+
+    For a run on a prepackage lot, ``customer`` is the packer, ``instrument`` is ``Lô hàng đóng gói sẵn: <product>``
+    and ``serial_number`` the lot number.
+    """
 
     run_id: str
     run_finished: datetime | None
@@ -246,16 +255,21 @@ def forward_trace(session: Session, standard: str, start: date, end: date, tz: s
     lo, hi = day_bounds(start, end, tz)
     when = func.coalesce(Run.finished_at, Run.created_at)
     query = (
-        select(Run, RunStandard, Procedure, MeasuringInstrument, Customer)
+        select(Run, RunStandard, Procedure, MeasuringInstrument, PrepackageLot, Customer)
         .join(RunStandard, RunStandard.run_id == Run.id)
         .join(Procedure, Procedure.id == Run.procedure_id)
-        .join(MeasuringInstrument, MeasuringInstrument.id == Run.instrument_id)
-        .join(Customer, Customer.id == MeasuringInstrument.owner_id)
+        .outerjoin(MeasuringInstrument, MeasuringInstrument.id == Run.instrument_id)
+        .outerjoin(PrepackageLot, PrepackageLot.id == Run.lot_id)
+        .join(Customer, Customer.id == func.coalesce(MeasuringInstrument.owner_id, PrepackageLot.packer_id))
         .where(RunStandard.standard_id == std.id, when >= lo, when < hi)
         .order_by(when, Run.id)
     )
     entries = []
-    for run, link, procedure, instrument, owner in session.execute(query):
+    for run, link, procedure, instrument, lot, owner in session.execute(query):
+        if instrument is not None:
+            what, serial = instrument.kind, instrument.serial_number
+        else:
+            what, serial = f"{LOT_KIND}: {lot.product}", lot.lot_number
         std_cert = session.get(StandardCertificate, link.certificate_id) if link.certificate_id else None
         certificates: list[Certificate | None] = list(
             session.scalars(select(Certificate).where(Certificate.run_id == run.id).order_by(Certificate.id))
@@ -268,8 +282,8 @@ def forward_trace(session: Session, standard: str, start: date, end: date, tz: s
                     procedure=procedure.code,
                     customer=owner.name,
                     tax_code=owner.tax_code or "",
-                    instrument=instrument.kind,
-                    serial_number=instrument.serial_number,
+                    instrument=what,
+                    serial_number=serial,
                     standard_certificate=std_cert.number if std_cert else "",
                     certificate=cert.number if cert else "",
                     certificate_status=cert.status.value if cert else "",
@@ -294,8 +308,23 @@ class AnnualRow:
 
 
 @dataclass
+class LotChecks:
+    """Quantity checks of prepackage lots finished in a year: runs, distinct lots and packers, and the verdicts
+    (a lot checked twice counts once in ``lots`` and twice in ``runs``)."""
+
+    runs: int = 0
+    lots: int = 0
+    conforming: int = 0
+    not_conforming: int = 0
+    no_verdict: int = 0
+    packers_served: int = 0
+
+
+@dataclass
 class AnnualStatistics:
-    """The year's work: per field and kind, plus customers served, Group-2 instruments and certificates issued."""
+    """The year's work on instruments per field and kind, plus customers served (owners of those instruments),
+    Group-2 instruments and certificates issued; and, as their own category, prepackage lot checks (``lots``),
+    whose packers are counted in ``lots.packers_served``, not among the customers served."""
 
     year: int
     rows: list[AnnualRow] = field(default_factory=list)
@@ -303,6 +332,7 @@ class AnnualStatistics:
     instruments_served: int = 0
     group2_instruments: int = 0
     certificates_issued: int = 0
+    lots: LotChecks = field(default_factory=LotChecks)
 
     @property
     def total(self) -> AnnualRow:
@@ -317,7 +347,8 @@ class AnnualStatistics:
 
 
 def annual_statistics(session: Session, year: int, tz: str = LAB_TZ) -> AnnualStatistics:
-    """Calibrations and verifications finished in ``year`` (lab time), with pass/fail by the runs' overall result."""
+    """Calibrations and verifications finished in ``year`` (lab time), with pass/fail by the runs' overall result;
+    prepackage lot checks apart (:class:`LotChecks`), never counted as instruments."""
     lo, hi = day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
     query = (
         select(Run.overall, Procedure.field, Procedure.kind, MeasuringInstrument.id, MeasuringInstrument.owner_id)
@@ -362,4 +393,29 @@ def annual_statistics(session: Session, year: int, tz: str = LAB_TZ) -> AnnualSt
         instruments_served=len(instruments),
         group2_instruments=len(group2),
         certificates_issued=int(issued or 0),
+        lots=_lot_checks(session, lo, hi),
     )
+
+
+def _lot_checks(session: Session, lo: datetime, hi: datetime) -> LotChecks:
+    """Prepackage lot checks finished in [lo, hi)."""
+    query = (
+        select(Run.overall, PrepackageLot.id, PrepackageLot.packer_id)
+        .join(PrepackageLot, PrepackageLot.id == Run.lot_id)
+        .where(Run.state.in_(FINISHED), Run.finished_at >= lo, Run.finished_at < hi)
+    )
+    checks = LotChecks()
+    lots: set[int] = set()
+    packers: set[int] = set()
+    for overall, lot_id, packer_id in session.execute(query):
+        checks.runs += 1
+        if overall in PASSING:
+            checks.conforming += 1
+        elif overall in FAILING:
+            checks.not_conforming += 1
+        else:
+            checks.no_verdict += 1
+        lots.add(lot_id)
+        packers.add(packer_id)
+    checks.lots, checks.packers_served = len(lots), len(packers)
+    return checks

@@ -16,6 +16,7 @@ from registry.errors import NotFoundError, NotPermittedError
 from registry.models import (
     Authorisation,
     MeasuringInstrument,
+    PrepackageLot,
     Procedure,
     ReferenceStandard,
     Result,
@@ -39,6 +40,23 @@ def find_instrument(s: Session, key: str) -> MeasuringInstrument:
     if found is None:
         raise NotFoundError(f"no instrument with id or serial number {key!r} in the registry: import it first")
     return found
+
+
+def find_lot(s: Session, key: str) -> PrepackageLot | None:
+    """The prepackage lot with this registry id or lot number, or None when there is none.
+
+    A lot number used by several packers is refused with the candidates (packer and id) listed.
+    """
+    found = s.get(PrepackageLot, int(key)) if key.isdigit() else None
+    if found is not None:
+        return found
+    matches = s.scalars(
+        select(PrepackageLot).where(PrepackageLot.lot_number == key.strip()).order_by(PrepackageLot.id)
+    ).all()
+    if len(matches) > 1:
+        candidates = "; ".join(f"id {lot.id}: {lot.packer.name}, {lot.product}" for lot in matches)
+        raise NotFoundError(f"{len(matches)} lots have lot number {key!r} ({candidates}): give the registry id")
+    return matches[0] if matches else None
 
 
 def find_procedure(s: Session, code: str, version: str) -> Procedure | None:
@@ -144,8 +162,10 @@ def _summary(s: Session, run: Run) -> dict[str, Any]:
         "run_id": run.id,
         "procedure": run.procedure.code,
         "version": run.procedure.version,
-        "instrument": run.instrument.serial_number,
+        "instrument": run.instrument.serial_number if run.instrument is not None else "",
         "instrument_id": run.instrument_id,
+        "lot": run.lot.lot_number if run.lot is not None else "",
+        "lot_id": run.lot_id,
         "technician": run.technician.username,
         "standards": standards,
         "state": run.state.value,

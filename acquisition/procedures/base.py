@@ -14,7 +14,8 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from datetime import date
+from typing import Any, ClassVar, Literal
 
 from acquisition.methods.base import PointResult
 from acquisition.procedures.params import ParamSpec, read
@@ -180,13 +181,71 @@ class StandardUsed:
 
 
 @dataclass(frozen=True)
+class LotUnderTest:
+    """The registry's description of the prepackage lot under test: ``lot_size`` prepackages labelled
+    ``nominal_quantity`` in ``nominal_unit`` (g, kg, mL or L); ``packer`` is the packer's (or importer's) name."""
+
+    id: int
+    packer: str
+    product: str
+    brand: str
+    lot_number: str
+    lot_size: int
+    nominal_quantity: float
+    nominal_unit: str
+    sampled_on: date | None = None
+
+
+#: what a procedure tests: a customer's measuring instrument, or a lot of prepackaged goods
+UnderTestKind = Literal["instrument", "lot"]
+
+
+@dataclass(frozen=True, init=False)
 class RunContext:
-    """Everything ``plan`` and ``evaluate`` may use."""
+    """Everything ``plan`` and ``evaluate`` may use.
+
+    A run tests either an instrument or a prepackage lot (``under_test``): ``context.instrument`` and
+    ``context.lot`` return it, and raise ValueError when the run tests the other kind.
+    """
 
     run_id: str
     parameters: Mapping[str, Any]
-    instrument: InstrumentUnderTest
     standards: Mapping[str, StandardUsed]
+    under_test: InstrumentUnderTest | LotUnderTest
+
+    def __init__(
+        self,
+        run_id: str,
+        parameters: Mapping[str, Any],
+        instrument: InstrumentUnderTest | None = None,
+        standards: Mapping[str, StandardUsed] | None = None,
+        *,
+        lot: LotUnderTest | None = None,
+        under_test: InstrumentUnderTest | LotUnderTest | None = None,
+    ) -> None:
+        given = [x for x in (instrument, lot, under_test) if x is not None]
+        if len(given) != 1:
+            raise TypeError("a run context needs exactly one of instrument, lot (or under_test)")
+        if standards is None:
+            raise TypeError("a run context needs the standards (an empty mapping when there are none)")
+        object.__setattr__(self, "run_id", run_id)
+        object.__setattr__(self, "parameters", parameters)
+        object.__setattr__(self, "standards", standards)
+        object.__setattr__(self, "under_test", given[0])
+
+    @property
+    def instrument(self) -> InstrumentUnderTest:
+        """The instrument under test; ValueError when the run tests a prepackage lot."""
+        if not isinstance(self.under_test, InstrumentUnderTest):
+            raise ValueError(f"run {self.run_id} tests a prepackage lot, not an instrument")
+        return self.under_test
+
+    @property
+    def lot(self) -> LotUnderTest:
+        """The prepackage lot under test; ValueError when the run tests an instrument."""
+        if not isinstance(self.under_test, LotUnderTest):
+            raise ValueError(f"run {self.run_id} tests an instrument, not a prepackage lot")
+        return self.under_test
 
 
 @dataclass(frozen=True)
@@ -202,13 +261,17 @@ class StepData:
 class Procedure(ABC):
     """A procedure: its definition, its plan and its evaluation.
 
-    ``parameter_specs`` declares every run parameter the procedure reads (:mod:`acquisition.procedures.params`).
+    ``parameter_specs`` declares every run parameter the procedure reads (:mod:`acquisition.procedures.params`);
+    ``under_test`` says whether a run tests an instrument or a prepackage lot.
     They are kept out of :class:`ProcedureDefinition` on purpose: its digest is recorded in the registry, and a
     clearer description or a new bound must not force a new version of the procedure (decision 0303).
     """
 
     definition: ProcedureDefinition
     parameter_specs: ClassVar[tuple[ParamSpec, ...]] = ()
+    #: what a run of this procedure tests; like the specs, kept out of the digested definition, so declaring it
+    #: changed no procedure's version (a lot procedure's roles say so in their description)
+    under_test: ClassVar[UnderTestKind] = "instrument"
 
     def parameter(self, context: RunContext, name: str) -> Any:
         """The clean value of the declared parameter ``name`` in the run (its default when not given)."""

@@ -1,16 +1,18 @@
 """``prepackage-r87``: quantity of product in prepackages (OIML R87:2016; Circular 21/2014/TT-BKHCN), by mass.
 
-Modelling compromise: the "instrument under test" is the **lot**, registered as a measuring instrument (kind
-``Lô hàng đóng gói sẵn``, model = product name, serial number = lot number, ``range_max`` = nominal quantity Qn in
-``range_unit`` g or kg). Roles: ``lot`` (under test, no driver) and ``balance`` (the laboratory's balance, a
-reference standard of kind ``balance`` with a certificate in force; its range must reach Qn).
+A run tests a **prepackage lot** registered in the registry's ``prepackage_lot`` table (decision 0304: packer,
+product, lot number, lot size, nominal quantity Qn in g or kg; a lot labelled by volume, mL or L, is refused:
+checking volume by mass and density is not implemented). Roles: ``lot`` (under test, no driver) and ``balance``
+(the laboratory's balance, a reference standard of kind ``balance`` with a certificate in force; its range must
+reach Qn).
 
 Steps, each indication kept once stable: the empty pan; ``tare_count`` empty packagings one by one (operator
 action ``place-package`` with ``{"kind": "tare", "index": i}``); the n sampled prepackages one by one
 (``{"kind": "gross", "index": j}``); the empty pan again. Every weighing is taken net of the first empty-pan
 indication.
 
-Parameters: ``lot_size`` (required, prepackages in the lot); ``nominal_g`` (default: the lot's ``range_max``);
+Parameters: ``lot_size`` (default: the registered lot's size; a different value is refused); ``nominal_g``
+(default: the registered lot's nominal quantity);
 ``sample_size``, ``lambda`` and ``c`` (all three or none; default: :func:`sampling_plan` of the lot size);
 ``tare_count`` (default 10); ``settle_window`` (readings), ``settle_spread_g`` (default T1/100) and
 ``stability_timeout_s`` (s).
@@ -39,6 +41,7 @@ from acquisition.methods.prepackages import (
     tolerable_deficiency,
 )
 from acquisition.procedures.base import (
+    LotUnderTest,
     Procedure,
     ProcedureDefinition,
     RoleSpec,
@@ -70,16 +73,15 @@ PARAMETERS = (
     ParamSpec(
         "lot_size",
         "whole",
-        "Số gói hàng đóng gói sẵn trong lô (bắt buộc)",
-        "Number of prepackages in the lot (required)",
+        "Số gói hàng đóng gói sẵn trong lô; mặc định: cỡ lô đã đăng ký (giá trị khác bị từ chối)",
+        "Number of prepackages in the lot; default: the registered lot size (a different value is refused)",
         minimum=1,
-        required=True,
     ),
     ParamSpec(
         "nominal_g",
         "number",
-        "Lượng danh định Qn; mặc định: range_max của lô trong sổ đăng ký (g hoặc kg)",
-        "Nominal quantity Qn; default: the lot's range_max in the registry (g or kg)",
+        "Lượng danh định Qn; mặc định: lượng danh định của lô đã đăng ký",
+        "Nominal quantity Qn; default: the registered lot's nominal quantity",
         unit="g",
         minimum=0.0,
         zero=False,
@@ -137,15 +139,16 @@ PARAMETERS = (
 class PrepackageR87(Procedure):
     """OIML R87 quantity check of a lot of prepackages by mass: average tare, mean test, T1/T2 counts."""
 
+    under_test = "lot"
     definition = ProcedureDefinition(
         code="prepackage-r87",
-        version="1",
+        version="2",
         kind="test",
         field="mass",
         title="Kiểm tra lượng của hàng đóng gói sẵn / Quantity of product in prepackages",
         method_reference="OIML R87:2016; Thông tư 21/2014/TT-BKHCN",
         roles=(
-            RoleSpec("lot", "the lot of prepackages under inspection (registered as an instrument)", under_test=True),
+            RoleSpec("lot", "the lot of prepackages under inspection (a registered prepackage lot)", under_test=True),
             RoleSpec(
                 "balance",
                 "the laboratory's balance weighing the packages (reference standard with certificate)",
@@ -160,22 +163,17 @@ class PrepackageR87(Procedure):
     def config(self, context: RunContext) -> Config:
         """The run's settings; ValueError names the parameter or registry value to fix."""
         p = context.parameters
-        lot = context.instrument
-        nominal: float | None = self.parameter(context, "nominal_g")
-        if nominal is None:
-            if lot.range_max is None or lot.range_unit not in _UNITS:
-                raise ValueError(
-                    f"lot {lot.serial_number}: give nominal_g, or register the nominal quantity as the lot's "
-                    f"range_max in g or kg (got {lot.range_max!r} {lot.range_unit!r}; volumes in mL are not "
-                    "supported by this procedure)"
-                )
-            nominal = number(
-                "the lot's range_max (nominal quantity)", lot.range_max, unit=lot.range_unit, minimum=0, zero=False
-            )
-            nominal *= _UNITS[lot.range_unit]
+        lot = context.lot
+        nominal = self._nominal(context, lot)
+        registered = lot.lot_size
         lot_size: int | None = self.parameter(context, "lot_size")
         if lot_size is None:
-            raise ValueError("parameter lot_size is required: give the number of prepackages in the lot")
+            lot_size = registered
+        elif lot_size != registered:
+            raise ValueError(
+                f"lot_size {lot_size} disagrees with lot {lot.lot_number}'s registered size {registered}: leave "
+                "lot_size out to use the registered size, or correct the lot's record first"
+            )
         given = [k for k in ("sample_size", "lambda", "c") if k in p]
         if given:
             if len(given) != 3:
@@ -210,6 +208,22 @@ class PrepackageR87(Procedure):
                 timeout=self.parameter(context, "stability_timeout_s"),
             ),
         )
+
+    def _nominal(self, context: RunContext, lot: LotUnderTest) -> float:
+        """Qn in g: the ``nominal_g`` parameter, else the registered lot's nominal quantity (g or kg)."""
+        if lot.nominal_unit not in _UNITS:
+            raise ValueError(
+                f"lot {lot.lot_number} ({lot.product}) is labelled by volume ({lot.nominal_quantity:g} "
+                f"{lot.nominal_unit}): prepackage-r87 checks the quantity by mass only (g or kg); checking volume "
+                "through the product's density is not implemented, so this lot cannot be checked with it"
+            )
+        given: float | None = self.parameter(context, "nominal_g")
+        if given is not None:
+            return given
+        quantity = number(
+            "the lot's nominal quantity", lot.nominal_quantity, unit=lot.nominal_unit, minimum=0, zero=False
+        )
+        return quantity * _UNITS[lot.nominal_unit]
 
     def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
         return {"balance": (0.0, self.config(context).nominal, "g")}

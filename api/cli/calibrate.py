@@ -1,6 +1,7 @@
 """``caltrace calibrate``: run a calibration or verification procedure step by step, and ``caltrace runs``.
 
-A run needs the procedure, the instrument under test (registry id or serial number), the technician, a reference
+A run needs the procedure, the instrument under test (registry id or serial number) or, for ``prepackage-r87``,
+the prepackage lot (``--lot``: registry id or lot number), the technician, a reference
 standard for each role that needs one (``--standard weights=W-E2``) and a connection for each role
 (``--connect balance=mt-sics@socket://10.0.0.21:4001``; a standard registered with an address and driver model
 needs none). Operator actions are shown on the terminal and confirmed with Enter (``s`` stops: the run pauses and
@@ -118,6 +119,10 @@ def calibrate_command(
     instrument: Annotated[
         str | None, typer.Option("--instrument", "-i", help="Instrument under test: registry id or serial number.")
     ] = None,
+    lot: Annotated[
+        str | None,
+        typer.Option("--lot", help="Prepackage lot under test (prepackage-r87): registry id or lot number."),
+    ] = None,
     technician: Annotated[
         str | None, typer.Option("--technician", "-t", help="Username of the technician performing the run.")
     ] = None,
@@ -174,7 +179,8 @@ def calibrate_command(
         raise fail(str(exc), 2) from None
     if scenario is not None:
         technician = technician or "demo"
-        instrument = instrument or scenario.instrument
+        instrument = instrument or scenario.instrument or None
+        lot = lot or scenario.lot or None
         standards = {**scenario.standards, **standards}
         params = {**scenario.parameters, **params}
     if not technician:
@@ -186,10 +192,14 @@ def calibrate_command(
             if resume:
                 run_id = resume
             else:
-                if not instrument:
-                    raise fail("give --instrument SERIAL (or registry id) of the instrument under test", 2)
+                _check_under_test(procedure, instrument, lot)
                 run_id = engine.create(
-                    procedure, instrument=instrument, technician=technician, standards=standards, parameters=params
+                    procedure,
+                    instrument=instrument,
+                    lot=lot,
+                    technician=technician,
+                    standards=standards,
+                    parameters=params,
                 )
             typer.echo(f"run {run_id}: {procedure.definition.code} — {procedure.definition.title}", err=True)
             outcome = _execute(engine, procedure, run_id, scenario, connect or [], standards, language)
@@ -203,6 +213,21 @@ def calibrate_command(
             err=True,
         )
         raise typer.Exit(EXIT_PAUSED)
+
+
+def _check_under_test(procedure: Procedure, instrument: str | None, lot: str | None) -> None:
+    """Refuse, with a one-line hint, an instrument given for a lot procedure, a lot for an instrument one, or none."""
+    code = procedure.definition.code
+    if procedure.under_test == "lot":
+        if instrument:
+            raise fail(f"{code} tests a prepackage lot, not an instrument: give --lot LOT_NUMBER, not --instrument", 2)
+        if not lot:
+            raise fail(f"{code} tests a prepackage lot: give --lot LOT_NUMBER (or the lot's registry id)", 2)
+    else:
+        if lot:
+            raise fail(f"{code} tests an instrument, not a prepackage lot: give --instrument SERIAL, not --lot", 2)
+        if not instrument:
+            raise fail("give --instrument SERIAL (or registry id) of the instrument under test", 2)
 
 
 def _procedure_of(registry: Engine, run_id: str) -> str:

@@ -1,7 +1,8 @@
-"""``caltrace registry``: fill the registry from the lab's spreadsheets (``import instruments``).
+"""``caltrace registry``: fill the registry from the lab's spreadsheets (``import instruments``, ``import lots``).
 
-The work is done by :func:`registry.importer.import_instruments`; this module opens the registry named by the
-settings (CALTRACE_DATA_DIR / CALTRACE_DATABASE_URL), runs the import in one transaction and prints what happened.
+The work is done by :func:`registry.importer.import_instruments` and :func:`registry.importer.import_lots`; this
+module opens the registry named by the settings (CALTRACE_DATA_DIR / CALTRACE_DATABASE_URL), runs the import in one
+transaction and prints what happened.
 Exit status: 0 every row imported; 1 some rows rejected (the good ones are in); 2 nothing imported because the
 file cannot be read or the database is not ready.
 """
@@ -92,6 +93,47 @@ def instruments_command(
         try:
             with session_scope(engine, actor or default_actor()) as session:
                 report = import_instruments(session, file, today=lab_today(), dry_run=dry_run, update=update)
+        finally:
+            engine.dispose()
+    except RegistryError as exc:
+        message = str(exc) if "nothing" in str(exc) else f"{exc}; nothing was imported"
+        raise fail(message, EXIT_NOTHING_IMPORTED) from exc
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise fail(f"the registry database failed: {reason}; nothing was imported", EXIT_NOTHING_IMPORTED) from exc
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        _print_report(report)
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED_ROWS)
+
+
+@import_app.command("lots")
+def lots_command(
+    file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv (UTF-8 or Windows-1258; , ; or tab) or .xlsx.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as a JSON document.")] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who is recorded in the audit log (default: $CALTRACE_ACTOR or your login).")
+    ] = None,
+) -> None:
+    """Import prepackage lots (for prepackage-r87) from FILE; good rows go in, bad rows are listed with the reason.
+
+    Columns: packer, product, lot_number, lot_size, nominal_quantity (e.g. 500 g); optional brand, nominal_unit
+    (g, kg, mL, L), packed_on, sampled_on, sampling_place, packer_tax_code (Vietnamese headers accepted).
+    Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import session_scope
+    from registry.importer import import_lots
+
+    try:
+        engine = registry_engine()
+        try:
+            with session_scope(engine, actor or default_actor()) as session:
+                report = import_lots(session, file, today=lab_today(), dry_run=dry_run)
         finally:
             engine.dispose()
     except RegistryError as exc:

@@ -133,7 +133,8 @@ def annual_command(
     year: Annotated[int, typer.Option("--year", "-y", min=1900, max=9999, help="Calendar year (lab time).")],
     fmt: FormatOpt = Format.TABLE,
 ) -> None:
-    """Annual statistics: calibrations and verifications by field, pass/fail, customers, Group-2 instruments."""
+    """Annual statistics: calibrations and verifications by field, pass/fail, customers, Group-2 instruments; and
+    prepackage lot checks as their own category (lots, conforming or not, packers served)."""
     from registry.queries import annual_statistics
 
     with _session() as session:
@@ -157,6 +158,7 @@ def annual_command(
             "instruments_served": stats.instruments_served,
             "group2_instruments": stats.group2_instruments,
             "certificates_issued": stats.certificates_issued,
+            "prepackage_lots": asdict(stats.lots),
         }
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=1))
         return
@@ -166,6 +168,12 @@ def annual_command(
         ("instruments_served", stats.instruments_served),
         ("group2_instruments", stats.group2_instruments),
         ("certificates_issued", stats.certificates_issued),
+        ("prepackage_lot_checks", stats.lots.runs),
+        ("prepackage_lots_checked", stats.lots.lots),
+        ("prepackage_lots_conforming", stats.lots.conforming),
+        ("prepackage_lots_not_conforming", stats.lots.not_conforming),
+        ("prepackage_lots_no_verdict", stats.lots.no_verdict),
+        ("packers_served", stats.lots.packers_served),
     ]
     if fmt is Format.CSV:
         for key, value in summary:

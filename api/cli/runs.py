@@ -15,6 +15,7 @@ COLUMNS = [
     ("run_id", "run"),
     ("procedure", "procedure"),
     ("instrument", "instrument"),
+    ("lot", "lot"),
     ("technician", "technician"),
     ("state", "state"),
     ("overall", "overall"),
@@ -50,7 +51,7 @@ def show_command(
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
-    """One run: procedure, instrument, standards, state, and its results."""
+    """One run: procedure, instrument or prepackage lot, standards, state, and its results."""
     from api.cli.context import registry_engine
     from registry.db import session_factory
     from registry.runs import describe_run, run_results

@@ -6,8 +6,9 @@ scenario's simulators on loopback (``start``), connects the drivers by URL exact
 lets :meth:`DemoScenario.act` perform every operator action on the simulators. Nothing here is used outside demo
 mode and tests: this is the one place besides ``caltrace simulate`` that imports ``simulators``.
 
-Seeding is idempotent (get-or-create by serial number, code and username), so ``--demo`` can be run again, or a
-run resumed, on the same data directory. Certificates are dated relative to ``today`` so they are always in force.
+Seeding is idempotent (get-or-create by serial number, lot number, code and username), so ``--demo`` can be run
+again, or a run resumed, on the same data directory. Certificates are dated relative to ``today`` so they are
+always in force.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from registry.models import (
     Laboratory,
     MeasuringInstrument,
     MetrologyField,
+    PrepackageLot,
     ReferenceStandard,
     Staff,
     StandardCertificate,
 )
 from registry.queries import find_customer, find_staff, find_standard, laboratory
-from registry.runs import find_instrument
+from registry.runs import find_instrument, find_lot
 from simulators.environment import EnvironmentSimulator
 from simulators.runner import SimulatorThread
 
@@ -42,6 +44,8 @@ REVIEWER = "demo-reviewer"
 ENVIRONMENT_STANDARD = "DEMO-ENV"
 CUSTOMER = "Công ty TNHH Thiết bị Đo lường Demo"
 CUSTOMER_TAX_CODE = "0100000001"
+PACKER = "Công ty CP Thực phẩm Demo"
+PACKER_TAX_CODE = "0100000002"
 
 
 class DemoScenario(ABC):
@@ -49,8 +53,10 @@ class DemoScenario(ABC):
 
     #: the procedure id this scenario demonstrates
     procedure: ClassVar[str]
-    #: serial number of the instrument under test (seeded by ``seed``)
+    #: serial number of the instrument under test (seeded by ``seed``); "" when the procedure tests a lot
     instrument: ClassVar[str]
+    #: lot number of the prepackage lot under test (seeded by ``seed``), for a procedure that tests a lot
+    lot: ClassVar[str] = ""
     #: role -> reference standard code (seeded by ``seed``)
     standards: ClassVar[Mapping[str, str]]
     #: run parameters (override the procedure's defaults)
@@ -150,6 +156,28 @@ def instrument(s: Session, serial_number: str, **fields: Any) -> MeasuringInstru
         s.add(found)
         s.flush()
         return found
+
+
+def packer(s: Session) -> Customer:
+    """The demo packer of prepackaged goods (created once)."""
+    try:
+        return find_customer(s, PACKER_TAX_CODE)
+    except NotFoundError:
+        found = Customer(name=PACKER, tax_code=PACKER_TAX_CODE, address="KCN Demo, tỉnh Demo", contact_name="Chị Demo")
+        s.add(found)
+        s.flush()
+        return found
+
+
+def prepackage_lot(s: Session, lot_number: str, **fields: Any) -> PrepackageLot:
+    """The demo packer's prepackage lot ``lot_number`` (created with ``fields``, :class:`PrepackageLot` columns, if
+    absent)."""
+    found = find_lot(s, lot_number)
+    if found is None:
+        found = PrepackageLot(packer=packer(s), lot_number=lot_number, **fields)
+        s.add(found)
+        s.flush()
+    return found
 
 
 def standard(

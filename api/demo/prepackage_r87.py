@@ -1,5 +1,5 @@
-"""Demo of ``prepackage-r87``: a lot of 500 packets of white sugar, 500 g nominal, weighed on the lab's MT-SICS
-balance (Max 2200 g, d = 0.01 g).
+"""Demo of ``prepackage-r87``: a registered lot of 500 packets of white sugar, 500 g nominal, weighed on the lab's
+MT-SICS balance (Max 2200 g, d = 0.01 g).
 
 The true masses are pseudo-random but fixed by ``seed``: each empty packaging ~ N(5 g, 0.1 g); the net content of
 each sampled packet ~ N(502 g, 2 g), except the packets listed in ``short`` (net 483.5 g and 484 g: below
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, standard
+from api.demo.base import DemoScenario, prepackage_lot, standard
 from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -48,9 +48,10 @@ class PrepackageR87Demo(DemoScenario):
     """R87 quantity check of the demo sugar lot."""
 
     procedure = "prepackage-r87"
-    instrument = LOT
+    instrument = ""
+    lot = LOT
     standards: ClassVar[dict[str, str]] = {"balance": BALANCE}
-    parameters: ClassVar[dict[str, Any]] = {"lot_size": LOT_SIZE}
+    parameters: ClassVar[dict[str, Any]] = {}  # lot size and nominal quantity come from the registered lot
 
     def __init__(self) -> None:
         self.balance: MtSicsSimulator | None = None
@@ -68,16 +69,17 @@ class PrepackageR87Demo(DemoScenario):
         return Truth(tares, package_tares, nets)
 
     def seed(self, s: Session, today: date) -> None:
-        instrument(
+        prepackage_lot(
             s,
             LOT,
-            kind="Lô hàng đóng gói sẵn",
-            field=MetrologyField.MASS,
-            manufacturer="Công ty CP Thực phẩm Demo",
-            model="Đường kính trắng túi 500 g",
-            range_min=0.0,
-            range_max=NOMINAL_G,
-            range_unit="g",
+            product="Đường kính trắng túi 500 g",
+            brand="Ngọt Demo",
+            lot_size=LOT_SIZE,
+            nominal_quantity=NOMINAL_G,
+            nominal_unit="g",
+            packed_on=today - timedelta(days=20),
+            sampled_on=today,
+            sampling_place="Kho thành phẩm, KCN Demo",
         )
         standard(
             s,

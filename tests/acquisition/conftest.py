@@ -59,7 +59,8 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
             prepare(demo)
         run_id = engine.create(
             proc,
-            instrument=demo.instrument,
+            instrument=demo.instrument or None,
+            lot=demo.lot or None,
             technician=TECHNICIAN,
             standards=dict(demo.standards),
             parameters={**demo.parameters, **parameters},

@@ -15,19 +15,28 @@ of 485 g or 470 g (checked below).
 
 from __future__ import annotations
 
+import contextlib
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
-from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed
+from acquisition.engine import RunEngine, RunRefused
+from acquisition.procedures import get_procedure, procedure_ids
+from acquisition.procedures.base import InstrumentUnderTest, LotUnderTest, RunContext, StandardUsed
 from acquisition.procedures.prepackage_r87 import PrepackageR87
-from api.demo.base import DemoScenario
-from api.demo.prepackage_r87 import PrepackageR87Demo
-from registry.db import session_factory
-from registry.models import Conformity, Run
-from tests.acquisition.conftest import DemoRun
+from acquisition.prompts import AutomaticPrompter
+from acquisition.store import SQLiteReadingStore
+from api.demo.base import TECHNICIAN, DemoScenario, instrument, prepackage_lot, seed_common
+from api.demo.prepackage_r87 import BALANCE, LOT, PrepackageR87Demo
+from drivers.registry import open_instrument
+from registry.db import make_engine, session_factory, session_scope, upgrade
+from registry.models import Conformity, Customer, MetrologyField, PrepackageLot, Procedure, ProcedureKind, Run
+from simulators.runner import SimulatorThread
+from tests.acquisition.conftest import TODAY, DemoRun
 
 QN = 500.0
 T1 = 15.0  # R87 Table 1, 500 g
@@ -35,39 +44,60 @@ N, LAMBDA, C = 50, 0.379, 3  # R87 sampling plan, lot of 100–500
 TARE_COUNT = 10  # the procedure's default tare sample
 
 
-def context(**parameters: Any) -> RunContext:
+def lot(size: int = 500, nominal: float = QN, unit: str = "g") -> LotUnderTest:
+    return LotUnderTest(1, "Công ty Demo", "Đường 500 g", "", "LOT-1", size, nominal, unit)
+
+
+def context(registered: LotUnderTest | None = None, **parameters: Any) -> RunContext:
     return RunContext(
         run_id="t",
         parameters=parameters,
-        instrument=InstrumentUnderTest(
-            1, "Lô hàng đóng gói sẵn", "Demo", "Đường 500 g", "LOT-1", 0.0, QN, "g", None, "", ""
-        ),
+        lot=registered or lot(),
         standards={"balance": StandardUsed("balance", "BAL", "balance", 0.0, 2200.0, "g", "II", "C-1")},
     )
 
 
 @pytest.mark.parametrize(
-    ("parameters", "message"),
+    ("size", "parameters", "message"),
     [
-        ({}, "lot_size is required"),
-        ({"lot_size": 80}, "sample_size, lambda and c"),  # no encoded plan below 100
-        ({"lot_size": 500, "sample_size": 20}, "sample_size, lambda and c together"),
-        ({"lot_size": 10, "sample_size": 20, "lambda": 0.5, "c": 1}, "cannot be larger than the lot"),
-        ({"lot_size": 500, "tare_count": 1}, "tare_count must be a whole number >= 2"),
+        (80, {}, "sample_size, lambda and c"),  # no encoded plan below 100
+        (500, {"sample_size": 20}, "sample_size, lambda and c together"),
+        (10, {"sample_size": 20, "lambda": 0.5, "c": 1}, "cannot be larger than the lot"),
+        (500, {"tare_count": 1}, "tare_count must be a whole number >= 2"),
+        (500, {"lot_size": 400}, "lot_size 400 disagrees with lot LOT-1's registered size 500"),
     ],
 )
-def test_plan_refuses_bad_parameters(parameters: dict[str, Any], message: str) -> None:
+def test_plan_refuses_bad_parameters(size: int, parameters: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        PrepackageR87().plan(context(**parameters))
+        PrepackageR87().plan(context(lot(size), **parameters))
+
+
+@pytest.mark.parametrize("parameters", [{}, {"nominal_g": 500.0}])
+def test_a_lot_labelled_by_volume_is_refused(parameters: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"labelled by volume \(500 mL\): prepackage-r87 checks the quantity by mass"):
+        PrepackageR87().plan(context(lot(nominal=500.0, unit="mL"), **parameters))
+
+
+def test_nominal_quantity_and_lot_size_come_from_the_lot() -> None:
+    # 0.5 kg is 500 g: the balance must reach 500 g; the registered 500 packages give R87's plan n = 50
+    assert PrepackageR87().required_range(context(lot(nominal=0.5, unit="kg")))["balance"] == (0.0, 500.0, "g")
+    assert sum(1 for s in PrepackageR87().plan(context(lot(500))) if s.id.startswith("gross-")) == N
+    assert PrepackageR87().required_range(context(nominal_g=250.0))["balance"] == (0.0, 250.0, "g")  # override
+
+
+def test_an_instrument_context_is_refused() -> None:
+    inst = InstrumentUnderTest(1, "Cân", "MT", "XS204", "B1", 0.0, 220.0, "g", 0.0001, "g", "I")
+    with pytest.raises(ValueError, match="tests an instrument, not a prepackage lot"):
+        PrepackageR87().plan(RunContext("t", {}, inst, {}))
 
 
 def test_plan_weighs_the_tares_then_the_sample() -> None:
-    steps = PrepackageR87().plan(context(lot_size=500))
+    steps = PrepackageR87().plan(context())
     assert len(steps) == 1 + TARE_COUNT + N + 1
     places = [s.action.params for s in steps if s.action is not None and s.action.kind == "place-package"]
     assert places[0] == {"kind": "tare", "index": 1} and places[TARE_COUNT] == {"kind": "gross", "index": 1}
     assert places[-1] == {"kind": "gross", "index": N}
-    given = PrepackageR87().plan(context(lot_size=60, sample_size=13, **{"lambda": 0.8}, c=1))
+    given = PrepackageR87().plan(context(lot(60), sample_size=13, **{"lambda": 0.8}, c=1))
     assert sum(1 for s in given if s.id.startswith("gross-")) == 13
 
 
@@ -134,3 +164,115 @@ def test_r87_demo_lot_short_on_average_is_rejected(demo_run: Callable[..., DemoR
     with session_factory(run.registry)() as s:
         stored = s.get(Run, run.outcome.run_id)
         assert stored is not None and stored.overall is Conformity.FAIL
+
+
+# --- the engine: a lot procedure is given a lot, an instrument procedure an instrument ---------------------------
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[RunEngine]:
+    """A registry with the demo data (the sugar lot LOT-2026-0501, the balance) plus a cg-18 balance B-1 and a
+    second packer whose lot number LOT-X is also used by the demo packer."""
+    registry = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade(registry)
+    with session_scope(registry, "test") as s:
+        seed_common(s, TODAY, procedure_ids())
+        PrepackageR87Demo().seed(s, TODAY)
+        instrument(s, "B-1", kind="Cân phân tích", field=MetrologyField.MASS, range_max=220.0, range_unit="g")
+        prepackage_lot(s, "LOT-X", product="Muối i-ốt 1 kg", lot_size=300, nominal_quantity=1.0, nominal_unit="kg")
+        other = Customer(name="Công ty TNHH Nước mắm Phú Quốc", tax_code="1700000001")
+        s.add(other)
+        s.add(
+            PrepackageLot(
+                packer=other,
+                product="Nước mắm 500 mL",
+                lot_number="LOT-X",
+                lot_size=200,
+                nominal_quantity=500.0,
+                nominal_unit="mL",
+            )
+        )
+    with SQLiteReadingStore(tmp_path / "readings.db") as store:
+        yield RunEngine(registry, store, actor=TECHNICIAN, today=lambda: TODAY)
+
+
+def _create(engine: RunEngine, **key: str) -> str:
+    return engine.create(PrepackageR87(), technician=TECHNICIAN, standards={"balance": BALANCE}, **key)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            {"lot": "B-1"},
+            r"prepackage-r87 tests a lot; 'B-1' is not a registered lot \(it is the serial number of measuring "
+            r"instrument #\d+, a Cân phân tích\); register it with `caltrace registry import lots",
+        ),
+        ({"lot": "LOT-NOPE"}, "'LOT-NOPE' is not a registered lot; register it with `caltrace registry import lots"),
+        ({"instrument": "B-1"}, "prepackage-r87 tests a prepackage lot, not an instrument"),
+        ({}, "prepackage-r87 tests a prepackage lot: give its lot number"),
+        (
+            {"lot": "LOT-X"},
+            r"2 lots have lot number 'LOT-X' \(id \d+: Công ty CP Thực phẩm Demo, Muối i-ốt 1 kg; id \d+: "
+            r"Công ty TNHH Nước mắm Phú Quốc, Nước mắm 500 mL\): give the registry id",
+        ),
+    ],
+)
+def test_the_engine_refuses_a_key_of_the_wrong_kind(seeded: RunEngine, key: dict[str, str], message: str) -> None:
+    with pytest.raises(RunRefused, match=message):
+        _create(seeded, **key)
+    with session_factory(seeded.registry)() as s:
+        assert s.scalar(select(func.count()).select_from(Run)) == 0
+
+
+def test_the_engine_refuses_a_lot_for_an_instrument_procedure(seeded: RunEngine) -> None:
+    with pytest.raises(RunRefused, match="nawi-calibration-cg18 tests an instrument, not a prepackage lot"):
+        seeded.create(
+            get_procedure("nawi-calibration-cg18"), lot=LOT, technician=TECHNICIAN, standards={"weights": "W"}
+        )
+
+
+def test_a_lot_by_id_and_by_volume(seeded: RunEngine) -> None:
+    with session_factory(seeded.registry)() as s:
+        sugar = s.scalars(select(PrepackageLot).where(PrepackageLot.lot_number == LOT)).one()
+        sauce = s.scalars(select(PrepackageLot).where(PrepackageLot.nominal_unit == "mL")).one()
+    run_id = _create(seeded, lot=str(sugar.id))
+    with session_factory(seeded.registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and (run.lot_id, run.instrument_id) == (sugar.id, None)
+        assert run.checkpoint["parameters"].get("lot_size") is None  # the size comes from the lot, not a copy
+    with pytest.raises(RunRefused, match=r"labelled by volume \(500 mL\)"):
+        _create(seeded, lot=str(sauce.id))
+
+
+def test_a_run_created_under_version_1_still_resumes(
+    seeded: RunEngine, sim_thread: SimulatorThread, tmp_path: Path
+) -> None:
+    """Runs created before the lot table follow procedure version 1 (its row keeps the old digest); the engine
+    resumes them with this caltrace's definition, as it resumes any run of the procedure's code."""
+    run_id = _create(seeded, lot=LOT)
+    with session_scope(seeded.registry, "test") as s:
+        old = Procedure(
+            code="prepackage-r87",
+            version="1",
+            kind=ProcedureKind.TEST,
+            field=MetrologyField.MASS,
+            title="R87",
+            method_reference="OIML R87:2016",
+            definition_sha256="0" * 64,
+        )
+        s.add(old)
+        s.flush()
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.procedure_id = old.id
+        run.checkpoint = {**run.checkpoint, "parameters": {**run.checkpoint["parameters"], "lot_size": 500}}
+    demo = PrepackageR87Demo()
+    addresses = demo.start(sim_thread)
+    with contextlib.ExitStack() as stack:
+        connected = {
+            role: stack.enter_context(open_instrument(url, model, role)) for role, (url, model) in addresses.items()
+        }
+        outcome = seeded.execute(PrepackageR87(), run_id, connected, AutomaticPrompter(demo.act))
+    assert outcome.state == "completed", outcome.message
+    assert PrepackageR87.definition.version == "2"

@@ -322,3 +322,38 @@ def test_every_procedure_runs_from_the_cli_on_the_virtual_lab(env: dict[str, str
     with session_factory(registry)() as s:
         assert len(s.scalars(select(Result).where(Result.run_id == doc["run_id"])).all()) == len(doc["results"])
     registry.dispose()
+
+
+def test_the_r87_demo_runs_on_a_registered_lot_and_runs_show_names_it(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", "prepackage-r87", "--json")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    shown = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
+    assert (shown["lot"], shown["instrument"], shown["instrument_id"]) == ("LOT-2026-0501", "", None)
+    assert shown["version"] == "2"
+    registry = make_engine(f"sqlite:///{env['CALTRACE_DATA_DIR']}/caltrace.db")
+    with session_factory(registry)() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.lot is not None and run.instrument_id is None
+        assert (run.lot.packer.name, run.lot.lot_size, run.lot.nominal_quantity) == (
+            "Công ty CP Thực phẩm Demo",
+            500,
+            500.0,
+        )
+    registry.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-p", "prepackage-r87", "--instrument", "LOT-2026-0501"],
+            "tests a prepackage lot, not an instrument: give --lot",
+        ),
+        (["-p", CG18, "--lot", "LOT-2026-0501"], "tests an instrument, not a prepackage lot: give --instrument"),
+    ],
+)
+def test_a_key_of_the_wrong_kind_is_refused_with_a_hint(env: dict[str, str], args: list[str], message: str) -> None:
+    done = caltrace(env, "calibrate", "--demo", *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2  # the demo's data directory line, then the one error line

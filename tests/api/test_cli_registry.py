@@ -75,9 +75,22 @@ def test_upgrade_reports_and_audit(env: dict[str, str]) -> None:
     doc = json.loads(annual.stdout)
     assert doc["total"]["runs"] == 4 and doc["total"]["passed"] == 2 and doc["total"]["failed"] == 1
     assert (doc["customers_served"], doc["group2_instruments"], doc["certificates_issued"]) == (3, 3, 3)
+    # the dataset's lot checks: r9 and r11 conforming, r10 not, on lots L-1 and L-2 of one packer
+    assert doc["prepackage_lots"] == {
+        "runs": 3,
+        "lots": 2,
+        "conforming": 2,
+        "not_conforming": 1,
+        "no_verdict": 0,
+        "packers_served": 1,
+    }
+    table = caltrace(env, "report", "annual", "--year", "2026")
+    assert "Prepackage lot checks: 3" in table.stdout and "Packers served: 1" in table.stdout
+    as_csv = caltrace(env, "report", "annual", "--year", "2026", "--format", "csv")
+    assert "prepackage_lots_not_conforming,,1,,," in as_csv.stdout.splitlines()
 
     trace = caltrace(env, "report", "trace", "W-E2-200g", "--from", "2026-01-01", "--to", "2026-12-31", "-f", "json")
-    assert [r["run_id"] for r in json.loads(trace.stdout)] == ["r1", "r5", "r7"]
+    assert [r["run_id"] for r in json.loads(trace.stdout)] == ["r1", "r5", "r9", "r7"]
 
     standards = caltrace(env, "report", "standards", "--days", "30", "--today", "2026-11-21", "-f", "csv")
     assert [r["code"] for r in csv.DictReader(io.StringIO(standards.stdout))] == ["DMM-REF", "BAL-REF", "W-E2-200g"]

@@ -181,3 +181,18 @@ def test_the_installed_command_never_shows_a_traceback(registry: Engine, tmp_pat
     assert done.returncode == 2
     assert done.stderr.startswith("error: broken.xlsx is a damaged .xlsx workbook")
     assert "Traceback" not in done.stderr
+
+
+def test_import_lots_from_the_example_file(registry: Engine, tmp_path: Path) -> None:
+    lots_example = EXAMPLE.with_name("lots.csv")
+    done = CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example)])
+    assert done.exit_code == 0, done.output
+    assert "lots.csv: 3 rows: 3 imported, 0 rejected, 2 new customers." in done.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("packer,product,lot_number,lot_size,nominal_quantity\nSao Mai,Đường,SM-1,many,500 g\n", "utf-8")
+    rejected = CliRunner().invoke(app, ["registry", "import", "lots", str(bad), "--json"])
+    assert rejected.exit_code == 1
+    doc = json.loads(rejected.output)
+    assert doc["rejected_rows"] == [2] and doc["rejected"][0]["column"] == "lot_size" and doc["records"] == "lots"
+    missing = CliRunner().invoke(app, ["registry", "import", "lots", str(EXAMPLE)])  # an instrument list
+    assert missing.exit_code == 2 and "missing columns" in missing.output

@@ -14,6 +14,7 @@ from registry.models import (
     Customer,
     MeasuringInstrument,
     MetrologyField,
+    PrepackageLot,
     Procedure,
     ProcedureKind,
     ReferenceStandard,
@@ -185,6 +186,52 @@ def build(engine: Engine) -> None:
                     issued_at=issued,
                 )
             )
+
+        # Prepackage lots (decision 0304) of a packer that owns no instrument: lot L-1 checked twice in 2026 (r9
+        # conforming on 1 Jul, r11 conforming on 1 Sep), L-2 once (r10 not conforming on 1 Aug), L-2 again but the
+        # run was aborted (r12). r9 used W-E2-200g. Lots have no due date.
+        d = Customer(name="Công ty CP Thực phẩm Sao Mai", tax_code="3600000001")
+        lot1 = PrepackageLot(
+            packer=d,
+            product="Đường kính trắng 500 g",
+            lot_number="L-1",
+            lot_size=500,
+            nominal_quantity=500.0,
+            nominal_unit="g",
+        )
+        lot2 = PrepackageLot(
+            packer=d, product="Bột ngọt 1 kg", lot_number="L-2", lot_size=1000, nominal_quantity=1.0, nominal_unit="kg"
+        )
+        p4 = Procedure(
+            code="prepackage-r87",
+            version="2",
+            kind=ProcedureKind.TEST,
+            field=MetrologyField.MASS,
+            title="Kiểm tra lượng hàng đóng gói sẵn",
+            method_reference="OIML R87:2016",
+        )
+        s.add_all([d, lot1, lot2, p4])
+        s.flush()
+        for rid, lot, state, finished, overall in (
+            ("r9", lot1, RunState.COMPLETED, utc(2026, 7, 1, 3), Conformity.PASS),
+            ("r10", lot2, RunState.COMPLETED, utc(2026, 8, 1, 3), Conformity.FAIL),
+            ("r11", lot1, RunState.REVIEWED, utc(2026, 9, 1, 3), Conformity.PASS),
+            ("r12", lot2, RunState.ABORTED, utc(2026, 9, 2, 3), na),
+        ):
+            r = Run(
+                id=rid,
+                procedure=p4,
+                lot=lot,
+                technician=tech,
+                state=state,
+                finished_at=finished,
+                overall=overall,
+                created_at=finished,
+            )
+            if rid == "r9":
+                r.standards = [RunStandard(standard=s1, certificate_id=c2.id, role="balance")]
+            s.add(r)
+        s.flush()
 
         cert("CT-2026-0001", r1, utc(2026, 3, 11, 2))
         cert("KĐ-2026-0002", r2, utc(2026, 5, 3, 2))

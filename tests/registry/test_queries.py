@@ -42,6 +42,14 @@ def test_instruments_due_within_30_days(filled: Engine) -> None:
     assert rows[0].customer == "Xí nghiệp Nước sạch Số 2" and rows[0].group2
 
 
+def test_a_prepackage_lot_is_never_due(filled: Engine) -> None:
+    # lots L-1 and L-2 have runs but no due date: no horizon, customer or field brings them into the due report
+    with session_factory(filled)() as s:
+        everything = instruments_due(s, 36500, TODAY)
+        assert {r.serial_number for r in everything} == {"WM-1", "FD-1", "BAL-001", "BAL-002", "BAL-003"}
+        assert instruments_due(s, 36500, TODAY, customer="3600000001") == []
+
+
 def test_instruments_due_filters(filled: Engine) -> None:
     with session_factory(filled)() as s:
         assert [r.serial_number for r in instruments_due(s, 30, TODAY, include_overdue=False)] == [
@@ -89,14 +97,16 @@ def test_certificate_in_force_on_a_date(filled: Engine) -> None:
 def test_forward_trace(filled: Engine) -> None:
     with session_factory(filled)() as s:
         rows = forward_trace(s, "W-E2-200g", date(2026, 1, 1), date(2026, 12, 31))
-        # r1 (10 Mar, certificate CT-2026-0001), r5 (aborted 1 Apr), r7 (running, created 20 Nov); r6 finished
-        # 00:30 on 1 Jan 2027 in Viet Nam, outside the period.
+        # r1 (10 Mar, certificate CT-2026-0001), r5 (aborted 1 Apr), r9 (lot L-1, 1 Jul: the packer is the
+        # customer), r7 (running, created 20 Nov); r6 finished 00:30 on 1 Jan 2027 in Viet Nam, outside the period.
         assert [(r.run_id, r.certificate, r.customer) for r in rows] == [
             ("r1", "CT-2026-0001", "Công ty TNHH Cân Việt"),
             ("r5", "", "Công ty TNHH Cân Việt"),
+            ("r9", "", "Công ty CP Thực phẩm Sao Mai"),
             ("r7", "", "Công ty TNHH Cân Việt"),
         ]
         assert rows[0].standard_certificate == "V01.25"
+        assert (rows[2].instrument, rows[2].serial_number) == ("Lô hàng đóng gói sẵn: Đường kính trắng 500 g", "L-1")
         assert [r.run_id for r in forward_trace(s, "W-E2-200g", date(2026, 1, 1), date(2027, 1, 1))][-1] == "r6"
         assert forward_trace(s, "FLOW-MASTER", date(2026, 1, 1), date(2026, 1, 1))[0].run_id == "r4"
         with pytest.raises(NotFoundError, match="no reference standard"):
@@ -112,8 +122,13 @@ def test_annual_statistics_2026(filled: Engine) -> None:
         ("mass", "calibration", 1, 0, 0, 1),
         ("volume-flow", "verification", 3, 2, 1, 0),
     ]
-    # Instruments: BAL-001, WM-1, WM-2, FD-1; the three flow instruments are Group 2.
+    # Instruments: BAL-001, WM-1, WM-2, FD-1; the three flow instruments are Group 2. The lot checks are not
+    # instrument work: no "mass / test" row, and their packer is not among the customers served.
     assert (stats.customers_served, stats.instruments_served, stats.group2_instruments) == (3, 4, 3)
+    # Lot checks finished in 2026: r9 (L-1, pass), r10 (L-2, fail), r11 (L-1 again, pass); r12 was aborted.
+    lots = stats.lots
+    assert (lots.runs, lots.lots, lots.conforming, lots.not_conforming, lots.no_verdict) == (3, 2, 2, 1, 0)
+    assert lots.packers_served == 1
     # CT-2026-0001, KĐ-2026-0002 and KĐ-2026-0003 (issued 01:30 on 1 Jan in Viet Nam); the draft is not counted.
     assert stats.certificates_issued == 3
     assert stats.total.runs == 4
@@ -124,6 +139,7 @@ def test_annual_statistics_2025(filled: Engine) -> None:
         stats = annual_statistics(s, 2025)
     assert [(r.field, r.kind, r.runs, r.passed) for r in stats.rows] == [("volume-flow", "verification", 1, 1)]
     assert (stats.customers_served, stats.certificates_issued) == (1, 1)
+    assert stats.lots.runs == 0 and stats.lots.packers_served == 0
 
 
 def test_find_customer_ambiguous_and_by_id(filled: Engine) -> None:
