@@ -13,6 +13,7 @@ always in force.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -37,6 +38,7 @@ from registry.models import (
 from registry.queries import find_customer, find_staff, find_standard, laboratory
 from registry.runs import find_instrument, find_lot
 from simulators.environment import EnvironmentSimulator
+from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
 TECHNICIAN = "demo"
@@ -210,6 +212,48 @@ def standard(
         )
     s.flush()
     return found
+
+
+#: a demo weight set's certificate: piece label -> (nominal g, conventional mass g, U g at k = 2)
+Certified = Mapping[str, tuple[float, float, float]]
+
+
+def weight_set(s: Session, today: date, *, code: str, name: str, certified: Certified) -> ReferenceStandard:
+    """A demo E2 weight set ``code`` whose certificate in force gives each piece's conventional mass and U (k = 2),
+    all in g; its range runs from the smallest to the largest nominal value."""
+    nominals = [n for n, _, _ in certified.values()]
+    return standard(
+        s,
+        today,
+        code=code,
+        name=name,
+        kind="weight set",
+        field=MetrologyField.MASS,
+        range_min=min(nominals),
+        range_max=max(nominals),
+        range_unit="g",
+        accuracy_class="E2",
+        values=[
+            {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
+            for label, (n, m, u) in certified.items()
+        ],
+    )
+
+
+def load_balance(balance: MtSicsSimulator, action: OperatorAction, certified: Certified) -> None:
+    """Do on the simulated balance what the operator is asked to: ``place-load`` puts the true (certified
+    conventional) mass of the named pieces at the action's position, ``add-load`` adds ``add_g`` g (small
+    weights), anything else (``remove-load``) empties the pan."""
+    if action.kind == "place-load":
+        balance.control(
+            "place",
+            load_g=math.fsum(certified[label][1] for label in action.params["weights"]),
+            position=str(action.params.get("position", "centre")),
+        )
+    elif action.kind == "add-load":
+        balance.control("add", load_g=float(action.params["add_g"]))
+    else:
+        balance.control("place", load_g=0.0)
 
 
 def start_environment(sims: SimulatorThread, temperature: float = 21.0, humidity: float = 52.0) -> tuple[str, str]:

@@ -5,7 +5,6 @@ set 1 g – 200 g of separate pieces (loads of several pieces are put together b
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any, ClassVar
 
@@ -13,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from acquisition.procedures.weightset import Piece, compose
 from acquisition.prompts import OperatorAction
-from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
+from api.demo.base import (
+    ENVIRONMENT_STANDARD,
+    DemoScenario,
+    instrument,
+    load_balance,
+    start_environment,
+    weight_set,
+)
 from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -51,11 +57,6 @@ def true_mass(load_g: float) -> float:
     return load.mass
 
 
-def pieces_mass(labels: list[str]) -> float:
-    """Conventional mass (g) of the demo pieces with these labels."""
-    return math.fsum(CERTIFIED[label][1] for label in labels)
-
-
 class NawiCg18Demo(DemoScenario):
     """cg-18 calibration of the demo analytical balance."""
 
@@ -86,22 +87,7 @@ class NawiCg18Demo(DemoScenario):
             resolution_unit="g",
             accuracy_class="I",
         )
-        standard(
-            s,
-            today,
-            code="DEMO-W-E2",
-            name="Bộ quả cân E2 1 g – 200 g (demo)",
-            kind="weight set",
-            field=MetrologyField.MASS,
-            range_min=1.0,
-            range_max=200.0,
-            range_unit="g",
-            accuracy_class="E2",
-            values=[
-                {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
-                for label, (n, m, u) in CERTIFIED.items()
-            ],
-        )
+        weight_set(s, today, code="DEMO-W-E2", name="Bộ quả cân E2 1 g – 200 g (demo)", certified=CERTIFIED)
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(MtSicsSimulator("bal-1", SERIAL, settle_time=0.15, stability_timeout=0.3, seed=11))
@@ -113,13 +99,6 @@ class NawiCg18Demo(DemoScenario):
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
     def act(self, action: OperatorAction) -> None:
-        """Place the true (certified conventional) mass of the action's pieces at its position; remove: none."""
+        """Place the true (certified conventional) mass of the action's pieces at its position (see load_balance)."""
         assert self.balance is not None, "start the scenario first"
-        if action.kind == "place-load":
-            self.balance.control(
-                "place",
-                load_g=pieces_mass(list(action.params["weights"])),
-                position=str(action.params.get("position", "centre")),
-            )
-        else:
-            self.balance.control("place", load_g=0.0)
+        load_balance(self.balance, action, CERTIFIED)

@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
+from api.demo.base import (
+    ENVIRONMENT_STANDARD,
+    DemoScenario,
+    instrument,
+    load_balance,
+    start_environment,
+    weight_set,
+)
 from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -80,22 +87,7 @@ class NawiR76Demo(DemoScenario):
             resolution_unit="g",
             accuracy_class="II",
         )
-        standard(
-            s,
-            today,
-            code=WEIGHTS,
-            name="Bộ quả cân E2 1 g – 2 kg (demo)",
-            kind="weight set",
-            field=MetrologyField.MASS,
-            range_min=1.0,
-            range_max=2000.0,
-            range_unit="g",
-            accuracy_class="E2",
-            values=[
-                {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
-                for label, (n, m, u) in CERTIFIED.items()
-            ],
-        )
+        weight_set(s, today, code=WEIGHTS, name="Bộ quả cân E2 1 g – 2 kg (demo)", certified=CERTIFIED)
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(
@@ -119,14 +111,6 @@ class NawiR76Demo(DemoScenario):
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
     def act(self, action: OperatorAction) -> None:
+        """Place the true (certified conventional) mass of the action's pieces at its position (see load_balance)."""
         assert self.balance is not None, "start the scenario first"
-        if action.kind == "add-load":
-            self.balance.control("add", load_g=float(action.params["add_g"]))
-        elif action.kind == "place-load":
-            self.balance.control(
-                "place",
-                load_g=sum(CERTIFIED[label][1] for label in action.params["weights"]),
-                position=str(action.params.get("position", "centre")),
-            )
-        else:
-            self.balance.control("place", load_g=0.0)
+        load_balance(self.balance, action, CERTIFIED)
