@@ -1343,7 +1343,8 @@ class _Importer:
     # writing ----------------------------------------------------------------------------------------------------
 
     def apply(self, rows: list[_Row]) -> None:
-        """Create the planned customers and write the rows; flushed in batches of :data:`FLUSH_EVERY`."""
+        """Create the planned customers (packers, for lots) and write the rows (:meth:`write`); flushed in batches of
+        :data:`FLUSH_EVERY`."""
         for plan in self.plans:
             plan.created = Customer(name=plan.name, tax_code=plan.tax_code)
             self.session.add(plan.created)
@@ -1354,14 +1355,18 @@ class _Importer:
             assert row.owner is not None
             owner = row.owner.existing or row.owner.created
             assert owner is not None
-            if row.existing_id is not None:
-                self._update(row, owner)
-            else:
-                self.session.add(_build_instrument(row, owner))
-                self.report.imported += 1
+            self.write(row, owner)
             if count % FLUSH_EVERY == 0:
                 self.session.flush()
         self.session.flush()
+
+    def write(self, row: _Row, owner: Customer) -> None:
+        """Write one good row: a new instrument of ``owner``, or the changes to the one it updates."""
+        if row.existing_id is not None:
+            self._update(row, owner)
+        else:
+            self.session.add(_build_instrument(row, owner))
+            self.report.imported += 1
 
     def differences(self, row: _Row) -> tuple[MeasuringInstrument, dict[str, Any]]:
         """The registered instrument a row updates, and the values of the row that differ from it."""
@@ -1681,22 +1686,10 @@ class _LotImporter(_Importer):
             return False
         return True
 
-    def apply(self, rows: list[_Row]) -> None:
-        """Create the planned packers and the lots."""
-        for plan in self.plans:
-            plan.created = Customer(name=plan.name, tax_code=plan.tax_code)
-            self.session.add(plan.created)
-        for plan in {id(p): p for r in rows if r.owner for p in [r.owner]}.values():
-            if plan.set_tax_code and plan.existing is not None:
-                plan.existing.tax_code = plan.tax_code
-        for count, row in enumerate(rows, start=1):
-            assert row.owner is not None
-            packer = row.owner.existing or row.owner.created
-            assert packer is not None
-            self.session.add(PrepackageLot(packer=packer, **row.values))
-            self.report.imported += 1
-            if count % FLUSH_EVERY == 0:
-                self.session.flush()
+    def write(self, row: _Row, owner: Customer) -> None:
+        """Write one good row: a new lot packed by ``owner``."""
+        self.session.add(PrepackageLot(packer=owner, **row.values))
+        self.report.imported += 1
         self.session.flush()
 
 

@@ -10,6 +10,7 @@ file cannot be read or the database is not ready.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,8 @@ from api.cli.errors import fail
 from registry.errors import RegistryError
 
 if TYPE_CHECKING:  # SQLAlchemy and openpyxl load when the command runs, so `caltrace --help` starts fast
+    from sqlalchemy.orm import Session
+
     from registry.importer import ImportReport, RowIssue
 
 EXIT_REJECTED_ROWS = 1
@@ -65,6 +68,33 @@ def _print_report(report: ImportReport) -> None:
     console.print(report.summary(), highlight=False, soft_wrap=True)
 
 
+def _run_import(do: Callable[[Session], ImportReport], actor: str | None, as_json: bool) -> None:
+    """Run one import in one transaction on the configured registry, print its report and exit with its status."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import session_scope
+
+    try:
+        engine = registry_engine()
+        try:
+            with session_scope(engine, actor or default_actor()) as session:
+                report = do(session)
+        finally:
+            engine.dispose()
+    except RegistryError as exc:
+        message = str(exc) if "nothing" in str(exc) else f"{exc}; nothing was imported"
+        raise fail(message, EXIT_NOTHING_IMPORTED) from exc
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise fail(f"the registry database failed: {reason}; nothing was imported", EXIT_NOTHING_IMPORTED) from exc
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        _print_report(report)
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED_ROWS)
+
+
 @import_app.command("instruments")
 def instruments_command(
     file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv (UTF-8 or Windows-1258; , ; or tab) or .xlsx.")],
@@ -83,30 +113,13 @@ def instruments_command(
     interval_months, last_calibrated (Vietnamese headers accepted); optional customer_tax_code, field, group2.
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from registry.db import session_scope
     from registry.importer import import_instruments
 
-    try:
-        engine = registry_engine()
-        try:
-            with session_scope(engine, actor or default_actor()) as session:
-                report = import_instruments(session, file, today=lab_today(), dry_run=dry_run, update=update)
-        finally:
-            engine.dispose()
-    except RegistryError as exc:
-        message = str(exc) if "nothing" in str(exc) else f"{exc}; nothing was imported"
-        raise fail(message, EXIT_NOTHING_IMPORTED) from exc
-    except SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise fail(f"the registry database failed: {reason}; nothing was imported", EXIT_NOTHING_IMPORTED) from exc
-    if as_json:
-        typer.echo(report.to_json())
-    else:
-        _print_report(report)
-    if report.rejected:
-        raise typer.Exit(EXIT_REJECTED_ROWS)
+    _run_import(
+        lambda session: import_instruments(session, file, today=lab_today(), dry_run=dry_run, update=update),
+        actor,
+        as_json,
+    )
 
 
 @import_app.command("lots")
@@ -124,27 +137,6 @@ def lots_command(
     (g, kg, mL, L), packed_on, sampled_on, sampling_place, packer_tax_code (Vietnamese headers accepted).
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from registry.db import session_scope
     from registry.importer import import_lots
 
-    try:
-        engine = registry_engine()
-        try:
-            with session_scope(engine, actor or default_actor()) as session:
-                report = import_lots(session, file, today=lab_today(), dry_run=dry_run)
-        finally:
-            engine.dispose()
-    except RegistryError as exc:
-        message = str(exc) if "nothing" in str(exc) else f"{exc}; nothing was imported"
-        raise fail(message, EXIT_NOTHING_IMPORTED) from exc
-    except SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise fail(f"the registry database failed: {reason}; nothing was imported", EXIT_NOTHING_IMPORTED) from exc
-    if as_json:
-        typer.echo(report.to_json())
-    else:
-        _print_report(report)
-    if report.rejected:
-        raise typer.Exit(EXIT_REJECTED_ROWS)
+    _run_import(lambda session: import_lots(session, file, today=lab_today(), dry_run=dry_run), actor, as_json)
