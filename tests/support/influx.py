@@ -15,7 +15,6 @@ import base64
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,7 +25,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from tests.support.ports import server_port
+
 START_TIMEOUT = 30.0  # seconds for /ping to answer after launch
+BIND_TRIES = 5  # first starts on fresh ports when a port was taken meanwhile
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 
 
@@ -49,10 +51,8 @@ def require_influxd() -> str:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now (see :mod:`tests.support.ports`)."""
+    return server_port()
 
 
 def _kill_leftovers() -> None:
@@ -64,6 +64,10 @@ def _kill_leftovers() -> None:
 
 
 atexit.register(_kill_leftovers)
+
+
+class _PortTakenError(RuntimeError):
+    """influxd could not bind a port (someone took it between choosing and starting)."""
 
 
 class InfluxServer:
@@ -87,6 +91,7 @@ class InfluxServer:
         self.config_path.write_text(self._config())
         self._proc: subprocess.Popen[bytes] | None = None
         self._user_created = False
+        self._started_before = False
 
     @property
     def url(self) -> str:
@@ -124,9 +129,26 @@ class InfluxServer:
         )
 
     def start(self) -> None:
-        """Launch ``influxd`` and wait (at most 30 s) until ``/ping`` answers 204."""
+        """Launch ``influxd`` and wait (at most 30 s) until ``/ping`` answers 204.
+
+        On the first start, a port taken by someone else meanwhile means new ports and another try (at most
+        ``BIND_TRIES``); a restart keeps its ports, since clients already know the URL.
+        """
         if self.running:
             return
+        for attempt in range(1, BIND_TRIES + 1):
+            try:
+                self._start_once()
+                break
+            except _PortTakenError:
+                if self._started_before or attempt == BIND_TRIES:
+                    raise
+                self.http_port, self.rpc_port = free_port(), free_port()
+                self.config_path.write_text(self._config())
+                self.log_path.write_bytes(b"")  # the next failure is judged by its own log
+        self._started_before = True
+
+    def _start_once(self) -> None:
         log = self.log_path.open("ab")
         try:
             self._proc = subprocess.Popen(
@@ -142,7 +164,10 @@ class InfluxServer:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"influxd exited with {self._proc.returncode} at start:\n{self.log_tail()}")
+                _RUNNING.discard(self._proc)
+                tail = self.log_tail()
+                kind = _PortTakenError if "address already in use" in tail else RuntimeError
+                raise kind(f"influxd exited with {self._proc.returncode} at start:\n{tail}")
             try:
                 with urllib.request.urlopen(self.url + "/ping", timeout=1) as reply:
                     if reply.status == 204:

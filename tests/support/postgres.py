@@ -10,7 +10,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -19,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import server_port
+
 SUPERUSER = "caltrace"
+BIND_TRIES = 5  # starts on fresh ports when the chosen one was taken meanwhile
 
 
 def _bin_dir() -> Path | None:
@@ -32,10 +34,8 @@ def _bin_dir() -> Path | None:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago (see :mod:`tests.support.ports`)."""
+    return server_port()
 
 
 def unavailable(reason: str) -> None:
@@ -82,16 +82,20 @@ class PostgresServer:
             done = self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
             if done.returncode:
                 raise RuntimeError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-        )
-        done = self._run(
-            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start"
-        )
-        if done.returncode:
-            log = (self.root / "server.log").read_text(errors="replace") if (self.root / "server.log").exists() else ""
-            raise RuntimeError(f"PostgreSQL did not start:\n{done.stdout}\n{done.stderr}\n{log}")
+        log_path = self.root / "server.log"
+        for attempt in range(1, BIND_TRIES + 1):
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            )
+            log_path.unlink(missing_ok=True)
+            done = self._run("pg_ctl", "-D", str(self.data), "-l", str(log_path), "-o", options, "-w", "start")
+            if not done.returncode:
+                return
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            if "already in use" not in log or attempt == BIND_TRIES:
+                raise RuntimeError(f"PostgreSQL did not start:\n{done.stdout}\n{done.stderr}\n{log}")
+            self.port = free_port()  # someone took the port between choosing and starting: a fresh one
 
     def stop(self) -> None:
         """Fast shutdown; the data directory is removed."""
