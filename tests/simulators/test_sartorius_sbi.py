@@ -188,7 +188,7 @@ def test_esc_t_zeroes_near_zero_and_tares_a_load(sim_thread: SimulatorThread) ->
 
 
 def test_adjustment_shows_c_then_values_again(sim_thread: SimulatorThread) -> None:
-    sim = start(sim_thread, output_format=22, adjust_seconds=0.3)
+    sim = start(sim_thread, output_format=22, adjust_seconds=3.0)  # long enough for a loaded machine to look twice
     wait_stable(sim)
     with driver(sim) as bal:
         bal.adjust()
@@ -196,9 +196,12 @@ def test_adjustment_shows_c_then_values_again(sim_thread: SimulatorThread) -> No
         assert busy.status is ReadingStatus.DYNAMIC
         assert math.isnan(busy.value)
         assert raw(sim, b"\x1bP") == [b"Stat        C       \r\n"]
-        time.sleep(0.35)
+        deadline = time.monotonic() + 10.0
         [done] = bal.poll()
-        assert done.has_value
+        while not done.has_value:  # values again once the adjustment is over (bounded)
+            assert time.monotonic() < deadline, "the balance never came back from adjustment"
+            time.sleep(0.1)
+            [done] = bal.poll()
 
 
 def test_identify(sim_thread: SimulatorThread) -> None:
