@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.errors import ImportFileError, RegistryError
-from registry.models import LOT_UNITS, Customer, MeasuringInstrument, MetrologyField, PrepackageLot
+from registry.models import LOT_UNITS, Base, Customer, MeasuringInstrument, MetrologyField, PrepackageLot, Run
 from registry.vocabulary import name_key
 
 # --- columns -------------------------------------------------------------------------------------------------------
@@ -1085,6 +1085,8 @@ class _Importer:
     """One import: the registry's customers and instruments as loaded, the rows' owners, and the writes."""
 
     owner_column = "customer"  # the column naming the customer a row belongs to
+    model: type[Base] = MeasuringInstrument  # the table a row is written to
+    owner_attribute = "owner"  # the model's relationship to its customer (``owner_id`` its column)
 
     def __init__(self, session: Session, report: ImportReport, columns: _Columns, today: date, update: bool) -> None:
         self.session = session
@@ -1361,32 +1363,37 @@ class _Importer:
         self.session.flush()
 
     def write(self, row: _Row, owner: Customer) -> None:
-        """Write one good row: a new instrument of ``owner``, or the changes to the one it updates."""
+        """Write one good row: a new record of ``owner`` (:meth:`build`), or the changes to the one it updates."""
         if row.existing_id is not None:
             self._update(row, owner)
         else:
-            self.session.add(_build_instrument(row, owner))
+            self.session.add(self.build(row, owner))
             self.report.imported += 1
 
-    def differences(self, row: _Row) -> tuple[MeasuringInstrument, dict[str, Any]]:
-        """The registered instrument a row updates, and the values of the row that differ from it."""
-        instrument = self.session.get(MeasuringInstrument, row.existing_id)
-        assert instrument is not None and row.owner is not None
-        diff = {name: value for name, value in row.values.items() if getattr(instrument, name) != value}
-        if row.owner.existing is None or row.owner.existing.id != instrument.owner_id:
-            diff["owner"] = row.owner
+    def build(self, row: _Row, owner: Customer) -> Base:
+        """A new record from a validated row."""
+        return _build_instrument(row, owner)
+
+    def differences(self, row: _Row) -> tuple[Base, dict[str, Any]]:
+        """The registered record a row updates, and the values of the row that differ from it."""
+        record = self.session.get(self.model, row.existing_id)
+        assert record is not None and row.owner is not None
+        diff = {name: value for name, value in row.values.items() if getattr(record, name) != value}
+        if row.owner.existing is None or row.owner.existing.id != getattr(record, f"{self.owner_attribute}_id"):
+            diff[self.owner_attribute] = row.owner
             self.report.warnings.append(
                 RowIssue(
                     row.row,
-                    "customer",
-                    self.columns.name("customer"),
-                    f"instrument #{instrument.id} changes owner from {instrument.owner.name!r} to {row.owner.name!r}",
+                    self.owner_column,
+                    self.columns.name(self.owner_column),
+                    f"{self.report.records.removesuffix('s')} #{row.existing_id} changes owner from "
+                    f"{getattr(record, self.owner_attribute).name!r} to {row.owner.name!r}",
                 )
             )
-        return instrument, diff
+        return record, diff
 
     def count_updates(self, rows: list[_Row]) -> None:
-        """Dry run: count the rows that would update a registered instrument, and those that change nothing."""
+        """Dry run: count the rows that would add a record, update a registered one, or change nothing."""
         for row in rows:
             if row.existing_id is None:
                 self.report.imported += 1
@@ -1396,12 +1403,12 @@ class _Importer:
                 self.report.unchanged += 1
 
     def _update(self, row: _Row, owner: Customer) -> None:
-        instrument, diff = self.differences(row)
+        record, diff = self.differences(row)
         if not diff:
             self.report.unchanged += 1
             return
         for name, value in diff.items():
-            setattr(instrument, name, owner if name == "owner" else value)
+            setattr(record, name, owner if name == self.owner_attribute else value)
         self.report.updated += 1
 
 
@@ -1574,9 +1581,11 @@ def parse_lot_size(value: Cell) -> int:
 
 
 class _LotImporter(_Importer):
-    """One lot import: customers (packers) and lots as registered, the rows' packers, and the writes."""
+    """One lot import: customers (packers), lots and their runs as registered, the rows' packers, and the writes."""
 
     owner_column = "packer"
+    model = PrepackageLot
+    owner_attribute = "packer"
 
     def load(self) -> None:
         for customer in self.session.scalars(select(Customer).order_by(Customer.id)):
@@ -1586,6 +1595,11 @@ class _LotImporter(_Importer):
             select(PrepackageLot.id, PrepackageLot.packer_id, PrepackageLot.lot_number)
         ):
             self.lots[(packer_id, _key(number))] = lot_id
+        self.runs: dict[int, list[str]] = {}  # lot id -> its runs, oldest first
+        for lot_id, run_id in self.session.execute(
+            select(PrepackageLot.id, Run.id).join(Run, Run.lot_id == PrepackageLot.id).order_by(Run.created_at, Run.id)
+        ):
+            self.runs.setdefault(lot_id, []).append(run_id)
         self.rows_by_lot: dict[tuple[int, str], int] = {}
 
     def validate(self, row: int, cells: Sequence[Cell]) -> _Row | None:
@@ -1636,6 +1650,9 @@ class _LotImporter(_Importer):
             "sampled_on": sampled,
             "sampling_place": texts["sampling_place"],
         }
+        for column in ("brand", "packed_on", "sampled_on", "sampling_place"):
+            if column not in self.columns.index:  # a column the file lacks: the default, or an update leaves it alone
+                del values[column]
         return _Row(row, texts["packer"], tax_code, values, ("", "", _key(texts["lot_number"])))
 
     def _nominal(self, row: int, quantity: Cell, unit_cell: Cell) -> tuple[float, str] | None:
@@ -1668,7 +1685,8 @@ class _LotImporter(_Importer):
         return float(value), unit
 
     def check_duplicate(self, row: _Row) -> bool:
-        """False after rejecting a lot already registered for the packer, or listed twice in the file."""
+        """False after rejecting a lot listed twice in the file; a lot already registered for the packer, unless
+        updating (then ``row.existing_id`` is set); or, when updating, a checked lot the row would change."""
         assert row.owner is not None
         number = row.values["lot_number"]
         key = (id(row.owner), row.key[2])
@@ -1677,44 +1695,56 @@ class _LotImporter(_Importer):
             self.reject(row.row, "lot_number", f"the same lot ({number} of {row.owner.name}) as row {first}")
             return False
         existing = row.owner.existing
-        if existing is not None and (existing.id, row.key[2]) in self.lots:
+        lot_id = self.lots.get((existing.id, row.key[2])) if existing is not None else None
+        if existing is None or lot_id is None:  # a new lot (a row with another packer is another lot)
+            return True
+        runs = self.runs.get(lot_id, [])
+        if not self.update:
+            hint = "" if runs else "; import with --update to update it from this file"
+            self.reject(row.row, "lot_number", f"already registered: lot #{lot_id} ({number}) of {existing.name}{hint}")
+            return False
+        row.existing_id = lot_id
+        changed = [self.columns.name(name) for name in self.differences(row)[1]] if runs else []
+        if changed:
             self.reject(
                 row.row,
                 "lot_number",
-                f"already registered: lot #{self.lots[(existing.id, row.key[2])]} ({number}) of {existing.name}",
+                f"lot #{lot_id} ({number}) of {existing.name} was checked in run{'s' if len(runs) > 1 else ''} "
+                f"{', '.join(runs)}: import does not change a checked lot's record (this row changes "
+                f"{', '.join(changed)}); correct it by amending the check's result or certificate",
             )
             return False
         return True
 
-    def write(self, row: _Row, owner: Customer) -> None:
-        """Write one good row: a new lot packed by ``owner``."""
-        self.session.add(PrepackageLot(packer=owner, **row.values))
-        self.report.imported += 1
-        self.session.flush()
+    def build(self, row: _Row, owner: Customer) -> Base:
+        """A new lot packed by ``owner``."""
+        return PrepackageLot(packer=owner, **row.values)
 
 
 def import_lots(
-    session: Session, path: Path | str, *, today: date | None = None, dry_run: bool = False
+    session: Session, path: Path | str, *, today: date | None = None, dry_run: bool = False, update: bool = False
 ) -> ImportReport:
     """Import the prepackage lots listed in ``path`` (.csv or .xlsx) in ``session``'s transaction.
 
     The same machinery and behaviour as :func:`import_instruments`: good rows are added, bad rows reported with row,
     column and reason; packers are matched to customers (by tax code, else name) or created; a lot already
-    registered for its packer (same lot number, case- and space-insensitive) is a rejected row. One ``import``
-    audit event records the file. The writes run in a savepoint: nothing of a failed import stays. ``today``
-    bounds the packing and sampling dates.
+    registered for its packer (same lot number, case- and space-insensitive) is a rejected row, or with ``update``
+    is updated from the row, except that a lot with runs is not changed (its row is rejected unless it changes
+    nothing). An optional column the file lacks leaves the registered value alone. One ``import`` audit event
+    records the file. The writes run in a savepoint: nothing of a failed import stays. ``today`` bounds the
+    packing and sampling dates.
     """
     path = Path(path)
     today = today or date.today()
     sheet, digest = read_sheet(path, LOTS)
-    report = ImportReport(path.name, digest, sheet.format, sheet.source, dry_run=dry_run, records="lots")
+    report = ImportReport(path.name, digest, sheet.format, sheet.source, dry_run=dry_run, update=update, records="lots")
     header_at = _find_header(sheet, path.name, LOTS)
     header_row, header_cells = sheet.rows[header_at]
     columns = _Columns(header_row, header_cells, path.name, report, LOTS)
     body = [(n, cells) for n, cells in sheet.rows[header_at + 1 :] if _has_values(cells, columns)]
     if not body:
         raise ImportFileError(f"{path.name} has a header (row {header_row}) but no lot rows below it")
-    importer = _LotImporter(session, report, columns, today, update=False)
+    importer = _LotImporter(session, report, columns, today, update)
     importer.load()
     accepted: list[_Row] = []
     for number, cells in body:
@@ -1729,7 +1759,7 @@ def import_lots(
     importer.plans = [p for p in importer.plans if id(p) in used]
     report.warnings.sort(key=lambda issue: issue.row)
     if dry_run:
-        report.imported = len(accepted)
+        importer.count_updates(accepted)
         return report
     try:
         with session.begin_nested():
@@ -1744,6 +1774,8 @@ def import_lots(
                     "sha256": digest,
                     "rows": report.rows,
                     "imported": report.imported,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
                     "rejected_rows": report.rejected_rows,
                     "customers_created": len(report.customers_created),
                 },

@@ -126,6 +126,14 @@ def instruments_command(
 def lots_command(
     file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv (UTF-8 or Windows-1258; , ; or tab) or .xlsx.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Update lots already registered (same packer and lot number) instead of rejecting those rows; "
+            "a lot that has runs is not changed.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as a JSON document.")] = False,
     actor: Annotated[
         str | None, typer.Option(help="Who is recorded in the audit log (default: $CALTRACE_ACTOR or your login).")
@@ -135,8 +143,13 @@ def lots_command(
 
     Columns: packer, product, lot_number, lot_size, nominal_quantity (e.g. 500 g); optional brand, nominal_unit
     (g, kg, mL, L), packed_on, sampled_on, sampling_place, packer_tax_code (Vietnamese headers accepted).
+    --update: registered lots are updated from their rows, except a lot already checked (a row changing it is rejected).
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
     from registry.importer import import_lots
 
-    _run_import(lambda session: import_lots(session, file, today=lab_today(), dry_run=dry_run), actor, as_json)
+    _run_import(
+        lambda session: import_lots(session, file, today=lab_today(), dry_run=dry_run, update=update),
+        actor,
+        as_json,
+    )

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from api.cli import app
 from registry import audit
 from registry.db import make_engine, session_scope, upgrade
-from registry.models import AuditEntry, Customer, MeasuringInstrument
+from registry.models import AuditEntry, Customer, MeasuringInstrument, PrepackageLot
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "instruments.csv"
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
@@ -196,3 +196,25 @@ def test_import_lots_from_the_example_file(registry: Engine, tmp_path: Path) -> 
     assert doc["rejected_rows"] == [2] and doc["rejected"][0]["column"] == "lot_size" and doc["records"] == "lots"
     missing = CliRunner().invoke(app, ["registry", "import", "lots", str(EXAMPLE)])  # an instrument list
     assert missing.exit_code == 2 and "missing columns" in missing.output
+
+
+def test_import_lots_with_update(registry: Engine, tmp_path: Path) -> None:
+    lots_example = EXAMPLE.with_name("lots.csv")
+    assert CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example)]).exit_code == 0
+    lines = lots_example.read_text("utf-8").splitlines()
+    assert ",SM-2026-0412,500," in lines[1]
+    lines[1] = lines[1].replace(",SM-2026-0412,500,", ",SM-2026-0412,600,")  # lot size 500 -> 600; rows 3, 4 as is
+    changed = tmp_path / "lots.csv"
+    changed.write_text("\n".join(lines) + "\n", "utf-8")
+
+    refused = CliRunner().invoke(app, ["registry", "import", "lots", str(changed)])
+    assert refused.exit_code == 1
+    assert "lots.csv: 3 rows: 0 imported, 3 rejected." in refused.output and "--update" in refused.output
+
+    done = CliRunner().invoke(app, ["registry", "import", "lots", str(changed), "--update"])
+    assert done.exit_code == 0, done.output
+    assert "lots.csv: 3 rows: 0 imported, 1 updated, 2 unchanged, 0 rejected." in done.output
+    with session_scope(registry, "test") as session:
+        sizes = session.scalars(select(PrepackageLot.lot_size).order_by(PrepackageLot.id)).all()
+        assert sizes == [600, 1200, 800]
+        assert audit.verify(session).ok

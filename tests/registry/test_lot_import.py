@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +15,16 @@ from registry.audit import verify
 from registry.db import session_factory, session_scope
 from registry.errors import ImportFileError
 from registry.importer import import_lots
-from registry.models import AuditEntry, Customer, PrepackageLot
+from registry.models import (
+    AuditEntry,
+    Customer,
+    MetrologyField,
+    PrepackageLot,
+    Procedure,
+    ProcedureKind,
+    Run,
+    Staff,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "lots.csv"
 TODAY = date(2026, 11, 21)
@@ -106,3 +117,145 @@ def test_dry_run_writes_nothing(engine: Engine) -> None:
         report = import_lots(s, EXAMPLE, today=TODAY, dry_run=True)
     assert report.imported == 3 and "Dry run" in report.summary()
     assert lots(engine) == []
+
+
+def add_runs(engine: Engine, lot_number: str, *run_ids: str) -> None:
+    """Runs of the prepackage check on the registered lot ``lot_number``, in the order given."""
+    with session_scope(engine, "seed") as s:
+        lot = s.scalars(select(PrepackageLot).where(PrepackageLot.lot_number == lot_number)).one()
+        tech = s.scalars(select(Staff)).first() or Staff(username="lan", full_name="Nguyễn Thị Lan")
+        procedure = s.scalars(select(Procedure)).first() or Procedure(
+            code="prepackage-r87",
+            version="2",
+            kind=ProcedureKind.TEST,
+            field=MetrologyField.MASS,
+            title="Kiểm tra lượng hàng đóng gói sẵn",
+            method_reference="OIML R87:2016",
+        )
+        for n, run_id in enumerate(run_ids):
+            s.add(
+                Run(
+                    id=run_id,
+                    procedure=procedure,
+                    lot=lot,
+                    technician=tech,
+                    created_at=datetime(2026, 4, 12 + n, 3, tzinfo=UTC),
+                )
+            )
+
+
+def updates_of_lots(engine: Engine) -> list[dict[str, Any]]:
+    with session_factory(engine)() as s:
+        entries = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "update", AuditEntry.entity == "prepackage_lot")
+            .order_by(AuditEntry.seq)
+        )
+        return [json.loads(entry.payload) for entry in entries]
+
+
+def audit_entries(engine: Engine) -> int:
+    with session_factory(engine)() as s:
+        return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def test_update_changes_registered_lots_and_counts_them(engine: Engine, tmp_path: Path) -> None:
+    first = write(
+        tmp_path,
+        "Sao Mai,3600000001,Đường 500 g,Sao Mai,L-1,500,500,g,01/04/2026,10/04/2026",
+        "Sao Mai,3600000001,Bột ngọt 1 kg,Sao Mai,L-2,800,1,kg,01/04/2026,10/04/2026",
+    )
+    with session_scope(engine, "lan") as s:
+        assert import_lots(s, first, today=TODAY).imported == 2
+    again = write(
+        tmp_path,
+        "Sao Mai,3600000001,Đường 500 g,Sao Mai,L-1,600,500,g,01/04/2026,10/04/2026",  # row 2: lot size 500 -> 600
+        "Sao Mai,3600000001,Bột ngọt 1 kg,Sao Mai,L-2,800,1 kg,,01/04/2026,10/04/2026",  # 3: L-2 as registered
+        "Sao Mai,3600000001,Đường 1 kg,Sao Mai,L-3,300,1,kg,01/04/2026,10/04/2026",  # 4: a new lot
+    )
+    before = audit_entries(engine)
+
+    with session_scope(engine, "lan") as s:
+        dry = import_lots(s, again, today=TODAY, update=True, dry_run=True)
+    assert (dry.imported, dry.updated, dry.unchanged, dry.rejected) == (1, 1, 1, [])
+    assert dry.summary() == (
+        "lots.csv: 3 rows: 1 to import, 1 to update, 1 unchanged, 0 rejected. Dry run: nothing was written."
+    )
+    assert [(lot[1], lot[2]) for lot in lots(engine)] == [("L-1", 500), ("L-2", 800)]
+    assert audit_entries(engine) == before
+
+    with session_scope(engine, "lan") as s:
+        report = import_lots(s, again, today=TODAY, update=True)
+    assert (report.imported, report.updated, report.unchanged, report.rejected) == (1, 1, 1, [])
+    assert report.summary() == "lots.csv: 3 rows: 1 imported, 1 updated, 1 unchanged, 0 rejected."
+    assert [(lot[1], lot[2]) for lot in lots(engine)] == [("L-1", 600), ("L-2", 800), ("L-3", 300)]
+    assert updates_of_lots(engine) == [{"lot_size": [500, 600]}]
+    with session_factory(engine)() as s:
+        event = s.scalars(select(AuditEntry).where(AuditEntry.action == "import").order_by(AuditEntry.seq.desc()))
+        assert '"updated":1' in next(iter(event)).payload
+        assert verify(s).ok
+
+
+def test_without_update_a_registered_lot_is_still_rejected(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine, "lan") as s:
+        import_lots(s, write(tmp_path, "Sao Mai,3600000001,Đường 500 g,,L-1,500,500,g,,"), today=TODAY)
+    with session_scope(engine, "lan") as s:
+        report = import_lots(s, write(tmp_path, "Sao Mai,3600000001,Đường 500 g,,L-1,600,500,g,,"), today=TODAY)
+    assert (report.imported, report.updated, report.unchanged, report.rejected_rows) == (0, 0, 0, [2])
+    assert report.rejected[0].reason == (
+        "already registered: lot #1 (L-1) of Sao Mai; import with --update to update it from this file"
+    )
+    assert [lot[2] for lot in lots(engine)] == [500]
+
+
+def test_update_does_not_change_a_lot_that_has_runs(engine: Engine, tmp_path: Path) -> None:
+    first = write(
+        tmp_path,
+        "Sao Mai,3600000001,Đường 500 g,,L-1,500,500,g,,",
+        "Sao Mai,3600000001,Bột ngọt 1 kg,,L-2,800,1,kg,,",
+        "Sao Mai,3600000001,Muối 1 kg,,L-3,300,1,kg,,",
+    )
+    with session_scope(engine, "lan") as s:
+        assert import_lots(s, first, today=TODAY).imported == 3
+    add_runs(engine, "L-1", "run-a", "run-b")
+    add_runs(engine, "L-2", "run-c")
+    again = write(
+        tmp_path,
+        "Sao Mai,3600000001,Đường 500 g,,L-1,600,500,g,,",  # row 2: checked lot, lot size 500 -> 600: rejected
+        "Sao Mai,3600000001,Bột ngọt 1 kg,,L-2,800,1,kg,,",  # 3: checked lot, nothing changes: unchanged
+        "Sao Mai,3600000001,Muối 1 kg,,L-3,350,1,kg,,",  # 4: not checked, lot size 300 -> 350: updated
+    )
+    with session_scope(engine, "lan") as s:
+        report = import_lots(s, again, today=TODAY, update=True)
+    assert (report.imported, report.updated, report.unchanged, report.rejected_rows) == (0, 1, 1, [2])
+    issue = report.rejected[0]
+    assert issue.column == "lot_number"
+    assert issue.reason.startswith("lot #1 (L-1) of Sao Mai was checked in runs run-a, run-b: ")
+    assert "(this row changes lot_size)" in issue.reason and "amending the check's result" in issue.reason
+    assert [(lot[1], lot[2]) for lot in lots(engine)] == [("L-1", 500), ("L-2", 800), ("L-3", 350)]
+
+    one_run = write(tmp_path, "Sao Mai,3600000001,Bột ngọt 1 kg,,L-2,900,1,kg,,")
+    with session_scope(engine, "lan") as s:
+        dry = import_lots(s, one_run, today=TODAY, update=True, dry_run=True)
+    assert dry.rejected_rows == [2] and "was checked in run run-c: " in dry.rejected[0].reason
+    # without --update the old rejection, without suggesting --update for a checked lot
+    with session_scope(engine, "lan") as s:
+        plain = import_lots(s, one_run, today=TODAY)
+    assert plain.rejected[0].reason == "already registered: lot #2 (L-2) of Sao Mai"
+
+
+def test_update_leaves_a_column_the_file_lacks_alone(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine, "lan") as s:
+        import_lots(
+            s, write(tmp_path, "Sao Mai,3600000001,Đường 500 g,,L-1,500,500,g,01/04/2026,10/04/2026"), today=TODAY
+        )
+    short = write(
+        tmp_path,
+        "Sao Mai,Đường 500 g,L-1,600,500 g",
+        header="packer,product,lot_number,lot_size,nominal_quantity",
+    )
+    with session_scope(engine, "lan") as s:
+        report = import_lots(s, short, today=TODAY, update=True)
+    assert (report.updated, report.unchanged, report.rejected) == (1, 0, [])
+    assert lots(engine) == [("Sao Mai", "L-1", 600, 500.0, "g", date(2026, 4, 10))]
+    assert updates_of_lots(engine) == [{"lot_size": [500, 600]}]
