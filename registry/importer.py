@@ -1188,6 +1188,9 @@ class _Importer:
             "next_due": add_months(last, interval) if last else None,
             **measured,
         }
+        for column in ("field", "group2"):
+            if column not in self.columns.index:  # a column the file lacks: inferred or default when new, an
+                del values[column]  # update leaves the registered value alone (see _build_instrument)
         return _Row(row, texts["customer"], tax_code, values, key)
 
     def _cell(self, row: int, column: str, parse: Any, value: Cell) -> Any:
@@ -1425,8 +1428,8 @@ def _unconvertible(source: str, target: str) -> str:
 
 
 def _build_instrument(row: _Row, owner: Customer) -> MeasuringInstrument:
-    """A new instrument from a validated row."""
-    return MeasuringInstrument(owner=owner, **row.values)
+    """A new instrument from a validated row; without a field column, the field is inferred from the kind."""
+    return MeasuringInstrument(owner=owner, **{"field": infer_field(row.values["kind"]), **row.values})
 
 
 def import_instruments(

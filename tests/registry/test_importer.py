@@ -752,6 +752,27 @@ def test_update_mode_updates_registered_instruments(sqlite_engine: Engine, tmp_p
         assert json.loads(updates[0].payload)["location"] == ["Phòng thí nghiệm", "Phòng cân 2"]
 
 
+def test_an_update_from_a_file_without_the_optional_columns_keeps_their_registered_values(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    first = write_csv(tmp_path / "a.csv", [HEADER, good("G-1", field="pressure", group2="yes")])
+    with session_scope(sqlite_engine, "t") as session:
+        assert import_instruments(session, first, today=TODAY).imported == 1
+    short = [c for c in HEADER if c not in ("field", "group2")]
+    again = {**GOOD, "serial_number": "G-1", "location": "Kho"}
+    new = {**GOOD, "serial_number": "G-2"}
+    path = write_csv(tmp_path / "b.csv", [short, [again.get(c, "") for c in short], [new.get(c, "") for c in short]])
+    with session_scope(sqlite_engine, "t") as session:
+        report = import_instruments(session, path, today=TODAY, update=True)
+    assert (report.imported, report.updated, report.rejected) == (1, 1, [])
+    with session_scope(sqlite_engine, "t") as session:
+        got = {i.serial_number: i for i in session.scalars(select(MeasuringInstrument))}
+        # the file said nothing of field and Group 2: G-1 keeps what was registered, only its location changes
+        assert (got["G-1"].location, got["G-1"].field, got["G-1"].group2) == ("Kho", MetrologyField.PRESSURE, True)
+        # a new instrument gets its field from its kind (a Cân is mass) and is not Group 2 unless said so
+        assert (got["G-2"].field, got["G-2"].group2) == (MetrologyField.MASS, False)
+
+
 def test_customers_matched_by_tax_code_then_name(sqlite_engine: Engine, tmp_path: Path) -> None:
     with session_scope(sqlite_engine, "seed") as session:
         session.add_all(
