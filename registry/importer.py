@@ -1295,6 +1295,12 @@ class _Importer:
                 "import with --update to update it from this file",
             )
 
+    def accept(self, row: _Row) -> bool:
+        """True for a validated row that goes in: its owner resolved and, when updating, the record it updates set."""
+        if self.update and row.key in self.existing:
+            row.existing_id = self.existing[row.key][0]
+        return self.resolve_owner(row)
+
     def resolve_owner(self, row: _Row) -> bool:
         """Attach the row's owner (existing, or planned); False after rejecting the row when it is ambiguous."""
         name_key = _key(row.customer)
@@ -1445,30 +1451,46 @@ def import_instruments(
     ``today`` (default: the local date) bounds the calibration dates. Raises :class:`ImportFileError` for a file
     that cannot be read at all (before anything is written).
     """
+    return _import(_Importer, INSTRUMENTS, "measuring_instrument", session, path, today, dry_run, update)
+
+
+def _import(
+    kind: type[_Importer],
+    schema: Schema,
+    table: str,
+    session: Session,
+    path: Path | str,
+    today: date | None,
+    dry_run: bool,
+    update: bool,
+) -> ImportReport:
+    """One import of ``schema``'s records by ``kind`` (see :func:`import_instruments`); audited on ``table``."""
     path = Path(path)
     today = today or date.today()
-    sheet, digest = read_sheet(path)
-    report = ImportReport(path.name, digest, sheet.format, sheet.source, dry_run=dry_run, update=update)
-    header_at = _find_header(sheet, path.name)
+    sheet, digest = read_sheet(path, schema)
+    report = ImportReport(
+        path.name, digest, sheet.format, sheet.source, dry_run=dry_run, update=update, records=schema.records
+    )
+    header_at = _find_header(sheet, path.name, schema)
     header_row, header_cells = sheet.rows[header_at]
-    columns = _Columns(header_row, header_cells, path.name, report)
+    columns = _Columns(header_row, header_cells, path.name, report, schema)
     body = [(n, cells) for n, cells in sheet.rows[header_at + 1 :] if _has_values(cells, columns)]
     if not body:
-        raise ImportFileError(f"{path.name} has a header (row {header_row}) but no instrument rows below it")
-    importer = _Importer(session, report, columns, today, update)
+        raise ImportFileError(
+            f"{path.name} has a header (row {header_row}) but no {schema.records.removesuffix('s')} rows below it"
+        )
+    importer = kind(session, report, columns, today, update)
     importer.load()
     accepted: list[_Row] = []
     for number, cells in body:
         report.rows += 1
         parsed = importer.validate(number, cells)
-        if parsed is None:
-            continue
-        if update and parsed.key in importer.existing:
-            parsed.existing_id = importer.existing[parsed.key][0]
-        if importer.resolve_owner(parsed):
+        if parsed is not None and importer.accept(parsed):
             accepted.append(parsed)
     order = {column: i for i, column in enumerate(sorted(columns.index, key=columns.index.__getitem__))}
     report.rejected.sort(key=lambda issue: (issue.row, order.get(issue.column, len(order))))
+    used = {id(r.owner) for r in accepted}  # customers planned for rows rejected later are not created
+    importer.plans = [p for p in importer.plans if id(p) in used]
     report.customers_created = [CreatedCustomer(p.name, p.tax_code, p.row) for p in importer.plans]
     if dry_run:
         importer.count_updates(accepted)
@@ -1480,7 +1502,7 @@ def import_instruments(
             audit.record(
                 session,
                 "import",
-                "measuring_instrument",
+                table,
                 path.name[:60],
                 {
                     "file": path.name,
@@ -1497,7 +1519,7 @@ def import_instruments(
     except (IntegrityError, DataError) as exc:
         raise RegistryError(
             f"{path.name}: the database refused the import, nothing of it was written ({exc.orig}); "
-            "another user may have registered the same instruments meanwhile: import again to see which"
+            f"another user may have registered the same {schema.records} meanwhile: import again to see which"
         ) from exc
     return report
 
@@ -1687,6 +1709,10 @@ class _LotImporter(_Importer):
             return None
         return float(value), unit
 
+    def accept(self, row: _Row) -> bool:
+        """True for a validated row that goes in: its packer resolved and the lot new, or updatable (below)."""
+        return self.resolve_owner(row) and self.check_duplicate(row)
+
     def check_duplicate(self, row: _Row) -> bool:
         """False after rejecting a lot listed twice in the file; a lot already registered for the packer, unless
         updating (then ``row.existing_id`` is set); or, when updating, a checked lot the row would change."""
@@ -1737,55 +1763,4 @@ def import_lots(
     records the file. The writes run in a savepoint: nothing of a failed import stays. ``today`` bounds the
     packing and sampling dates.
     """
-    path = Path(path)
-    today = today or date.today()
-    sheet, digest = read_sheet(path, LOTS)
-    report = ImportReport(path.name, digest, sheet.format, sheet.source, dry_run=dry_run, update=update, records="lots")
-    header_at = _find_header(sheet, path.name, LOTS)
-    header_row, header_cells = sheet.rows[header_at]
-    columns = _Columns(header_row, header_cells, path.name, report, LOTS)
-    body = [(n, cells) for n, cells in sheet.rows[header_at + 1 :] if _has_values(cells, columns)]
-    if not body:
-        raise ImportFileError(f"{path.name} has a header (row {header_row}) but no lot rows below it")
-    importer = _LotImporter(session, report, columns, today, update)
-    importer.load()
-    accepted: list[_Row] = []
-    for number, cells in body:
-        report.rows += 1
-        parsed = importer.validate(number, cells)
-        if parsed is not None and importer.resolve_owner(parsed) and importer.check_duplicate(parsed):
-            accepted.append(parsed)
-    order = {column: i for i, column in enumerate(sorted(columns.index, key=columns.index.__getitem__))}
-    report.rejected.sort(key=lambda issue: (issue.row, order.get(issue.column, len(order))))
-    used = {id(r.owner) for r in accepted}
-    report.customers_created = [CreatedCustomer(p.name, p.tax_code, p.row) for p in importer.plans if id(p) in used]
-    importer.plans = [p for p in importer.plans if id(p) in used]
-    report.warnings.sort(key=lambda issue: issue.row)
-    if dry_run:
-        importer.count_updates(accepted)
-        return report
-    try:
-        with session.begin_nested():
-            importer.apply(accepted)
-            audit.record(
-                session,
-                "import",
-                "prepackage_lot",
-                path.name[:60],
-                {
-                    "file": path.name,
-                    "sha256": digest,
-                    "rows": report.rows,
-                    "imported": report.imported,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "rejected_rows": report.rejected_rows,
-                    "customers_created": len(report.customers_created),
-                },
-            )
-    except (IntegrityError, DataError) as exc:
-        raise RegistryError(
-            f"{path.name}: the database refused the import, nothing of it was written ({exc.orig}); "
-            "another user may have registered the same lots meanwhile: import again to see which"
-        ) from exc
-    return report
+    return _import(_LotImporter, LOTS, "prepackage_lot", session, path, today, dry_run, update)
