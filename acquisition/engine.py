@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
+    CertificateRecord,
     DeviceCommand,
     InstrumentUnderTest,
     LotUnderTest,
@@ -363,6 +364,11 @@ class RunEngine:
             std = s.get(ReferenceStandard, link.standard_id)
             assert std is not None
             cert = next((c for c in std.certificates if c.id == link.certificate_id), None)
+            earlier = sorted(
+                (c for c in std.certificates if cert is not None and c.calibrated_on < cert.calibrated_on),
+                key=lambda c: c.calibrated_on,
+                reverse=True,
+            )
             used[link.role] = StandardUsed(
                 role=link.role,
                 code=std.code,
@@ -374,6 +380,8 @@ class RunEngine:
                 resolution=std.resolution,
                 certificate=cert.number if cert else "",
                 values=tuple(cert.values) if cert else (),
+                calibrated_on=cert.calibrated_on if cert else None,
+                history=tuple(CertificateRecord(c.number, c.calibrated_on, tuple(c.values)) for c in earlier),
             )
         parameters = dict(run.checkpoint.get("parameters", {}))
         if run.lot_id is not None:

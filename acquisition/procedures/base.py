@@ -164,9 +164,22 @@ class InstrumentUnderTest:
 
 
 @dataclass(frozen=True)
+class CertificateRecord:
+    """An earlier certificate of a reference standard: its number, calibration date and certified ``values``."""
+
+    number: str
+    calibrated_on: date
+    values: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class StandardUsed:
     """A reference standard in a role, with the certificate in force (``values``: point/value/unit/U/k rows) and
-    its registered resolution (in ``range_unit``; None when not registered)."""
+    its registered resolution (in ``range_unit``; None when not registered).
+
+    ``calibrated_on`` is the calibration date of the certificate in force; ``history`` the standard's earlier
+    certificates, newest first (for the drift of its certified values, :mod:`acquisition.procedures.history`).
+    """
 
     role: str
     code: str
@@ -178,6 +191,8 @@ class StandardUsed:
     certificate: str
     values: tuple[Mapping[str, Any], ...] = ()
     resolution: float | None = None  # in range_unit, as registered
+    calibrated_on: date | None = None
+    history: tuple[CertificateRecord, ...] = ()
 
 
 @dataclass(frozen=True)
