@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,24 +25,73 @@ def json_dof(dof: float) -> float | None:
     return None if math.isinf(dof) else dof
 
 
-def budget_rows(rows: Iterable[Any], *, describe: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """An uncertainty budget's rows (:class:`uncertainty.gum` rows) as JSON-ready mappings; ``describe`` adds each
-    input's description. Units are those of the model's inputs and measurand."""
+def budget_rows(
+    rows: Iterable[Any],
+    *,
+    describe: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | str | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """An uncertainty budget's rows (:class:`uncertainty.gum` rows) as JSON-ready mappings.
+
+    Each row: ``input``, ``source`` (what the input is and the clause it comes from, from ``describe``),
+    ``value`` and ``u`` in the row's ``unit`` (``units``: one unit for every input, or one per input),
+    ``distribution``, ``sensitivity``, ``contribution`` (c·u, in the output's unit), ``dof`` (None: infinitely
+    many) and, from ``notes``, a ``note`` — the place where a term left at zero says why (METROLOGY: a budget
+    carries every contribution its guide lists).
+    """
     out = []
     for r in rows:
         row: dict[str, Any] = {"input": r.input}
         if describe is not None:
-            row["description"] = describe[r.input]
+            row["source"] = describe[r.input]
+        row["value"] = r.value
+        if units is not None:
+            row["unit"] = units if isinstance(units, str) else units.get(r.input, "")
         row |= {
-            "value": r.value,
             "u": r.u,
             "distribution": r.distribution,
             "sensitivity": r.sensitivity,
             "contribution": r.contribution,
             "dof": json_dof(r.dof),
         }
+        if notes is not None and notes.get(r.input):
+            row["note"] = notes[r.input]
         out.append(row)
     return out
+
+
+def budget_json(
+    out: Any,
+    *,
+    unit: str,
+    model: str | None = None,
+    describe: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | str | None = None,
+    notes: Mapping[str, str] | None = None,
+    keep: Callable[[Any], bool] | None = None,
+) -> dict[str, Any]:
+    """The one budget shape every method records for a result (``out``: a :class:`uncertainty.gum` output).
+
+    ``{"model", "unit", "rows": [...], "u", "dof", "k", "coverage_probability", "U"}``: the rows as
+    :func:`budget_rows` (``keep`` filters them: leave out only inputs that are not uncertainty contributions,
+    such as the indication itself), then u_c, ν_eff (``dof``, Welch–Satterthwaite; None when infinite), k,
+    the coverage probability (None when k was given) and U = k·u_c, all in ``unit``.
+    """
+    rows = [r for r in out.budget if keep is None or keep(r)]
+    body: dict[str, Any] = {}
+    if model is not None:
+        body["model"] = model
+    body |= {
+        "unit": unit,
+        "rows": budget_rows(rows, describe=describe, units=unit if units is None else units, notes=notes),
+        "u": out.u,
+        "dof": json_dof(out.dof),
+        "k": out.k,
+        "coverage_probability": getattr(out, "coverage_probability", None),
+        "U": out.U,
+    }
+    return body
 
 
 CONFORMITY = ("pass", "fail", "conditionalPass", "conditionalFail", "noPass", "noFail", "notAssessed")
