@@ -23,22 +23,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
+from acquisition.methods.base import PointResult, budget_json, finite
 from uncertainty import Model, gum, normal, rectangular
 
 __all__ = [
+    "AIR_DENSITY_BOUND",
     "CG18",
     "R76",
     "R76_MPE_INITIAL",
+    "RHO_0",
+    "RHO_C",
     "SIMPLE_ACCEPTANCE",
+    "AirBuoyancy",
     "Balance",
     "Eccentricity",
     "LoadPoint",
     "MpeTable",
     "ReferenceWeight",
     "Repeatability",
+    "Term",
     "UncertaintyLine",
     "WeighingPoint",
+    "adjustment_term",
     "changeover_error",
     "discrimination_test",
     "eccentricity",
@@ -253,6 +259,16 @@ def eccentricity(
 # ------------------------------------------------------------------------------------------ reference weights
 
 
+RHO_0 = 1.2
+"""Reference air density ρ_0 of conventional mass, kg/m³ (OIML D 28:2004 / R111-1:2004 2.7)."""
+RHO_C = 8000.0
+"""Reference density ρ_c of conventional mass, kg/m³ (OIML D 28:2004 / R111-1:2004 2.7)."""
+AIR_DENSITY_BOUND = 0.1 * RHO_0
+"""±10 % of ρ_0 (0.12 kg/m³): the air-density deviation OIML R111-1:2004 10.1 designs the density limits of weights
+for; the half-width taken for ρ_a − ρ_0 when the air density is not measured, and the default half-width of the
+air-density change since an adjustment made before the calibration day (kg/m³)."""
+
+
 def r111_buoyancy_bound(mpe: float) -> float:
     """Half-width (g) of the buoyancy effect on a weight conforming to OIML R111-1:2004 10.1 (density limits).
 
@@ -264,12 +280,60 @@ def r111_buoyancy_bound(mpe: float) -> float:
 
 
 @dataclass(frozen=True)
+class AirBuoyancy:
+    """The conditions of the air buoyancy of the reference weights in a calibration (cg-18 v4.0 7.1.2); kg/m³.
+
+    ``air_density`` is ρ_a measured during the calibration (t, p, h of the environment instrument) with standard
+    uncertainty ``u_air_density``; None when not measured: ρ_a = ρ_0 is assumed, known only to lie within ±10 %
+    of it (:data:`AIR_DENSITY_BOUND`, rectangular). ``adjusted``: the instrument was adjusted immediately before the
+    calibration at its place of use, so its sensitivity refers to the air of the calibration; otherwise the air
+    density may have changed since the last adjustment by up to ±``variation`` (rectangular), which changes the
+    indication of a load m by −m·δρ_a/ρ_c (the adjustment weight's buoyancy, density ρ_c).
+    """
+
+    air_density: float | None = None
+    u_air_density: float = 0.0
+    adjusted: bool = False
+    variation: float = AIR_DENSITY_BOUND
+
+    def __post_init__(self) -> None:
+        if self.air_density is not None:
+            rho = finite("air_density (kg/m³)", self.air_density, positive=True)
+            if not 0.5 <= rho <= 1.5:
+                raise ValueError(f"air density {rho} is outside 0.5..1.5 kg/m³; give it in kg/m³")
+        finite("u_air_density (kg/m³)", self.u_air_density, nonneg=True)
+        finite("variation (kg/m³)", self.variation, nonneg=True)
+
+    def describe(self) -> str:
+        """One line for a budget's source column."""
+        if self.air_density is None:
+            air = f"ρ_a not measured: ρ_0 = {RHO_0} kg/m³ ± {AIR_DENSITY_BOUND:g} kg/m³ (±10 %, R111-1:2004 10.1)"
+        else:
+            air = f"ρ_a = {self.air_density:.4f} kg/m³, u = {self.u_air_density:.2g} kg/m³ (measured)"
+        return air
+
+
+@dataclass(frozen=True)
+class Term:
+    """One contribution of the reference weights: estimate ``value`` (g) and standard uncertainty ``u`` (g) of
+    a ``distribution`` (``"rectangular"``: u = half-width/√3), with the ``source`` a budget row shows."""
+
+    value: float
+    u: float
+    distribution: str
+    source: str
+
+
+@dataclass(frozen=True)
 class ReferenceWeight:
-    """One standard weight of a test load; all values in g.
+    """One standard weight of a test load; all masses in g, densities in kg/m³.
 
     ``correction`` is δm_c = conventional mass − nominal from its certificate with ``U`` at coverage factor ``k``
     (cg-18 v4.0 7.1.2: u = U/k); or, used at its nominal value, give only its class ``mpe`` (u = MPE/√3,
-    correction 0). ``drift`` and ``buoyancy`` are half-widths of rectangular distributions (0 = neglected).
+    correction 0). ``class_mpe`` is the MPE of its OIML R111 class (default ``mpe``), the bound the buoyancy term
+    uses when the density is not known. ``density`` with standard uncertainty ``u_density`` comes from its
+    certificate. ``drift`` is the half-width of a rectangular distribution of the drift since the certificate
+    (cg-18 7.1.2 δm_D) and ``drift_source`` says where it comes from (certificate history or class bound).
     """
 
     nominal: float
@@ -278,14 +342,16 @@ class ReferenceWeight:
     k: float = 2.0
     mpe: float | None = None
     drift: float = 0.0
-    buoyancy: float = 0.0
     label: str = ""
+    class_mpe: float | None = None
+    density: float | None = None
+    u_density: float = 0.0
+    drift_source: str = ""
 
     def __post_init__(self) -> None:
         finite("nominal", self.nominal, positive=True)
         finite("correction", self.correction)
         finite("drift", self.drift, nonneg=True)
-        finite("buoyancy", self.buoyancy, nonneg=True)
         if self.U is None and self.mpe is None:
             raise ValueError(
                 f"reference weight {self.label or self.nominal}: give its certificate U (with k) or its class MPE"
@@ -297,6 +363,13 @@ class ReferenceWeight:
             raise ValueError("a correction needs the certificate's U; a weight used by its class MPE has correction 0")
         if self.mpe is not None:
             finite("mpe", self.mpe, positive=True)
+        if self.class_mpe is not None:
+            finite("class_mpe", self.class_mpe, positive=True)
+        if self.density is not None:
+            rho = finite("density (kg/m³)", self.density, positive=True)
+            if not 1000.0 <= rho <= 25_000.0:
+                raise ValueError(f"weight density {rho} is outside 1000..25000 kg/m³; give it in kg/m³")
+        finite("u_density (kg/m³)", self.u_density, nonneg=True)
 
     @property
     def conventional_mass(self) -> float:
@@ -311,6 +384,63 @@ class ReferenceWeight:
         assert self.mpe is not None
         return self.mpe / math.sqrt(3.0)
 
+    @property
+    def name(self) -> str:
+        """Its label, or its nominal value."""
+        return self.label or f"{self.nominal:g} g"
+
+    def buoyancy(self, air: AirBuoyancy) -> Term:
+        """δm_B of this weight relative to its conventional mass (cg-18 v4.0 7.1.2; OIML R111-1:2004 10.1), g.
+
+        * density known (ρ, u(ρ)): δm_B = −m_N (ρ_a − ρ_0)(1/ρ − 1/ρ_c) and
+          u²(δm_B) = m_N² [(1/ρ − 1/ρ_c)² u²(ρ_a) + (ρ_a − ρ_0)² u²(ρ)/ρ⁴] (first order); with ρ_a not measured
+          the estimate ρ_a − ρ_0 is 0, so the product term enters at second order, m_N² u²(ρ_a) u²(ρ)/ρ⁴
+          (GUM JCGM 100:2008 5.1.2, note), and u(ρ_a) = 0.12/√3 kg/m³;
+        * density known only by class: R111-1:2004 10.1 bounds the effect of a ±10 % deviation of ρ_a from ρ_0 by
+          MPE/4, so the correction is 0 with half-width MPE/4 when ρ_a is not measured and
+          MPE/4 · (|ρ_a − ρ_0| + 2 u(ρ_a)) / (0.1 ρ_0) when it is (rectangular).
+        """
+        m = self.nominal
+        if self.density is not None:
+            rho, u_rho = self.density, self.u_density
+            contrast = 1.0 / rho - 1.0 / RHO_C
+            if air.air_density is None:
+                u_a = AIR_DENSITY_BOUND / math.sqrt(3.0)
+                u = m * math.sqrt((contrast * u_a) ** 2 + (u_a * u_rho / rho**2) ** 2)
+                return Term(0.0, u, "normal", f"{self.name}: ρ = {rho:g} ± {u_rho:g} kg/m³ (certificate)")
+            d_a = air.air_density - RHO_0
+            value = -m * d_a * contrast
+            u = m * math.sqrt((contrast * air.u_air_density) ** 2 + (d_a * u_rho / rho**2) ** 2)
+            return Term(value, u, "normal", f"{self.name}: ρ = {rho:g} ± {u_rho:g} kg/m³ (certificate)")
+        bound = self.class_mpe if self.class_mpe is not None else self.mpe
+        if bound is None:
+            raise ValueError(
+                f"reference weight {self.name}: its density is not known and no class MPE is given; give the "
+                "density (kg/m³) from its certificate or its OIML R111 class"
+            )
+        if air.air_density is None:
+            half = r111_buoyancy_bound(bound)
+        else:
+            half = r111_buoyancy_bound(bound) * (abs(air.air_density - RHO_0) + 2.0 * air.u_air_density)
+            half /= AIR_DENSITY_BOUND
+        return Term(0.0, half / math.sqrt(3.0), "rectangular", f"{self.name}: density by class, MPE/4 bound")
+
+
+def adjustment_term(nominal: float, air: AirBuoyancy) -> Term:
+    """δm_Ba (g): the change of the indication of a load of ``nominal`` g when the air density differs from that
+    of the instrument's last adjustment: −m·δρ_a/ρ_c, 0 with half-width m·variation/ρ_c (rectangular) unless
+    the instrument was adjusted immediately before the calibration (then exactly 0; cg-18 v4.0 7.1.2)."""
+    if air.adjusted:
+        return Term(0.0, 0.0, "rectangular", "instrument adjusted immediately before the calibration")
+    half = nominal * air.variation / RHO_C
+    return Term(
+        0.0,
+        half / math.sqrt(3.0),
+        "rectangular",
+        f"not adjusted before the calibration: air density may differ from that at its last adjustment by "
+        f"±{air.variation:g} kg/m³, ±m·δρ_a/ρ_c",
+    )
+
 
 # ------------------------------------------------------------------------------------- errors of indication
 
@@ -320,8 +450,7 @@ class LoadPoint:
     """One test load of the error-of-indication test; all values in g.
 
     ``indication`` is I_L (the mean of ``n_readings`` indications when several were taken), ``zero`` the no-load
-    indication I_0 before the load. ``direction`` is ``"up"`` or ``"down"``. ``single_body``: the load is one
-    body placed centrally, so the eccentricity contribution does not arise (cg-18 v4.0 7.1.1).
+    indication I_0 before the load. ``direction`` is ``"up"`` or ``"down"``.
     ``convection`` is the half-width of the convection effect δm_conv (cg-18 v4.0 Appendix F, from the
     temperature difference between weights and instrument), 0 when acclimatised.
     """
@@ -331,7 +460,6 @@ class LoadPoint:
     zero: float = 0.0
     direction: str = "up"
     n_readings: int = 1
-    single_body: bool = False
     convection: float = 0.0
 
     def __post_init__(self) -> None:
@@ -352,20 +480,23 @@ class LoadPoint:
 
 
 _MODEL = Model.from_expression(
-    "IL + dI_digL + dI_rep + dI_ecc - I0 - dI_dig0 - (m_c + dm_B + dm_D + dm_conv)", measurand="E"
+    "IL + dI_digL + dI_rep + dI_ecc - I0 - dI_dig0 - (m_c + dm_B + dm_Ba + dm_D + dm_conv)", measurand="E"
 )
-_DESCRIPTIONS = {
+_MODEL_TEXT = "E = I_L + δI_digL + δI_rep + δI_ecc − I_0 − δI_dig0 − (m_c + δm_B + δm_Ba + δm_D + δm_conv)"
+_SOURCES = {
     "IL": "indication at load",
-    "dI_digL": "rounding at load, d_L/√12 (cg-18 7.1.1)",
-    "dI_rep": "repeatability s (or s/√N for a mean of N) (cg-18 7.1.1)",
-    "dI_ecc": "eccentricity |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 7.1.1-10)",
+    "dI_digL": "rounding at load, d_L/√12 (cg-18 v4.0 7.1.1)",
+    "dI_rep": "repeatability s (or s/√N for a mean of N) (cg-18 v4.0 7.1.1)",
+    "dI_ecc": "eccentricity |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 v4.0 7.1.1)",
     "I0": "no-load indication",
-    "dI_dig0": "rounding at zero, d0/√12 (d0/(4√3) type-approved) (cg-18 7.1.1)",
-    "m_c": "conventional mass of the test load; u = Σ U_i/k_i or Σ MPE_i/√3 (cg-18 7.1.2, summed linearly)",
-    "dm_B": "air buoyancy (cg-18 7.1.2; R111-1 10.1 bound MPE/4 when not measured)",
-    "dm_D": "drift of the standards since their calibration (cg-18 7.1.2)",
-    "dm_conv": "convection (cg-18 7.1.2, Appendix F)",
+    "dI_dig0": "rounding at zero, d0/√12 (d0/(4√3) type-approved) (cg-18 v4.0 7.1.1)",
+    "m_c": "conventional mass of the test load; u = Σ U_i/k_i or Σ MPE_i/√3 (cg-18 v4.0 7.1.2, summed linearly)",
+    "dm_B": "air buoyancy of the weights, −m_N(ρ_a − ρ_0)(1/ρ − 1/ρ_c) (cg-18 v4.0 7.1.2; R111-1:2004 10.1)",
+    "dm_Ba": "air density at the instrument's last adjustment, −m_N·δρ_a/ρ_c (cg-18 v4.0 7.1.2)",
+    "dm_D": "drift of the weights since their calibration, rectangular (cg-18 v4.0 7.1.2)",
+    "dm_conv": "convection, weights not at the room's temperature (cg-18 v4.0 7.1.2, Appendix F)",
 }
+_INDICATION_NOTE = "the reading itself: its uncertainty is in the rounding, repeatability and eccentricity rows"
 
 
 def _pick_s(reps: Sequence[Repeatability], load: float) -> Repeatability:
@@ -381,26 +512,33 @@ def errors_of_indication(
     balance: Balance,
     points: Sequence[LoadPoint],
     repeatability: Repeatability | Sequence[Repeatability],
-    eccentricity: Eccentricity | None = None,
+    eccentricity: Eccentricity,
     *,
+    air: AirBuoyancy | None = None,
     coverage_factor: float | None = None,
     min_loads: int = 5,
 ) -> list[PointResult]:
     """Errors of indication E = I_L − I_0 − m_ref (g) with their expanded uncertainty (cg-18 v4.0 6.2, 7.1, 7.3).
 
-    u²(E) = d0²/12 + d_L²/12 + s² (s²/N for a mean of N) + u²(δI_ecc) + u²(δm_c) + u²(δm_B) + u²(δm_D) +
-    u²(δm_conv); the standards' contributions of a load of several weights are summed linearly (fully
-    correlated, cg-18 7.1.2). The budget is evaluated by the uncertainty engine; ν_eff by Welch–Satterthwaite
-    (repeatability has n − 1 degrees of freedom, the type B inputs infinite) and k = t_95.45 %(ν_eff) (cg-18 7.3,
-    Appendix E), which is 2.00 when ν_eff is large; ``coverage_factor`` fixes k instead (e.g. 2.0).
-    ``eccentricity`` is required unless every point is a single centred body. ``min_loads``: cg-18 5.2 asks for
-    at least 5 distinct test loads over the range (lower it only for an agreed reduced range).
+    u²(E) = d0²/12 + d_L²/12 + s² (s²/N for a mean of N) + u²(δI_ecc) + u²(δm_c) + u²(δm_B) + u²(δm_Ba) +
+    u²(δm_D) + u²(δm_conv): every contribution of cg-18 7.1.1 (indication) and 7.1.2 (reference mass) is a row of
+    the budget, a term that is zero saying why. The eccentricity term u(δI_ecc) = |ΔI_ecc|max·I/(2 L_ecc √3)
+    enters every error of indication (7.1.1), a single piece included. The reference weights' contributions of a
+    load of several pieces are summed linearly (fully correlated, cg-18 7.1.2). ``air`` gives the buoyancy case
+    (default: air density not measured, instrument not adjusted before the calibration — the conservative case).
+    ν_eff by Welch–Satterthwaite (repeatability has n − 1 degrees of freedom, the type B inputs infinite) and
+    k = t_95.45 %(ν_eff) (cg-18 7.3, Appendix E), which is 2.00 when ν_eff is large; ``coverage_factor`` fixes k
+    instead (e.g. 2.0). ``min_loads``: cg-18 5.2 asks for at least 5 distinct test loads over the range (lower it
+    only for an agreed reduced range).
     """
     if not points:
         raise ValueError("no load points given")
     reps = [repeatability] if isinstance(repeatability, Repeatability) else list(repeatability)
     if not reps:
         raise ValueError("give the repeatability test result (cg-18 5.1) used for u(δI_rep)")
+    if not isinstance(eccentricity, Eccentricity):
+        raise ValueError("give the eccentricity test result (cg-18 5.3): every error of indication has u(δI_ecc)")
+    air = air or AirBuoyancy()
     distinct = {round(p.nominal, 9) for p in points}
     if len(distinct) < min_loads:
         raise ValueError(
@@ -419,18 +557,14 @@ def errors_of_indication(
         d0 = balance.d0
         u_dig0 = d0 / (4.0 * math.sqrt(3.0)) if balance.type_approved else d0 / math.sqrt(12.0)
         d_l = balance.d_at(net)
-        if p.single_body:
-            u_ecc = 0.0
-        elif eccentricity is None:
-            raise ValueError(
-                f"point {i}: a load of several bodies needs the eccentricity test result (cg-18 7.1.1); pass "
-                "eccentricity=..., or mark the point single_body=True"
-            )
-        else:
-            u_ecc = eccentricity.u_relative() * abs(net)
+        u_ecc = eccentricity.u_relative() * abs(net)
         m_c = math.fsum(w.conventional_mass for w in p.weights)
         u_mc = math.fsum(w.u_correction for w in p.weights)
-        a_b = math.fsum(w.buoyancy for w in p.weights)
+        terms = [w.buoyancy(air) for w in p.weights]
+        b_value = math.fsum(t.value for t in terms)
+        b_u = math.fsum(t.u for t in terms)  # linear: one air density for every piece (correlated)
+        b_rect = all(t.distribution == "rectangular" for t in terms)
+        adjust = adjustment_term(p.nominal, air)
         a_d = math.fsum(w.drift for w in p.weights)
         inputs = {
             "IL": normal(float(p.indication), 0.0),
@@ -440,7 +574,8 @@ def errors_of_indication(
             "I0": normal(float(p.zero), 0.0),
             "dI_dig0": rectangular(0.0, u_dig0 * math.sqrt(3.0)),
             "m_c": normal(m_c, u_mc),
-            "dm_B": rectangular(0.0, a_b),
+            "dm_B": rectangular(b_value, b_u * math.sqrt(3.0)) if b_rect else normal(b_value, b_u),
+            "dm_Ba": rectangular(0.0, adjust.u * math.sqrt(3.0)),
             "dm_D": rectangular(0.0, a_d),
             "dm_conv": rectangular(0.0, p.convection),
         }
@@ -448,15 +583,33 @@ def errors_of_indication(
             out = gum(_MODEL, inputs, coverage_probability=CG18_COVERAGE_PROBABILITY, check_linearity=False)["E"]
         else:
             out = gum(_MODEL, inputs, coverage_factor=coverage_factor, check_linearity=False)["E"]
-        budget = {
-            "model": "E = I_L + δI_digL + δI_rep + δI_ecc − I_0 − δI_dig0 − (m_c + δm_B + δm_D + δm_conv)",
-            "rows": budget_rows((row for row in out.budget if row.u > 0.0), describe=_DESCRIPTIONS),
-            "u": out.u,
-            "dof": json_dof(out.dof),
-            "k": out.k,
-            "coverage_probability": out.coverage_probability,
-            "U": out.U,
-        }
+        sources = dict(_SOURCES)
+        sources["m_c"] += ": " + "; ".join(f"{w.name} {w.conventional_mass:.7g} g" for w in p.weights)
+        sources["dm_B"] += f"; {air.describe()}; " + "; ".join(t.source for t in terms)
+        sources["dm_Ba"] += f"; {adjust.source}"
+        drift_sources = [f"{w.name}: {w.drift_source}" for w in p.weights if w.drift_source]
+        if drift_sources:
+            sources["dm_D"] += ": " + "; ".join(drift_sources)
+        notes = {"IL": _INDICATION_NOTE, "I0": _INDICATION_NOTE}
+        if adjust.u == 0.0:
+            notes["dm_Ba"] = "zero: the instrument was adjusted immediately before the calibration (cg-18 v4.0 7.1.2)"
+        if p.convection == 0.0:
+            notes["dm_conv"] = (
+                "zero: the weights were acclimatised to the room's temperature (cg-18 v4.0 7.1.2, Appendix F); "
+                "give convection_relative for weights brought in warmer or colder"
+            )
+        if a_d == 0.0:
+            notes["dm_D"] = "zero: " + ("; ".join(drift_sources) or "no drift given for the weights")
+        if u_ecc == 0.0:
+            notes["dI_ecc"] = "zero: the eccentricity test showed no difference between the positions"
+        if b_u == 0.0 and b_value == 0.0:
+            notes["dm_B"] = "zero: the air density is ρ_0 = 1.2 kg/m³ with no uncertainty given"
+        if u_rep == 0.0:
+            notes["dI_rep"] = (
+                f"zero: the {rep.n} indications of the repeatability test were equal; their rounding is in the "
+                "δI_digL and δI_dig0 rows"
+            )
+        budget = budget_json(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
         results.append(
             PointResult(
                 quantity="error of indication" if p.direction == "up" else "error of indication (decreasing load)",

@@ -40,7 +40,7 @@ class CertifiedChange:
         """'change +0.012 mg between certificates A (2024-05-02) and B (2026-05-04)' (``scale`` converts)."""
         when = f" ({self.current_on.isoformat()})" if self.current_on else ""
         return (
-            f"change {self.change * scale:+.3g} {unit} of {self.label} between certificates {self.earlier} "
+            f"change {self.change * scale:+.3g} {unit} between certificates {self.earlier} "
             f"({self.earlier_on.isoformat()}) and {self.current}{when}"
         )
 

@@ -6,17 +6,25 @@ list every piece: ``point`` nominal g, ``value`` conventional mass g, ``U`` g at
 once, :mod:`acquisition.procedures.weightset`); a load the set cannot make is refused at planning. The operator
 action names the pieces to place.
 
-Steps: environment at the start; repeatability (``repetitions`` placements of ``repeat_load_g``, default Max/2,
-cg-18 5.1); eccentricity (centre then four positions at ``eccentricity_load_g``, default Max/3, cg-18 5.3); the
-no-load indication and then the errors of indication at ``loads_g`` going up (default five loads Max/5 … Max,
-cg-18 5.2) and, with ``down`` (default), back down from the second-highest load (cg-18 5.2 "loading and
-unloading"); environment at the end. Every indication is kept once it is stable. Evaluation:
-:func:`acquisition.methods.nawi.errors_of_indication` with the repeatability and eccentricity found, the pieces'
-conventional masses and U from their certificate (summed linearly for a load of several pieces). A load of one
-piece is a single body placed centrally (no eccentricity contribution); a load of several pieces gets the
-eccentricity contribution |ΔI_ecc|max·I/(2 L_ecc √3) of the eccentricity test (cg-18 7.1.1). With
-``uncertainty_in_use`` (default) the increasing-load results also give the uncertainty line U(m) = U0 + α·m
-(cg-18 8) as two rows. Masses in g.
+Steps: with ``adjusted_before_calibration`` the operator first adjusts the instrument (cg-18 7.1.2: then no term
+for the air density at an earlier adjustment); environment at the start; repeatability (``repetitions`` placements
+of ``repeat_load_g``, default Max/2, cg-18 5.1); eccentricity (centre then four positions at
+``eccentricity_load_g``, default Max/3, cg-18 5.3); the no-load indication and then the errors of indication at
+``loads_g`` going up (default five loads Max/5 … Max, cg-18 5.2) and, with ``down`` (default), back down from the
+second-highest load (cg-18 5.2 "loading and unloading"); environment at the end. Every indication is kept once it
+is stable.
+
+Evaluation: :func:`acquisition.methods.nawi.errors_of_indication` with the repeatability and eccentricity found
+(the eccentricity term enters every load, cg-18 7.1.1) and the reference weights in full (cg-18 7.1.2): each
+piece's certified conventional mass and U; its drift δm_D — the change of its certified value between the set's
+last two certificates (:mod:`acquisition.procedures.history`) or, for a piece without an earlier certificate, one
+third of its OIML R111 class MPE (the largest U its class allows, R111-1:2004 5.2); its air buoyancy δm_B with the
+air density measured during the run (``air_density`` = ``measured``, CIPM-2007 from the environment role) or
+assumed ρ_0 ± 10 % (``assumed``), and its density from the certificate (``density_kg_m3`` with
+``density_U_kg_m3`` at ``density_k``) or bounded by its class (R111-1:2004 10.1); the air density at the
+instrument's last adjustment δm_Ba unless ``adjusted_before_calibration``; convection δm_conv from
+``convection_relative``. With ``uncertainty_in_use`` (default) the increasing-load results also give the
+uncertainty line U(m) = U0 + α·m (cg-18 8) as two rows. Masses in g, densities in kg/m³.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from typing import Any
 
 from acquisition.methods.base import PointResult
 from acquisition.methods.nawi import (
+    AIR_DENSITY_BOUND,
+    AirBuoyancy,
     Balance,
     LoadPoint,
     ReferenceWeight,
@@ -34,6 +44,7 @@ from acquisition.methods.nawi import (
     repeatability,
     uncertainty_line,
 )
+from acquisition.methods.weights import CLASSES, mpe_mg
 from acquisition.procedures.base import (
     ECCENTRICITY_POSITIONS,
     ENVIRONMENT_ROLE,
@@ -45,8 +56,10 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.environment import run_air_density, sensor_uncertainty
+from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, ParamSpec
-from acquisition.procedures.weightset import Load, make, pieces
+from acquisition.procedures.weightset import Load, Piece, make, pieces
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
@@ -76,16 +89,81 @@ def _place(
     )
 
 
-def _reference(load: Load) -> tuple[ReferenceWeight, ...]:
-    """The pieces of ``load`` as the method's reference weights (correction and U from the certificate, g)."""
-    return tuple(
-        ReferenceWeight(p.nominal, correction=p.mass - p.nominal, U=p.U, k=p.k, label=p.label) for p in load.pieces
+#: the adjustment step's operator action (cg-18 v4.0 7.1.2: adjusted immediately before the calibration)
+_ADJUST = OperatorAction(
+    "adjust-balance",
+    "Hiệu chỉnh cân ngay bây giờ (quả cân hiệu chỉnh trong hoặc ngoài, theo hướng dẫn của nhà sản xuất), rồi tiếp tục",
+    "Adjust the instrument now (internal or external adjustment weight, as its manufacturer describes), then go on",
+    {},
+)
+_ASSUMED_HINT = "; or run with --param air_density=assumed (1.2 kg/m³ ± 10 %, below about 800 m)"
+
+
+def _class_mpe(piece: Piece, weight_class: str) -> float | None:
+    """The OIML R111-1:2004 Table 1 MPE (g) of ``piece`` in ``weight_class``; None when not tabulated."""
+    if weight_class not in CLASSES:
+        return None
+    try:
+        return mpe_mg(piece.nominal, weight_class) / 1000.0
+    except ValueError:
+        return None
+
+
+def _reference(piece: Piece, context: RunContext) -> ReferenceWeight:
+    """One piece of the set as a reference weight (cg-18 v4.0 7.1.2), g and kg/m³: its certified correction and U,
+    its density when the certificate gives it, its class MPE (buoyancy bound), and its drift: the change of its
+    certified value since the set's previous certificate, or MPE/3 of its class without one. ValueError names what
+    the registry lacks."""
+    std = context.standards["weights"]
+    weight_class = std.accuracy_class.strip().upper()
+    class_mpe = _class_mpe(piece, weight_class)
+    row = labelled(std.values).get(piece.label, {})
+    density = row.get("density_kg_m3")
+    u_density = 0.0
+    if density is not None:
+        if row.get("density_U_kg_m3") is None:
+            raise ValueError(
+                f"weight set {std.code}, piece {piece.label}: the certificate gives density_kg_m3 without "
+                "density_U_kg_m3; add it (kg/m³, at density_k, default 2)"
+            )
+        u_density = float(row["density_U_kg_m3"]) / float(row.get("density_k", 2.0))
+    elif class_mpe is None:
+        raise ValueError(
+            f"weight set {std.code}, piece {piece.label}: neither its density nor its OIML R111 class is known "
+            f"(class {std.accuracy_class or 'not registered'}), needed for the air buoyancy term (cg-18 v4.0 "
+            "7.1.2): register the set's class (E1 … M3) or give density_kg_m3 in its certificate"
+        )
+    change = certified_change(std, piece.label, lambda r: float(r["value"]))
+    if change is not None:
+        drift, source = abs(change.change), change.describe("mg", 1000.0)
+    elif class_mpe is not None:
+        drift = class_mpe / 3.0
+        source = f"no earlier certificate: one third of the {weight_class} MPE {class_mpe * 1000:g} mg"
+    else:
+        raise ValueError(
+            f"weight set {std.code}, piece {piece.label}: no earlier certificate to estimate its drift from and no "
+            "OIML R111 class to bound it (cg-18 v4.0 7.1.2 δm_D): register the previous certificate or the class"
+        )
+    return ReferenceWeight(
+        piece.nominal,
+        correction=piece.mass - piece.nominal,
+        U=piece.U,
+        k=piece.k,
+        label=piece.label,
+        class_mpe=class_mpe,
+        density=None if density is None else float(density),
+        u_density=u_density,
+        drift=drift,
+        drift_source=source,
     )
 
 
-def _point(load: Load, indication: float, zero: float, direction: str = "up") -> LoadPoint:
-    """One error-of-indication point: a single piece is a single body (no eccentricity term), several are not."""
-    return LoadPoint(_reference(load), indication, zero=zero, direction=direction, single_body=len(load.pieces) == 1)
+def _point(
+    load: Load, indication: float, zero: float, context: RunContext, convection: float, direction: str = "up"
+) -> LoadPoint:
+    """One error-of-indication point (g); ``convection`` is the half-width relative to the load."""
+    weights = tuple(_reference(p, context) for p in load.pieces)
+    return LoadPoint(weights, indication, zero=zero, direction=direction, convection=convection * load.nominal)
 
 
 def _down(loads: list[Load]) -> list[Load]:
@@ -147,6 +225,50 @@ PARAMETERS = (
         "Give the uncertainty-in-use line U(m) = U0 + α·m (cg-18 8)",
         default=True,
     ),
+    ParamSpec(
+        "adjusted_before_calibration",
+        "flag",
+        "Hiệu chỉnh cân ngay trước khi hiệu chuẩn, tại nơi sử dụng (quy trình thêm một bước hiệu chỉnh); khi "
+        "không, độ không đảm bảo đo gồm ảnh hưởng của khối lượng riêng không khí từ lần hiệu chỉnh trước "
+        "(cg-18 7.1.2)",
+        "Adjust the instrument immediately before the calibration, at its place of use (the run adds an adjustment "
+        "step); otherwise U includes the effect of the air density since its last adjustment (cg-18 7.1.2)",
+        default=False,
+    ),
+    ParamSpec(
+        "air_density",
+        "choice",
+        "Khối lượng riêng không khí: measured (tính từ nhiệt độ, áp suất, độ ẩm đo trong lần hiệu chuẩn, CIPM-2007) "
+        "hoặc assumed (coi là 1,2 kg/m³ ± 10 %, chỉ dùng ở độ cao dưới khoảng 800 m)",
+        "Air density: measured (from the temperature, pressure and humidity of the run, CIPM-2007) or assumed "
+        "(1.2 kg/m³ ± 10 %, only below about 800 m altitude)",
+        choices=("measured", "assumed"),
+        default="measured",
+    ),
+    ParamSpec(
+        "air_density_variation_kg_m3",
+        "number",
+        "Nửa độ rộng thay đổi khối lượng riêng không khí tại phòng thử kể từ lần hiệu chỉnh cân trước (khi không "
+        "hiệu chỉnh ngay trước khi hiệu chuẩn); mặc định 0,12 kg/m³ (±10 % của 1,2 kg/m³)",
+        "Half-width of the change of the room's air density since the instrument's last adjustment (when it is not "
+        "adjusted immediately before the calibration); default 0.12 kg/m³ (±10 % of 1.2 kg/m³)",
+        unit="kg/m³",
+        minimum=0.0,
+        maximum=0.6,
+        default=AIR_DENSITY_BOUND,
+    ),
+    ParamSpec(
+        "convection_relative",
+        "number",
+        "Nửa độ rộng ảnh hưởng đối lưu, tính theo phần của tải (cg-18 Phụ lục F, theo chênh lệch nhiệt độ giữa quả "
+        "cân và phòng và thời gian ổn định nhiệt); 0 khi quả cân đã ổn định nhiệt với phòng",
+        "Half-width of the convection effect as a fraction of the load (cg-18 Appendix F, from the temperature "
+        "difference between the weights and the room and the acclimatisation time); 0 when acclimatised",
+        unit="1",
+        minimum=0.0,
+        maximum=1e-3,
+        default=0.0,
+    ),
 )
 
 
@@ -155,7 +277,7 @@ class NawiCalibrationCg18(Procedure):
 
     definition = ProcedureDefinition(
         code="nawi-calibration-cg18",
-        version="1",
+        version="2",
         kind="calibration",
         field="mass",
         title="Hiệu chuẩn cân không tự động / Calibration of a non-automatic weighing instrument",
@@ -175,6 +297,8 @@ class NawiCalibrationCg18(Procedure):
             "stability_timeout_s": 30.0,
             "down": True,
             "uncertainty_in_use": True,
+            "adjusted_before_calibration": False,
+            "air_density": "measured",
         },
     )
     parameter_specs = PARAMETERS
@@ -206,10 +330,21 @@ class NawiCalibrationCg18(Procedure):
                 f"parameter repetitions must be >= {needed} for a repeatability load of {repeat.nominal:g} g "
                 f"(cg-18 v4.0 5.1: 5, or 3 from 100 kg), got {n}"
             )
+        made = [make(weights, x, "loads_g", code) for x in loads]
+        for load in made:  # every piece of every load has what its budget needs, before anything is measured
+            for piece in load.pieces:
+                _reference(piece, context)
+        measured = self.parameter(context, "air_density") == "measured"
+        if measured:
+            sensor_uncertainty(context.standards[ENVIRONMENT_ROLE.role], hint=_ASSUMED_HINT)
         return {
             "max": float(top),
             "d": float(d),
-            "loads": [make(weights, x, "loads_g", code) for x in loads],
+            "loads": made,
+            "adjusted": self.parameter(context, "adjusted_before_calibration"),
+            "measured": measured,
+            "variation": self.parameter(context, "air_density_variation_kg_m3"),
+            "convection": self.parameter(context, "convection_relative"),
             "repeat": repeat,
             "ecc": make(weights, given("eccentricity_load_g", round(top / 3, 6)), "eccentricity_load_g", code),
             "n": n,
@@ -224,11 +359,14 @@ class NawiCalibrationCg18(Procedure):
             max_spread=2 * cfg["d"],
             timeout=self.parameter(context, "stability_timeout_s"),
         )
-        steps = [
+        steps = []
+        if cfg["adjusted"]:
+            steps.append(Step("adjust", "balance", "Adjustment before calibration", _ADJUST, keep=0))
+        steps.append(
             Step(
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
             )
-        ]
+        )
         for i in range(1, cfg["n"] + 1):
             steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(None), stability=crit))
             steps.append(
@@ -298,14 +436,22 @@ class NawiCalibrationCg18(Procedure):
             [data[f"ecc-{k}"].values[0] for k, _, _ in ECCENTRICITY_POSITIONS],
         )
         zero = data["zero"].values[0]
-        points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero) for load in cfg["loads"]]
+        conv = cfg["convection"]
+        points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero, context, conv) for load in cfg["loads"]]
         if cfg["down"]:
             points.extend(
-                _point(load, data[f"down-{load.nominal:g}"].values[0], zero, "down") for load in _down(cfg["loads"])
+                _point(load, data[f"down-{load.nominal:g}"].values[0], zero, context, conv, "down")
+                for load in _down(cfg["loads"])
             )
+        if cfg["measured"]:
+            u_sensor = sensor_uncertainty(context.standards[ENVIRONMENT_ROLE.role], hint=_ASSUMED_HINT)
+            rho, _ = run_air_density(data, u_sensor, hint=_ASSUMED_HINT)
+            air = AirBuoyancy(rho.value, rho.u, adjusted=cfg["adjusted"], variation=cfg["variation"])
+        else:
+            air = AirBuoyancy(None, adjusted=cfg["adjusted"], variation=cfg["variation"])
         balance = Balance(max_load=cfg["max"], d=cfg["d"])
         results = [rep.as_result(), ecc.as_result()]
-        errors = errors_of_indication(balance, points, rep, ecc)
+        errors = errors_of_indication(balance, points, rep, ecc, air=air)
         results.extend(errors)
         if cfg["in_use"]:
             line = uncertainty_line([r for r in errors if r.quantity == "error of indication"])

@@ -83,6 +83,14 @@ class DemoScenario(ABC):
 # --- shared seed data ------------------------------------------------------------------------------------------
 
 
+#: the demo thermo-hygro-barometer's certificate: expanded uncertainty (k = 2) per quantity (°C, %RH, hPa)
+ENVIRONMENT_CERTIFIED = (
+    {"quantity": "temperature", "unit": "°C", "U": 0.3, "k": 2},
+    {"quantity": "humidity", "unit": "%RH", "U": 3.0, "k": 2},
+    {"quantity": "pressure", "unit": "hPa", "U": 1.0, "k": 2},
+)
+
+
 def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
     """The demo laboratory, customer, technician (authorised to perform ``procedures``, officer card valid), and a
     reviewer authorised to review and sign them; the environment standard ``DEMO-ENV``."""
@@ -129,6 +137,7 @@ def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
         manufacturer="COMET",
         model="T7510",
         serial_number="20231005",
+        values=ENVIRONMENT_CERTIFIED,
     )
 
 

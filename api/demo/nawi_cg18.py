@@ -5,7 +5,7 @@ set 1 g – 200 g of separate pieces (loads of several pieces are put together b
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from api.demo.base import (
     start_environment,
     weight_set,
 )
-from registry.models import MetrologyField
+from registry.models import MetrologyField, StandardCertificate
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -42,6 +42,13 @@ CERTIFIED: dict[str, tuple[float, float, float]] = {
     "2 g": (2.0, 2.00001, 0.000012),  # MPE 0.04 mg
     "2 g*": (2.0, 1.99999, 0.000012),
     "1 g": (1.0, 1.000008, 0.00001),  # MPE 0.03 mg
+}
+#: the set's previous certificate, two years earlier: every piece but the 1 g and 2 g ones (added to the set
+#: since), label -> (nominal g, conventional mass g, U g at k = 2); the 100 g piece has gained 0.03 mg since
+PREVIOUS: dict[str, tuple[float, float, float]] = {
+    label: (n, m - 0.00003 if label == "100 g" else m + 0.00001, u)
+    for label, (n, m, u) in CERTIFIED.items()
+    if n >= 5.0
 }
 PIECES = tuple(Piece(n, m, u, 2.0, label) for label, (n, m, u) in CERTIFIED.items())
 
@@ -67,6 +74,7 @@ class NawiCg18Demo(DemoScenario):
         "loads_g": [50.0, 100.0, 150.0, 200.0, 220.0],
         "repeat_load_g": 100.0,
         "eccentricity_load_g": ECCENTRICITY_LOAD_G,
+        "adjusted_before_calibration": True,
     }
 
     def __init__(self) -> None:
@@ -87,7 +95,23 @@ class NawiCg18Demo(DemoScenario):
             resolution_unit="g",
             accuracy_class="I",
         )
-        weight_set(s, today, code="DEMO-W-E2", name="Bộ quả cân E2 1 g – 200 g (demo)", certified=CERTIFIED)
+        weights = weight_set(s, today, code="DEMO-W-E2", name="Bộ quả cân E2 1 g – 200 g (demo)", certified=CERTIFIED)
+        if len(weights.certificates) == 1:  # the previous certificate: the drift of each piece it certifies
+            current = weights.certificates[0]
+            weights.certificates.append(
+                StandardCertificate(
+                    issuer=current.issuer,
+                    number=f"{current.number}-PREV",
+                    calibrated_on=current.calibrated_on - timedelta(days=730),
+                    issued_on=current.calibrated_on - timedelta(days=728),
+                    due_on=current.calibrated_on - timedelta(days=1),
+                    values=[
+                        {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
+                        for label, (n, m, u) in PREVIOUS.items()
+                    ],
+                )
+            )
+            s.flush()
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(MtSicsSimulator("bal-1", SERIAL, settle_time=0.15, stability_timeout=0.3, seed=11))
@@ -101,4 +125,6 @@ class NawiCg18Demo(DemoScenario):
     def act(self, action: OperatorAction) -> None:
         """Place the true (certified conventional) mass of the action's pieces at its position (see load_balance)."""
         assert self.balance is not None, "start the scenario first"
+        if action.kind == "adjust-balance":
+            return  # the simulated balance keeps its sensitivity error: the calibration is to find it
         load_balance(self.balance, action, CERTIFIED)

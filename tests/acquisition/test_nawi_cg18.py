@@ -19,6 +19,14 @@ also carries the settled noise (d/10, clipped at 3 sigma) and what is left of th
 d/4), so the two readings' offsets differ by less than d and the rounded difference is −4 d, −3 d or −5 d. At the
 other positions the true indications equal the centre's, so ΔI_i is −d, 0 or +d. Hence |ΔI_ecc|max is the back
 left's: 4 d within d.
+
+The reference weights carry every term of cg-18 v4.0 7.1.2, each worked by hand below from the guide's formulas:
+the certificate's U/k (summed linearly over the pieces), the drift δm_D (the change of each piece's certified value
+since the set's previous certificate, PREVIOUS below, or one third of its E2 MPE for a piece that certificate does
+not list), the air buoyancy δm_B (density by class: MPE/4 · (|ρ_a − ρ_0| + 2u(ρ_a)) / 0.12 kg/m³, or MPE/4 when the
+air density is not measured, OIML R111-1:2004 10.1; density known: −m(ρ_a − ρ_0)(1/ρ − 1/ρ_c)) and, for an
+instrument not adjusted immediately before the calibration, the air density since its last adjustment
+(m · 0.12 kg/m³ / ρ_c, rectangular).
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from acquisition.engine import RunEngine, RunRefused
-from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
+from acquisition.methods.weights import air_density
+from acquisition.procedures.base import CertificateRecord, InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.nawi_cg18 import NawiCalibrationCg18
 from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.store import SQLiteReadingStore
@@ -75,8 +84,42 @@ CERTIFIED = {
     "2 g*": (2.0, 1.999997, 0.000012),
     "1 g": (1.0, 1.000003, 0.00001),
 }
+#: the set's previous certificate (2024), conventional masses (g): every piece but the 1 g and 2 g ones
+PREVIOUS = {
+    "200 g": 200.00003,
+    "100 g": 99.99994,
+    "50 g": 50.00003,
+    "20 g": 20.00002,
+    "20 g*": 19.99997,
+    "10 g": 10.00002,
+    "5 g": 5.000001,
+}
+#: OIML R111-1:2004 Table 1, class E2 MPE (g) by nominal (g) (METROLOGY.md)
+E2_MPE = {200.0: 0.0003, 100.0: 0.00016, 50.0: 0.0001, 20.0: 0.00008, 10.0: 0.00006, 5.0: 0.00005, 2.0: 0.00004,
+          1.0: 0.00003}  # fmt: skip
+#: drift half-width D (g) per piece, by hand: |certified now − certified 2024|; without a 2024 value MPE/3
+DRIFT = {
+    "200 g": 0.00002,
+    "100 g": 0.00003,
+    "50 g": 0.00001,
+    "20 g": 0.00001,
+    "20 g*": 0.00001,
+    "10 g": 0.00001,
+    "5 g": 0.000004,
+    "2 g": 0.00004 / 3,
+    "2 g*": 0.00004 / 3,
+    "1 g": 0.00003 / 3,
+}
+RHO_0, RHO_C, BOUND = 1.2, 8000.0, 0.12  # kg/m³: OIML D 28 reference densities; ±10 % of ρ_0 (R111-1 10.1)
+#: the thermo-hygro-barometer's certificate: U (k = 2) of temperature °C, humidity %RH, pressure hPa
+ENV_CERTIFICATE = [
+    {"quantity": "temperature", "U": 0.3, "k": 2},
+    {"quantity": "humidity", "U": 3.0, "k": 2},
+    {"quantity": "pressure", "U": 1.0, "k": 2},
+]
 #: the pieces making each load, by hand (fewest pieces, the unstarred piece of a pair first)
 PIECES = {
+    1.0: ["1 g"],
     50.0: ["50 g"],
     70.0: ["50 g", "20 g"],
     100.0: ["100 g"],
@@ -98,8 +141,27 @@ def u_weights(load: float) -> float:
     return math.fsum(CERTIFIED[label][2] / 2 for label in PIECES[load])
 
 
+def u_buoyancy_class_assumed(load: float) -> float:
+    """u(δm_B) (g) of the pieces of ``load`` by class, air density not measured: Σ MPE_i/4, over √3 (R111-1 10.1)."""
+    return math.fsum(E2_MPE[CERTIFIED[label][0]] / 4 for label in PIECES[load]) / math.sqrt(3)
+
+
+def u_adjustment(load: float) -> float:
+    """u(δm_Ba) (g) of an instrument not adjusted before the calibration: load · 0.12 kg/m³ / ρ_c, over √3."""
+    return load * BOUND / RHO_C / math.sqrt(3)
+
+
+def u_drift(load: float) -> float:
+    """u(δm_D) (g): the pieces' drift half-widths D summed linearly, over √3 (rectangular)."""
+    return math.fsum(DRIFT[label] for label in PIECES[load]) / math.sqrt(3)
+
+
 ECC_RELATIVE = -4 * D / mass(70.0)  # -4 d = -0.4 mg on the 70 g load (see the module docstring)
 CERTIFICATE = [{"point": n, "value": m, "unit": "g", "U": u, "k": 2} for n, m, u in CERTIFIED.values()]
+PREVIOUS_CERTIFICATE = [
+    {"point": CERTIFIED[label][0], "value": m, "unit": "g", "U": CERTIFIED[label][2], "k": 2}
+    for label, m in PREVIOUS.items()
+]
 
 
 def differences(note: str) -> list[float]:
@@ -135,8 +197,18 @@ def registry(tmp_path: Path) -> Engine:
             Authorisation(procedure_code="nawi-calibration-cg18", can_perform=True, valid_from=date(2026, 1, 1))
         ]
         s.add(tech)
-        weights = ReferenceStandard(code="W-E2", name="Bộ quả cân E2", kind="weight set", field=MetrologyField.MASS)
+        weights = ReferenceStandard(
+            code="W-E2", name="Bộ quả cân E2", kind="weight set", field=MetrologyField.MASS, accuracy_class="E2"
+        )
         weights.certificates = [
+            StandardCertificate(
+                issuer="VMI",
+                number="V-2024-007",
+                calibrated_on=date(2024, 1, 8),
+                issued_on=date(2024, 1, 9),
+                due_on=date(2025, 1, 8),
+                values=PREVIOUS_CERTIFICATE,
+            ),
             StandardCertificate(
                 issuer="VMI",
                 number="V-2026-001",
@@ -144,7 +216,7 @@ def registry(tmp_path: Path) -> Engine:
                 issued_on=date(2026, 1, 12),
                 due_on=date(2027, 1, 10),
                 values=CERTIFICATE,
-            )
+            ),
         ]
         env = ReferenceStandard(
             code="ENV-1", name="COMET T7510", kind="thermo-hygro-barometer", field=MetrologyField.TEMPERATURE
@@ -156,6 +228,7 @@ def registry(tmp_path: Path) -> Engine:
                 calibrated_on=date(2026, 2, 1),
                 issued_on=date(2026, 2, 2),
                 due_on=date(2027, 2, 1),
+                values=ENV_CERTIFICATE,
             )
         ]
         s.add_all([weights, env])
@@ -180,7 +253,7 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         instrument="B912345678",
         technician="lan",
         standards={"weights": "W-E2", "environment": "ENV-1"},
-        parameters=PARAMS,
+        parameters={**PARAMS, "air_density": "assumed"},
     )
     with (
         open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as bal,
@@ -199,18 +272,29 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         assert r.value == pytest.approx(expected, abs=1.5e-4), r  # rounding at zero and load, and noise
         rows = {row["input"]: row["u"] for row in r.budget["rows"]}
         assert rows["m_c"] == pytest.approx(u_weights(r.point), rel=1e-12)  # the pieces' u summed linearly
-        # cg-18 7.1.1: a load of one piece is a single body placed centrally, no eccentricity term; a load of
-        # several pieces gets |ΔI_ecc|max · I / (2 L_ecc √3), I the net indication (= the load within 1e-5)
-        u_ecc = 0.0 if len(PIECES[r.point]) == 1 else ecc.value * r.point / (2 * 70.0 * math.sqrt(3))
-        assert rows.get("dI_ecc", 0.0) == pytest.approx(u_ecc, rel=1e-5)
-        # u²(E) = d0²/12 + d²/12 + s² + u²(ecc) + u²(m_c) (cg-18 7.1, no buoyancy, drift or convection given)
-        u = math.sqrt(2 * D**2 / 12 + rep.value**2 + u_ecc**2 + u_weights(r.point) ** 2)
+        # cg-18 7.1.1: every load gets |ΔI_ecc|max · I / (2 L_ecc √3), I the net indication (= the load within 1e-5)
+        u_ecc = ecc.value * r.point / (2 * 70.0 * math.sqrt(3))
+        assert rows["dI_ecc"] == pytest.approx(u_ecc, rel=1e-5)
+        # cg-18 7.1.2: buoyancy by class (air density assumed), not adjusted before, drift from the 2024 certificate
+        assert rows["dm_B"] == pytest.approx(u_buoyancy_class_assumed(r.point), rel=1e-12)
+        assert rows["dm_Ba"] == pytest.approx(u_adjustment(r.point), rel=1e-12)
+        assert rows["dm_D"] == pytest.approx(u_drift(r.point), rel=1e-9)
+        # u²(E) = d0²/12 + d²/12 + s² + u²(ecc) + u²(m_c) + u²(δm_B) + u²(δm_Ba) + u²(δm_D) (cg-18 7.1)
+        u = math.sqrt(
+            2 * D**2 / 12
+            + rep.value**2
+            + u_ecc**2
+            + u_weights(r.point) ** 2
+            + u_buoyancy_class_assumed(r.point) ** 2
+            + u_adjustment(r.point) ** 2
+            + u_drift(r.point) ** 2
+        )
         assert r.budget["u"] == pytest.approx(u, rel=1e-5)
         # k = t_95.45(nu_eff): 2.00 for large nu_eff, up to t(4) = 2.87 when the 5-reading repeatability dominates
         assert r.U is not None and r.k is not None and 1.99 < r.k < 2.88
         expanded = r.U
         assert expanded == pytest.approx(r.k * r.budget["u"], rel=1e-12)
-    assert len(PIECES[150.0]) == len(PIECES[220.0]) == 2 and ecc.value > 0  # so those two rows have the term
+    assert ecc.value > 0  # so every row has the eccentricity term
     # the errors grow with the load at the simulated 2 ppm: least-squares slope of E against m
     loads = [r.point or 0.0 for r in errors]
     mean_m, mean_e = sum(loads) / len(loads), sum(r.value for r in errors) / len(errors)
@@ -262,22 +346,40 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
 # --- loads made of pieces, worked by hand on fixed indications --------------------------------------------------
 
 
-def context(**parameters: Any) -> RunContext:
-    """The 220 g, d = 0.1 mg balance of the module and the test's weight set, without a registry."""
+def context(*, density: tuple[float, float] | None = None, **parameters: Any) -> RunContext:
+    """The 220 g, d = 0.1 mg balance of the module, the test's E2 weight set with its 2024 certificate, and the
+    thermo-hygro-barometer, without a registry. ``density``: (ρ, U at k = 2) kg/m³ written into every piece's row."""
+    rows = CERTIFICATE
+    if density is not None:
+        rows = [dict(r, density_kg_m3=density[0], density_U_kg_m3=density[1]) for r in CERTIFICATE]
+    earlier = CertificateRecord("V-2024-007", date(2024, 1, 8), tuple(PREVIOUS_CERTIFICATE))
     return RunContext(
         run_id="t",
         parameters={**PARAMS, **parameters},
         instrument=InstrumentUnderTest(1, "Cân phân tích", "MT", "XS204", "B1", 0.0, 220.0, "g", D, "g", "I"),
         standards={
             "weights": StandardUsed(
-                "weights", "W-E2", "weight set", 1.0, 200.0, "g", "E2", "V-2026-001", tuple(CERTIFICATE)
+                "weights",
+                "W-E2",
+                "weight set",
+                1.0,
+                200.0,
+                "g",
+                "E2",
+                "V-2026-001",
+                tuple(rows),
+                calibrated_on=date(2026, 1, 10),
+                history=(earlier,),
+            ),
+            "environment": StandardUsed(
+                "environment", "ENV-1", "thermo-hygro-barometer", None, None, "", "", "Q3-77", tuple(ENV_CERTIFICATE)
             ),
         },
     )
 
 
 #: indication (g) at each load of the error-of-indication test, up and down
-LOAD_READINGS = {50.0: 50.0001, 100.0: 100.0, 150.0: 150.0002, 200.0: 200.0003, 220.0: 220.0001}
+LOAD_READINGS = {1.0: 1.0, 50.0: 50.0001, 100.0: 100.0, 150.0: 150.0002, 200.0: 200.0003, 220.0: 220.0001}
 #: fixed indications (g): repeatability nets 100.0000, 100.0001, 100.0000, 100.0001, 100.0000; eccentricity
 #: differences from the centre 0, −0.4 mg (back left), 0, +0.1 mg; no-load 0; the loads as above
 READINGS = {
@@ -292,27 +394,56 @@ READINGS = {
     "unload": 0.0,
     **{f"{kind}-{x:g}": i for kind in ("load", "down") for x, i in LOAD_READINGS.items()},
 }
+#: environment at the start and the end: (°C, %RH, hPa)
+ENV_READINGS = {"env-start": (20.0, 50.0, 1000.0), "env-end": (22.0, 50.0, 1000.0)}
 
 
-def evaluate() -> dict[tuple[str, float], Any]:
+def evaluate(ctx: RunContext | None = None) -> dict[tuple[str, float], Any]:
     """Run the procedure's plan and evaluation on READINGS; the results by (quantity, load)."""
     procedure = NawiCalibrationCg18()
-    ctx = context()
+    ctx = ctx or context()
     steps = procedure.plan(ctx)
-    data = {s.id: StepData(s, (READINGS[s.id],), "g") for s in steps if s.role == "balance"}
+    data = {s.id: StepData(s, (READINGS[s.id],), "g") for s in steps if s.role == "balance" and s.keep}
+    quantities = ("temperature", "humidity", "pressure")
+    data |= {s.id: StepData(s, ENV_READINGS[s.id], "", quantities) for s in steps if s.role == "environment"}
     return {(r.quantity, r.point): r for r in procedure.evaluate(ctx, data)}
 
 
+def measured_air() -> tuple[float, float]:
+    """ρ_a and u(ρ_a) (kg/m³) of ENV_READINGS, worked independently of the procedure: CIPM-2007 at the means
+    (21 °C, 50 %RH, 1000 hPa; acquisition.methods.weights.air_density, checked against published values in
+    tests/methods/test_weights.py) with u of each quantity = √(u_sensor² + (range/√12)²): u_t = √(0.15² +
+    (2/√12)²), u_h = 1.5, u_p = 0.5; sensitivities by central differences; plus the equation's own 22·10⁻⁶."""
+    rho = air_density(21.0, 1000.0, 50.0)
+    u_t, u_h, u_p = math.hypot(0.15, 2 / math.sqrt(12)), 1.5, 0.5
+    c_t = (air_density(21.01, 1000.0, 50.0) - air_density(20.99, 1000.0, 50.0)) / 0.02
+    c_h = (air_density(21.0, 1000.0, 50.1) - air_density(21.0, 1000.0, 49.9)) / 0.2
+    c_p = (air_density(21.0, 1000.1, 50.0) - air_density(21.0, 999.9, 50.0)) / 0.2
+    return rho, math.sqrt((c_t * u_t) ** 2 + (c_h * u_h) ** 2 + (c_p * u_p) ** 2 + (rho * 22e-6) ** 2)
+
+
+def rows_of(r: Any) -> dict[str, dict[str, Any]]:
+    return {row["input"]: row for row in r.budget["rows"]}
+
+
+S = math.sqrt(3e-9)  # repeatability s (g) of READINGS: s² = (3·(0.04 mg)² + 2·(0.06 mg)²)/4 = 3e-9 g²
+U_ECC_100 = 0.0004 * 100.0 / (2 * 70.0 * math.sqrt(3))  # |ΔI_ecc|max · I / (2 L_ecc √3), I = 100.0000 g
+U_MC_100 = 0.00005 / 2  # the 100 g piece's certificate U/k
+
+
+def k_of(u: float) -> float:
+    """k = t_95.45 %(ν_eff), ν_eff = u⁴/(s⁴/4) (Welch–Satterthwaite; only the repeatability has finite ν = 4)."""
+    return float(stats.t.ppf(0.5 + 0.9545 / 2, u**4 / (S**4 / 4)))
+
+
 def test_a_150_g_load_of_two_pieces_gets_their_linear_u_and_the_eccentricity_term() -> None:
-    results = evaluate()
+    results = evaluate(context(air_density="assumed", adjusted_before_calibration=True))
     r = results[("error of indication", 150.0)]
     # reference: 100 g + 50 g = 99.99997 g + 50.00002 g = 149.99999 g; E = I − I0 − m_c = 150.0002 − 0 − 149.99999
     assert r.value == pytest.approx(0.00021, abs=1e-12)
-    # repeatability (cg-18 6.1): mean 100.00004 g, s² = (3·(0.04 mg)² + 2·(0.06 mg)²)/4 = 3e-9 g²
-    s = math.sqrt(3e-9)
-    assert results[("repeatability standard deviation", 100.0)].value == pytest.approx(s, rel=1e-9)
-    # eccentricity (cg-18 6.3): |ΔI_ecc|max = 0.4 mg at L_ecc = 70 g; cg-18 7.1.1-10 as acquisition.methods.nawi
-    # implements it: u(δI_ecc) = |ΔI_ecc|max · I / (2 L_ecc √3) with I the net indication 150.0002 g
+    assert results[("repeatability standard deviation", 100.0)].value == pytest.approx(S, rel=1e-9)
+    # eccentricity (cg-18 6.3): |ΔI_ecc|max = 0.4 mg at L_ecc = 70 g; cg-18 7.1.1: u(δI_ecc) = |ΔI_ecc|max · I /
+    # (2 L_ecc √3) with I the net indication 150.0002 g
     u_ecc = 0.0004 * 150.0002 / (2 * 70.0 * math.sqrt(3))
     # the two pieces' standard uncertainties added linearly (cg-18 7.1.2): 0.05 mg/2 + 0.03 mg/2 = 0.04 mg
     u_mc = 0.00005 / 2 + 0.00003 / 2
@@ -320,25 +451,114 @@ def test_a_150_g_load_of_two_pieces_gets_their_linear_u_and_the_eccentricity_ter
     assert rows["dI_ecc"] == pytest.approx(u_ecc, rel=1e-12)
     assert rows["m_c"] == pytest.approx(u_mc, rel=1e-12)
     assert rows["m_c"] > math.hypot(0.00005 / 2, 0.00003 / 2) * 1.3  # linear, not root-sum-square (0.029 mg)
-    # u²(E) = d0²/12 + d²/12 + s² + u²(δI_ecc) + u²(δm_c) (cg-18 7.1; no buoyancy, drift or convection given)
-    u = math.sqrt(D**2 / 12 + D**2 / 12 + s**2 + u_ecc**2 + u_mc**2)
+    # buoyancy by class, air density not measured: (0.16 mg + 0.10 mg)/4/√3; drift (0.03 + 0.01) mg/√3
+    u_b = (0.00016 + 0.0001) / 4 / math.sqrt(3)
+    u_d = (0.00003 + 0.00001) / math.sqrt(3)
+    assert rows["dm_B"] == pytest.approx(u_b, rel=1e-12) and rows["dm_D"] == pytest.approx(u_d, rel=1e-9)
+    # u²(E) = d0²/12 + d²/12 + s² + u²(δI_ecc) + u²(δm_c) + u²(δm_B) + u²(δm_D) (cg-18 7.1; adjusted, acclimatised)
+    u = math.sqrt(D**2 / 12 + D**2 / 12 + S**2 + u_ecc**2 + u_mc**2 + u_b**2 + u_d**2)
     assert r.budget["u"] == pytest.approx(u, rel=1e-12)
-    # k = t_95.45 %(ν_eff), ν_eff = u⁴ / (s⁴/4) by Welch–Satterthwaite (repeatability n − 1 = 4, the rest type B)
-    nu = u**4 / (s**4 / 4)
-    k = float(stats.t.ppf(0.5 + 0.9545 / 2, nu))
     expanded = r.U
-    assert r.k == pytest.approx(k, rel=1e-6) and expanded == pytest.approx(k * u, rel=1e-6)
+    assert r.k == pytest.approx(k_of(u), rel=1e-6) and expanded == pytest.approx(k_of(u) * u, rel=1e-6)
     # the decreasing 150 g load is the same two pieces, with the same terms
     down = results[("error of indication (decreasing load)", 150.0)]
     assert down.budget["u"] == pytest.approx(u, rel=1e-12)
 
 
-def test_a_load_of_one_piece_has_no_eccentricity_term() -> None:
+def test_100_g_measured_air_density_class_density_not_adjusted() -> None:
+    """The procedure's defaults: ρ_a measured during the run, the E2 piece's density known only by its class, the
+    instrument not adjusted before the calibration (cg-18 v4.0 7.1.2; R111-1:2004 10.1)."""
     r = evaluate()[("error of indication", 100.0)]
-    # one 100 g piece (99.99997 g) placed centrally: E = 100.0000 − 99.99997; u² = d²/6 + s² + (0.05 mg / 2)²
-    assert r.value == pytest.approx(0.00003, abs=1e-12)
-    assert "dI_ecc" not in {row["input"] for row in r.budget["rows"]}
-    assert r.budget["u"] == pytest.approx(math.sqrt(D**2 / 6 + 3e-9 + (0.00005 / 2) ** 2), rel=1e-12)
+    assert r.value == pytest.approx(0.00003, abs=1e-12)  # E = 100.0000 − 99.99997
+    rho, u_rho = measured_air()
+    u_b = 0.00016 / 4 * (abs(rho - RHO_0) + 2 * u_rho) / BOUND / math.sqrt(3)
+    u_ba = 100.0 * BOUND / RHO_C / math.sqrt(3)
+    u_d = 0.00003 / math.sqrt(3)  # 99.99997 − 99.99994, certificates V-2024-007 and V-2026-001
+    rows = rows_of(r)
+    assert rows["dm_B"]["u"] == pytest.approx(u_b, rel=1e-6) and rows["dm_B"]["distribution"] == "rectangular"
+    assert rows["dm_Ba"]["u"] == pytest.approx(u_ba, rel=1e-12)
+    assert rows["dm_D"]["u"] == pytest.approx(u_d, rel=1e-9)
+    assert "V-2024-007" in rows["dm_D"]["source"] and "V-2026-001" in rows["dm_D"]["source"]
+    assert "measured" in rows["dm_B"]["source"] and "by class" in rows["dm_B"]["source"]
+    u = math.sqrt(D**2 / 6 + S**2 + U_ECC_100**2 + U_MC_100**2 + u_b**2 + u_ba**2 + u_d**2)
+    assert r.budget["u"] == pytest.approx(u, rel=1e-9)
+    assert pytest.approx(k_of(u) * u, rel=1e-6) == r.U
+    # the guide's other terms are rows too; those at zero say why (METROLOGY: every contribution is listed)
+    assert set(rows) == {"IL", "dI_digL", "dI_rep", "dI_ecc", "I0", "dI_dig0", "m_c", "dm_B", "dm_Ba", "dm_D",
+                         "dm_conv"}  # fmt: skip
+    for row in rows.values():
+        assert row["unit"] == "g" and row["source"]
+        if row["u"] == 0.0:
+            assert row.get("note"), row
+    # without the air density since the last adjustment the instrument's U would be about five times smaller:
+    # that term dominates at 100 g (0.87 mg against 0.18 mg for all the others)
+    others = math.sqrt(u**2 - u_ba**2)
+    assert u_ba > 4 * others
+
+
+def test_100_g_air_density_assumed_class_density_adjusted_first() -> None:
+    ctx = context(air_density="assumed", adjusted_before_calibration=True)
+    steps = NawiCalibrationCg18().plan(ctx)
+    # the run starts with the adjustment, an operator action with no reading
+    assert steps[0].id == "adjust" and steps[0].keep == 0 and steps[0].action is not None
+    assert steps[0].action.kind == "adjust-balance"
+    r = evaluate(ctx)[("error of indication", 100.0)]
+    rows = rows_of(r)
+    u_b = 0.00016 / (4 * math.sqrt(3))  # R111-1 10.1: MPE/4 for ±10 % of ρ_0, rectangular
+    assert rows["dm_B"]["u"] == pytest.approx(u_b, rel=1e-12) and rows["dm_B"]["value"] == 0.0
+    assert rows["dm_Ba"]["u"] == 0.0 and "adjusted immediately before" in rows["dm_Ba"]["note"]
+    u = math.sqrt(D**2 / 6 + S**2 + U_ECC_100**2 + U_MC_100**2 + u_b**2 + (0.00003 / math.sqrt(3)) ** 2)
+    assert r.budget["u"] == pytest.approx(u, rel=1e-12)
+
+
+def test_100_g_measured_air_density_known_weight_density_adjusted() -> None:
+    """Density 7950 kg/m³, U = 60 kg/m³ (k = 2) on the certificate: the correction is applied (cg-18 7.1.2)."""
+    r = evaluate(context(density=(7950.0, 60.0), adjusted_before_calibration=True))[("error of indication", 100.0)]
+    rho, u_rho = measured_air()
+    contrast = 1 / 7950.0 - 1 / RHO_C  # 1/ρ − 1/ρ_c, m³/kg
+    correction = -100.0 * (rho - RHO_0) * contrast  # δm_B, g (positive: ρ_a < ρ_0 and ρ < ρ_c)
+    u_b = 100.0 * math.sqrt((contrast * u_rho) ** 2 + ((rho - RHO_0) * 30.0 / 7950.0**2) ** 2)
+    row = rows_of(r)["dm_B"]
+    assert row["value"] == pytest.approx(correction, rel=1e-6) and row["u"] == pytest.approx(u_b, rel=1e-5)
+    assert row["distribution"] == "normal" and "7950" in row["source"]
+    # E = I − I0 − (m_c + δm_B): the correction enters the error itself
+    assert r.value == pytest.approx(100.0 - 0.0 - (99.99997 + correction), abs=1e-12)
+    u = math.sqrt(D**2 / 6 + S**2 + U_ECC_100**2 + U_MC_100**2 + u_b**2 + (0.00003 / math.sqrt(3)) ** 2)
+    assert r.budget["u"] == pytest.approx(u, rel=1e-9)
+
+
+def test_100_g_air_density_assumed_known_weight_density_not_adjusted() -> None:
+    """ρ_a not measured: ρ_a − ρ_0 = 0 ± 0.12 kg/m³ (rectangular), so the density's u enters at second order."""
+    r = evaluate(context(density=(7950.0, 60.0), air_density="assumed"))[("error of indication", 100.0)]
+    u_a = BOUND / math.sqrt(3)
+    contrast = 1 / 7950.0 - 1 / RHO_C
+    u_b = 100.0 * math.sqrt((contrast * u_a) ** 2 + (u_a * 30.0 / 7950.0**2) ** 2)
+    rows = rows_of(r)
+    assert rows["dm_B"]["value"] == 0.0 and rows["dm_B"]["u"] == pytest.approx(u_b, rel=1e-12)
+    assert rows["dm_Ba"]["u"] == pytest.approx(100.0 * BOUND / RHO_C / math.sqrt(3), rel=1e-12)
+
+
+def test_drift_from_the_history_or_the_class_bound() -> None:
+    """A 1 g piece the 2024 certificate does not list: D = MPE/3 = 0.01 mg (E2); the 100 g piece's 0.03 mg."""
+    results = evaluate(context(loads_g=[1.0, 50.0, 100.0, 150.0, 200.0], air_density="assumed"))
+    small = rows_of(results[("error of indication", 1.0)])["dm_D"]
+    assert small["u"] == pytest.approx(0.00003 / 3 / math.sqrt(3), rel=1e-12)
+    assert "no earlier certificate" in small["source"] and "E2" in small["source"]
+    large = rows_of(results[("error of indication", 100.0)])["dm_D"]
+    assert large["u"] == pytest.approx(0.00003 / math.sqrt(3), rel=1e-9) and "+0.03 mg" in large["source"]
+
+
+def test_a_set_without_class_or_density_is_refused_at_planning() -> None:
+    ctx = context()
+    weights = dataclasses.replace(ctx.standards["weights"], accuracy_class="")
+    ctx = dataclasses.replace(ctx, standards={**ctx.standards, "weights": weights})
+    with pytest.raises(ValueError, match="neither its density nor its OIML R111 class"):
+        NawiCalibrationCg18().plan(ctx)
+    env = dataclasses.replace(ctx.standards["environment"], values=())
+    ctx2 = dataclasses.replace(context(), standards={**context().standards, "environment": env})
+    with pytest.raises(ValueError, match="temperature uncertainty of ENV-1.*air_density=assumed"):
+        NawiCalibrationCg18().plan(ctx2)
+    NawiCalibrationCg18().plan(dataclasses.replace(ctx2, parameters={**PARAMS, "air_density": "assumed"}))
 
 
 def test_the_actions_name_the_pieces_to_place() -> None:
@@ -363,7 +583,11 @@ def test_the_actions_name_the_pieces_to_place() -> None:
     # a starred piece is named: a set whose only 100 g piece is the second one of the certificate ("100 g*")
     values = [dict(v, label="100 g*") if v["point"] == 100.0 else v for v in CERTIFICATE]
     ctx = dataclasses.replace(
-        context(), standards={"weights": dataclasses.replace(context().standards["weights"], values=tuple(values))}
+        context(),
+        standards={
+            **context().standards,
+            "weights": dataclasses.replace(context().standards["weights"], values=tuple(values)),
+        },
     )
     starred = {s.id: s for s in NawiCalibrationCg18().plan(ctx)}["load-100"].action
     assert starred is not None and starred.text_vi == "Đặt 100 g (100 g*) ở giữa đĩa cân"

@@ -382,8 +382,8 @@ def test_the_engine_refuses_a_decimal_comma_before_writing_anything(
 
 def test_the_engine_keeps_the_clean_values_a_form_sent_as_text(demo_run: Callable[..., DemoRun]) -> None:
     """``down = "không"`` is false (it used to be bool("không") = True) and ``repetitions = "6"`` is 6: a cg-18 run
-    then has 6 repeatability pairs and no decreasing loads, so 1 + 6×2 + 5 + 1 + 5 + 1 + 1 = 26 steps and 9 results
-    (repeatability, eccentricity, 5 increasing loads, U0 and alpha)."""
+    then has 6 repeatability pairs and no decreasing loads, so 1 + 1 + 6×2 + 5 + 1 + 5 + 1 + 1 = 27 steps (the demo
+    adjusts the balance first) and 9 results (repeatability, eccentricity, 5 increasing loads, U0 and alpha)."""
     run = demo_run("nawi-calibration-cg18", down="không", repetitions="6")
     assert run.outcome.state == "completed", run.outcome.message
     assert len(run.outcome.results) == 9
@@ -394,7 +394,7 @@ def test_the_engine_keeps_the_clean_values_a_form_sent_as_text(demo_run: Callabl
         assert stored is not None
         assert stored.checkpoint["parameters"]["down"] is False
         assert stored.checkpoint["parameters"]["repetitions"] == 6
-        assert len(stored.checkpoint["completed"]) == 26
+        assert len(stored.checkpoint["completed"]) == 27
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from simulators.runner import SimulatorThread
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
 DMM = "dmm-calibration"
-CG18_STEPS = 28  # env, 5 x (zero, load), 5 eccentricity, zero, 5 loads up, 4 down, unload, env
+CG18_STEPS = 29  # adjustment (the demo adjusts), env, 5 x (zero, load), 5 eccentricity, zero, 5 up, 4 down, unload, env
 
 
 @pytest.fixture

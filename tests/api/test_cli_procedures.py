@@ -42,7 +42,7 @@ def test_show_prints_each_parameter_in_vietnamese_then_english_on_request(env: d
     done = caltrace(env, "procedures", "show", CG18)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith(f"{CG18} v1 — Hiệu chuẩn cân không tự động")
+    assert lines[0].startswith(f"{CG18} v2 — Hiệu chuẩn cân không tự động")
     assert "dấu chấm: 0.5" in done.stdout
     row = next(line for line in lines if line.startswith("repetitions "))
     assert row.split() == ["repetitions", "whole", "5", ">=", "3"]

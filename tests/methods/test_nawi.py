@@ -14,11 +14,13 @@ from scipy import stats
 
 from acquisition.methods.nawi import (
     R76_MPE_INITIAL,
+    AirBuoyancy,
     Balance,
     LoadPoint,
     ReferenceWeight,
     UncertaintyLine,
     WeighingPoint,
+    adjustment_term,
     changeover_error,
     discrimination_test,
     eccentricity,
@@ -26,7 +28,6 @@ from acquisition.methods.nawi import (
     errors_of_indication,
     minimum_weight,
     r76_mpe,
-    r111_buoyancy_bound,
     repeatability,
     repeatability_test,
     uncertainty_line,
@@ -41,27 +42,33 @@ from acquisition.methods.nawi import (
 # Eccentricity at 100 g: centre 100.0000, off-centre 100.0002, 99.9997, 100.0001, 100.0003
 #   -> differences +2e-4, -3e-4, +1e-4, +3e-4 -> |dI|max = 3e-4 g.
 # Weights: 100 g E2 certificate +0.02 mg, U = 0.05 mg (k = 2); 50 g E2 -0.01 mg, U = 0.03 mg (k = 2);
-#          200 g F1 by class (MPE 1.0 mg), R111 buoyancy bound MPE/4; 20 g F1 by class (MPE 0.25 mg).
+#          200 g F1 by class (MPE 1.0 mg); 20 g F1 by class (MPE 0.25 mg).
+# Unless a test says otherwise the air density is "measured" as exactly ρ_0 = 1.2 kg/m³ with no uncertainty and the
+# instrument adjusted before the calibration, so that the buoyancy terms are zero and the other terms show; the
+# buoyancy cases have tests of their own below.
 BAL = Balance(220.0, 0.0001)
 REP = [100.0001, 100.0000, 100.0001, 100.0002, 100.0001]
-W100 = ReferenceWeight(100.0, 0.00002, U=0.00005, k=2.0)
-W50 = ReferenceWeight(50.0, -0.00001, U=0.00003, k=2.0)
-W200 = ReferenceWeight(200.0, mpe=0.001, buoyancy=r111_buoyancy_bound(0.001))
+W100 = ReferenceWeight(100.0, 0.00002, U=0.00005, k=2.0, class_mpe=0.00016)
+W50 = ReferenceWeight(50.0, -0.00001, U=0.00003, k=2.0, class_mpe=0.0001)
+W200 = ReferenceWeight(200.0, mpe=0.001)
 W20 = ReferenceWeight(20.0, mpe=0.00025)
 POINTS = [
-    LoadPoint((W50,), 50.0000, single_body=True),
-    LoadPoint((W100,), 100.0001, single_body=True),
+    LoadPoint((W50,), 50.0000),
+    LoadPoint((W100,), 100.0001),
     LoadPoint((W100, W50), 150.0002),
-    LoadPoint((W200,), 200.0003, single_body=True),
+    LoadPoint((W200,), 200.0003),
     LoadPoint((W200, W20), 220.0003),
-    LoadPoint((W100,), 100.0002, direction="down", single_body=True),
+    LoadPoint((W100,), 100.0002, direction="down"),
 ]
+EXACT = AirBuoyancy(1.2, 0.0, adjusted=True)
+ECC = eccentricity(100.0, 100.0000, [100.0002, 99.9997, 100.0001, 100.0003])
+NO_ECC = eccentricity(100.0, 100.0, [100.0, 100.0, 100.0, 100.0])
 
 
 def _calibrate(**kw: object) -> list:  # type: ignore[type-arg]
     rep = repeatability(100.0, REP)
-    ecc = eccentricity(100.0, 100.0000, [100.0002, 99.9997, 100.0001, 100.0003])
-    return errors_of_indication(BAL, POINTS, rep, ecc, **kw)  # type: ignore[arg-type]
+    kw.setdefault("air", EXACT)
+    return errors_of_indication(BAL, POINTS, rep, ECC, **kw)  # type: ignore[arg-type]
 
 
 def test_repeatability_standard_deviation() -> None:
@@ -102,23 +109,33 @@ def test_eccentricity_methods() -> None:
 
 
 def test_error_and_uncertainty_single_weight() -> None:
-    """100 g (single body, E2 certificate), cg-18 v4.0 7.1: hand calculation.
+    """100 g (one E2 piece with a certificate), cg-18 v4.0 7.1: hand calculation.
 
     E = 100.0001 - 0 - (100 + 0.00002) = 8.0e-5 g.
-    u^2 = (1e-4)^2/12 [zero] + (1e-4)^2/12 [load] + s^2 + (0.00005/2)^2
-        = 8.3333e-10 + 8.3333e-10 + 5e-9 + 6.25e-10 = 7.29167e-9  ->  u = 8.5392e-5 g.
-    nu_eff = u^4 / (s^4 / 4) = (7.29167e-9)^2 / (2.5e-17 / 4) = 8.507 -> 8 (GUM G.6.4), k = t_0.97725(8).
+    u(ecc) = 3e-4 * 100.0001 / (2 * 100 * sqrt 3) = 8.66026e-5 (cg-18 7.1.1: every load, a single piece too).
+    u^2 = (1e-4)^2/12 [zero] + (1e-4)^2/12 [load] + s^2 + (0.00005/2)^2 + u(ecc)^2
+        = 8.3333e-10 + 8.3333e-10 + 5e-9 + 6.25e-10 + 7.50002e-9 = 1.479168e-8  ->  u = 1.216211e-4 g.
+    nu_eff = u^4 / (s^4 / 4) = (1.479168e-8)^2 / (2.5e-17 / 4) = 35.007 -> 35 (GUM G.6.4), k = t_0.97725(35).
     """
     r = _calibrate()[1]
     assert r.quantity == "error of indication" and r.point == 100.0 and r.unit == "g"
     assert r.value == pytest.approx(8.0e-5, abs=1e-12)
-    assert r.budget["u"] == pytest.approx(8.5392e-5, rel=1e-4)
-    assert r.budget["dof"] == pytest.approx(8.507, abs=1e-3)
-    k = stats.t.ppf(0.5 + 0.9545 / 2, 8)
-    assert r.k == pytest.approx(k, rel=1e-6)
-    assert pytest.approx(k * 8.5392e-5, rel=1e-4) == r.U
-    names = {row["input"] for row in r.budget["rows"]}
-    assert names == {"dI_digL", "dI_rep", "dI_dig0", "m_c"}  # single body: no eccentricity term
+    assert r.budget["u"] == pytest.approx(1.216211e-4, rel=1e-5)
+    assert r.budget["dof"] == pytest.approx(35.007, abs=1e-3)
+    k = stats.t.ppf(0.5 + 0.9545 / 2, 35)
+    assert r.k == pytest.approx(k, rel=1e-5)
+    assert pytest.approx(k * 1.216211e-4, rel=1e-5) == r.U
+    rows = {row["input"]: row for row in r.budget["rows"]}
+    # every contribution of cg-18 7.1.1 and 7.1.2 is a row, with its unit and source; those at zero say why
+    assert set(rows) == {"IL", "dI_digL", "dI_rep", "dI_ecc", "I0", "dI_dig0", "m_c", "dm_B", "dm_Ba", "dm_D",
+                         "dm_conv"}  # fmt: skip
+    assert rows["dI_ecc"]["u"] == pytest.approx(8.66026e-5, rel=1e-5)
+    for row in rows.values():
+        assert row["unit"] == "g" and "source" in row
+        if row["u"] == 0.0:
+            assert row["note"].startswith(("zero", "the reading")), row
+    assert "adjusted immediately before" in rows["dm_Ba"]["note"]
+    assert "acclimatised" in rows["dm_conv"]["note"]
 
 
 def test_error_and_uncertainty_two_weights_with_eccentricity() -> None:
@@ -139,16 +156,55 @@ def test_error_and_uncertainty_two_weights_with_eccentricity() -> None:
 
 
 def test_class_mpe_weight_and_buoyancy_and_fixed_k() -> None:
-    """200 g F1 used by its class: u = MPE/sqrt 3, buoyancy bound MPE/4 rectangular (R111-1 10.1); k fixed at 2.
+    """200 g F1 used by its class: u = MPE/sqrt 3; air density not measured, instrument adjusted: buoyancy bound
+    MPE/4 rectangular (R111-1:2004 10.1); eccentricity 3e-4 * 200.0003 / (2 * 100 * sqrt 3); k fixed at 2.
 
-    u^2 = 1.66667e-9 + 5e-9 + (0.001/sqrt 3)^2 + (0.00025/sqrt 3)^2
-        = 1.66667e-9 + 5e-9 + 3.33333e-7 + 2.08333e-8 = 3.60833e-7 -> u = 6.00694e-4, U = 1.201389e-3 g.
+    u^2 = 1.66667e-9 + 5e-9 + (0.001/sqrt 3)^2 + (0.00025/sqrt 3)^2 + (1.732054e-4)^2
+        = 1.66667e-9 + 5e-9 + 3.33333e-7 + 2.08333e-8 + 3.00001e-8 = 3.908335e-7 -> u = 6.251667e-4,
+    U = 1.2503334e-3 g.
     """
-    r = _calibrate(coverage_factor=2.0)[3]
+    r = _calibrate(coverage_factor=2.0, air=AirBuoyancy(None, adjusted=True))[3]
     assert r.value == pytest.approx(3.0e-4, abs=1e-12)
     assert r.k == 2.0
-    assert pytest.approx(1.201389e-3, rel=1e-5) == r.U
+    assert pytest.approx(1.2503334e-3, rel=1e-6) == r.U
     assert r.budget["coverage_probability"] is None
+    buoyancy = next(row for row in r.budget["rows"] if row["input"] == "dm_B")
+    assert buoyancy["distribution"] == "rectangular" and "not measured" in buoyancy["source"]
+
+
+def test_buoyancy_cases_of_a_100_g_e2_weight() -> None:
+    """δm_B and δm_Ba of a 100 g E2 weight (MPE 0.16 mg) in each case, by hand (cg-18 v4.0 7.1.2; R111-1 10.1).
+
+    Class only, ρ_a not measured: u = 0.16 mg / (4 √3) = 2.3094e-5 g.
+    Class only, ρ_a = 1.10 ± 0.0015 kg/m³: half-width 0.04 mg · (0.10 + 0.003)/0.12 = 3.43333e-5 g, u = 1.98224e-5.
+    ρ = 7950 ± 30 kg/m³ (standard), ρ_a = 1.10 ± 0.0015: 1/ρ − 1/ρ_c = 50/(7950·8000) = 7.86164e-7 m³/kg;
+      δm_B = −100 g · (−0.10) · 7.86164e-7 = +7.86164e-6 g;
+      u² = 100² · [(7.86164e-7 · 0.0015)² + (0.10 · 30 / 7950²)²] -> u = 4.74811e-6 g.
+    ρ known, ρ_a not measured (u(ρ_a) = 0.12/√3 = 0.0692820): u² = 100² · [(7.86164e-7 · 0.069282)²
+      + (0.069282 · 30 / 7950²)²] (the second at second order, GUM 5.1.2) -> u = 6.36244e-6 g.
+    Not adjusted before the calibration: δm_Ba half-width 100 g · 0.12 / 8000 = 1.5e-3 g, u = 1.5e-3/√3
+      = 8.66025e-4 g.
+    """
+    by_class = ReferenceWeight(100.0, U=0.00005, class_mpe=0.00016)
+    known = ReferenceWeight(100.0, U=0.00005, density=7950.0, u_density=30.0)
+    measured = AirBuoyancy(1.10, 0.0015, adjusted=True)
+    assumed = AirBuoyancy(None, adjusted=True)
+    assert by_class.buoyancy(assumed).u == pytest.approx(2.3094e-5, rel=1e-4)
+    assert by_class.buoyancy(measured).u == pytest.approx(1.98224e-5, rel=1e-4)
+    term = known.buoyancy(measured)
+    assert term.value == pytest.approx(7.86164e-6, rel=1e-5) and term.u == pytest.approx(4.74811e-6, rel=1e-4)
+    assert known.buoyancy(assumed).u == pytest.approx(6.36244e-6, rel=1e-4)
+    assert adjustment_term(100.0, AirBuoyancy()).u == pytest.approx(8.66025e-4, rel=1e-6)
+    assert adjustment_term(100.0, assumed).u == 0.0
+    with pytest.raises(ValueError, match="density is not known and no class MPE"):
+        ReferenceWeight(100.0, U=0.00005).buoyancy(assumed)
+    with pytest.raises(ValueError, match="outside 0.5..1.5"):
+        AirBuoyancy(1100.0)
+    # the whole point: the measured-air, known-density correction enters E itself
+    rep = repeatability(100.0, REP)
+    pts = [LoadPoint((known,), 100.0001)]
+    r = errors_of_indication(BAL, pts, rep, NO_ECC, air=measured, min_loads=1)[0]
+    assert r.value == pytest.approx(100.0001 - (100.0 + 7.86164e-6), abs=1e-10)
 
 
 def test_decreasing_load_and_large_nu_gives_k_near_2() -> None:
@@ -162,10 +218,9 @@ def test_decreasing_load_and_large_nu_gives_k_near_2() -> None:
 def test_calibration_argument_errors() -> None:
     rep = repeatability(100.0, REP)
     with pytest.raises(ValueError, match="at least 5 distinct test loads"):
-        errors_of_indication(BAL, POINTS[:3], rep, None)
-    several = [LoadPoint((W100, W50), 150.0002), *POINTS[0:2], *POINTS[3:5]]
+        errors_of_indication(BAL, POINTS[:3], rep, ECC)
     with pytest.raises(ValueError, match="eccentricity test result"):
-        errors_of_indication(BAL, several, rep, None)
+        errors_of_indication(BAL, POINTS, rep, None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="certificate U"):
         ReferenceWeight(100.0)
     with pytest.raises(ValueError, match="direction"):
@@ -178,14 +233,14 @@ def test_mean_of_readings_and_multi_interval_and_type_approved() -> None:
     """s/sqrt(N) for a mean of N readings; d at load from the interval; zero rounding d0/(4 sqrt 3) when approved.
 
     Balance 60 kg-style multi-interval scaled to g: d = 0.01 up to 15 g, 0.02 up to 60 g; type approved.
-    Point 50 g single body, N = 4 readings, weight 50 g E2 (u = 1.5e-5):
+    Point 50 g, N = 4 readings, no eccentricity difference found, weight 50 g E2 (u = 1.5e-5):
     u^2 = (0.01/(4 sqrt 3))^2 + 0.02^2/12 + (s/2)^2 + (1.5e-5)^2
         = 2.08333e-6 + 3.33333e-5 + 1.25e-9 + 2.25e-10 = 3.54181e-5 -> u = 5.95131e-3 g.
     """
     bal = Balance(60.0, 0.02, intervals=((15.0, 0.01), (60.0, 0.02)), type_approved=True)
     rep = repeatability(100.0, REP)
-    pts = [LoadPoint((W50,), 50.0, n_readings=4, single_body=True)] * 1
-    res = errors_of_indication(bal, pts, rep, None, min_loads=1)
+    pts = [LoadPoint((W50,), 50.0, n_readings=4)] * 1
+    res = errors_of_indication(bal, pts, rep, NO_ECC, air=EXACT, min_loads=1)
     assert res[0].budget["u"] == pytest.approx(5.95131e-3, rel=1e-4)
     assert bal.d_at(15.0) == 0.01 and bal.d_at(15.02) == 0.02
 
@@ -194,8 +249,8 @@ def test_repeatability_pick_greater_of_enclosing() -> None:
     """Two repeatability tests (50 g: s small, 200 g: s large): a 100 g point takes the greater s (cg-18 7.1.1)."""
     small = repeatability(50.0, [50.0, 50.0, 50.0, 50.0, 50.0001])
     large = repeatability(200.0, [200.0, 200.0003, 200.0, 200.0003, 200.0])
-    pts = [LoadPoint((W100,), 100.0001, single_body=True)]
-    r = errors_of_indication(BAL, pts, [small, large], None, min_loads=1)[0]
+    pts = [LoadPoint((W100,), 100.0001)]
+    r = errors_of_indication(BAL, pts, [small, large], NO_ECC, air=EXACT, min_loads=1)[0]
     rep_row = next(row for row in r.budget["rows"] if row["input"] == "dI_rep")
     assert rep_row["u"] == pytest.approx(large.s, rel=1e-12)
     assert large.s > small.s
