@@ -305,7 +305,9 @@ def water_meter_point(
         if not lo * (1 - 1e-12) <= q <= hi * (1 + 1e-12):
             raise ValueError(
                 f"actual flow {q:g} m³/h is outside the range allowed for {nominal.upper()} "
-                f"({lo:g} .. {hi:g} m³/h, {R49_TEST_FLOW_RANGES.edition}); adjust the valve and repeat the run"
+                f"({lo:g} .. {hi:g} m³/h, {R49_TEST_FLOW_RANGES.edition}"
+                f"{'' if R49_TEST_FLOW_RANGES.verified else ', factors unverified'}); adjust the valve and repeat "
+                "the run"
             )
     v_meter: list[float] = []
     v_master: list[float] = []
