@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import get_history
@@ -192,6 +192,17 @@ def verify(session: Session) -> Verification:
         checked += 1
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     last = expected_seq - 1
+    if checked == 0:
+        held = _records(session)
+        if held:
+            # every change to the registry is appended to the log in its own transaction: records without a
+            # single entry mean the log (and its head) was emptied, not that nothing ever happened
+            return Verification(
+                False,
+                0,
+                1,
+                f"the audit log is empty but the registry holds {held} records (entries removed, the log emptied)",
+            )
     if head is None:
         if checked:
             return Verification(False, checked, None, "the audit head row is missing")
@@ -201,6 +212,16 @@ def verify(session: Session) -> Verification:
             False, checked, last + 1, f"the head records entry {head.seq} but the log ends at {last} (entries removed)"
         )
     return Verification(True, checked)
+
+
+def _records(session: Session) -> int:
+    """How many rows the audited tables hold (every table but the log and its head)."""
+    total = 0
+    for table in Base.metadata.sorted_tables:
+        if table.name in (AuditEntry.__tablename__, AuditHead.__tablename__):
+            continue
+        total += session.scalar(select(func.count()).select_from(table)) or 0
+    return total
 
 
 def latest(session: Session, count: int) -> list[AuditEntry]:

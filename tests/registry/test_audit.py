@@ -109,6 +109,19 @@ def test_tampering_is_detected(engine: Engine, tamper: str, broken: int, reason:
     assert reason in result.reason
 
 
+def test_an_emptied_log_is_detected_while_the_registry_holds_records(engine: Engine) -> None:
+    """Emptying the log and resetting its head to the genesis leaves a consistent-looking empty chain; the records it
+    should have covered give it away (issue 14: it used to say "intact: 0 entries")."""
+    assert verify(engine).ok and verify(engine).checked == 0  # a new registry: nothing held, nothing logged
+    add_customers(engine, ["C1", "C2"])
+    bypass_triggers(engine, "DELETE FROM audit_log")
+    with engine.begin() as c:
+        c.execute(text("UPDATE audit_head SET seq = 0, hash = :g WHERE id = 1"), {"g": audit.GENESIS})
+    result = verify(engine)
+    assert not result.ok and result.checked == 0 and result.broken_seq == 1
+    assert "empty but the registry holds 2 records" in result.reason
+
+
 def test_rehashed_forgery_breaks_the_next_link(engine: Engine) -> None:
     """An attacker who rewrites an entry *and* its hash still breaks the chain at the following entry."""
     add_customers(engine, ["C1", "C2", "C3"])
