@@ -20,6 +20,8 @@ Schemes
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -73,16 +75,34 @@ class Address:
     options: dict[str, str] = field(default_factory=dict)
 
     @property
+    def shown(self) -> str:
+        """The address as messages, logs and default instrument ids show it: no password, at most 100 characters."""
+        return shown(self.url)
+
+    @property
     def is_network(self) -> bool:
         """True when the link is TCP (serial device server or Modbus TCP): line settings do not apply."""
         return self.kind == "modbus-tcp" or self.target.startswith(("socket://", "rfc2217://"))
+
+
+def _brief(text: str) -> str:
+    """``repr(text)`` cut to 40 characters, for a message."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= 40 else quoted[:39] + "…"
+
+
+def _netloc(host: str, port: int) -> str:
+    """``host:port``, an IPv6 host in brackets (``[::1]:4001``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _number(url: str, key: str, text: str, kind: type[int] | type[float]) -> float:
     try:
         value = kind(text)
     except ValueError:
-        raise AddressError(f"{url}: parameter {key}={text!r} is not a number") from None
+        raise AddressError(f"{url}: parameter {key}={_brief(text)} is not a number") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise AddressError(f"{url}: parameter {key}={_brief(text)} is not a finite number")
     return value
 
 
@@ -92,15 +112,41 @@ def _flag(url: str, key: str, text: str) -> bool:
         return True
     if low in {"0", "false", "no", "off"}:
         return False
-    raise AddressError(f"{url}: parameter {key}={text!r} must be 0 or 1")
+    raise AddressError(f"{url}: parameter {key}={_brief(text)} must be 0 or 1")
+
+
+#: how much of an address an error message quotes (characters)
+SHOWN = 100
+_USERINFO = re.compile(r"(?<=://)([^/@:?#]*):[^/@?#]*@")
+
+
+def shown(url: str) -> str:
+    """``url`` as an error message may quote it: a password in ``user:password@`` replaced by ``***``, control
+    characters escaped, at most :data:`SHOWN` characters (then ``…``)."""
+    text = _USERINFO.sub(r"\1:***@", url)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def parse_address(url: str, default_timeout: float = 1.0) -> Address:
-    """Parse an instrument address URL; raise :class:`AddressError` saying what is wrong."""
+    """Parse an instrument address URL; raise :class:`AddressError` saying what is wrong (quoting at most a short,
+    password-free excerpt of it)."""
     if not isinstance(url, str) or not url.strip():
         raise AddressError("empty instrument address: give a URL such as serial:///dev/ttyUSB0?baud=9600")
-    url = url.strip()
-    parts = urlsplit(url)
+    try:
+        return _parse(url.strip(), default_timeout)
+    except AddressError:
+        raise
+    except (ValueError, TypeError, UnicodeError, OverflowError) as exc:  # urllib's own complaints
+        raise AddressError(
+            f"{shown(url.strip())}: not a valid address ({exc}); write e.g. socket://10.0.0.5:4001 or "
+            "socket://[fe80::1]:4001"
+        ) from None
+
+
+def _parse(full: str, default_timeout: float) -> Address:
+    url = shown(full)
+    parts = urlsplit(full)
     scheme = parts.scheme.lower()
     raw: dict[str, str] = {}
     for given, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -119,10 +165,10 @@ def parse_address(url: str, default_timeout: float = 1.0) -> Address:
             raise AddressError(f"{url}: bytesize must be 5, 6, 7 or 8, got {bytesize}")
         parity = _PARITIES.get(raw.get("parity", s.parity).upper())
         if parity is None:
-            raise AddressError(f"{url}: parity must be N, E, O, M or S, got {raw['parity']!r}")
+            raise AddressError(f"{url}: parity must be N, E, O, M or S, got {_brief(raw['parity'])}")
         stopbits = _number(url, "stopbits", raw["stopbits"], float) if "stopbits" in raw else s.stopbits
         if stopbits not in (1, 1.5, 2):
-            raise AddressError(f"{url}: stopbits must be 1, 1.5 or 2, got {raw['stopbits']}")
+            raise AddressError(f"{url}: stopbits must be 1, 1.5 or 2, got {_brief(raw['stopbits'])}")
         return SerialSettings(
             baud=baud,
             bytesize=bytesize,
@@ -154,7 +200,7 @@ def parse_address(url: str, default_timeout: float = 1.0) -> Address:
             raise AddressError(f"{url}: no host; write e.g. {scheme}://10.0.0.5:4001")
         if port is None:
             if default_port is None:
-                raise AddressError(f"{url}: no TCP port; write e.g. {scheme}://{host}:4001")
+                raise AddressError(f"{url}: no TCP port; write e.g. {scheme}://10.0.0.5:4001")
             port = default_port
         return host, port
 
@@ -169,31 +215,43 @@ def parse_address(url: str, default_timeout: float = 1.0) -> Address:
         if not device:
             raise AddressError(f"{url}: no serial port; write e.g. serial:///dev/ttyUSB0")
         options = check_keys(_SERIAL_KEYS)
-        return Address(url, "serial", device, serial_settings(), timeout, options=options)
+        return Address(full, "serial", device, serial_settings(), timeout, options=options)
     if scheme in ("socket", "rfc2217"):
         host, port = host_port(None)
         options = check_keys(_SERIAL_KEYS)
-        return Address(url, "serial", f"{scheme}://{host}:{port}", serial_settings(), timeout, 1, host, port, options)
+        return Address(
+            full, "serial", f"{scheme}://{_netloc(host, port)}", serial_settings(), timeout, 1, host, port, options
+        )
     if scheme == "modbus+tcp":
         host, port = host_port(502)
         options = check_keys({"unit", "timeout"})
-        return Address(url, "modbus-tcp", f"{host}:{port}", SerialSettings(), timeout, unit_id(), host, port, options)
+        return Address(
+            full, "modbus-tcp", _netloc(host, port), SerialSettings(), timeout, unit_id(), host, port, options
+        )
     if scheme == "modbus+rtu":
         device = (parts.netloc + parts.path) if parts.netloc else parts.path
         if not device:
             raise AddressError(f"{url}: no serial port; write e.g. modbus+rtu:///dev/ttyUSB1?baud=19200&unit=3")
         options = check_keys(_SERIAL_KEYS | {"unit"})
-        return Address(url, "modbus-rtu", device, serial_settings(), timeout, unit_id(), options=options)
+        return Address(full, "modbus-rtu", device, serial_settings(), timeout, unit_id(), options=options)
     if scheme == "modbus+rtu+socket":
         host, port = host_port(None)
         options = check_keys(_SERIAL_KEYS | {"unit"})
         return Address(
-            url, "modbus-rtu", f"socket://{host}:{port}", serial_settings(), timeout, unit_id(), host, port, options
+            full,
+            "modbus-rtu",
+            f"socket://{_netloc(host, port)}",
+            serial_settings(),
+            timeout,
+            unit_id(),
+            host,
+            port,
+            options,
         )
     if scheme == "manual":
         options = check_keys({"unit", "timeout", "quantity"})
         return Address(
-            url,
+            full,
             "manual",
             "",
             SerialSettings(),

@@ -148,7 +148,7 @@ class _Dmm(Instrument):
     default_name: ClassVar[str] = "DMM"
 
     def __init__(self, transport: SerialTransport, instrument_id: str = "") -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
         self.function = FUNCTIONS["dc_voltage"]
         self.nplc: float = 10.0

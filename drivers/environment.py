@@ -151,7 +151,7 @@ class ModbusEnvironmentSensor(Instrument):
     profile: ClassVar[EnvironmentProfile] = COMET_T7510
 
     def __init__(self, transport: ModbusTransport, instrument_id: str = "") -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
 
     @classmethod
@@ -159,7 +159,7 @@ class ModbusEnvironmentSensor(Instrument):
         """A driver on a :class:`ModbusTransport` for ``address`` (the link opens on first use)."""
         parsed = parse_address(address) if isinstance(address, str) else address
         transport = ModbusTransport(parsed, name=f"{cls.profile.manufacturer} {cls.profile.model}")
-        return cls(transport, instrument_id or parsed.url)
+        return cls(transport, instrument_id or parsed.shown)
 
     def identify(self) -> InstrumentInfo:
         """Manufacturer and model from the profile; serial number from the device's registers when it has them."""

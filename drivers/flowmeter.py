@@ -209,7 +209,7 @@ class ModbusFlowMeter(Instrument):
     def __init__(
         self, transport: ModbusTransport, instrument_id: str = "", *, profile: FlowMeterProfile | None = None
     ) -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
         self.map = profile or type(self).profile
 
@@ -218,7 +218,7 @@ class ModbusFlowMeter(Instrument):
         """A driver on a :class:`ModbusTransport` for ``address`` (the link opens on first use)."""
         parsed = parse_address(address) if isinstance(address, str) else address
         transport = ModbusTransport(parsed, name=f"{cls.profile.manufacturer} {cls.profile.model}")
-        return cls(transport, instrument_id or parsed.url)
+        return cls(transport, instrument_id or parsed.shown)
 
     def identify(self) -> InstrumentInfo:
         """Manufacturer and model from the profile, after checking the meter answers (these maps have no serial)."""

@@ -189,7 +189,7 @@ class Fluke5520A(Instrument):
     protocol = "fluke-5520a"
 
     def __init__(self, transport: SerialTransport, instrument_id: str = "") -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
 
     @classmethod

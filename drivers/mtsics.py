@@ -447,7 +447,7 @@ class MtSicsBalance(Instrument):
     protocol = "mt-sics"
 
     def __init__(self, transport: SerialTransport, instrument_id: str = "") -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
 
     @classmethod

@@ -53,4 +53,4 @@ def driver_class(model: str) -> type[Instrument]:
 def open_instrument(address: Address | str, model: str, instrument_id: str = "") -> Instrument:
     """Driver for ``model`` connected to ``address`` (a URL or a parsed :class:`Address`)."""
     parsed = parse_address(address) if isinstance(address, str) else address
-    return driver_class(model).connect(parsed, instrument_id or parsed.url)
+    return driver_class(model).connect(parsed, instrument_id or parsed.shown)

@@ -235,7 +235,7 @@ class SartoriusBalance(Instrument):
     protocol = "sbi"
 
     def __init__(self, transport: SerialTransport, instrument_id: str = "", *, crlf: bool = False) -> None:
-        super().__init__(instrument_id or transport.address.url)
+        super().__init__(instrument_id or transport.address.shown)
         self.transport = transport
         self.crlf = crlf
         self.info: InstrumentInfo | None = None
@@ -247,7 +247,7 @@ class SartoriusBalance(Instrument):
         """A driver on ``address`` (see :func:`sbi_address` for the default framing)."""
         sbi = sbi_address(address)
         return cls(
-            SerialTransport(sbi, name=f"Sartorius SBI balance {instrument_id or sbi.url}"), instrument_id, crlf=crlf
+            SerialTransport(sbi, name=f"Sartorius SBI balance {instrument_id or sbi.shown}"), instrument_id, crlf=crlf
         )
 
     # -- exchanges --------------------------------------------------------------------------------------------

@@ -266,7 +266,9 @@ def open_pymodbus(address: Address, trace: TracePacket) -> ModbusClient:
                 trace_packet=trace,
             ),
         )
-    raise ValueError(f"{address.url}: not a Modbus address (use modbus+tcp://, modbus+rtu:// or modbus+rtu+socket://)")
+    raise ValueError(
+        f"{address.shown}: not a Modbus address (use modbus+tcp://, modbus+rtu:// or modbus+rtu+socket://)"
+    )
 
 
 class ModbusTransport:
@@ -287,7 +289,7 @@ class ModbusTransport:
         self.address = parse_address(address) if isinstance(address, str) else address
         if self.address.kind not in ("modbus-tcp", "modbus-rtu"):
             raise ValueError(
-                f"{self.address.url}: not a Modbus address (use modbus+tcp://, modbus+rtu:// or modbus+rtu+socket://)"
+                f"{self.address.shown}: not a Modbus address (use modbus+tcp://, modbus+rtu:// or modbus+rtu+socket://)"
             )
         self.name = name or "instrument"
         self.unit = self.address.unit
@@ -300,7 +302,7 @@ class ModbusTransport:
     # -- life cycle -------------------------------------------------------------------------------------------
     def describe(self) -> str:
         """``name at url``, for messages."""
-        return f"{self.name} at {self.address.url}"
+        return f"{self.name} at {self.address.shown}"
 
     @property
     def is_open(self) -> bool:

@@ -84,7 +84,7 @@ class SerialTransport:
     # -- life cycle -------------------------------------------------------------------------------------------
     def describe(self) -> str:
         """``name at url``, for messages."""
-        return f"{self.name} at {self.address.url}"
+        return f"{self.name} at {self.address.shown}"
 
     @property
     def is_open(self) -> bool:

@@ -79,3 +79,52 @@ def test_any_text_parses_or_raises_address_error(text: str) -> None:
         parse_address(text)
     except AddressError:
         pass
+
+
+# --- issue 14: no input gives a traceback, messages quote little and never a password -----------------------------
+
+_SCHEMES = ["serial://", "socket://", "rfc2217://", "modbus+tcp://", "modbus+rtu://", "modbus+rtu+socket://", "manual:"]
+
+
+def _clean_error(text: str) -> None:
+    """``parse_address(text)`` gives an Address or an AddressError whose message is one short line."""
+    try:
+        parse_address(text)
+    except AddressError as exc:
+        message = str(exc)
+        assert "\n" not in message
+        assert len(message) < 400, message[:80]
+
+
+@given(st.text(max_size=400))
+def test_any_text_gives_an_address_or_a_clear_error(text: str) -> None:
+    _clean_error(text)
+
+
+@given(
+    st.sampled_from(_SCHEMES),
+    st.text(alphabet=st.sampled_from("[]:@/?&=%#.-_ aZ09\x00\u00e9"), max_size=60),
+    st.text(max_size=40),
+)
+def test_address_shaped_text_gives_an_address_or_a_clear_error(scheme: str, body: str, tail: str) -> None:
+    _clean_error(scheme + body + tail)
+
+
+def test_a_broken_ipv6_address_is_an_address_error_not_a_traceback() -> None:
+    with pytest.raises(AddressError, match=r"^socket://\[::1:4001: not a valid address \(Invalid IPv6 URL\)"):
+        parse_address("socket://[::1:4001")
+    a = parse_address("socket://[::1]:4001")
+    assert (a.host, a.port, a.target) == ("::1", 4001, "socket://[::1]:4001")
+
+
+def test_messages_quote_a_short_excerpt_and_no_password() -> None:
+    with pytest.raises(AddressError) as refused:
+        parse_address("rfc2217://tech:s3cret-Pa55@10.0.0.5:70000?baud=9600")
+    assert "s3cret" not in str(refused.value) and "tech:***@10.0.0.5" in str(refused.value)
+    # what messages and default instrument ids show of a valid address with a password
+    assert parse_address("rfc2217://tech:s3cret@10.0.0.5:4001").shown == "rfc2217://tech:***@10.0.0.5:4001"
+    with pytest.raises(AddressError) as long:
+        parse_address("socket://" + "9" * 5000)
+    assert len(str(long.value)) < 200
+    with pytest.raises(AddressError, match="is not a finite number"):
+        parse_address("socket://10.0.0.5:4001?timeout=nan")
