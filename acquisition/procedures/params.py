@@ -31,6 +31,17 @@ KINDS: tuple[str, ...] = get_args(Kind)
 TRUE_WORDS = frozenset({"true", "yes", "1", "có"})
 FALSE_WORDS = frozenset({"false", "no", "0", "không"})
 
+#: Limits every declared parameter obeys on top of its own bounds, so that no value makes a run's work or memory
+#: grow without bound (issue 14; docs/procedures/README.md "Limits"): whole numbers (counts of repetitions, cycles,
+#: points) at most MAX_WHOLE; any number at most MAX_MAGNITUDE in size; lists, tables and objects at most MAX_ITEMS
+#: entries; text at most MAX_TEXT characters.
+MAX_WHOLE = 10_000
+MAX_MAGNITUDE = 1e12
+MAX_ITEMS = 1_000
+MAX_TEXT = 1_000
+#: how much of a refused value a message quotes (characters of its repr)
+_QUOTED = 80
+
 _NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
@@ -58,27 +69,46 @@ def bounds_text(minimum: float | None, maximum: float | None, zero: bool) -> str
 
 
 def _refuse(name: str, expected: str, value: Any, hint: str = "") -> ValueError:
-    given = "null" if value is None else repr(value)
+    given = "null" if value is None else _quoted(value)
     return ValueError(f"parameter {name} must be {expected}, got {given}" + (f"; {hint}" if hint else ""))
+
+
+def _quoted(value: Any) -> str:
+    """``repr(value)`` cut to a short excerpt (a message never echoes a huge input)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int too long to print, a structure too deep
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= _QUOTED else text[: _QUOTED - 1] + "…"
+
+
+def _too_many(name: str, value: Sequence[Any] | Mapping[str, Any]) -> None:
+    if len(value) > MAX_ITEMS:
+        raise ValueError(f"parameter {name} has {len(value)} entries; at most {MAX_ITEMS} are accepted")
 
 
 def _as_float(name: str, value: Any, expected: str) -> float:
     """An int, float or numeric text (decimal point) as a finite float; ValueError says what was expected."""
     if isinstance(value, bool):
         raise _refuse(name, expected, value, "true/false is not a number")
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if _DECIMAL_COMMA.fullmatch(text):
-            raise _refuse(name, expected, value, f"write the decimal point as a dot: {text.replace(',', '.')}")
-        if not _NUMERIC_TEXT.fullmatch(text):
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if _DECIMAL_COMMA.fullmatch(text):
+                raise _refuse(name, expected, value, f"write the decimal point as a dot: {text.replace(',', '.')}")
+            if len(text) > 100 or not _NUMERIC_TEXT.fullmatch(text):
+                raise _refuse(name, expected, value)
+            number = float(text)
+        else:
             raise _refuse(name, expected, value)
-        number = float(text)
-    else:
-        raise _refuse(name, expected, value)
+    except OverflowError:  # an int of thousands of digits
+        raise _refuse(name, expected, value, f"numbers are limited to ±{MAX_MAGNITUDE:g}") from None
     if not math.isfinite(number):
         raise _refuse(name, expected, value)
+    if abs(number) > MAX_MAGNITUDE:
+        raise _refuse(name, expected, value, f"numbers are limited to ±{MAX_MAGNITUDE:g}")
     return number
 
 
@@ -115,10 +145,11 @@ def whole(
     zero: bool = True,
 ) -> int:
     """``value`` (an int, an integral float or integral numeric text; not bool) as an int within the bounds."""
-    bounds = bounds_text(minimum, maximum, zero)
+    ceiling = MAX_WHOLE if maximum is None else min(maximum, MAX_WHOLE)
+    bounds = bounds_text(minimum, ceiling, zero)
     expected = f"a whole number{' ' + bounds if bounds else ''}{_unit(unit)}"
     result = _as_float(name, value, expected)
-    if not result.is_integer() or not _in_bounds(result, minimum, maximum, zero):
+    if not result.is_integer() or not _in_bounds(result, minimum, ceiling, zero):
         raise _refuse(name, expected, value)
     return int(result)
 
@@ -152,6 +183,7 @@ def numbers(
         bounds = bounds_text(minimum, maximum, zero)
         expected = f"a non-empty list of numbers{' ' + bounds if bounds else ''}{_unit(unit)}"
         raise _refuse(name, expected, value, "write it as a list, e.g. [50, 100, 200]")
+    _too_many(name, value)
     return [
         number(f"{name}[{i}]", x, unit=unit, minimum=minimum, maximum=maximum, zero=zero) for i, x in enumerate(value)
     ]
@@ -161,6 +193,8 @@ def text(name: str, value: Any) -> str:
     """``value`` as non-empty text (stripped)."""
     if not isinstance(value, str) or not value.strip():
         raise _refuse(name, "a non-empty text", value)
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"parameter {name} is {len(value)} characters long; at most {MAX_TEXT} are accepted")
     return value.strip()
 
 
@@ -264,6 +298,7 @@ class ParamSpec:
         expected = f"a non-empty list of distinct values among {', '.join(self.choices)}"
         if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
             raise _refuse(self.name, expected, value, f"write it as a list, e.g. {list(self.choices[:2])!r}")
+        _too_many(self.name, value)
         out = [choice(f"{self.name}[{i}]", x, self.choices) for i, x in enumerate(value)]
         twice = sorted({x for x in out if out.count(x) > 1})
         if twice:
@@ -275,6 +310,7 @@ class ParamSpec:
             keys = f" with keys among {', '.join(self.choices)}" if self.choices else ""
             example = f'{{"{self.choices[0]}": 10}}' if self.choices else '{"name": 10}'
             raise _refuse(self.name, f"an object of numbers{keys}{_unit(self.unit)}", value, f"e.g. {example}")
+        _too_many(self.name, value)
         out: dict[str, float] = {}
         for key, item in value.items():
             label = choice(f"{self.name} key", key, self.choices) if self.choices else text(f"{self.name} key", key)
@@ -291,6 +327,7 @@ class ParamSpec:
     def _table(self, value: Any) -> list[dict[str, Any]]:
         if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
             raise _refuse(self.name, "a non-empty list of objects", value)
+        _too_many(self.name, value)
         for i, row in enumerate(value):
             if not isinstance(row, Mapping):
                 raise _refuse(f"{self.name}[{i}]", "an object", row)

@@ -86,12 +86,13 @@ def _pairs(values: list[str], option: str, example: str) -> dict[str, str]:
 
 
 def _parameters(values: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; a value is read as JSON when it is JSON (numbers, lists, true/false), else text."""
+    """``key=value`` pairs; a value is read as JSON when it is JSON (numbers, lists, true/false), else text (also
+    JSON nested too deep or with an integer of thousands of digits: the parameter's check then refuses it)."""
     out: dict[str, Any] = {}
     for key, text in _pairs(values, "--param", "loads_g=[50,100,200] or e=0.01").items():
         try:
             out[key] = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so is the 4300-digit int limit
             out[key] = text
     return out
 

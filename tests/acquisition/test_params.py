@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from acquisition.engine import RunRefused
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import RunContext
+from acquisition.procedures.nawi_cg18 import NawiCalibrationCg18
 from acquisition.procedures.params import (
     ParamSpec,
     check_parameters,
@@ -94,7 +95,7 @@ def test_a_fraction_or_text_is_not_a_whole_number(raw: Any) -> None:
 
 
 def test_whole_number_bounds() -> None:
-    with pytest.raises(ValueError, match="parameter repetitions must be a whole number >= 2, got 1"):
+    with pytest.raises(ValueError, match="parameter repetitions must be a whole number >= 2 and <= 10000, got 1"):
         whole("repetitions", 1, minimum=2)
     with pytest.raises(ValueError, match=r"parameter cycles must be a whole number >= 1 and <= 20, got 21"):
         whole("cycles", 21, minimum=1, maximum=20)
@@ -217,7 +218,7 @@ def test_a_hint_says_what_to_do() -> None:
 
 
 def test_a_declaration_that_contradicts_itself_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"parameter p must be a whole number >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"parameter p must be a whole number >= 2 and <= 10000, got 1"):
         spec("whole", minimum=2, default=1)
     with pytest.raises(ValueError, match="needs its allowed values"):
         spec("choice")
@@ -401,7 +402,7 @@ def test_the_engine_keeps_the_clean_values_a_form_sent_as_text(demo_run: Callabl
     ("parameters", "message"),
     [
         ({"repetitions": 4}, r"repetitions must be >= 5 for a repeatability load of 100 g \(cg-18 v4.0 5.1"),
-        ({"repetitions": 2}, r"parameter repetitions must be a whole number >= 3, got 2"),
+        ({"repetitions": 2}, r"parameter repetitions must be a whole number >= 3 and <= 10000, got 2"),
         ({"loads_g": [50, 100, 150, 200]}, r"loads_g needs at least 5 distinct test loads \(cg-18 v4.0 5.2\)"),
         ({"loads_g": [50, 100, 100, 200, 220]}, "at least 5 distinct"),
     ],
@@ -413,3 +414,32 @@ def test_a_cg18_run_that_could_not_be_evaluated_is_refused_before_it_starts(
     100 kg and 5 distinct test loads; a run without them used to be measured in full, then paused at the end."""
     with pytest.raises(RunRefused, match=message):
         demo_run("nawi-calibration-cg18", **parameters)
+
+
+# --- issue 14: bounded work for bounded input ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (100_000_000, r"repetitions must be a whole number >= 3 and <= 10000, got 100000000"),
+        ("9" * 5000, r"repetitions must be a whole number >= 3 and <= 10000, got '9999"),
+        ("a 5000-digit int", r"repetitions must be a whole number .*too large to show.*limited to ±1e\+12"),
+    ],
+)
+def test_a_huge_count_is_refused_before_any_step_is_planned(value: object, message: str) -> None:
+    if value == "a 5000-digit int":
+        value = 10**5000  # built here: pytest's test id would try to print it
+    spec = next(s for s in NawiCalibrationCg18.parameter_specs if s.name == "repetitions")
+    with pytest.raises(ValueError, match=message) as refused:
+        spec.check(value)
+    assert len(str(refused.value)) < 300  # a short excerpt of the value, never all of it
+
+
+def test_huge_numbers_and_lists_are_refused_with_the_limit() -> None:
+    loads = next(s for s in NawiCalibrationCg18.parameter_specs if s.name == "loads_g")
+    with pytest.raises(ValueError, match=r"loads_g\[1\] must be a number > 0 \(g\), got 1e\+308; numbers are limited"):
+        loads.check([50.0, 1e308])
+    with pytest.raises(ValueError, match="loads_g has 5000 entries; at most 1000 are accepted"):
+        loads.check([1.0] * 5000)
+    assert loads.check([50.0, 1e12]) == [50.0, 1e12]  # the limit itself is accepted

@@ -92,3 +92,21 @@ def test_a_decimal_comma_in_a_param_is_refused_with_the_hint(env: dict[str, str]
     done = caltrace(env, "calibrate", "--demo", "--procedure", CG18, "--param", "repeat_load_g=100,5")
     assert done.returncode == 2, done.stderr
     assert "got '100,5'; write the decimal point as a dot: 100.5" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("repetitions=" + "[" * 100_000, "parameter repetitions must be a whole number >= 3 and <= 10000, got '[[["),
+        ("repetitions=" + "9" * 5000, "parameter repetitions must be a whole number >= 3 and <= 10000, got '999"),
+        ("repetitions=100000000", "parameter repetitions must be a whole number >= 3 and <= 10000, got 100000000"),
+        ("loads_g=[50,100,150,200,1e308]", "loads_g[4] must be a number > 0 (g), got 1e+308; numbers are limited"),
+    ],
+    ids=["deep-nesting", "5000-digits", "1e8-repetitions", "1e308-load"],
+)
+def test_a_hostile_param_gets_one_line_and_exit_2(env: dict[str, str], param: str, message: str) -> None:
+    """Issue 14: JSON nested 100 000 deep, a 5000-digit integer, 10^8 repetitions (3.7 GB before), 1e308 in loads_g."""
+    done = caltrace(env, "calibrate", "--demo", "--procedure", CG18, "--param", param)
+    assert done.returncode == 2, done.stderr[-500:]
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()[-1]) < 400  # a short excerpt of the value, not all of it
