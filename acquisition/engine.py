@@ -35,10 +35,12 @@ from acquisition.procedures.base import (
     InstrumentUnderTest,
     LotUnderTest,
     Procedure,
+    RepeatGroupsError,
     RunContext,
     StandardUsed,
     Step,
     StepData,
+    resume_point,
 )
 from acquisition.procedures.params import check_parameters
 from acquisition.prompts import OperatorAborted, Prompter
@@ -558,6 +560,8 @@ class RunEngine:
                     "connection, then resume the run",
                 )
         completed: dict[str, Any] = dict(checkpoint.get("completed", {}))
+        for again in resume_point(steps, completed):  # a group interrupted in its middle starts again
+            del completed[again]
         attempts: dict[str, int] = dict(checkpoint.get("attempts", {}))
         warnings: list[str] = []
         for number, step in enumerate(steps, 1):
@@ -606,6 +610,14 @@ class RunEngine:
         }
         try:
             results = procedure.evaluate(context, data)
+        except RepeatGroupsError as exc:  # some groups' readings cannot be used: measure them again on resume
+            for step in steps:
+                if step.group in exc.groups:
+                    completed.pop(step.id, None)
+            self._save(run_id, "", completed, attempts)
+            return self._pause(
+                code, run_id, f"{exc}; resume the run (caltrace calibrate --resume {run_id}) to measure it again"
+            )
         except (ValueError, ArithmeticError) as exc:  # e.g. a quantity the instruments did not report
             return self._pause(
                 code, run_id, f"the readings are kept but the results cannot be computed: {exc}; abort the run"

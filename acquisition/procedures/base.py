@@ -127,7 +127,9 @@ class Step:
     of commands and actions only. ``quantity`` filters multi-quantity instruments (environment: temperature,
     humidity, pressure; flow meter: totalizer). ``environment`` marks a step that records the environmental
     conditions (``phase`` in the registry). ``meta`` carries what ``evaluate`` needs to know about the step (load,
-    position, flow rate...).
+    position, flow rate...). ``group`` names the unit of steps that belong together (a meter reading before, the
+    run and the reading after; an ABBA cycle; a loading sequence): a run interrupted inside a group resumes from the
+    group's first step, never from its middle (docs/runs.md, "Steps that belong together").
     """
 
     id: str
@@ -140,10 +142,36 @@ class Step:
     environment: bool = False
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     commands: tuple[DeviceCommand, ...] = ()
+    group: str = ""
 
     def roles(self) -> set[str]:
         """Every role this step needs connected (its readings' role and its commands' roles)."""
         return {self.role, *(c.role for c in self.commands)}
+
+
+class RepeatGroupsError(ValueError):
+    """Raised by ``evaluate`` when the readings of some step groups cannot be used (e.g. a flow run that delivered
+    less than its method's minimum volume): the engine forgets those groups' completed steps (their readings stay
+    stored under their attempt tags), pauses the run with the message, and a resume measures them again."""
+
+    def __init__(self, message: str, groups: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.groups = groups
+
+
+def resume_point(steps: list[Step], completed: Mapping[str, Any]) -> set[str]:
+    """The ids of ``completed`` steps to measure again: every completed step of a group that is not complete, so an
+    interrupted group resumes from its first step (its earlier readings stay stored under their attempt tags)."""
+    members: dict[str, list[str]] = {}
+    for step in steps:
+        if step.group:
+            members.setdefault(step.group, []).append(step.id)
+    again: set[str] = set()
+    for ids in members.values():
+        done = [i for i in ids if i in completed]
+        if done and len(done) < len(ids):
+            again.update(done)
+    return again
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from acquisition.procedures.water_r49 import (
     accuracy_class,
     accuracy_class_spec,
     master_curve,
-    master_run,
+    master_runs,
     resolution_litres,
     run_steps,
     run_volume_action,
@@ -270,7 +270,7 @@ class FlowMeterCalibration(Procedure):
         for j, (q, volume) in enumerate(zip(cfg["flows"], cfg["volumes"], strict=True), 1):
             label = f"q{j}"
             t, density = water_conditions(context.parameters, data, f"{label}-water", f"{q:g} m³/h")
-            runs = [master_run(data, f"{label}-{i}", density) for i in range(1, cfg["runs"] + 1)]
+            runs = master_runs(data, label, cfg["runs"], density, volume, f"{q:g} m³/h")
             e_m, u_m, k_m = master_error_at(curve, q)
             point = water_meter_point(
                 runs,

@@ -367,8 +367,11 @@ class NawiCalibrationCg18(Procedure):
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
             )
         )
-        for i in range(1, cfg["n"] + 1):
-            steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(None), stability=crit))
+        for i in range(1, cfg["n"] + 1):  # each weighing (no load, then the load) is one unit
+            group = f"rep-{i}"
+            steps.append(
+                Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(None), stability=crit, group=group)
+            )
             steps.append(
                 Step(
                     f"rep-{i}",
@@ -376,6 +379,7 @@ class NawiCalibrationCg18(Procedure):
                     f"Repeatability {i}: {cfg['repeat'].nominal:g} g",
                     _place(cfg["repeat"]),
                     stability=crit,
+                    group=group,
                 )
             )
         steps.append(
@@ -385,13 +389,25 @@ class NawiCalibrationCg18(Procedure):
                 f"Eccentricity: centre {cfg['ecc'].nominal:g} g",
                 _place(cfg["ecc"]),
                 stability=crit,
+                group="eccentricity",
             )
         )
-        for key, vi, en in ECCENTRICITY_POSITIONS:
+        for key, vi, en in ECCENTRICITY_POSITIONS:  # each position against the same centre indication: one unit
             steps.append(
-                Step(f"ecc-{key}", "balance", f"Eccentricity: {en}", _place(cfg["ecc"], key, vi, en), stability=crit)
+                Step(
+                    f"ecc-{key}",
+                    "balance",
+                    f"Eccentricity: {en}",
+                    _place(cfg["ecc"], key, vi, en),
+                    stability=crit,
+                    group="eccentricity",
+                )
             )
-        steps.append(Step("zero", "balance", "Errors of indication: no load", _place(None), stability=crit))
+        # the no-load indication and the loading sequence up and down are one unit (cg-18 5.2): every error is
+        # taken against that no-load indication, and an interruption changes the loading history
+        steps.append(
+            Step("zero", "balance", "Errors of indication: no load", _place(None), stability=crit, group="errors")
+        )
         for load in cfg["loads"]:
             steps.append(
                 Step(
@@ -401,6 +417,7 @@ class NawiCalibrationCg18(Procedure):
                     _place(load),
                     stability=crit,
                     meta={"load_g": load.nominal},
+                    group="errors",
                 )
             )
         if cfg["down"]:
@@ -413,6 +430,7 @@ class NawiCalibrationCg18(Procedure):
                         _place(load),
                         stability=crit,
                         meta={"load_g": load.nominal, "direction": "down"},
+                        group="errors",
                     )
                 )
         steps.append(Step("unload", "balance", "No load at the end", _place(None), stability=crit))

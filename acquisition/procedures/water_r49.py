@@ -45,6 +45,7 @@ from acquisition.methods.flow import (
 from acquisition.procedures.base import (
     Procedure,
     ProcedureDefinition,
+    RepeatGroupsError,
     RoleSpec,
     RunContext,
     StandardUsed,
@@ -234,7 +235,7 @@ def run_volume_action(label: str, q: float, volume: float, low: float, high: flo
 def run_steps(tag: str, label: str, run: int, meter_quantity: str, action: OperatorAction) -> list[Step]:
     """One standing-start run: meter start, master start, run the volume, master end, meter end."""
     meta = {"label": label, "run": run}
-    return [
+    steps = [
         Step(
             f"{tag}-meter-start",
             "meter",
@@ -265,6 +266,36 @@ def run_steps(tag: str, label: str, run: int, meter_quantity: str, action: Opera
             meta=meta,
         ),
     ]
+    # the readings before, the run and the readings after are one unit: an interrupted run starts again from its
+    # readings before (a resume in its middle once passed 10 L of a 20 L run and judged the meter on it)
+    return [dataclasses.replace(step, group=tag) for step in steps]
+
+
+#: how far below the planned test volume a run may stop (the operator closes the valve by hand; the master meter's
+#: own error): a run that passed less than (1 − VOLUME_SLACK) of it is measured again
+VOLUME_SLACK = 0.02
+
+
+def master_runs(
+    data: Mapping[str, StepData], prefix: str, runs: int, density: float, volume: float, label: str
+) -> list[MasterRun]:
+    """The runs ``{prefix}-1`` … ``{prefix}-{runs}`` of one test point, in L; :class:`RepeatGroupsError` for the runs
+    whose master totaliser shows less than the planned test ``volume`` L (minus :data:`VOLUME_SLACK`): the test
+    method's minimum, below which the point's error is not measured to the method (their readings are kept, the
+    runs are measured again on resume)."""
+    out = [master_run(data, f"{prefix}-{i}", density) for i in range(1, runs + 1)]
+    short = [
+        (f"{prefix}-{i}", r.master_stop - r.master_start)
+        for i, r in enumerate(out, 1)
+        if r.master_stop - r.master_start < volume * (1.0 - VOLUME_SLACK)
+    ]
+    if short:
+        passed = ", ".join(f"run {tag.rsplit('-', 1)[1]} passed {v:.4g} L" for tag, v in short)
+        raise RepeatGroupsError(
+            f"{label}: {passed}, less than the planned test volume of {volume:g} L (the method's minimum)",
+            tuple(tag for tag, _ in short),
+        )
+    return out
 
 
 def master_run(data: Mapping[str, StepData], tag: str, density: float) -> MasterRun:
@@ -450,7 +481,7 @@ class WaterMeterVerificationR49(Procedure):
         for name in cfg["points"]:
             q = cfg["flows"][name]
             t, density = water_conditions(context.parameters, data, f"{name.lower()}-water", name)
-            runs = [master_run(data, f"{name.lower()}-{i}", density) for i in range(1, cfg["runs"] + 1)]
+            runs = master_runs(data, name.lower(), cfg["runs"], density, cfg["volumes"][name], name)
             e_m, u_m, k_m = master_error_at(curve, q)
             point = water_meter_point(
                 runs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +32,20 @@ class DemoRun:
     engine: RunEngine
     registry: Engine
     demo: DemoScenario
+    #: role -> (address URL, driver model) of the demo's running simulators, to connect again (a resume)
+    addresses: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def resume(self) -> RunOutcome:
+        """Execute the run again (``caltrace calibrate --resume``): reconnect, the demo operator acting."""
+        proc = get_procedure(self.outcome.procedure)
+        with contextlib.ExitStack() as stack:
+            connected = {}
+            for role, (url, model) in self.addresses.items():
+                driver = stack.enter_context(open_instrument(url, model, role))
+                self.demo.attach(role, driver)
+                connected[role] = driver
+            self.outcome = self.engine.execute(proc, self.outcome.run_id, connected, AutomaticPrompter(self.demo.act))
+        return self.outcome
 
 
 @pytest.fixture
@@ -72,7 +86,7 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
                 demo.attach(role, driver)
                 connected[role] = driver
             outcome = engine.execute(proc, run_id, connected, AutomaticPrompter(demo.act))
-        return DemoRun(outcome, engine, registry, demo)
+        return DemoRun(outcome, engine, registry, demo, dict(addresses))
 
     yield run
     for store in stores:

@@ -88,7 +88,14 @@ def test_evaluate_by_hand_with_a_class() -> None:
     the upper zone, MPE 2 % (OIML R49-1:2013 4.2), E ≈ 0.56 % passes."""
     flows = [1.0, 2.0, 5.0, 10.0]
     ctx = _context(
-        flows_m3_h=flows, runs=1, water_temperature_c=20.0, accuracy_class=2, q3_m3_h=10.0, r=100, curve_degree=1
+        flows_m3_h=flows,
+        runs=1,
+        water_temperature_c=20.0,
+        accuracy_class=2,
+        q3_m3_h=10.0,
+        r=100,
+        curve_degree=1,
+        volumes_l=100.0,
     )
     steps = PROC.plan(ctx)
     readings: dict[str, float] = {}

@@ -7,6 +7,7 @@ Units: m³/h, L, %, °C.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, cast
@@ -15,8 +16,16 @@ import pytest
 from sqlalchemy import select
 
 from acquisition.engine import RunRefused
-from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, Step, StepData
+from acquisition.procedures.base import (
+    InstrumentUnderTest,
+    RepeatGroupsError,
+    RunContext,
+    StandardUsed,
+    Step,
+    StepData,
+)
 from acquisition.procedures.water_r49 import WaterMeterVerificationR49
+from acquisition.prompts import OperatorAborted, OperatorAction
 from api.demo.base import DemoScenario
 from api.demo.water_r49 import WaterR49Demo
 from registry.db import session_scope
@@ -213,3 +222,57 @@ def test_demo_refuses_a_meter_beyond_the_master(demo_run: Callable[..., DemoRun]
     """Q3 = 10 m³/h: the Q3 test flow (9.5 m³/h) is beyond the demo master's range (0.01..3.5 m³/h)."""
     with pytest.raises(RunRefused, match="choose another standard"):
         demo_run("water-meter-verification-r49", q3_m3_h=10.0, test_flows_m3_h=None)
+
+
+def test_a_run_stopped_inside_its_volume_resumes_from_its_readings_before(demo_run: Callable[..., DemoRun]) -> None:
+    """Issue 14: the operator had passed 30 L at the Q1 flow rate (where the demo meter is +1.2 %) in Q2's first run
+    when the run stopped. Resumed from the middle, the Q2 run would be measured from its old readings before and
+    take those 30 L in: E ≈ (30 · 1.2 + 20 · 0.6) / 50 = 0.96 %, outside the bound around 0.6 %. The readings before,
+    the run and the readings after are one group, so the resume reads both registers again first: Q2 is 0.6 %."""
+    state = {"stopped": False}
+
+    def prepare(demo: DemoScenario) -> None:
+        act = demo.act
+
+        def interrupted(action: OperatorAction) -> None:
+            if action.kind == "run-volume" and action.params["point"] == "Q2" and not state["stopped"]:
+                state["stopped"] = True
+                act(dataclasses.replace(action, params={**action.params, "flow_m3_h": FLOWS["Q1"], "volume_l": 30.0}))
+                raise OperatorAborted("the power failed")
+            act(action)
+
+        demo.act = interrupted  # type: ignore[method-assign]
+
+    run = demo_run("water-meter-verification-r49", prepare)
+    assert run.outcome.state == "paused" and "the power failed" in run.outcome.message
+    with session_scope(run.registry, "test") as s:
+        row = s.get(Run, run.outcome.run_id)
+        assert row is not None
+        assert {"q2-1-meter-start", "q2-1-master-start"} <= set(row.checkpoint["completed"])
+    outcome = run.resume()
+    assert outcome.state == "completed", outcome.message
+    q2 = outcome.results[1]
+    assert abs(q2.value - ERRORS["Q2"]) <= _bound("Q2"), q2.value
+    assert abs(0.96 - ERRORS["Q2"]) > _bound("Q2")  # the mixed-up run would have been caught
+    with session_scope(run.registry, "test") as s:
+        row = s.get(Run, run.outcome.run_id)
+        assert row is not None
+        # the group's readings before were taken again (attempt 2); the first attempt's stay in the store
+        assert row.checkpoint["completed"]["q2-1-meter-start"]["attempt"] == 2
+        assert row.checkpoint["attempts"]["q2-1-master-start"] == 2
+    assert outcome.readings == run.engine.store.count(run_id=outcome.run_id)
+
+
+def test_a_run_that_passed_less_than_the_test_volume_is_measured_again() -> None:
+    """The master shows 12 L of a planned 20 L (less than 98 %): the point is not judged, that run is repeated."""
+    procedure = PROC
+    ctx = _context(points=["Q2"], volumes_l={"Q2": 20.0}, water_temperature_c=20.0, runs=1)
+    steps = procedure.plan(ctx)
+    readings = {"q2-1-meter-start": 100.0, "q2-1-meter-end": 112.1, "q2-1-master-start": 0.0, "q2-1-master-end": 12.0}
+    data = {st.id: StepData(st, (readings[st.id],) if st.id in readings else (), "L") for st in steps}
+    with pytest.raises(
+        RepeatGroupsError, match=r"Q2: run 1 passed 12 L, less than the planned test volume of 20 L"
+    ) as e:
+        procedure.evaluate(ctx, data)
+    assert e.value.groups == ("q2-1",)
+    assert {st.group for st in steps if st.id.startswith("q2-1-")} == {"q2-1"}
