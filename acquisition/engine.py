@@ -101,8 +101,9 @@ class RunOutcome:
     state: str
     message: str = ""
     results: list[PointResult] = field(default_factory=list)
-    readings: int = 0
+    readings: int | None = 0  # None: the store's server cannot be reached to count them (they are spooled)
     warnings: list[str] = field(default_factory=list)
+    spooled: int = 0  # readings waiting in the store's spool for the server
 
     def as_dict(self) -> dict[str, Any]:
         """The CLI's ``--json`` document."""
@@ -112,6 +113,7 @@ class RunOutcome:
             "state": self.state,
             "message": self.message,
             "readings": self.readings,
+            "spooled": self.spooled,
             "warnings": self.warnings,
             "results": [
                 {
@@ -647,13 +649,22 @@ class RunEngine:
             run.current_step = ""
             run.overall = _overall(results)
             run.message = "; ".join(warnings)
-        return RunOutcome(run_id, code, RunState.COMPLETED.value, "", results, self._count(run_id), warnings)
+        return RunOutcome(
+            run_id, code, RunState.COMPLETED.value, "", results, self._count(run_id), warnings, self._spooled()
+        )
 
-    def _count(self, run_id: str) -> int:
+    def _count(self, run_id: str) -> int | None:
+        """The run's stored readings; None when the store's server cannot be reached (they wait in its spool)."""
         try:
             return self.store.count(run_id=run_id)
         except Exception:  # the server may be away: the readings are safe in the spool
-            return -1
+            return None
+
+    def _spooled(self) -> int:
+        try:
+            return self.store.pending()
+        except Exception:  # a spool that cannot be read is reported by the store itself
+            return 0
 
     def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
         with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
@@ -672,7 +683,7 @@ class RunEngine:
             run.state = RunState.PAUSED
             run.message = message
         log.warning("run %s paused: %s", run_id, message)
-        return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id))
+        return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id), [], self._spooled())
 
     @staticmethod
     def _command(instrument: Instrument, command: DeviceCommand) -> None:

@@ -363,7 +363,9 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
         console.print(table)
         for n, r in enumerate(outcome.results, 1):
             _budget(console, n, r)
-    console.print(f"state: {outcome.state}; readings stored: {outcome.readings}")
+    stored = "unknown (the reading store's server cannot be reached)" if outcome.readings is None else outcome.readings
+    waiting = f"; {outcome.spooled} waiting in the spool, safe on disk" if outcome.spooled else ""
+    console.print(f"state: {outcome.state}; readings stored: {stored}{waiting}")
 
 
 def _budget(console: Any, number: int, result: PointResult) -> None:

@@ -78,9 +78,16 @@ def count_command(
     instrument: Annotated[str | None, typer.Option("--instrument", "-i", help="Only this instrument id.")] = None,
 ) -> None:
     """How many readings the store holds (for a run or an instrument), and how many wait in the spool."""
+    from acquisition.store.errors import StoreError
+
     with _store() as store:
-        stored = store.count(run_id=run_id, instrument_id=instrument)
-        typer.echo(f"{stored} readings stored, {store.pending()} waiting in the spool")
+        waiting = store.pending()
+        try:
+            stored = str(store.count(run_id=run_id, instrument_id=instrument))
+        except StoreError as exc:  # the server is away: say so, and what is safe in the spool
+            typer.echo(f"warning: cannot count the stored readings: {exc}", err=True)
+            stored = "unknown"
+        typer.echo(f"{stored} readings stored, {waiting} waiting in the spool")
 
 
 @app.command("flush")
