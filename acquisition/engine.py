@@ -682,7 +682,7 @@ class RunEngine:
             run = self._held(s, run_id)
             run.state = RunState.PAUSED
             run.message = message
-        log.warning("run %s paused: %s", run_id, message)
+        log.info("run %s paused: %s", run_id, message)  # the caller reports it (the CLI once, on stderr)
         return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id), [], self._spooled())
 
     @staticmethod

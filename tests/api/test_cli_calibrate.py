@@ -322,6 +322,7 @@ def test_a_device_that_does_not_answer_pauses_the_run_with_what_to_do(env: dict[
     assert done.returncode == 3, done.stderr
     assert "paused" in done.stderr and "connection" in done.stderr and "--resume" in done.stderr
     assert "Traceback" not in done.stderr
+    assert done.stderr.count(" paused: ") == 1  # said once (issue 14: the engine's log line repeated it)
 
 
 @pytest.mark.parametrize("procedure", procedure_ids())
