@@ -571,9 +571,17 @@ class WeightCalibrationR111(Procedure):
                 load = _grams(r.get("point", nominal), r.get("unit"), std.code)
                 return abs(load - nominal), -load  # nearest load; on a tie the larger one
 
-            row = min(rows, key=distance)
-            load = _grams(row.get("point", nominal), row.get("unit"), std.code)
-            D = _grams(row["value"], row.get("unit"), std.code)
+            try:
+                row = min(rows, key=distance)
+                load = _grams(row.get("point", nominal), row.get("unit"), std.code)
+                D = _grams(row["value"], row.get("unit"), std.code)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"comparator {std.code}: an eccentricity row needs numbers point (load) and value (D) in its unit "
+                    f"(g, mg or kg): {exc}"
+                ) from None
+            if not (math.isfinite(D) and math.isfinite(load)):
+                raise ValueError(f"comparator {std.code}: the eccentricity row's point and value must be finite")
             d2 = row.get("distance_mm")
             if d2 is None or isinstance(d2, bool) or not isinstance(d2, int | float) or not d2 > 0:
                 raise ValueError(

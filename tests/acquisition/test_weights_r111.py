@@ -142,6 +142,7 @@ def test_plan_env_then_abba_cycles_then_env() -> None:
         ({"comparator": (*COMPARATOR_ROWS[:1], ECCENTRICITY_ROW)}, "its sensitivity is unknown"),
         ({"comparator": COMPARATOR_ROWS[:2]}, "no eccentricity data"),
         ({"comparator": (*COMPARATOR_ROWS[:2], {**ECCENTRICITY_ROW, "distance_mm": None})}, "distance_mm"),
+        ({"comparator": (*COMPARATOR_ROWS[:2], {**ECCENTRICITY_ROW, "value": {"D": 1}})}, "needs numbers point"),
         ({"comparator": (*COMPARATOR_ROWS[:1], {**SENSITIVITY_ROW, "U_rel": "?"}, ECCENTRICITY_ROW)}, "U_rel"),
         ({"parameters": {"sensitivity_weight_g": 0.01}}, "sensitivity_weight_U_g, sensitivity_indication_g"),
         ({"parameters": {"weights_meet_magnetism_limits": False}}, "magnetism_u_g"),

@@ -159,7 +159,7 @@ def test_buoyancy_corrected_calibration_hand_calculation() -> None:
     C_b = 1000.00012·(1.15 − 1.2)·(1/7950 − 1/8000) = −0.05·7.8616e-7·1000.00012 = −3.9308e-5 g.
     m_ct = 1000.000120 + 0.000290 − 0.0000393 = 1000.0003707 g -> m_c − m_0 = 0.37069 mg.
     u_b² = (m_cr(ρ_r − ρ_t)/(ρ_r ρ_t))²u²(ρ_a) + (m_cr(ρ_a − ρ_0))²u²(ρ_t)/ρ_t⁴ + (m_cr(ρ_a − ρ_0))²u²(ρ_r)/ρ_r⁴
-    (R111-1:2004 C.6.4 with ρ_al = ρ_0), the square roots of the three terms being
+    (R111-1:2004 C.6.3 as read here, with ρ_al = ρ_0), the square roots of the three terms being
       term1 = (1000·(8000−7950)/(8000·7950)·0.002) = 1.5723e-6 g
       term2 = 1000·0.05·70/7950² = 5.5378e-5 g
       term3 = 1000·0.05·5/8000² = 3.906e-6 g  -> u_b = 5.5537e-5 g
