@@ -584,8 +584,7 @@ def calibrate_weight(
     for name in ("sensitivity", "resolution", "eccentricity", "magnetism"):
         if comp.sources.get(name):
             sources[name] += f": {comp.sources[name]}"
-        if name != "resolution":
-            sources[name] += _UNVERIFIED
+        sources[name] += _UNVERIFIED
     if comp.resolution is None:
         notes["resolution"] = comp.notes.get("resolution") or "zero: no display resolution given to calibrate_weight"
     defaults = {

@@ -534,21 +534,23 @@ class WeightCalibrationR111(Procedure):
                     '{"quantity": "sensitivity", "value": S, "U_rel": U_rel, "k": 2} or give the sensitivity weight '
                     "as parameters " + ", ".join(names)
                 )
-            row = min(rows, key=lambda r: abs(_grams(r.get("point", nominal), r.get("unit"), std.code) - nominal))
             try:
+                row = min(rows, key=lambda r: abs(_grams(r.get("point", nominal), r.get("unit"), std.code) - nominal))
                 S = float(row.get("value", 1.0))
-                u_rel = float(row["U_rel"]) / float(row.get("k", 2.0))
+                U_rel, k_s = float(row["U_rel"]), float(row.get("k", 2.0))
             except (KeyError, TypeError, ValueError):
                 raise ValueError(
                     f"comparator {std.code}: the sensitivity row needs a number U_rel (relative expanded uncertainty "
                     "of S, at k, default 2) and a number value S (default 1)"
                 ) from None
-            if not (math.isfinite(S) and 0.5 <= S <= 2.0 and math.isfinite(u_rel) and u_rel >= 0):
+            if not (math.isfinite(S) and 0.5 <= S <= 2.0 and math.isfinite(U_rel) and U_rel >= 0 and k_s > 0):
                 raise ValueError(
-                    f"comparator {std.code}: sensitivity S = {S!r} with u_rel = {u_rel!r} is not plausible; S is the "
-                    "indication change per unit mass (about 1), U_rel a relative uncertainty (e.g. 0.0001)"
+                    f"comparator {std.code}: sensitivity S = {S!r} with U_rel = {U_rel!r} at k = {k_s!r} is not "
+                    "plausible; S is the indication change per unit mass (about 1), U_rel a relative expanded "
+                    "uncertainty (e.g. 0.0002) and k > 0"
                 )
-            sources["sensitivity"] = f"{cert}: S = {S:.7g}, U_rel = {row['U_rel']:g} (k = {row.get('k', 2):g})"
+            u_rel = U_rel / k_s
+            sources["sensitivity"] = f"{cert}: S = {S:.7g}, U_rel = {U_rel:g} (k = {k_s:g})"
         if u_rel == 0.0:
             notes["sensitivity"] = f"zero: u_rel(S) = 0 as given ({sources['sensitivity']})"
 

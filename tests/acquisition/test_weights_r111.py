@@ -144,6 +144,7 @@ def test_plan_env_then_abba_cycles_then_env() -> None:
         ({"comparator": (*COMPARATOR_ROWS[:2], {**ECCENTRICITY_ROW, "distance_mm": None})}, "distance_mm"),
         ({"comparator": (*COMPARATOR_ROWS[:2], {**ECCENTRICITY_ROW, "value": {"D": 1}})}, "needs numbers point"),
         ({"comparator": (*COMPARATOR_ROWS[:1], {**SENSITIVITY_ROW, "U_rel": "?"}, ECCENTRICITY_ROW)}, "U_rel"),
+        ({"comparator": (*COMPARATOR_ROWS[:1], {**SENSITIVITY_ROW, "k": 0}, ECCENTRICITY_ROW)}, "k > 0"),
         ({"parameters": {"sensitivity_weight_g": 0.01}}, "sensitivity_weight_U_g, sensitivity_indication_g"),
         ({"parameters": {"weights_meet_magnetism_limits": False}}, "magnetism_u_g"),
         ({"reference_class": ""}, "give reference_drift_g"),
