@@ -8,6 +8,15 @@ results in **mg**; densities in **kg/m³**; temperature in **°C**, pressure in 
 * :func:`cycle_differences` — ΔI per ABBA or ABA cycle (R111-1:2004 C.4.3).
 * :func:`calibrate_weight` — conventional mass, budget per R111-1:2004 C.6 through the uncertainty engine, U (k = 2),
   and conformity to the class: |m_c − m_0| + U ≤ δm (R111-1:2004 5.3.1) and U ≤ δm/3 (5.2).
+* :func:`sensitivity_from_weight`, :func:`resolution_u`, :func:`eccentricity_u` — the comparator terms of
+  R111-1:2004 C.6.4.1–C.6.4.3.
+
+The budget follows R111-1:2004 C.6 as this project reads it: C.6.1 weighing process (type A) u_w; C.6.2 reference
+weight u(m_cr)² = (U/k)² + u_inst²; C.6.3 air buoyancy u_b; C.6.4 balance u_ba² = u_s² + u_d² + u_E² + u_ma²
+(C.6.4.1 sensitivity, C.6.4.2 display resolution, C.6.4.3 eccentricity, C.6.4.4 magnetism); C.6.5 combined
+u_c² = u_w² + u²(m_cr) + u_b² + u_ba²; U = k·u_c with k = 2. **Unverified**: the project's search tools reach only
+the first pages of R111-1:2004, so these clause numbers and the C.6.4 formulas could not be checked against the
+edition's text (see docs/methods/weights.md); each budget row's source says so.
 
 Pure functions: no I/O; the run engine passes the readings.
 """
@@ -22,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from acquisition.methods.base import PointResult, budget_rows, finite
+from acquisition.methods.base import PointResult, budget_json, budget_rows, finite
 from uncertainty import Model, gum, normal, rectangular, triangular
 
 R111 = "OIML R111-1:2004"
@@ -277,8 +286,9 @@ class ReferenceWeight:
     """The reference weight: conventional mass (g) with its certificate U (g) at ``k``.
 
     ``density`` and ``u_density`` (standard) in kg/m³; None uses ``material`` (R111 Table B.7). ``drift`` is the
-    half-width (g) of a rectangular instability since its calibration (R111 C.6.3, u_inst). ``air_density_at_
-    calibration`` is ρ_al (kg/m³) of its last calibration, for the u_b correlation term; None means ρ_0.
+    half-width (g) of a rectangular instability since its calibration (R111-1:2004 C.6.2, u_inst), ``drift_source``
+    where it came from (it goes into the budget row). ``air_density_at_calibration`` is ρ_al (kg/m³) of its last
+    calibration, for the u_b correlation term; None means ρ_0.
     """
 
     conventional_mass: float
@@ -289,6 +299,7 @@ class ReferenceWeight:
     material: str = "stainless steel"
     drift: float = 0.0
     air_density_at_calibration: float | None = None
+    drift_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,13 +317,16 @@ class TestWeight:
 
 @dataclass(frozen=True)
 class Comparator:
-    """The mass comparator (R111-1:2004 C.6.5), all in g except the dimensionless sensitivity.
+    """The mass comparator's terms (R111-1:2004 C.6.4), all in g except the dimensionless sensitivity.
 
-    ``resolution`` d: u_d = d/√12 · √2 (two readings per difference; a triangular of half-width d), None to omit.
-    ``sensitivity`` S = indication change per unit mass (1 when the comparator indicates in g), with relative
-    standard uncertainty ``u_sensitivity_rel``: Δm = ΔI/S, u_s = |Δm|·u_rel. ``eccentricity_u`` and
-    ``magnetism_u`` are standard uncertainties (g). ``other_half_width`` is a rectangular half-width for
-    further comparator effects (EA-4/02 S2 "δm_C").
+    ``resolution`` d: u_d = (d/2)/√3·√2 = d/√6 (C.6.4.2: two readings per difference; a triangular of half-width d),
+    None when not given (the row is then zero with a note). ``sensitivity`` S = indication change per unit mass
+    (1 when the comparator indicates in g), with relative standard uncertainty ``u_sensitivity_rel``: Δm = ΔI/S,
+    u_s = |Δm|·u_rel (C.6.4.1; see :func:`sensitivity_from_weight`). ``eccentricity_u`` u_E (C.6.4.3, see
+    :func:`eccentricity_u`; rectangular) and ``magnetism_u`` u_ma (C.6.4.4) are standard uncertainties.
+    ``other_half_width`` is a rectangular half-width for further comparator effects (EA-4/02 S2 "δm_C"); its row is
+    left out when 0. ``sources`` and ``notes`` map a budget input (``sensitivity``, ``resolution``, ``eccentricity``,
+    ``magnetism``) to where its value came from and, for a zero term, why it is zero.
     """
 
     resolution: float | None = None
@@ -321,6 +335,42 @@ class Comparator:
     eccentricity_u: float = 0.0
     magnetism_u: float = 0.0
     other_half_width: float = 0.0
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+
+def sensitivity_from_weight(m_s: float, u_m_s: float, dI_s: float, u_dI_s: float) -> tuple[float, float]:
+    """Sensitivity S = ΔI_s/m_s and its relative standard uncertainty from a sensitivity weight (R111-1:2004
+    C.6.4.1): u_rel(S)² = u²(m_s)/m_s² + u²(ΔI_s)/ΔI_s², so that u_s² = Δm²·u_rel² (C.6.4.1 as read here,
+    unverified). ``m_s`` (g) and its standard uncertainty ``u_m_s`` (g); ``dI_s`` the indication change it gives
+    (g) with standard uncertainty ``u_dI_s`` (g)."""
+    m = finite("sensitivity weight m_s (g)", m_s, positive=True)
+    dI = finite("indication change ΔI_s of the sensitivity weight (g)", dI_s, positive=True)
+    u_m = finite("u(m_s) (g)", u_m_s, nonneg=True)
+    u_dI = finite("u(ΔI_s) (g)", u_dI_s, nonneg=True)
+    if not 0.5 <= dI / m <= 2.0:
+        raise ValueError(
+            f"the sensitivity weight of {m:g} g changed the indication by {dI:g} g (S = {dI / m:g}); give both in g "
+            "(S should be near 1 for a comparator indicating in g)"
+        )
+    return dI / m, math.hypot(u_m / m, u_dI / dI)
+
+
+def resolution_u(d: float) -> float:
+    """u_d = (d/2)/√3 · √2 (g) for a digital comparator of scale interval ``d`` (g): two readings per difference
+    (R111-1:2004 C.6.4.2)."""
+    return finite("resolution d (g)", d, positive=True) / 2.0 / math.sqrt(3.0) * math.sqrt(2.0)
+
+
+def eccentricity_u(D: float, d1: float, d2: float) -> float:
+    """u_E = (d_1/d_2)·D/(2√3) (g), R111-1:2004 C.6.4.3 as read here (unverified): ``D`` (g) the difference between
+    the largest and smallest indications of the comparator's eccentricity (off-centre) test, ``d1`` (mm) the
+    estimated distance between the centres of the two weights on the pan, ``d2`` (mm) the distance from the pan's
+    centre to the off-centre positions of that test. A rectangular of half-width (d_1/d_2)·D/2."""
+    big_d = finite("eccentricity difference D (g)", D, nonneg=True)
+    a = finite("distance d1 between the weights' centres (mm)", d1, nonneg=True)
+    b = finite("distance d2 of the eccentricity test positions (mm)", d2, positive=True)
+    return a / b * big_d / (2.0 * math.sqrt(3.0))
 
 
 @dataclass(frozen=True)
@@ -388,6 +438,24 @@ def r111_conformity(deviation_mg: float, U_mg: float, mpe: float) -> tuple[str, 
     return "fail", u_ok, note
 
 
+_MODEL_TEXT = (
+    "m_ct = m_cr + δm_inst + ΔI/S + C_b + δm_s + δm_d + δm_E + δm_ma "
+    "(OIML R111-1:2004 C.4.3, C.6; clause numbers unverified)"
+)
+_SOURCES = {
+    "m_cr": "reference weight's conventional mass, certificate U/k (R111-1:2004 C.6.2)",
+    "drift_r": "instability of the reference weight u_inst, rectangular (R111-1:2004 C.6.2)",
+    "dI": "weighing process, type A: u_w = s/√n of the cycle differences (R111-1:2004 C.6.1)",
+    "buoyancy": "air buoyancy correction C_b = m_cr(ρ_a − ρ_0)(1/ρ_t − 1/ρ_r), u_b (R111-1:2004 C.6.3)",
+    "sensitivity": "comparator sensitivity u_s = |Δm|·u_rel(S) (R111-1:2004 C.6.4.1)",
+    "resolution": "display resolution u_d = (d/2)/√3·√2, two readings per difference (R111-1:2004 C.6.4.2)",
+    "eccentricity": "eccentric loading u_E = (d_1/d_2)·D/(2√3), rectangular (R111-1:2004 C.6.4.3)",
+    "magnetism": "magnetic interaction u_ma (R111-1:2004 C.6.4.4)",
+    "comparator": "further comparator effects, rectangular (EA-4/02 M:2013 S2 δm_C)",
+}
+_UNVERIFIED = "; clause and formula as read here, unverified against the R111-1:2004 text"
+
+
 def calibrate_weight(
     test: TestWeight,
     reference: ReferenceWeight,
@@ -409,9 +477,13 @@ def calibrate_weight(
     m_ct = m_cr + ΔI_mean/S + m_cr (ρ_a − ρ_0)(1/ρ_t − 1/ρ_r) — the last term is (ρ_a − ρ_0)(V_t − V_r) with
     V = m/ρ (C.4.3). ``air_density`` ρ_a (kg/m³, or an :class:`AirDensity` carrying its u) with
     ``u_air_density``; or, without a buoyancy correction, ``buoyancy_half_width`` (g) bounds its neglect
-    (rectangular, as in EA-4/02 S2). Type A (C.6.2): ``pooled_s`` (g, with ``pooled_dof``) gives u_w = s_p/√n;
-    otherwise the standard deviation of the n ≥ 2 cycle differences. U = k·u_c with k = 2 (C.6.6); ``mpe``
-    (mg) overrides the Table 1 lookup.
+    (rectangular, as in EA-4/02 S2). Type A (C.6.1): ``pooled_s`` (g, with ``pooled_dof``) gives u_w = s_p/√n;
+    otherwise the standard deviation of the n ≥ 2 cycle differences. Reference (C.6.2): U/k and the drift u_inst
+    (rectangular, half-width ``reference.drift``). Buoyancy u_b (C.6.3). Comparator (C.6.4): sensitivity,
+    resolution, eccentricity and magnetism from ``comparator``, each its own budget row. U = k·u_c with k = 2;
+    ``mpe`` (mg) overrides the Table 1 lookup. The budget is :func:`acquisition.methods.base.budget_json` (g) plus
+    ``conventional_mass_g``, ``u_c_g``, ``cycles``, ``scheme``, ``differences_g``, ``air_density_kg_m3``,
+    ``buoyancy_correction_g`` and ``U_max_mg``.
     """
     if not isinstance(test, TestWeight) or not isinstance(reference, ReferenceWeight):
         raise ValueError("test must be a TestWeight and reference a ReferenceWeight")
@@ -445,6 +517,14 @@ def calibrate_weight(
     u_w = s / math.sqrt(n)
     dm = mean_dI / S
 
+    sources = dict(_SOURCES)
+    notes: dict[str, str] = {}
+    if reference.drift_source:
+        sources["drift_r"] += f": {reference.drift_source}"
+    if pooled_s is not None:
+        sources["dI"] = f"weighing process, type A: u_w = s_p/√n, pooled s_p = {s:.3g} g, n = {n} (R111-1:2004 C.6.1)"
+    else:
+        sources["dI"] += f", n = {n}"
     inputs: dict[str, Any] = {
         "m_cr": normal(m_cr, U=U_r, k=k_r),
         "drift_r": rectangular(0.0, drift),
@@ -456,6 +536,7 @@ def calibrate_weight(
         if air_density is not None:
             raise ValueError("give either air_density (buoyancy corrected) or buoyancy_half_width (not), not both")
         inputs["buoyancy"] = rectangular(0.0, finite("buoyancy_half_width (g)", buoyancy_half_width, nonneg=True))
+        sources["buoyancy"] = "air buoyancy not corrected: rectangular bound of its effect (EA-4/02 M:2013 S2 δm_B)"
     else:
         if air_density is None:
             raise ValueError(
@@ -477,20 +558,48 @@ def calibrate_weight(
             else finite("air_density_at_calibration", reference.air_density_at_calibration, positive=True)
         )
         C_b = m_cr * (rho_a - RHO_0) * (1.0 / rho_t - 1.0 / rho_r)
-        # R111-1:2004 C.6.4.1 (u_b), the third term carrying the correlation via ρ_al
+        # R111-1:2004 C.6.3 (u_b), the third term carrying the correlation via ρ_al
         u_b2 = (
             (m_cr * (rho_r - rho_t) / (rho_r * rho_t)) ** 2 * u_rho_a**2
             + (m_cr * (rho_a - RHO_0)) ** 2 * u_rho_t**2 / rho_t**4
             + m_cr**2 * (rho_a - RHO_0) * ((rho_a - RHO_0) - 2.0 * (rho_al - RHO_0)) * u_rho_r**2 / rho_r**4
         )
         inputs["buoyancy"] = normal(C_b, math.sqrt(max(u_b2, 0.0)))
-    # balance (C.6.5)
+        sources["buoyancy"] += (
+            f"; ρ_a = {rho_a:.5f} ± {u_rho_a:.2g} kg/m³, ρ_t = {rho_t:g} ± {u_rho_t:g}, ρ_r = {rho_r:g} ± {u_rho_r:g}"
+            f" kg/m³ (u), ρ_al = {rho_al:g} kg/m³"
+        )
+    # balance (C.6.4): every term its own row, a zero one with the reason
     inputs["sensitivity"] = normal(0.0, abs(dm) * u_s_rel)
     if comp.resolution is not None:
         inputs["resolution"] = triangular(0.0, finite("resolution d (g)", comp.resolution, positive=True))
-    inputs["eccentricity"] = normal(0.0, finite("eccentricity_u (g)", comp.eccentricity_u, nonneg=True))
+        sources["resolution"] += f"; d = {comp.resolution:.3g} g"
+    else:
+        inputs["resolution"] = triangular(0.0, 0.0)
+    e_u = finite("eccentricity_u (g)", comp.eccentricity_u, nonneg=True)
+    inputs["eccentricity"] = rectangular(0.0, e_u * math.sqrt(3.0))
     inputs["magnetism"] = normal(0.0, finite("magnetism_u (g)", comp.magnetism_u, nonneg=True))
-    inputs["comparator"] = rectangular(0.0, finite("other_half_width (g)", comp.other_half_width, nonneg=True))
+    if finite("other_half_width (g)", comp.other_half_width, nonneg=True) > 0:
+        inputs["comparator"] = rectangular(0.0, comp.other_half_width)
+    for name in ("sensitivity", "resolution", "eccentricity", "magnetism"):
+        if comp.sources.get(name):
+            sources[name] += f": {comp.sources[name]}"
+        sources[name] += _UNVERIFIED
+    if comp.resolution is None:
+        notes["resolution"] = comp.notes.get("resolution") or "zero: no display resolution given to calibrate_weight"
+    defaults = {
+        "drift_r": "zero: " + (reference.drift_source or "no drift given for the reference weight"),
+        "sensitivity": (
+            "zero: the mean difference is 0" if dm == 0 and u_s_rel > 0 else "zero: no sensitivity uncertainty given"
+        ),
+        "eccentricity": "zero: no eccentricity term given",
+        "magnetism": "zero: no magnetism term given",
+        "dI": "zero: the cycle differences were equal",
+        "buoyancy": "zero: no air density uncertainty, or equal densities of the weights",
+    }
+    for name, why in defaults.items():
+        if inputs[name].u == 0.0:
+            notes[name] = comp.notes.get(name) or why
 
     names = list(inputs)
     model = Model.from_expression(" + ".join(names), measurand="m_ct", inputs=names)
@@ -499,12 +608,11 @@ def calibrate_weight(
     dev_mg = (m_ct - nominal) * 1000.0
     U_mg = out.U * 1000.0
     conformity, u_ok, note = r111_conformity(dev_mg, U_mg, delta_m)
-    budget = _budget_json(out.budget, "g")
+    budget = budget_json(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
     budget.update(
         {
             "conventional_mass_g": m_ct,
             "u_c_g": out.u,
-            "dof": None if math.isinf(out.dof) else out.dof,
             "cycles": n,
             "scheme": scheme,
             "differences_g": diffs,

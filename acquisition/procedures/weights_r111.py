@@ -25,7 +25,33 @@ Certificate rows read (``values`` of the certificate in force):
   ``{"quantity": "repeatability", "point": load g, "value": s, "unit": "g", "dof": ν}``: a pooled standard deviation
   of one indication. For an ABBA difference of independent indications s(ΔI) = √(4 s²)/2 = s, so it is used as the
   pooled s of ΔI (R111 C.6.1); without it the standard deviation of this run's cycle differences is used.
+  The balance terms of R111-1:2004 C.6.4 (each its own budget row; a zero one says why):
+
+  - sensitivity (C.6.4.1): ``{"quantity": "sensitivity", "value": S, "U_rel": U_rel, "k": 2}`` (S dimensionless,
+    1 for a comparator indicating in g; U_rel its relative expanded uncertainty), unless the run parameters
+    ``sensitivity_weight_g``, ``sensitivity_weight_U_g``, ``sensitivity_indication_g`` and
+    ``sensitivity_indication_u_g`` give a sensitivity weight and the indication change it gave.
+  - display resolution (C.6.4.2): u_d = (d/2)/√3·√2 from d above.
+  - eccentricity (C.6.4.3): ``{"quantity": "eccentricity", "point": load g, "value": D, "unit": "g",
+    "distance_mm": d2}`` — D the largest minus the smallest indication of the comparator's off-centre test at that
+    load, d2 the distance (mm) of its off-centre positions from the pan's centre; u_E = (d1/d2)·D/(2√3) with d1 the
+    run parameter ``centring_distance_mm`` (default d2: the conservative reading). The row nearest the nominal value
+    is used, its D scaled up by nominal/load when it was measured at a smaller load. The run parameter
+    ``eccentricity_u_g`` overrides.
+  - magnetism (C.6.4.4): 0 while ``weights_meet_magnetism_limits`` (default true) declares that both weights meet
+    the R111-1:2004 magnetism requirements; otherwise ``magnetism_u_g``.
+
+  A comparator without a sensitivity or an eccentricity row (and without the parameters) is refused at planning.
 * environment: ``{"quantity": "temperature" | "humidity" | "pressure", "U", "k"}`` (largest U/k per quantity).
+
+The reference's drift u_inst (R111-1:2004 C.6.2) is |change| of its certified value between its last two
+certificates (``StandardUsed.history``, :func:`acquisition.procedures.history.certified_change`), the half-width of a
+rectangular distribution; without an earlier certificate, one third of the MPE of the reference's registered class
+(the largest U R111-1:2004 5.2 allows that class; the conservative bound of decision 0305); a reference with neither
+is refused. The run parameter ``reference_drift_g`` overrides both.
+
+The clause numbers C.6.1–C.6.5 and the C.6.4 formulas are as this project reads R111-1:2004; they could not be
+checked against the edition's text, and the budget rows say so.
 
 Parameters override the certificate where both exist (see :attr:`WeightCalibrationR111.definition` and the
 procedure document ``docs/procedures/weight-calibration-r111.md``).
@@ -49,7 +75,9 @@ from acquisition.methods.weights import (
     TestWeight,
     air_density_with_uncertainty,
     calibrate_weight,
+    eccentricity_u,
     mpe_mg,
+    sensitivity_from_weight,
 )
 from acquisition.procedures.base import (
     ENVIRONMENT_ROLE,
@@ -62,6 +90,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, read
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
@@ -129,15 +158,75 @@ PARAMETERS = (
         default="stainless steel",
         hint="or give test_density_kg_m3 and test_density_U_kg_m3",
     ),
-    ParamSpec(
+    _optional(
         "reference_drift_g",
-        "number",
-        "Nửa độ rộng độ trôi của quả cân chuẩn kể từ lần hiệu chuẩn (phân bố chữ nhật, R111 C.6.3)",
-        "Half-width of the reference weight's drift since its calibration (rectangular, R111 C.6.3)",
-        unit="g",
-        minimum=0.0,
-        default=0.0,
-        nullable=True,
+        "Nửa độ rộng độ trôi của quả cân chuẩn (phân bố chữ nhật, R111 C.6.2); mặc định: |thay đổi| giá trị chứng "
+        "nhận giữa hai giấy chứng nhận gần nhất, hoặc 1/3 MPE cấp của quả cân chuẩn khi không có giấy trước",
+        "Half-width of the reference weight's drift (rectangular, R111 C.6.2); default: |change| of its certified "
+        "value between its last two certificates, or one third of its class MPE without an earlier certificate",
+        "g",
+        zero=True,
+    ),
+    _optional(
+        "sensitivity_weight_g",
+        "Khối lượng m_s của quả cân độ nhạy (R111 C.6.4.1); cùng sensitivity_weight_U_g, sensitivity_indication_g, "
+        "sensitivity_indication_u_g; mặc định: độ nhạy theo giấy chứng nhận của cân so sánh",
+        "Mass m_s of the sensitivity weight (R111 C.6.4.1); with sensitivity_weight_U_g, sensitivity_indication_g and "
+        "sensitivity_indication_u_g; default: the sensitivity on the comparator's certificate",
+        "g",
+    ),
+    _optional(
+        "sensitivity_weight_U_g",
+        "Độ không đảm bảo đo mở rộng (k = 2) của m_s",
+        "Expanded uncertainty (k = 2) of m_s",
+        "g",
+        zero=True,
+    ),
+    _optional(
+        "sensitivity_indication_g",
+        "Thay đổi số chỉ ΔI_s khi đặt quả cân độ nhạy",
+        "Change ΔI_s of the indication the sensitivity weight gives",
+        "g",
+    ),
+    _optional(
+        "sensitivity_indication_u_g",
+        "Độ không đảm bảo đo chuẩn của ΔI_s",
+        "Standard uncertainty of ΔI_s",
+        "g",
+        zero=True,
+    ),
+    _optional(
+        "eccentricity_u_g",
+        "Độ không đảm bảo đo chuẩn u_E do tải lệch tâm (R111 C.6.4.3); mặc định: từ phép thử lệch tâm trong giấy "
+        "chứng nhận của cân so sánh",
+        "Standard uncertainty u_E of eccentric loading (R111 C.6.4.3); default: from the eccentricity test on the "
+        "comparator's certificate",
+        "g",
+        zero=True,
+    ),
+    _optional(
+        "centring_distance_mm",
+        "Khoảng cách ước lượng d1 giữa tâm hai quả cân trên đĩa cân (R111 C.6.4.3); mặc định: d2 của phép thử lệch "
+        "tâm (cách đọc thận trọng)",
+        "Estimated distance d1 between the centres of the two weights on the pan (R111 C.6.4.3); default: the d2 of "
+        "the eccentricity test (the conservative reading)",
+        "mm",
+        zero=True,
+    ),
+    ParamSpec(
+        "weights_meet_magnetism_limits",
+        "flag",
+        "Cả hai quả cân đáp ứng giới hạn từ tính của R111-1 (khi đó u_ma = 0, R111 C.6.4.4); nếu không, cho "
+        "magnetism_u_g",
+        "Both weights meet the R111-1 magnetism limits (then u_ma = 0, R111 C.6.4.4); otherwise give magnetism_u_g",
+        default=True,
+    ),
+    _optional(
+        "magnetism_u_g",
+        "Độ không đảm bảo đo chuẩn u_ma do từ tính (R111 C.6.4.4); thay cho weights_meet_magnetism_limits",
+        "Standard uncertainty u_ma of magnetic effects (R111 C.6.4.4); overrides weights_meet_magnetism_limits",
+        "g",
+        zero=True,
     ),
     _optional(
         "comparator_d_g",
@@ -207,7 +296,7 @@ class WeightCalibrationR111(Procedure):
 
     definition = ProcedureDefinition(
         code="weight-calibration-r111",
-        version="1",
+        version="2",
         kind="calibration",
         field="mass",
         title="Hiệu chuẩn quả cân / Calibration of a weight (OIML R111, ABBA)",
@@ -221,7 +310,7 @@ class WeightCalibrationR111(Procedure):
             ),
             RoleSpec(
                 "comparator",
-                "mass comparator (certificate: resolution d, optionally repeatability)",
+                "mass comparator (certificate: resolution d, sensitivity, eccentricity test, optionally repeatability)",
                 standard_kinds=("mass comparator",),
             ),
             ENVIRONMENT_ROLE,
@@ -235,7 +324,7 @@ class WeightCalibrationR111(Procedure):
         parameters={
             "cycles": 3,
             "test_material": "stainless steel",
-            "reference_drift_g": 0.0,
+            "weights_meet_magnetism_limits": True,
             "air_density_formula": "cipm2007",
             "settle_window": 3,
             "stability_spread_d": 5.0,
@@ -271,6 +360,7 @@ class WeightCalibrationR111(Procedure):
 
         reference = self._reference(context.standards["reference"], nominal, p)
         d, pooled_s, pooled_dof = self._comparator(context.standards["comparator"], nominal, p)
+        comparator = self._balance_terms(context.standards["comparator"], nominal, d, p)
         if pooled_s is None and cycles < 2:
             raise ValueError(
                 f"one cycle gives no standard deviation and the comparator {context.standards['comparator'].code} "
@@ -289,6 +379,7 @@ class WeightCalibrationR111(Procedure):
             "cycles": cycles,
             "reference": reference,
             "d": d,
+            "comparator": comparator,
             "pooled_s": pooled_s,
             "pooled_dof": pooled_dof,
             "test": test,
@@ -325,7 +416,7 @@ class WeightCalibrationR111(Procedure):
                     f"reference {std.code}: the {nominal:g} g row gives density_kg_m3 without density_U_kg_m3; add it"
                 )
             u_density = float(row["density_U_kg_m3"]) / float(row.get("density_k", 2.0))
-        drift = read(PARAMETERS, p, "reference_drift_g") or 0.0
+        drift, drift_source = self._drift(std, row, nominal, p)
         rho_al = row.get("air_density_kg_m3")
         return ReferenceWeight(
             conventional_mass=_grams(row["value"], row.get("unit"), std.code),
@@ -336,6 +427,42 @@ class WeightCalibrationR111(Procedure):
             material=str(row.get("material", "stainless steel")),
             drift=drift,
             air_density_at_calibration=None if rho_al is None else float(rho_al),
+            drift_source=drift_source,
+        )
+
+    @staticmethod
+    def _drift(std: StandardUsed, row: Mapping[str, Any], nominal: float, p: Mapping[str, Any]) -> tuple[float, str]:
+        """Half-width (g) of the reference's drift u_inst (R111-1:2004 C.6.2, rectangular) and where it came from:
+        the run parameter, else |change| of the certified value since the previous certificate, else one third of
+        the reference class's MPE (R111-1:2004 5.2; decision 0305). ValueError when none of them is known."""
+        given = read(PARAMETERS, p, "reference_drift_g")
+        if given is not None:
+            return given, f"run parameter reference_drift_g = {given:g} g (overrides the certificate history)"
+        label = next((name for name, r in labelled(std.values).items() if r is row), None)
+        change = None
+        if label is not None:
+            change = certified_change(std, label, lambda r: _grams(r["value"], r.get("unit"), std.code))
+        if change is not None:
+            return abs(change.change), (
+                f"half-width |change| of the certified value of {std.code} {label}: "
+                f"{change.describe('mg', 1000.0)} (the change over one calibration interval)"
+            )
+        weight_class = (std.accuracy_class or "").strip().upper()
+        if weight_class in CLASSES:
+            try:
+                class_mpe = mpe_mg(nominal, weight_class)
+            except ValueError:
+                class_mpe = None
+            if class_mpe is not None:
+                return class_mpe / 3000.0, (
+                    f"no earlier certificate of {std.code} certifies {nominal:g} g: one third of its class "
+                    f"{weight_class} MPE {class_mpe:g} mg, the largest U R111-1:2004 5.2 allows that class "
+                    "(a conservative bound, decision 0305)"
+                )
+        raise ValueError(
+            f"reference {std.code}: no earlier certificate certifies {nominal:g} g, so its drift (R111-1:2004 C.6.2 "
+            f"u_inst) cannot be estimated, and its class {std.accuracy_class or '(not registered)'} gives no bound: "
+            "register the previous certificate, or the reference's R111 class (E1 … M3), or give reference_drift_g"
         )
 
     def _comparator(
@@ -363,6 +490,151 @@ class WeightCalibrationR111(Procedure):
         row = min(reps, key=distance)
         dof = row.get("dof")
         return d, _grams(row["value"], row.get("unit"), std.code), None if dof is None else float(dof)
+
+    def _balance_terms(self, std: StandardUsed, nominal: float, d: float, p: Mapping[str, Any]) -> Comparator:
+        """The comparator terms of R111-1:2004 C.6.4 (g) with their sources and, for a zero one, why it is zero:
+        sensitivity (run parameters or certificate row), resolution d, eccentricity (parameter or certificate row
+        and centring_distance_mm) and magnetism (declared compliance or magnetism_u_g). ValueError says what to add."""
+        cert = f"comparator {std.code} certificate {std.certificate or '?'}"
+        sources: dict[str, str] = {}
+        notes: dict[str, str] = {}
+        resolution_param = read(PARAMETERS, p, "comparator_d_g")
+        sources["resolution"] = "run parameter comparator_d_g" if resolution_param is not None else cert
+
+        # C.6.4.1 sensitivity
+        names = (
+            "sensitivity_weight_g",
+            "sensitivity_weight_U_g",
+            "sensitivity_indication_g",
+            "sensitivity_indication_u_g",
+        )
+        given = {name: read(PARAMETERS, p, name) for name in names}
+        if any(v is not None for v in given.values()):
+            missing = [name for name, v in given.items() if v is None]
+            if missing:
+                raise ValueError(
+                    f"a sensitivity weight needs all of {', '.join(names)}: give {', '.join(missing)} as well"
+                )
+            S, u_rel = sensitivity_from_weight(
+                given["sensitivity_weight_g"],
+                given["sensitivity_weight_U_g"] / 2.0,
+                given["sensitivity_indication_g"],
+                given["sensitivity_indication_u_g"],
+            )
+            sources["sensitivity"] = (
+                f"sensitivity weight m_s = {given['sensitivity_weight_g']:g} g (U = "
+                f"{given['sensitivity_weight_U_g']:g} g, k = 2), ΔI_s = {given['sensitivity_indication_g']:g} g "
+                f"(u = {given['sensitivity_indication_u_g']:g} g), run parameters: S = {S:.7g}, u_rel(S) = {u_rel:.3g}"
+            )
+        else:
+            rows = [r for r in std.values if r.get("quantity") == "sensitivity"]
+            if not rows:
+                raise ValueError(
+                    f"comparator {std.code}: its sensitivity is unknown (R111-1:2004 C.6.4.1): add a certificate row "
+                    '{"quantity": "sensitivity", "value": S, "U_rel": U_rel, "k": 2} or give the sensitivity weight '
+                    "as parameters " + ", ".join(names)
+                )
+            try:
+                row = min(rows, key=lambda r: abs(_grams(r.get("point", nominal), r.get("unit"), std.code) - nominal))
+                S = float(row.get("value", 1.0))
+                U_rel, k_s = float(row["U_rel"]), float(row.get("k", 2.0))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(
+                    f"comparator {std.code}: the sensitivity row needs a number U_rel (relative expanded uncertainty "
+                    "of S, at k, default 2) and a number value S (default 1)"
+                ) from None
+            if not (math.isfinite(S) and 0.5 <= S <= 2.0 and math.isfinite(U_rel) and U_rel >= 0 and k_s > 0):
+                raise ValueError(
+                    f"comparator {std.code}: sensitivity S = {S!r} with U_rel = {U_rel!r} at k = {k_s!r} is not "
+                    "plausible; S is the indication change per unit mass (about 1), U_rel a relative expanded "
+                    "uncertainty (e.g. 0.0002) and k > 0"
+                )
+            u_rel = U_rel / k_s
+            sources["sensitivity"] = f"{cert}: S = {S:.7g}, U_rel = {U_rel:g} (k = {k_s:g})"
+        if u_rel == 0.0:
+            notes["sensitivity"] = f"zero: u_rel(S) = 0 as given ({sources['sensitivity']})"
+
+        # C.6.4.3 eccentricity
+        ecc = read(PARAMETERS, p, "eccentricity_u_g")
+        if ecc is not None:
+            sources["eccentricity"] = f"run parameter eccentricity_u_g = {ecc:g} g"
+            if ecc == 0.0:
+                notes["eccentricity"] = "zero: run parameter eccentricity_u_g = 0 (the operator's statement)"
+        else:
+            rows = [r for r in std.values if r.get("quantity") == "eccentricity" and r.get("value") is not None]
+            if not rows:
+                raise ValueError(
+                    f"comparator {std.code}: no eccentricity data (R111-1:2004 C.6.4.3): add a certificate row "
+                    '{"quantity": "eccentricity", "point": load, "value": D, "unit": "g", "distance_mm": d2} or give '
+                    "parameter eccentricity_u_g"
+                )
+
+            def distance(r: Mapping[str, Any]) -> tuple[float, float]:
+                load = _grams(r.get("point", nominal), r.get("unit"), std.code)
+                return abs(load - nominal), -load  # nearest load; on a tie the larger one
+
+            try:
+                row = min(rows, key=distance)
+                load = _grams(row.get("point", nominal), row.get("unit"), std.code)
+                D = _grams(row["value"], row.get("unit"), std.code)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"comparator {std.code}: an eccentricity row needs numbers point (load) and value (D) in its unit "
+                    f"(g, mg or kg): {exc}"
+                ) from None
+            if not (math.isfinite(D) and math.isfinite(load)):
+                raise ValueError(f"comparator {std.code}: the eccentricity row's point and value must be finite")
+            d2 = row.get("distance_mm")
+            if d2 is None or isinstance(d2, bool) or not isinstance(d2, int | float) or not d2 > 0:
+                raise ValueError(
+                    f"comparator {std.code}: the eccentricity row needs distance_mm (d2 > 0, mm), the distance of the "
+                    "off-centre positions from the pan's centre"
+                )
+            scale = max(1.0, nominal / load) if load > 0 else 1.0
+            d1 = read(PARAMETERS, p, "centring_distance_mm")
+            d1_text = (
+                f"d1 = {d1:g} mm (run parameter)"
+                if d1 is not None
+                else f"d1 = d2 = {d2:g} mm (not given: conservative)"
+            )
+            d1 = float(d2) if d1 is None else d1
+            ecc = eccentricity_u(abs(D) * scale, d1, float(d2))
+            scaled = f" × {scale:.4g} (scaled to {nominal:g} g)" if scale != 1.0 else ""
+            sources["eccentricity"] = f"{cert}: D = {D:.3g} g at {load:g} g{scaled}, d2 = {d2:g} mm; {d1_text}"
+            if ecc == 0.0:
+                notes["eccentricity"] = (
+                    "zero: the weights' centres coincide (centring_distance_mm = 0)"
+                    if d1 == 0.0
+                    else "zero: the comparator's eccentricity test showed no difference (D = 0)"
+                )
+
+        # C.6.4.4 magnetism
+        mag = read(PARAMETERS, p, "magnetism_u_g")
+        if mag is not None:
+            sources["magnetism"] = f"run parameter magnetism_u_g = {mag:g} g"
+            if mag == 0.0:
+                notes["magnetism"] = "zero: run parameter magnetism_u_g = 0 (the operator's statement)"
+        elif read(PARAMETERS, p, "weights_meet_magnetism_limits"):
+            mag = 0.0
+            sources["magnetism"] = "run parameter weights_meet_magnetism_limits = true"
+            notes["magnetism"] = (
+                "zero: both weights meet the R111-1:2004 magnetism limits (polarization, susceptibility), as declared "
+                "by weights_meet_magnetism_limits (default true); C.6.4.4 then takes u_ma as zero (unverified reading)"
+            )
+        else:
+            raise ValueError(
+                "weights_meet_magnetism_limits is false: give magnetism_u_g, the standard uncertainty (g) of the "
+                "magnetic effect (R111-1:2004 C.6.4.4)"
+            )
+        return Comparator(
+            resolution=d,
+            sensitivity=S,
+            u_sensitivity_rel=u_rel,
+            eccentricity_u=ecc,
+            magnetism_u=mag,
+            sources=sources,
+            notes=notes,
+        )
 
     def _test_weight(self, nominal: float, weight_class: str, p: Mapping[str, Any]) -> TestWeight:
         density = read(PARAMETERS, p, "test_density_kg_m3")
@@ -494,7 +766,7 @@ class WeightCalibrationR111(Procedure):
             cfg["reference"],
             cycles,
             scheme="ABBA",
-            comparator=Comparator(resolution=cfg["d"]),
+            comparator=cfg["comparator"],
             air_density=rho,
             pooled_s=cfg["pooled_s"],
             pooled_dof=cfg["pooled_dof"],
@@ -511,11 +783,17 @@ class WeightCalibrationR111(Procedure):
                 "conventional_mass_g": cfg["reference"].conventional_mass,
                 "U_g": cfg["reference"].U,
                 "k": cfg["reference"].k,
+                "drift_g": cfg["reference"].drift,
+                "drift_source": cfg["reference"].drift_source,
             },
             "comparator": {
                 "code": context.standards["comparator"].code,
                 "d_g": cfg["d"],
                 "pooled_s_g": cfg["pooled_s"],
+                "sensitivity": cfg["comparator"].sensitivity,
+                "u_sensitivity_rel": cfg["comparator"].u_sensitivity_rel,
+                "eccentricity_u_g": cfg["comparator"].eccentricity_u,
+                "magnetism_u_g": cfg["comparator"].magnetism_u,
             },
             "readings_g": cycles,
         }

@@ -6,18 +6,23 @@ The virtual operator puts the true conventional mass of the weight asked for on 
 certificate value (200.000 05 g) or the test weight's :attr:`WeightR111Demo.test_mass_g` (200.000 60 g, 0.6 mg
 heavy; F1 200 g allows ±1.0 mg). Both weights have the density 8000 kg/m³, so the buoyancy correction is zero and
 the comparator's difference of conventional masses is what the procedure should find.
+
+The comparator's (demo) certificate gives the balance terms of R111-1:2004 C.6.4: its resolution, repeatability,
+sensitivity (S = 1, U_rel = 2·10⁻⁴ at k = 2) and an eccentricity test (D = 0.05 mg at 200 g, off-centre positions
+30 mm from the centre); the run declares the weights centred within 3 mm. The reference has a previous certificate,
+two years before the one in force, 0.02 mg lighter: its drift u_inst (C.6.2) is a rectangular of half-width 0.02 mg.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
 from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
-from registry.models import MetrologyField
+from registry.models import MetrologyField, StandardCertificate
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -28,11 +33,19 @@ TEST_MASS_G = 200.00060
 #: E2 reference: conventional mass (g), U (g, k = 2), density and its U (kg/m³, k = 2)
 REFERENCE_G, REFERENCE_U_G = 200.00005, 0.0001
 REFERENCE_DENSITY, REFERENCE_DENSITY_U = 8000.0, 30.0
+#: the reference's previous certificate (two years earlier): 0.02 mg lighter, g
+REFERENCE_PREVIOUS_G = 200.00003
 #: the simulated comparator: readability d and settled noise (standard deviation), g
 COMPARATOR_D_G = 0.00001
 COMPARATOR_NOISE_G = 0.00001
 #: repeatability on the comparator's (demo) certificate: standard deviation of one indication at 200 g, g
 COMPARATOR_REPEATABILITY_G = 0.00002
+#: sensitivity on the comparator's (demo) certificate: S and its relative expanded uncertainty (k = 2)
+COMPARATOR_SENSITIVITY, COMPARATOR_SENSITIVITY_U_REL = 1.0, 0.0002
+#: eccentricity test on the comparator's (demo) certificate: D (g) at 200 g, off-centre positions at d2 (mm)
+COMPARATOR_ECCENTRICITY_G, COMPARATOR_ECCENTRICITY_D2_MM = 0.00005, 30.0
+#: the run's estimate of the distance between the centres of the two weights on the pan, mm
+CENTRING_DISTANCE_MM = 3.0
 REFERENCE_CODE = "DEMO-W-E2-200"
 COMPARATOR_CODE = "DEMO-COMP-220"
 
@@ -56,6 +69,7 @@ class WeightR111Demo(DemoScenario):
         "u_temperature_c": 0.2,
         "u_humidity_pct": 2.0,
         "u_pressure_hpa": 0.5,
+        "centring_distance_mm": CENTRING_DISTANCE_MM,
     }
 
     def __init__(self) -> None:
@@ -76,7 +90,7 @@ class WeightR111Demo(DemoScenario):
             range_unit="g",
             accuracy_class="F1",
         )
-        standard(
+        reference = standard(
             s,
             today,
             code=REFERENCE_CODE,
@@ -115,8 +129,44 @@ class WeightR111Demo(DemoScenario):
             values=[
                 {"quantity": "resolution", "value": COMPARATOR_D_G, "unit": "g"},
                 {"quantity": "repeatability", "point": NOMINAL_G, "value": COMPARATOR_REPEATABILITY_G, "unit": "g"},
+                {
+                    "quantity": "sensitivity",
+                    "value": COMPARATOR_SENSITIVITY,
+                    "U_rel": COMPARATOR_SENSITIVITY_U_REL,
+                    "k": 2,
+                },
+                {
+                    "quantity": "eccentricity",
+                    "point": NOMINAL_G,
+                    "value": COMPARATOR_ECCENTRICITY_G,
+                    "unit": "g",
+                    "distance_mm": COMPARATOR_ECCENTRICITY_D2_MM,
+                },
             ],
         )
+        if len(reference.certificates) == 1:  # the previous certificate: the drift of the reference (R111 C.6.2)
+            current = reference.certificates[0]
+            reference.certificates.append(
+                StandardCertificate(
+                    issuer=current.issuer,
+                    number=f"{current.number}-PREV",
+                    calibrated_on=current.calibrated_on - timedelta(days=730),
+                    issued_on=current.calibrated_on - timedelta(days=728),
+                    due_on=current.calibrated_on - timedelta(days=1),
+                    values=[
+                        {
+                            "point": NOMINAL_G,
+                            "value": REFERENCE_PREVIOUS_G,
+                            "unit": "g",
+                            "U": REFERENCE_U_G,
+                            "k": 2,
+                            "density_kg_m3": REFERENCE_DENSITY,
+                            "density_U_kg_m3": REFERENCE_DENSITY_U,
+                        }
+                    ],
+                )
+            )
+            s.flush()
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(

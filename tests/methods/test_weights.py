@@ -17,8 +17,11 @@ from acquisition.methods.weights import (
     air_density_with_uncertainty,
     calibrate_weight,
     cycle_differences,
+    eccentricity_u,
     mpe_mg,
     r111_conformity,
+    resolution_u,
+    sensitivity_from_weight,
 )
 
 # EA-4/02 M:2013 (rev. 01), Supplement 2, example S2 "Calibration of a weight of nominal value 10 kg":
@@ -31,13 +34,19 @@ EA402_S2_CYCLES = [
 
 
 def ea402_s2(weight_class: str = "M1") -> WeightCalibration:
+    """The S2 inputs mapped onto R111's terms: the drift δm_D is u_inst, the comparator's δm_C a further
+    rectangular term; S2 has no separate sensitivity, resolution, eccentricity or magnetism terms."""
+    s2 = "not a separate term in EA-4/02 S2 (the comparator's effects are its δm_C row)"
     return calibrate_weight(
         TestWeight(10_000.0, weight_class),
-        ReferenceWeight(10_000.005, U=0.045, k=2.0, drift=0.015),
+        ReferenceWeight(10_000.005, U=0.045, k=2.0, drift=0.015, drift_source="EA-4/02 S2 δm_D, ±15 mg"),
         EA402_S2_CYCLES,
         pooled_s=0.025,
         buoyancy_half_width=0.010,
-        comparator=Comparator(other_half_width=0.010),
+        comparator=Comparator(
+            other_half_width=0.010,
+            notes={"sensitivity": s2, "resolution": s2, "eccentricity": s2, "magnetism": s2},
+        ),
     )
 
 
@@ -66,6 +75,12 @@ def test_ea402_s2_ten_kilogram_weight() -> None:
     assert pr.value == pytest.approx(25.0, abs=1e-6)  # m_c − m_0 = 25 mg
     # M1 10 kg: δm = 500 mg; 25 + 58.5 <= 500 and 58.5 <= 166.7 -> pass
     assert (pr.mpe, pr.conformity) == (500.0, "pass")
+    rows = {row["input"]: row for row in r.budget["rows"]}
+    assert rows["drift_r"]["u"] == pytest.approx(0.015 / math.sqrt(3), rel=1e-12)
+    assert rows["comparator"]["u"] == pytest.approx(0.010 / math.sqrt(3), rel=1e-12)
+    for name in ("sensitivity", "resolution", "eccentricity", "magnetism"):
+        assert rows[name]["u"] == 0.0 and "EA-4/02 S2" in rows[name]["note"]
+    assert r.budget["U"] == pytest.approx(r.U_mg / 1000, rel=1e-12) and r.budget["unit"] == "g"
 
 
 def test_ea402_s2_uncertainty_too_large_for_f2() -> None:
@@ -144,7 +159,7 @@ def test_buoyancy_corrected_calibration_hand_calculation() -> None:
     C_b = 1000.00012·(1.15 − 1.2)·(1/7950 − 1/8000) = −0.05·7.8616e-7·1000.00012 = −3.9308e-5 g.
     m_ct = 1000.000120 + 0.000290 − 0.0000393 = 1000.0003707 g -> m_c − m_0 = 0.37069 mg.
     u_b² = (m_cr(ρ_r − ρ_t)/(ρ_r ρ_t))²u²(ρ_a) + (m_cr(ρ_a − ρ_0))²u²(ρ_t)/ρ_t⁴ + (m_cr(ρ_a − ρ_0))²u²(ρ_r)/ρ_r⁴
-    (R111-1:2004 C.6.4 with ρ_al = ρ_0), the square roots of the three terms being
+    (R111-1:2004 C.6.3 as read here, with ρ_al = ρ_0), the square roots of the three terms being
       term1 = (1000·(8000−7950)/(8000·7950)·0.002) = 1.5723e-6 g
       term2 = 1000·0.05·70/7950² = 5.5378e-5 g
       term3 = 1000·0.05·5/8000² = 3.906e-6 g  -> u_b = 5.5537e-5 g
@@ -186,6 +201,74 @@ def test_default_density_from_material_and_sensitivity() -> None:
     assert r.conventional_mass == pytest.approx(200.0008, abs=1e-12)
     rows = {row["input"]: row for row in r.budget["rows"]}
     assert rows["sensitivity"]["u"] == pytest.approx(8e-6, rel=1e-9)
+
+
+def test_comparator_terms_r111_c64_hand_calculation() -> None:
+    """R111-1:2004 C.6.4 terms (as read here) by hand, g:
+    sensitivity weight m_s = 0.002 g, u(m_s) = 0.000002 g; ΔI_s = 0.001996 g, u(ΔI_s) = 0.000004 g:
+      S = 0.001996/0.002 = 0.998, u_rel = √((1e-3)² + (0.000004/0.001996)²) = √(1e-6 + 4.016e-6) = 2.23964e-3;
+    resolution d = 0.0001 g: u_d = (0.0001/2)/√3·√2 = 4.08248e-5 g;
+    eccentricity D = 0.0003 g, d1 = 5 mm, d2 = 50 mm: u_E = 0.1·0.0003/(2√3) = 8.66025e-6 g."""
+    sens, u_rel = sensitivity_from_weight(0.002, 0.000002, 0.001996, 0.000004)
+    assert sens == pytest.approx(0.998, rel=1e-12)
+    assert u_rel == pytest.approx(2.23964e-3, rel=1e-5)
+    assert resolution_u(0.0001) == pytest.approx(4.08248e-5, rel=1e-5)
+    assert eccentricity_u(0.0003, 5.0, 50.0) == pytest.approx(8.66025e-6, rel=1e-5)
+    with pytest.raises(ValueError, match="give both in g"):
+        sensitivity_from_weight(2.0, 0.0, 0.002, 0.0)  # m_s in mg by mistake
+    with pytest.raises(ValueError, match="d2"):
+        eccentricity_u(0.0003, 5.0, 0.0)
+
+
+def test_full_r111_budget_at_method_level() -> None:
+    """500 g F1 against an E2 reference of equal density (no buoyancy correction; air at ρ_0, u(ρ_a) = 0 -> u_b = 0
+    since ρ_a − ρ_0 = 0 and ρ_r = ρ_t), every C.6 term by hand (mg):
+    ABBA ΔI = 1.00, 1.02, 0.98 mg (mean 1.00, s = 0.02): u_w = 0.02/√3 = 0.011547 (C.6.1);
+    S = 0.998, u_rel = 2.23964e-3 (above): Δm = 1.00/0.998 = 1.002004, u_s = 1.002004·2.23964e-3 = 0.0022441;
+    d = 0.01 mg: u_d = 0.0040825; u_E = 0.0086603 (D = 0.3 mg, d1/d2 = 0.1); u_ma = 0.002 (given, normal);
+    reference U = 0.25 mg (k = 2): 0.125; drift half-width 0.05 mg: 0.05/√3 = 0.028868 (C.6.2).
+    u_c² = 0.011547² + 0.0022441² + 0.0040825² + 0.0086603² + 0.002² + 0.125² + 0.028868²
+         = 1.3333e-4 + 5.036e-6 + 1.6667e-5 + 7.5e-5 + 4e-6 + 0.015625 + 8.3333e-4 = 0.0166924, u_c = 0.129199,
+    U = 0.258398 mg. m_c − m_0 = 0.1 + 1.002004 = 1.102004 mg. F1 500 g: δm = 2.5 mg; 1.102 + 0.258 <= 2.5 and
+    0.258 <= 0.833 -> pass."""
+    sens, u_rel = sensitivity_from_weight(0.002, 0.000002, 0.001996, 0.000004)
+    comparator = Comparator(
+        resolution=0.00001,
+        sensitivity=sens,
+        u_sensitivity_rel=u_rel,
+        eccentricity_u=eccentricity_u(0.0003, 5.0, 50.0),
+        magnetism_u=0.000002,
+    )
+    r = calibrate_weight(
+        TestWeight(500.0, "F1", density=8000.0, u_density=70.0),
+        ReferenceWeight(500.0001, U=0.00025, density=8000.0, u_density=5.0, drift=0.00005, drift_source="history"),
+        [[0.0, 0.00100, 0.00100, 0.0], [0.0, 0.00102, 0.00102, 0.0], [0.0, 0.00098, 0.00098, 0.0]],
+        air_density=1.2,
+        comparator=comparator,
+    )
+    terms_mg = {
+        "dI": 0.02 / math.sqrt(3),
+        "sensitivity": 1.00 / 0.998 * math.sqrt(1e-6 + (0.000004 / 0.001996) ** 2),
+        "resolution": 0.01 / math.sqrt(6),
+        "eccentricity": 0.1 * 0.3 / (2 * math.sqrt(3)),
+        "magnetism": 0.002,
+        "m_cr": 0.125,
+        "drift_r": 0.05 / math.sqrt(3),
+        "buoyancy": 0.0,
+    }
+    u_c = math.sqrt(sum(u**2 for u in terms_mg.values()))
+    assert u_c == pytest.approx(0.129199, abs=2e-6)
+    rows = {row["input"]: row for row in r.budget["rows"]}
+    assert set(rows) == set(terms_mg)
+    for name, u in terms_mg.items():
+        assert rows[name]["u"] * 1000 == pytest.approx(u, rel=1e-9, abs=1e-15), name
+    assert rows["eccentricity"]["distribution"] == "rectangular" and rows["resolution"]["distribution"] == "triangular"
+    assert "history" in rows["drift_r"]["source"]
+    assert "zero" in rows["buoyancy"]["note"]
+    assert r.deviation_mg == pytest.approx(1.102004, abs=1e-6)
+    assert r.U_mg == pytest.approx(2 * u_c, rel=1e-9)
+    assert r.U_mg == pytest.approx(0.258398, abs=5e-6)
+    assert (r.mpe_mg, r.conformity) == (2.5, "pass")
 
 
 def test_mpe_table_lookups() -> None:
