@@ -36,11 +36,15 @@ def environment_readings(data: Mapping[str, StepData]) -> dict[str, list[float]]
 
 
 def sensor_uncertainty(
-    standard: StandardUsed, given: Mapping[str, float | None] | None = None, *, hint: str = ""
+    standard: StandardUsed,
+    given: Mapping[str, float | None] | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    hint: str = "",
 ) -> dict[str, float]:
-    """Standard uncertainty per quantity of the environment instrument (°C, %RH, hPa): ``given`` first, else the
-    largest U/k of its certificate rows ``{"quantity": ..., "U": ..., "k": ...}``. ValueError names what to add
-    (``hint`` says what else the caller accepts)."""
+    """Standard uncertainty per quantity of the environment instrument (°C, %RH, hPa): ``given`` first (a run's
+    parameters, named in ``parameters``), else the largest U/k of its certificate rows ``{"quantity": ..., "U": ...,
+    "k": ...}``. ValueError names what to add (the parameter too, and ``hint``: what else the caller accepts)."""
     out: dict[str, float] = {}
     for quantity in ENV_QUANTITIES:
         value = None if given is None else given.get(quantity)
@@ -49,10 +53,11 @@ def sensor_uncertainty(
             if rows:
                 value = max(float(r["U"]) / float(r.get("k", 2.0)) for r in rows)
         if value is None or not math.isfinite(value) or value < 0:
+            name = (parameters or {}).get(quantity)
             raise ValueError(
                 f"the {quantity} uncertainty of {standard.code} (certificate {standard.certificate or '?'}) is "
                 f'unknown, needed for u of the air density: add a certificate row {{"quantity": "{quantity}", '
-                f'"U": ..., "k": 2}} ({_UNITS[quantity]}){hint}'
+                f'"U": ..., "k": 2}} ({_UNITS[quantity]})' + (f" or give parameter {name}" if name else "") + hint
             )
         out[quantity] = value
     return out
@@ -63,11 +68,17 @@ def run_air_density(
     u_sensor: Mapping[str, float],
     *,
     formula: Literal["cipm2007", "r111"] = "cipm2007",
+    pressure: float | None = None,
     hint: str = "",
-) -> tuple[AirDensity, dict[str, dict[str, float]]]:
-    """ρ_a (kg/m³) with its u from the run's environment readings and the sensors' standard uncertainties, and per
-    quantity the mean, the u used and the number of readings. ValueError when a quantity has no reading."""
+) -> tuple[AirDensity, dict[str, dict[str, float]], str]:
+    """ρ_a (kg/m³) with its u from the run's environment readings and the sensors' standard uncertainties; per
+    quantity the mean, the u used and the number of readings; and a note. ``pressure`` (hPa) stands in for an
+    instrument without a barometer (the note says so). ValueError when a quantity has no reading."""
     env = environment_readings(data)
+    note = ""
+    if not env["pressure"] and pressure is not None:
+        env["pressure"] = [pressure]
+        note = f"Pressure {pressure:g} hPa from parameter pressure_hpa (no barometer reading)."
     for quantity in ENV_QUANTITIES:
         if not env[quantity]:
             raise ValueError(
@@ -85,4 +96,4 @@ def run_air_density(
         u_h=u["humidity"],
         formula=formula,
     )
-    return rho, {q: {"mean": means[q], "u": u[q], "n": float(len(env[q]))} for q in ENV_QUANTITIES}
+    return rho, {q: {"mean": means[q], "u": u[q], "n": len(env[q])} for q in ENV_QUANTITIES}, note

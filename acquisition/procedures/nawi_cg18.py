@@ -463,7 +463,7 @@ class NawiCalibrationCg18(Procedure):
             )
         if cfg["measured"]:
             u_sensor = sensor_uncertainty(context.standards[ENVIRONMENT_ROLE.role], hint=_ASSUMED_HINT)
-            rho, _ = run_air_density(data, u_sensor, hint=_ASSUMED_HINT)
+            rho, _, _ = run_air_density(data, u_sensor, hint=_ASSUMED_HINT)
             air = AirBuoyancy(rho.value, rho.u, adjusted=cfg["adjusted"], variation=cfg["variation"])
         else:
             air = AirBuoyancy(None, adjusted=cfg["adjusted"], variation=cfg["variation"])

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,11 +68,9 @@ from acquisition.methods.base import PointResult
 from acquisition.methods.weights import (
     CLASSES,
     R111_MATERIAL_DENSITY,
-    AirDensity,
     Comparator,
     ReferenceWeight,
     TestWeight,
-    air_density_with_uncertainty,
     calibrate_weight,
     eccentricity_u,
     mpe_mg,
@@ -90,6 +87,7 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
+from acquisition.procedures.environment import run_air_density, sensor_uncertainty
 from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, read
 from acquisition.prompts import OperatorAction
@@ -102,7 +100,8 @@ ABBA: tuple[tuple[int, str, str], ...] = (
     (3, "test", "B2"),
     (4, "reference", "A2"),
 )
-ENV_QUANTITIES = ("temperature", "humidity", "pressure")
+#: quantity -> the run parameter giving its sensor's standard uncertainty
+_ENV_U = {"temperature": "u_temperature_c", "humidity": "u_humidity_pct", "pressure": "u_pressure_hpa"}
 _TO_GRAMS = {"g": 1.0, "mg": 1e-3, "kg": 1e3}
 
 
@@ -653,21 +652,7 @@ class WeightCalibrationR111(Procedure):
 
     def _environment_u(self, std: StandardUsed, p: Mapping[str, Any]) -> dict[str, float]:
         """Standard uncertainty of the sensor per quantity (°C, %RH, hPa): parameter, else certificate U/k."""
-        keys = {"temperature": "u_temperature_c", "humidity": "u_humidity_pct", "pressure": "u_pressure_hpa"}
-        out: dict[str, float] = {}
-        for quantity, key in keys.items():
-            value = read(PARAMETERS, p, key)
-            if value is None:
-                rows = [r for r in std.values if r.get("quantity") == quantity and r.get("U") is not None]
-                if rows:
-                    value = max(float(r["U"]) / float(r.get("k", 2.0)) for r in rows)
-            if value is None or value < 0:
-                raise ValueError(
-                    f"the {quantity} uncertainty of {std.code} is unknown (needed for u of the air density): add a "
-                    f'certificate row {{"quantity": "{quantity}", "U": ..., "k": 2}} or give parameter {key}'
-                )
-            out[quantity] = value
-        return out
+        return sensor_uncertainty(std, {q: read(PARAMETERS, p, key) for q, key in _ENV_U.items()}, parameters=_ENV_U)
 
     # ------------------------------------------------------------------------------------------------ plan
 
@@ -698,6 +683,7 @@ class WeightCalibrationR111(Procedure):
                         action,
                         stability=cfg["stability"],
                         meta={"cycle": i, "position": position, "weight": weight, "nominal_g": nominal},
+                        group=f"cycle-{i}",  # an ABBA cycle's drift cancellation needs its 4 readings in a row
                     )
                 )
         steps.append(
@@ -710,30 +696,6 @@ class WeightCalibrationR111(Procedure):
         return {"reference": (nominal, nominal, "g"), "comparator": (nominal, nominal, "g")}
 
     # ------------------------------------------------------------------------------------------------ evaluate
-
-    @staticmethod
-    def _environment(data: Mapping[str, StepData], p: Mapping[str, Any]) -> tuple[dict[str, list[float]], str]:
-        """Finite environment values per quantity over every environment step, and a note on the pressure."""
-        seen: dict[str, list[float]] = {q: [] for q in ENV_QUANTITIES}
-        for sd in data.values():
-            if not sd.step.environment:
-                continue
-            for quantity, value in zip(sd.quantities, sd.values, strict=False):
-                if quantity in seen and math.isfinite(value):
-                    seen[quantity].append(value)
-        note = ""
-        if not seen["pressure"]:
-            pressure = read(PARAMETERS, p, "pressure_hpa")
-            if pressure is None:
-                raise ValueError(
-                    "the environment instrument gave no pressure: give parameter pressure_hpa (and u_pressure_hpa)"
-                )
-            seen["pressure"] = [pressure]
-            note = f"Pressure {pressure:g} hPa from parameter pressure_hpa (no barometer reading)."
-        for quantity in ("temperature", "humidity"):
-            if not seen[quantity]:
-                raise ValueError(f"no valid {quantity} reading in the environment steps: check the sensor, re-run")
-        return seen, note
 
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._setup(context)
@@ -748,18 +710,13 @@ class WeightCalibrationR111(Procedure):
                 cycle.append(_grams(sd.values[-1], sd.unit, f"comparator reading cycle-{i}-{label}"))
             cycles.append(cycle)
 
-        env, env_note = self._environment(data, p)
-        means = {q: statistics.fmean(v) for q, v in env.items()}
         # sensor standard uncertainty combined with the change during the run (rectangular over the range seen)
-        u = {q: math.hypot(cfg["u_env"][q], (max(v) - min(v)) / math.sqrt(12.0)) for q, v in env.items()}
-        rho: AirDensity = air_density_with_uncertainty(
-            means["temperature"],
-            means["pressure"],
-            means["humidity"],
-            u_t=u["temperature"],
-            u_p=u["pressure"],
-            u_h=u["humidity"],
+        rho, environment, env_note = run_air_density(
+            data,
+            cfg["u_env"],
             formula=cfg["formula"],
+            pressure=read(PARAMETERS, p, "pressure_hpa"),
+            hint="; or give parameter pressure_hpa (and u_pressure_hpa) when the instrument has no barometer",
         )
         result = calibrate_weight(
             cfg["test"],
@@ -776,7 +733,7 @@ class WeightCalibrationR111(Procedure):
         budget = {
             **pr.budget,
             "air_density": {"value": rho.value, "u": rho.u, "formula": rho.formula, "budget": rho.budget},
-            "environment": {q: {"mean": means[q], "u": u[q], "n": len(env[q])} for q in ENV_QUANTITIES},
+            "environment": environment,
             "reference": {
                 "code": ref_std.code,
                 "certificate": ref_std.certificate,

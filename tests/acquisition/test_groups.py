@@ -31,3 +31,14 @@ def test_complete_groups_and_ungrouped_steps_are_kept() -> None:
     assert resume_point(_steps(), {}) == set()
     every = {s.id: {} for s in _steps()}
     assert resume_point(_steps(), every) == set()
+
+
+def test_an_r111_abba_cycle_is_one_group() -> None:
+    """R111-1:2004 C.4.3: a cycle's drift cancellation assumes its four readings follow one another."""
+    from acquisition.procedures.weights_r111 import WeightCalibrationR111
+    from tests.acquisition.test_weights_r111 import context as r111_context
+
+    steps = WeightCalibrationR111().plan(r111_context({}))
+    cycles = {s.group for s in steps if s.id.startswith("cycle-")}
+    assert cycles == {"cycle-1", "cycle-2", "cycle-3"}
+    assert [s.id for s in steps if s.group == "cycle-2"] == ["cycle-2-A1", "cycle-2-B1", "cycle-2-B2", "cycle-2-A2"]
