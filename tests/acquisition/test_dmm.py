@@ -34,7 +34,7 @@ from acquisition.procedures.dmm import DmmCalibration
 from api.demo.base import DemoScenario
 from api.demo.dmm import CALIBRATOR_ERROR_FRACTION, GAIN_ERROR_PPM, DmmDemo
 from registry.db import session_factory
-from registry.models import Conformity, Run
+from registry.models import Conformity, Result, Run
 from simulators.electrical import output_spec
 from tests.acquisition.conftest import DemoRun
 
@@ -207,7 +207,7 @@ def test_a_3458a_dc_point_is_judged_against_the_3458a_table() -> None:
     s = statistics.stdev(readings)
     u_c = math.sqrt(s**2 / 5 + (1e-7 / math.sqrt(12)) ** 2 + (140e-6 / math.sqrt(3)) ** 2)
     assert r.budget["u"] == pytest.approx(u_c, rel=1e-9)
-    assert r.U is not None and r.mpe < r.U
+    assert r.U is not None and r.mpe is not None and r.mpe < r.U
     assert r.conformity == "pass" and "simple acceptance" in r.rule
     assert "3458A 1 year DCV 10 V range row unverified" in r.note and "is not below the tolerance" in r.note
     assert "3458A" in r.reference and "5965-4971" in r.budget["tolerance_source"]
@@ -286,6 +286,12 @@ def test_errors_found_are_the_simulated_gain_error_with_u_from_the_5520a_spec(
     assert isinstance(demo, DmmDemo) and demo.calibrator is not None
     assert [x.params["connection"] for x in demo.actions] == ["voltage", "current", "resistance-4w"]
     assert overall(run) == Conformity.PASS
+    with session_factory(run.registry)() as s:  # what the registry keeps for the certificate: the same marking
+        stored = s.query(Result).filter_by(run_id=run.outcome.run_id).order_by(Result.seq).all()
+        assert len(stored) == len(POINTS)
+        for row, (fn, *_) in zip(stored, POINTS, strict=True):
+            assert "unverified" in row.budget["note"] and "unverified" in row.budget["tolerance_source"], fn
+            assert any("unverified" in b.get("source", "") for b in row.budget["rows"]), fn
     assert demo.calibrator.wire.level().operate is False  # left in standby
     assert run.outcome.readings >= N * len(POINTS)
 

@@ -236,7 +236,7 @@ def test_3458a_point_under_simple_acceptance_says_the_5520a_cannot_demonstrate_i
     )  # fmt: skip
     assert p.value == pytest.approx(31e-6, abs=1e-11)
     assert p.mpe == pytest.approx(8e-6 * 10.000031 + 0.05e-6 * 10.0, rel=1e-9)
-    assert p.U is not None and p.mpe < p.U
+    assert p.U is not None and p.mpe is not None and p.mpe < p.U
     assert p.conformity == "pass" and "simple acceptance" in p.rule
     assert "is not below the tolerance" in p.note
     assert "3458A 1 year DCV 10 V range row unverified" in p.note and "ACAL" in p.note
