@@ -301,7 +301,7 @@ def test_demo_as_shipped_passes_with_the_calibrators_own_output_error(demo_run: 
     assert run.outcome.state == "completed", run.outcome.message
     g = GAIN_ERROR_PPM * 1e-6
     for r, (fn, v, rng, f, _, _) in zip(run.outcome.results, POINTS, strict=True):
-        # the simulated 5520A's output is off by at most error_fraction of its own (approximate) spec
+        # the simulated 5520A's output is off by at most error_fraction of its 1-year limit a (the methods' row)
         cal_error = CALIBRATOR_ERROR_FRACTION * output_spec(v, SIM_UNIT[fn], f) * (1 + g)
         assert r.value == pytest.approx(g * v, abs=cal_error + noise_bound(v, rng)), fn
         assert r.conformity == "pass"
