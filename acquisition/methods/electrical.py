@@ -23,8 +23,9 @@ document, edition and table it comes from, and what it was or was not checked ag
 unverified row says so in its note and in the budget row's ``source`` ("unverified"). What was checked (see
 docs/methods/electrical.md):
 
-* Fluke 5520A AC current, LCOMP off, 10 Hz to 30 kHz up to 2.99999 A: checked against the 5520A Operators Manual
-  Supplement (issue 7/11), "AC Current (Sine Wave) Specifications", p. 9 — verified.
+* Fluke 5520A AC current, LCOMP off, 29 µA to 2.99999 A, 10 Hz to 30 kHz (to 10 kHz from 0.33 A): checked against
+  the 5520A Operators Manual Supplement (issue 7/11), "AC Current (Sine Wave) Specifications", p. 9 — verified
+  (its compliance-voltage adder, µA per V of the DMM's burden, is not modelled: each ACI result says so).
 * Fluke 5520A DC voltage: the 90-day terms agree with the 5522A Operators Manual Table 7-3 (90-day verification
   limits, e.g. 10 V ±120 µV = 10 ppm + 20 µV); the 1-year terms, and the AC voltage, DC current and resistance
   rows, were not found in any copy searched — unverified.
@@ -300,7 +301,10 @@ class DMMSpec:
         return tuple(f for f in fns if all(b.verified for b in self.bands if b.function == f))
 
 
-_DS65 = "Keysight Truevolt 34465A data sheet (5992-0721EN), DC and AC characteristics, 1 year, Tcal ± 5 °C"
+_DS65 = (
+    "Keysight Truevolt 34465A data sheet (5992-0721EN as recorded; publication number not checked), DC and AC "
+    "characteristics, 1 year, Tcal ± 5 °C"
+)
 _U65 = f"{_DS65}; unverified: recalled, no copy of the data sheet's tables was found"
 
 
@@ -567,8 +571,8 @@ def dmm_point(
         if mpe <= out.U:
             notes.append(
                 f"U = {out.U:.3g} {unit} is not below the tolerance {mpe:.3g} {unit}: this reference cannot "
-                "demonstrate the specification (a pass under simple acceptance carries up to 50 % risk of false "
-                "acceptance, ILAC G8:09/2019)"
+                "demonstrate the specification (under simple acceptance a result near the limit carries up to "
+                "about 50 % probability of false acceptance)"
             )
     else:
         finite("DMM range", dmm_range, positive=True)
