@@ -10,8 +10,8 @@ Replies are formatted here from the manuals' descriptions (sources in :mod:`driv
   ``ERR?`` -> ``<code>,"<text>"`` then ``0,"No Error"``; ``*CLS``; ``*OPC?`` -> ``1``; ``LIMIT``; ``REMOTE``/
   ``LOCAL``; ``*RST``. Newly selecting an output of 33 V or more drops to standby (as the calibrator does for
   safety), as does an output outside the limits. The error codes and texts are this simulator's own.
-* The calibrator sources only in operate: its wire carries the output (plus a fixed error drawn within a
-  specification-like band, see :func:`output_spec`) in OPER and nothing in STBY.
+* The calibrator sources only in operate: its wire carries the output (plus a fixed error drawn within a fraction
+  of the 5520A's 1-year specification, see :func:`output_spec`) in OPER and nothing in STBY.
 * 34465A (SCPI socket, LF): ``*IDN?``, ``*RST``, ``*CLS``, ``*OPC?``, ``CONF:<function> [<range>]``,
   ``[SENS:]<function>:NPLC <n>`` (only the valid set, else ``-224,"Illegal parameter value"``), ``READ?``,
   ``MEAS:<function>? [<range>[,<resolution>]]``, ``SYST:ERR?``; readings ``+1.00000000E+01``, overload
@@ -103,32 +103,70 @@ def sense(level: Level | None, function: str) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- calibrator
-#: (upper bound of the range, ppm of output, floor in the unit): dc voltage bands of the order of a 5520A's
-#: 1-year specification (approximate; not copied from the data sheet)
-DCV_SPEC: tuple[tuple[float, float, float], ...] = (
-    (0.33, 15.0, 1e-6),
-    (3.3, 9.0, 2e-6),
-    (33.0, 10.0, 20e-6),
-    (330.0, 15.0, 150e-6),
-    (1020.0, 15.0, 1.5e-3),
+#: 5520A AC current (sine, LCOMP off), 1 year: (low A, high A, ((f_low Hz, f_high Hz, % of output, µA), ...))
+_ACI_1Y: tuple[tuple[float, float, tuple[tuple[float, float, float, float], ...]], ...] = (
+    (29e-6, 329.99e-6, ((10, 20, 0.2, 0.1), (20, 45, 0.15, 0.1), (45, 1e3, 0.125, 0.1), (1e3, 5e3, 0.3, 0.15))),
+    (29e-6, 329.99e-6, ((5e3, 10e3, 0.8, 0.2), (10e3, 30e3, 1.6, 0.4))),
+    (0.33e-3, 3.29999e-3, ((10, 20, 0.2, 0.15), (20, 45, 0.125, 0.15), (45, 1e3, 0.1, 0.15), (1e3, 5e3, 0.2, 0.2))),
+    (0.33e-3, 3.29999e-3, ((5e3, 10e3, 0.5, 0.3), (10e3, 30e3, 1.0, 0.6))),
+    (3.3e-3, 32.9999e-3, ((10, 20, 0.18, 2), (20, 45, 0.09, 2), (45, 1e3, 0.04, 2), (1e3, 5e3, 0.08, 2))),
+    (3.3e-3, 32.9999e-3, ((5e3, 10e3, 0.2, 3), (10e3, 30e3, 0.4, 4))),
+    (33e-3, 329.999e-3, ((10, 20, 0.18, 20), (20, 45, 0.09, 20), (45, 1e3, 0.04, 20), (1e3, 5e3, 0.10, 50))),
+    (33e-3, 329.999e-3, ((5e3, 10e3, 0.2, 100), (10e3, 30e3, 0.4, 200))),
+    (0.33, 1.09999, ((10, 45, 0.18, 100), (45, 1e3, 0.05, 100), (1e3, 5e3, 0.6, 1000), (5e3, 10e3, 2.5, 5000))),
+    (1.1, 2.99999, ((10, 45, 0.18, 100), (45, 1e3, 0.06, 100), (1e3, 5e3, 0.6, 1000), (5e3, 10e3, 2.5, 5000))),
+)
+_ACI_ROWS = tuple(("A", lo, hi, f0, f1, pct * 1e4, ua * 1e-6) for lo, hi, bands in _ACI_1Y for f0, f1, pct, ua in bands)
+
+#: The 5520A 1-year specification rows the simulator draws its output error from: (unit, low, high, f_low Hz,
+#: f_high Hz, ppm of output, floor in the unit), DC rows with f_low = f_high = 0. A copy of the rows of
+#: ``acquisition.methods.electrical.FLUKE_5520A_1Y`` (sources and verification status there: the ACI rows are from
+#: the 5520A Operators Manual Supplement 7/11 p. 9, the others unverified); simulators import no acquisition code, so
+#: tests/simulators/test_electrical.py checks that the two agree row by row.
+SPEC_5520A_1Y: tuple[tuple[str, float, float, float, float, float, float], ...] = (
+    ("V", 0.0, 0.3299999, 0, 0, 20.0, 1e-6),
+    ("V", 0.0, 3.299999, 0, 0, 11.0, 2e-6),
+    ("V", 0.0, 32.99999, 0, 0, 12.0, 20e-6),
+    ("V", 30.0, 329.9999, 0, 0, 18.0, 150e-6),
+    ("V", 100.0, 1020.0, 0, 0, 18.0, 1.5e-3),
+    ("V", 0.033, 0.32999, 45, 10e3, 200.0, 8e-6),
+    ("V", 0.33, 3.29999, 45, 10e3, 240.0, 50e-6),
+    ("V", 3.3, 32.9999, 45, 10e3, 240.0, 650e-6),
+    ("V", 33.0, 329.999, 45, 1e3, 240.0, 6e-3),
+    ("V", 330.0, 1020.0, 45, 1e3, 390.0, 40e-3),
+    ("A", 0.0, 329.999e-6, 0, 0, 200.0, 20e-9),
+    ("A", 0.0, 3.29999e-3, 0, 0, 100.0, 50e-9),
+    ("A", 0.0, 32.9999e-3, 0, 0, 100.0, 250e-9),
+    ("A", 0.0, 329.999e-3, 0, 0, 100.0, 2.5e-6),
+    ("A", 0.0, 1.09999, 0, 0, 200.0, 40e-6),
+    ("A", 1.1, 2.99999, 0, 0, 380.0, 40e-6),
+    *_ACI_ROWS,
+    ("OHM", 0.0, 10.9999, 0, 0, 40.0, 1e-3),
+    ("OHM", 11.0, 32.9999, 0, 0, 30.0, 1.5e-3),
+    ("OHM", 33.0, 109.9999, 0, 0, 28.0, 1.4e-3),
+    ("OHM", 110.0, 329.9999, 0, 0, 28.0, 2e-3),
+    ("OHM", 330.0, 1099.999, 0, 0, 28.0, 2e-3),
+    ("OHM", 1.1e3, 3.299999e3, 0, 0, 28.0, 20e-3),
+    ("OHM", 3.3e3, 10.99999e3, 0, 0, 28.0, 20e-3),
+    ("OHM", 11e3, 32.99999e3, 0, 0, 28.0, 200e-3),
+    ("OHM", 33e3, 109.9999e3, 0, 0, 28.0, 200e-3),
+    ("OHM", 110e3, 329.9999e3, 0, 0, 32.0, 2.0),
+    ("OHM", 330e3, 1.099999e6, 0, 0, 32.0, 2.0),
 )
 
 
 def output_spec(value: float, unit: str, frequency: float = 0.0) -> float:
-    """Approximate specification (absolute, in ``unit``) of a 5520A output at ``value``."""
+    """Specification a (absolute, in ``unit``: V, A or OHM) of a 5520A output at ``value`` and ``frequency`` (Hz,
+    0 for DC): the 1-year row of :data:`SPEC_5520A_1Y` — the tightest range holding |value|, and at a frequency
+    two bands share the larger limit, as ``acquisition.methods.electrical.calibrator_band`` selects it. An output
+    no row covers (e.g. ACV above 10 kHz, ohms above 1.1 MΩ) gets a coarse band of 0.1 % of its magnitude, which
+    claims nothing about the real calibrator."""
     a = abs(value)
-    if unit == "V" and not frequency:
-        for top, ppm, floor in DCV_SPEC:
-            if a <= top:
-                return a * ppm * 1e-6 + floor
-        return a * 15e-6 + 1.5e-3
-    if unit == "V":
-        return a * 300e-6 + 50e-6
-    if unit == "A":
-        return a * (100e-6 if not frequency else 800e-6) + 1e-6
-    if unit == "OHM":
-        return a * 40e-6 + 1e-3
-    return a * 1e-3
+    rows = [r for r in SPEC_5520A_1Y if r[0] == unit and r[1] <= a <= r[2] and r[3] <= frequency <= r[4]]
+    if not rows:
+        return a * 1e-3
+    first = rows[0]
+    return max(a * r[5] * 1e-6 + r[6] for r in rows if (r[1], r[2]) == (first[1], first[2]))
 
 
 _MULTIPLIERS = {"": 1.0, "P": 1e-12, "N": 1e-9, "U": 1e-6, "M": 1e-3, "K": 1e3, "MA": 1e6, "G": 1e9}

@@ -14,8 +14,10 @@ puts the calibrator in standby; environment at the end.
 Evaluation per point: :func:`acquisition.methods.electrical.dmm_point` — error E = mean reading − nominal output,
 U from the readings' repeatability, the DMM's resolution and the calibrator's 1-year specification
 (:data:`~acquisition.methods.electrical.FLUKE_5520A_1Y`, taken as rectangular by default because its 99 % confidence
-statement is not verified), conformity to the DMM's own specification (``dmm_spec``) by guarded acceptance (ILAC G8,
-w = U) unless ``decision_rule`` is ``simple``.
+statement is not verified), conformity to the DMM's own specification (``dmm_spec``: the 34465A 1-year table, or
+the 3458A DCV table for 24 hours, 90 days or 1 year, see :data:`DMM_SPECS`) by guarded acceptance (ILAC G8, w = U)
+unless ``decision_rule`` is ``simple``. Each result names the specification rows it used and whether they were
+verified against the manufacturer's text.
 
 Units: points are given in ``unit`` (V, mV, A, mA, µA, Ω, kΩ, MΩ; ``ohm`` also accepted) with their DMM ``range``
 and optional ``resolution`` in the same unit; ``frequency_hz`` in Hz (AC only). Results are in V, A or Ω.
@@ -32,6 +34,11 @@ from acquisition.methods.base import PointResult
 from acquisition.methods.electrical import (
     FLUKE_5520A_1Y,
     FUNCTIONS,
+    HP_3458A_1Y,
+    HP_3458A_24H,
+    HP_3458A_90D,
+    HP_3458A_OPT002_1Y,
+    HP_3458A_OPT002_90D,
     KEYSIGHT_34465A_1Y,
     DMMSpec,
     calibrator_limit,
@@ -53,8 +60,17 @@ from acquisition.procedures.params import ParamSpec, choice, number, spec_named
 from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
-#: dmm_spec parameter -> the DMM specification judged against (None: calibration without a conformity statement)
-DMM_SPECS: dict[str, DMMSpec | None] = {"keysight-34465a-1y": KEYSIGHT_34465A_1Y, "none": None}
+#: dmm_spec parameter -> the DMM specification judged against (None: calibration without a conformity statement).
+#: The 3458A tables hold DCV only (``-opt002``: a meter with the Option 002 high-stability reference).
+DMM_SPECS: dict[str, DMMSpec | None] = {
+    "keysight-34465a-1y": KEYSIGHT_34465A_1Y,
+    "hp-3458a-24h": HP_3458A_24H,
+    "hp-3458a-90d": HP_3458A_90D,
+    "hp-3458a-1y": HP_3458A_1Y,
+    "hp-3458a-opt002-90d": HP_3458A_OPT002_90D,
+    "hp-3458a-opt002-1y": HP_3458A_OPT002_1Y,
+    "none": None,
+}
 
 #: function -> (DMM driver function, calibrator output unit, unit of the DMM's readings, connection)
 SETUP: dict[str, tuple[str, str, str, str]] = {
@@ -191,8 +207,10 @@ PARAMETERS = (
     ParamSpec(
         "dmm_spec",
         "choice",
-        "Đặc tính kỹ thuật của đồng hồ dùng để đánh giá sự phù hợp; none: hiệu chuẩn không kèm tuyên bố phù hợp",
-        "DMM specification judged against; none: calibration without a statement of conformity",
+        "Đặc tính kỹ thuật của đồng hồ dùng để đánh giá sự phù hợp (34465A 1 năm; 3458A chỉ DCV: 24 giờ, 90 ngày, "
+        "1 năm, opt002 cho máy có Option 002); none: hiệu chuẩn không kèm tuyên bố phù hợp",
+        "DMM specification judged against (34465A 1 year; 3458A DCV only: 24 hours, 90 days, 1 year, opt002 for a "
+        "meter with Option 002); none: calibration without a statement of conformity",
         choices=tuple(DMM_SPECS),
         default="keysight-34465a-1y",
     ),

@@ -1,8 +1,8 @@
 """Demo of ``dmm-calibration``: a Keysight 34465A with a +8 ppm gain error (well inside its 1-year specification),
 wired by a virtual cable to a simulated Fluke 5520A, and the COMET thermo-hygro-barometer at 23 °C.
 
-The simulated calibrator's output carries its own error, drawn within ``error_fraction`` (0.3) of the simulator's
-approximate specification (:func:`simulators.electrical.output_spec`) at every new setting, as a real one would.
+The simulated calibrator's output carries its own error, drawn within ``error_fraction`` (0.3) of the 5520A 1-year
+limit of that output (:func:`simulators.electrical.output_spec`, the methods' table) at every new setting.
 The operator's only actions are connection changes, which the virtual cable makes unnecessary: ``act`` records them.
 """
 
@@ -23,7 +23,7 @@ SERIAL = "MY57503456"
 CALIBRATOR = "DEMO-5520A"
 CALIBRATOR_SERIAL = "9345012"
 GAIN_ERROR_PPM = 8.0  # the simulated DMM's gain error (ppm of reading)
-CALIBRATOR_ERROR_FRACTION = 0.3  # fraction of the simulator's output specification its output error stays within
+CALIBRATOR_ERROR_FRACTION = 0.3  # fraction of the 5520A 1-year limit its output error stays within
 
 
 class DmmDemo(DemoScenario):

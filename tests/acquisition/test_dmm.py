@@ -29,12 +29,12 @@ from scipy import stats
 from acquisition.engine import RunRefused
 from acquisition.methods.electrical import DMMBand, DMMSpec
 from acquisition.procedures import dmm as dmm_module
-from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed
+from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.dmm import DmmCalibration
 from api.demo.base import DemoScenario
 from api.demo.dmm import CALIBRATOR_ERROR_FRACTION, GAIN_ERROR_PPM, DmmDemo
 from registry.db import session_factory
-from registry.models import Conformity, Run
+from registry.models import Conformity, Result, Run
 from simulators.electrical import output_spec
 from tests.acquisition.conftest import DemoRun
 
@@ -175,12 +175,50 @@ def test_specification_must_match_the_dmm_model() -> None:
 def test_guarded_acceptance_needs_room_below_the_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
     # a made-up 34465A-named spec of ±(0 + 100 ppm of range) on 10 V: 1 mV; the calibrator at 10 V has
     # a = 140 µV -> u = 80.8 µV, U >= 1.96 u = 158 µV; a 100 µV tolerance leaves nothing to accept
-    tight = DMMSpec("test", "Keysight 34465A", "1 year", (DMMBand("DCV", 10.0, 0, 0, 0.0, 10.0),), ())
+    tight = DMMSpec("test", "Keysight 34465A", "1 year", (DMMBand("DCV", 10.0, 0, 0, 0.0, 10.0),))
     monkeypatch.setitem(dmm_module.DMM_SPECS, "tight", tight)
     point = [{"function": "DCV", "value": 10, "unit": "V", "range": 10}]
     with pytest.raises(ValueError, match="decision_rule to 'simple'"):
         DmmCalibration().plan(context(points=point, dmm_spec="tight"))
     assert DmmCalibration().plan(context(points=point, dmm_spec="tight", decision_rule="simple"))
+
+
+def test_a_3458a_dc_point_is_judged_against_the_3458a_table() -> None:
+    """A 3458A (registered model 3458A) on its 10 V range against the 1-year DCV row of the 3458A data sheet
+    (5965-4971, DCV table: 8 ppm of reading + 0.05 ppm of range; unverified, cross-checked against two
+    transcriptions). Readings 10.0000412, 10.0000405, 10.0000409, 10.0000411, 10.0000408 V: mean 10.0000409 V,
+    E = 40.9 µV; tolerance = 8e-6 · 10.0000409 + 0.05e-6 · 10 = 80.0003272 + 0.5 = 80.5003272 µV.
+    U by hand: s of the readings, d = 0.1 µV given with the point, a = 12 ppm · 10 V + 20 µV = 140 µV (5520A
+    1-year row, rectangular). U > tolerance (about 158 µV): guarded acceptance is refused at plan time; simple
+    acceptance passes |E| <= 80.5 µV and the result warns that the 5520A cannot demonstrate the specification."""
+    point = [{"function": "DCV", "value": 10, "unit": "V", "range": 10, "resolution": 1e-7}]
+    with pytest.raises(ValueError, match="decision_rule to 'simple'"):
+        DmmCalibration().plan(context(model="3458A", dmm_spec="hp-3458a-1y", points=point))
+    ctx = context(model="3458A", dmm_spec="hp-3458a-1y", decision_rule="simple", points=point)
+    steps = DmmCalibration().plan(ctx)
+    readings = (10.0000412, 10.0000405, 10.0000409, 10.0000411, 10.0000408)
+    data = {s.id: StepData(s, readings if s.role == "dmm" else (), "V") for s in steps}
+    (r,) = DmmCalibration().evaluate(ctx, data)
+    mean = sum(readings) / 5
+    assert mean == pytest.approx(10.0000409, abs=1e-12)
+    assert r.value == pytest.approx(40.9e-6, abs=1e-11)
+    assert r.mpe == pytest.approx(8e-6 * 10.0000409 + 0.05e-6 * 10.0, rel=1e-9)
+    assert r.mpe == pytest.approx(80.5003272e-6, rel=1e-9)
+    s = statistics.stdev(readings)
+    u_c = math.sqrt(s**2 / 5 + (1e-7 / math.sqrt(12)) ** 2 + (140e-6 / math.sqrt(3)) ** 2)
+    assert r.budget["u"] == pytest.approx(u_c, rel=1e-9)
+    assert r.U is not None and r.mpe is not None and r.mpe < r.U
+    assert r.conformity == "pass" and "simple acceptance" in r.rule
+    assert "3458A 1 year DCV 10 V range row unverified" in r.note and "is not below the tolerance" in r.note
+    assert "3458A" in r.reference and "5965-4971" in r.budget["tolerance_source"]
+
+
+def test_a_3458a_table_has_no_ac_rows_and_says_what_to_do() -> None:
+    point = [{"function": "ACV", "value": 1, "unit": "V", "range": 1, "frequency_hz": 1000}]
+    with pytest.raises(ValueError, match=r"no ACV rows.*dmm_spec 'none'"):
+        DmmCalibration().plan(context(model="3458A", dmm_spec="hp-3458a-90d", decision_rule="simple", points=point))
+    with pytest.raises(ValueError, match="set dmm_spec to 'none'"):  # a 34465A against the 3458A table
+        DmmCalibration().plan(context(dmm_spec="hp-3458a-1y", points=point))
 
 
 # --------------------------------------------------------------------------------------------- end to end
@@ -240,10 +278,20 @@ def test_errors_found_are_the_simulated_gain_error_with_u_from_the_5520a_spec(
         assert r.mpe == pytest.approx(tol, rel=1e-4)  # the tolerance is taken at the reading, not the nominal
         assert abs(r.value) <= tol - expanded and r.conformity == "pass"
         assert "guarded acceptance" in r.rule
+        # every row used here is unverified (5520A DCV/ACV/DCI/OHM, 34465A): the result and its budget say so
+        cal_row = next(row for row in r.budget["rows"] if row["input"] == "dV_cal")
+        assert "unverified" in cal_row["source"] and "unverified" in r.budget["tolerance_source"], fn
+        assert f"{fn} " in r.note and "unverified against the text" in r.note, fn
     demo = run.demo
     assert isinstance(demo, DmmDemo) and demo.calibrator is not None
     assert [x.params["connection"] for x in demo.actions] == ["voltage", "current", "resistance-4w"]
     assert overall(run) == Conformity.PASS
+    with session_factory(run.registry)() as s:  # what the registry keeps for the certificate: the same marking
+        stored = s.query(Result).filter_by(run_id=run.outcome.run_id).order_by(Result.seq).all()
+        assert len(stored) == len(POINTS)
+        for row, (fn, *_) in zip(stored, POINTS, strict=True):
+            assert "unverified" in row.budget["note"] and "unverified" in row.budget["tolerance_source"], fn
+            assert any("unverified" in b.get("source", "") for b in row.budget["rows"]), fn
     assert demo.calibrator.wire.level().operate is False  # left in standby
     assert run.outcome.readings >= N * len(POINTS)
 
@@ -253,7 +301,7 @@ def test_demo_as_shipped_passes_with_the_calibrators_own_output_error(demo_run: 
     assert run.outcome.state == "completed", run.outcome.message
     g = GAIN_ERROR_PPM * 1e-6
     for r, (fn, v, rng, f, _, _) in zip(run.outcome.results, POINTS, strict=True):
-        # the simulated 5520A's output is off by at most error_fraction of its own (approximate) spec
+        # the simulated 5520A's output is off by at most error_fraction of its 1-year limit a (the methods' row)
         cal_error = CALIBRATOR_ERROR_FRACTION * output_spec(v, SIM_UNIT[fn], f) * (1 + g)
         assert r.value == pytest.approx(g * v, abs=cal_error + noise_bound(v, rng)), fn
         assert r.conformity == "pass"

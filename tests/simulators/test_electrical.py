@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from acquisition.methods.electrical import FLUKE_5520A_1Y, calibrator_limit
 from drivers.dmm import HP3458A, Keysight34465A
 from drivers.errors import DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.fluke5520a import Fluke5520A
@@ -256,3 +257,20 @@ def test_faults_give_clear_errors_naming_the_instrument_and_recover(sim_thread, 
         with pytest.raises(DeviceConnectionError, match=name):
             inst.poll()
         assert inst.poll()[0].unit == "V"
+
+
+def test_the_simulated_5520a_draws_its_error_from_the_methods_1_year_table() -> None:
+    """The simulator keeps its own copy of the 5520A rows (it may not import acquisition): at both ends and the
+    middle of every row of acquisition.methods.electrical.FLUKE_5520A_1Y, and at both ends and the middle of its
+    frequency band, output_spec equals calibrator_limit (so the demo's output error stays within error_fraction of
+    the a its U is built from). Outside every row the simulator's band is 0.1 % of the value."""
+    unit = {"DCV": "V", "ACV": "V", "DCI": "A", "ACI": "A", "OHM": "OHM"}
+    checked = 0
+    for b in FLUKE_5520A_1Y.bands:
+        for x in (b.low, (b.low + b.high) / 2, b.high):
+            for f in {b.f_low, (b.f_low + b.f_high) / 2, b.f_high}:
+                expected = calibrator_limit(FLUKE_5520A_1Y, b.function, x, f)
+                assert output_spec(x, unit[b.function], f) == pytest.approx(expected, rel=1e-12), (b, x, f)
+                checked += 1
+    assert checked > 3 * len(FLUKE_5520A_1Y.bands)
+    assert output_spec(10.0, "V", 50e3) == pytest.approx(10e-3, rel=1e-12)  # ACV 10 V at 50 kHz: no row
