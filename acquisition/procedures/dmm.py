@@ -258,7 +258,7 @@ class DmmCalibration(Procedure):
 
     definition = ProcedureDefinition(
         code="dmm-calibration",
-        version="1",
+        version="2",
         kind="calibration",
         field="electrical",
         title="Hiệu chuẩn đồng hồ vạn năng hiện số / Calibration of a digital multimeter",
