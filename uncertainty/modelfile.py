@@ -246,7 +246,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
     groups_spec = doc.get("simultaneous", [])
     if not isinstance(groups_spec, list):
         raise _err("simultaneous", "must be a list of lists of input names")
-    in_group: set[str] = set()
+    in_group: dict[str, int] = {}  # input name -> index of its simultaneous group
     groups: list[Simultaneous] = []
     for gi, group in enumerate(groups_spec):
         path = f"simultaneous[{gi}]"
@@ -259,7 +259,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
                 raise _err(path, f"input {name!r} must be given by 'samples' to be observed simultaneously")
             if name in in_group:
                 raise _err(path, f"input {name!r} appears in more than one group")
-            in_group.add(name)
+            in_group[name] = gi
         try:
             groups.append(ui.type_a_simultaneous({n: built[n] for n in group}))  # type: ignore[misc]
         except InputError as exc:
@@ -288,7 +288,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         rv = _number(f"{path}[2]", r)
         if not -1.0 <= rv <= 1.0:
             raise _err(f"{path}[2]", f"must be in [-1, 1], got {r!r}")
-        if a in in_group and b in in_group:
+        if a in in_group and in_group.get(b) == in_group[a]:
             raise _err(path, f"the correlation of {a!r} and {b!r} comes from their simultaneous samples")
         correlations.append((a, b, rv))
 

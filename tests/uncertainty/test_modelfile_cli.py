@@ -169,6 +169,38 @@ def test_simultaneous_group_requires_samples():
         evaluate_document(doc)
 
 
+def test_correlation_across_two_simultaneous_groups_is_allowed():
+    """Only a pair inside one group gets its correlation from the samples; a pair across two groups may be
+    given. Check by GUM 5.2.2 eq. (13): adding r(V, P) adds 2 c_V c_P r u(V) u(P) to u_c^2."""
+    doc = {
+        "model": "V/I + P*Q",
+        "inputs": {
+            "V": {"samples": [5.0, 5.1, 4.9, 5.05, 4.95]},
+            "I": {"samples": [1.0, 0.98, 1.01, 1.02, 0.99]},
+            "P": {"samples": [2.0, 2.1, 1.9, 2.02, 1.97]},
+            "Q": {"samples": [3.0, 3.05, 3.1, 2.9, 2.95]},
+        },
+        "simultaneous": [["V", "I"], ["P", "Q"]],
+    }
+    without = evaluate_document(doc)["outputs"]["y"]["gum"]
+    doc["correlations"] = [["V", "P", 0.5]]
+    with_r = evaluate_document(doc)["outputs"]["y"]["gum"]
+    rows = {r["input"]: r for r in with_r["budget"]}
+    extra = 2 * rows["V"]["contribution"] * rows["P"]["contribution"] * 0.5
+    assert with_r["u"] ** 2 - without["u"] ** 2 == pytest.approx(extra, rel=1e-9)
+    doc["correlations"] = [["V", "I", 0.5]]
+    with pytest.raises(ModelFileError, match=r"^correlations\[0\]: .*comes from their simultaneous samples"):
+        evaluate_document(doc)
+
+
+def test_linearity_not_checkable_is_null_not_false():
+    """sqrt(x) at x = 0.01, u = 0.1: the model is not defined at x - u/8, so the GUM 5.1.2 check cannot be made;
+    the output says null (unknown) rather than false (linear)."""
+    doc = {"model": "sqrt(x)", "inputs": {"x": {"value": 0.01, "distribution": "normal", "u": 0.1}}}
+    g = evaluate_document(doc)["outputs"]["y"]["gum"]
+    assert g["nonlinear"] is None and g["u_second_order"] is None
+
+
 def test_document_must_be_an_object():
     with pytest.raises(ModelFileError, match="JSON object"):
         evaluate_document([1, 2])
