@@ -444,6 +444,12 @@ def gum(
     u2: Array | None = None
     if need_second and defined_all.all() and np.isfinite(jac_all).all():
         u2 = np.sqrt(np.maximum(uc2 + _second_order_terms(jac_all, prep, s), 0.0))
+    if second_order and u2 is None:
+        # never fall back to the first-order u silently when the second-order u was asked for
+        raise ModelError(
+            "the second-order terms (GUM 5.1.2 note) need the model and its derivatives finite at x ± u/8 "
+            "along every input, and they are not here; use Monte Carlo (JCGM 101) instead"
+        )
     if coverage_factor is not None:
         ks = [float(coverage_factor)] * model.n_outputs
     else:

@@ -77,9 +77,13 @@ class MCMResult:
 
 @dataclass(frozen=True)
 class Validation:
-    """JCGM 101 clause 8 comparison of the GUM interval y ± U with a Monte Carlo interval.
+    """JCGM 101:2008 clause 8 comparison of the GUM interval y ± U with a Monte Carlo interval.
 
-    validated = (d_low <= delta and d_high <= delta); delta is the numerical tolerance of u(y) (7.9.2).
+    validated = (d_low <= delta and d_high <= delta); delta is the numerical tolerance (7.9.2) of u(y)
+    with n_dig significant digits (8.1). ``delta_from`` says whose u(y) gave delta: ``"gum"`` normally,
+    ``"monte_carlo"`` where the GUM u(y) is 0 or its interval is degenerate (JCGM 101 9.4: the GUM
+    interval is then a point and is never validated against a Monte Carlo spread), ``"none"`` where
+    both u(y) are 0 (delta = 0). ``note`` explains any such case in words ("" otherwise).
     """
 
     validated: bool
@@ -87,6 +91,8 @@ class Validation:
     d_low: float
     d_high: float
     interval: str
+    delta_from: str = "gum"
+    note: str = ""
 
 
 class _Sampler:
@@ -355,17 +361,41 @@ def validate_gum(
     significant_digits: int = 2,
     interval: str = "shortest",
 ) -> Validation:
-    """Validate the GUM interval y ± U against Monte Carlo (JCGM 101 clause 8).
+    """Validate the GUM interval y ± U against Monte Carlo (JCGM 101:2008 clause 8).
 
     d_low = |y - U - y_low| and d_high = |y + U - y_high| with [y_low, y_high] the Monte Carlo
-    ``interval`` ("shortest" (default) or "symmetric"); delta is the numerical tolerance of the GUM u(y)
-    with ``significant_digits`` (8.1 a). The GUM result is validated when both are <= delta.
+    ``interval`` ("shortest" (default) or "symmetric"); delta is the numerical tolerance (7.9.2) of the
+    GUM u(y) with ``significant_digits`` = n_dig (8.1). The GUM result is validated when both are <= delta.
+
+    A GUM u(y) of 0, or a degenerate interval (y - U == y + U), has no numerical tolerance: this is the
+    case of JCGM 101 9.4 (Y = X1^2 + X2^2 at x = 0, where the first-order GUM gives u = 0 while the
+    output plainly varies). Then delta is taken from the Monte Carlo u(y) and, when Monte Carlo shows a
+    spread (u > 0), the GUM result is **not validated** whatever d_low and d_high are: a point interval
+    against a distribution with spread understates the uncertainty, the worst error to let through.
+    When both u(y) are 0, delta = 0 and validation asks both intervals to coincide exactly.
     """
     if interval not in ("shortest", "symmetric"):
         raise InputError(f"interval must be 'shortest' or 'symmetric', got {interval!r}")
+    if isinstance(significant_digits, bool) or not isinstance(significant_digits, int) or significant_digits < 1:
+        raise InputError(f"significant_digits must be an integer >= 1, got {significant_digits!r}")
     lo, hi = mcm_output.interval_shortest if interval == "shortest" else mcm_output.interval_symmetric
-    delta = numerical_tolerance(gum_output.u, significant_digits)
     g_lo, g_hi = gum_output.interval
     d_low = abs(g_lo - lo)
     d_high = abs(g_hi - hi)
-    return Validation(bool(d_low <= delta and d_high <= delta), delta, d_low, d_high, interval)
+    gum_u = gum_output.u
+    degenerate = not (gum_u > 0.0 and math.isfinite(gum_u)) or not g_hi > g_lo
+    if not degenerate:
+        delta = numerical_tolerance(gum_u, significant_digits)
+        return Validation(bool(d_low <= delta and d_high <= delta), delta, d_low, d_high, interval)
+    mc_u = mcm_output.u
+    if mc_u > 0.0 and math.isfinite(mc_u):
+        delta = numerical_tolerance(mc_u, significant_digits)
+        note = (
+            f"the GUM interval is degenerate (u(y) = {gum_u:.4g}) while Monte Carlo gives u(y) = {mc_u:.4g}: "
+            f"delta is taken from the Monte Carlo u(y) ({significant_digits} significant digit(s), "
+            "JCGM 101:2008 7.9.2, 8.1) and the GUM result is not validated (as in JCGM 101:2008 9.4); "
+            "use the Monte Carlo result"
+        )
+        return Validation(False, delta, d_low, d_high, interval, "monte_carlo", note)
+    note = "both the GUM and the Monte Carlo u(y) are 0: delta = 0, validated only if the intervals coincide"
+    return Validation(bool(d_low == 0.0 and d_high == 0.0), 0.0, d_low, d_high, interval, "none", note)

@@ -162,6 +162,10 @@ def _finite(x: float) -> float | None:
 
 
 def _gum_doc(o: GUMOutput) -> dict[str, Any]:
+    """The ``gum`` section of one output. ``u`` is first order (GUM 5.1.2 eq. (10)); ``u_second_order``
+    adds the higher-order terms of the note to 5.1.2 and ``nonlinear`` says they change u by more than
+    1 %; both are ``null`` where the check could not be made (model not defined at x ± u/8)."""
+    checked = o.u_second_order is not None
     return {
         "value": o.value,
         "u": o.u,
@@ -169,6 +173,8 @@ def _gum_doc(o: GUMOutput) -> dict[str, Any]:
         "k": o.k,
         "U": o.U,
         "interval": [o.interval[0], o.interval[1]],
+        "u_second_order": o.u_second_order,
+        "nonlinear": o.nonlinear if checked else None,
         "budget": [
             {
                 "input": b.input,
@@ -240,7 +246,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
     groups_spec = doc.get("simultaneous", [])
     if not isinstance(groups_spec, list):
         raise _err("simultaneous", "must be a list of lists of input names")
-    in_group: set[str] = set()
+    in_group: dict[str, int] = {}  # input name -> index of its simultaneous group
     groups: list[Simultaneous] = []
     for gi, group in enumerate(groups_spec):
         path = f"simultaneous[{gi}]"
@@ -253,7 +259,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
                 raise _err(path, f"input {name!r} must be given by 'samples' to be observed simultaneously")
             if name in in_group:
                 raise _err(path, f"input {name!r} appears in more than one group")
-            in_group.add(name)
+            in_group[name] = gi
         try:
             groups.append(ui.type_a_simultaneous({n: built[n] for n in group}))  # type: ignore[misc]
         except InputError as exc:
@@ -282,7 +288,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         rv = _number(f"{path}[2]", r)
         if not -1.0 <= rv <= 1.0:
             raise _err(f"{path}[2]", f"must be in [-1, 1], got {r!r}")
-        if a in in_group and b in in_group:
+        if a in in_group and in_group.get(b) == in_group[a]:
             raise _err(path, f"the correlation of {a!r} and {b!r} comes from their simultaneous samples")
         correlations.append((a, b, rv))
 
@@ -358,12 +364,22 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
                 "trials": mo.trials,
                 "validated": None,
                 "delta": None,
+                "delta_from": None,
                 "d_low": None,
                 "d_high": None,
+                "validation_note": None,
             }
-            if g_res is not None and g_res[name].u > 0.0:
+            if g_res is not None:
+                # JCGM 101:2008 clause 8; a GUM u of 0 (9.4) is reported as not validated, delta from MC
                 v = validate_gum(g_res[name], mo, significant_digits=ndig)
-                mdoc.update(validated=v.validated, delta=v.delta, d_low=v.d_low, d_high=v.d_high)
+                mdoc.update(
+                    validated=v.validated,
+                    delta=v.delta,
+                    delta_from=v.delta_from,
+                    d_low=v.d_low,
+                    d_high=v.d_high,
+                    validation_note=v.note or None,
+                )
             entry["mcm"] = mdoc
         outputs[name] = entry
     result: dict[str, Any] = {"outputs": outputs}

@@ -49,6 +49,16 @@ def _fmt(x: Any, digits: int = 6) -> str:
     return str(x)
 
 
+def _linearity_line(g: dict[str, Any]) -> str:
+    """One line on the GUM 5.1.2 linearity check of an output's ``gum`` section."""
+    if g["nonlinear"] is None:
+        return "  linearity (GUM 5.1.2): not checked (the model is not defined at x ± u/8)"
+    second = f"u with second-order terms = {_fmt(g['u_second_order'], 4)} (first order {_fmt(g['u'], 4)})"
+    if g["nonlinear"]:
+        return f"  NON-LINEAR (GUM 5.1.2): {second}; prefer Monte Carlo"
+    return f"  linear within 1 % (GUM 5.1.2): {second}"
+
+
 def _print_tables(result: dict[str, Any], console: Console) -> None:
     for name, entry in result["outputs"].items():
         g = entry.get("gum")
@@ -72,6 +82,7 @@ def _print_tables(result: dict[str, Any], console: Console) -> None:
                 )
             console.print(table)
             console.print(f"  interval: [{_fmt(g['interval'][0], 10)}, {_fmt(g['interval'][1], 10)}]")
+            console.print(_linearity_line(g))
         m = entry.get("mcm")
         if m is not None:
             console.print(
@@ -84,10 +95,15 @@ def _print_tables(result: dict[str, Any], console: Console) -> None:
             )
             if m["validated"] is not None:
                 verdict = "validated" if m["validated"] else "NOT validated"
+                source = {"gum": "the GUM u", "monte_carlo": "the Monte Carlo u", "none": "both u are 0"}
                 console.print(
-                    f"  GUM {verdict} (JCGM 101 clause 8): d_low = {_fmt(m['d_low'], 3)}, "
-                    f"d_high = {_fmt(m['d_high'], 3)}, delta = {_fmt(m['delta'], 3)}"
+                    f"  GUM {verdict} (JCGM 101:2008 clause 8): d_low = {_fmt(m['d_low'], 3)}, "
+                    f"d_high = {_fmt(m['d_high'], 3)}, delta = {_fmt(m['delta'], 3)} "
+                    f"(from {source.get(m['delta_from'], m['delta_from'])})",
+                    markup=False,
                 )
+                if m["validation_note"]:
+                    console.print(f"  note: {m['validation_note']}", markup=False)
     corr = result.get("correlation")
     if corr:
         names = list(corr)

@@ -253,6 +253,18 @@ def test_second_order_terms_of_a_product_at_zero():
     assert second.u == pytest.approx(0.15, rel=1e-9)
 
 
+def test_second_order_asked_where_it_cannot_be_computed_is_an_error():
+    """sqrt(x) at x = 0.01 with u = 0.1: x - u/8 < 0, so the GUM 5.1.2 higher-order terms cannot be taken.
+    Asked for, that is an error (not a silent first-order u = 0.5); unasked, u_second_order is None."""
+    m = Model.from_expression("sqrt(x)")
+    ins = {"x": normal(0.01, 0.1)}
+    with pytest.raises(ModelError, match="second-order"):
+        gum(m, ins, second_order=True)
+    out = gum(m, ins)["y"]
+    assert out.u == pytest.approx(0.1 / (2 * math.sqrt(0.01)), rel=1e-12)  # first order: u / (2 sqrt(x))
+    assert out.u_second_order is None and not out.nonlinear
+
+
 def test_linear_model_has_no_nonlinearity_warning():
     m = Model.from_expression("2*a - 3*b + 1")
     with warnings.catch_warnings():

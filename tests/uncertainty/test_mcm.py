@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from uncertainty import (
+    GUMOutput,
     InputError,
+    MCMOutput,
     Model,
     coverage_intervals,
     gum,
@@ -128,6 +130,35 @@ def test_validation_of_a_linear_normal_model_passes():
     r = mcm(m, ins, trials=1_000_000, seed=11)["y"]
     v = validate_gum(g, r, significant_digits=2)  # u = 2.24 -> 22 x 10^-1 -> delta = 0.05
     assert v.validated and v.delta == pytest.approx(0.05)
+    assert v.delta_from == "gum" and v.note == ""
+
+
+def _gum_point(y: float) -> GUMOutput:
+    """A GUM result with u = 0: the interval is the point y (JCGM 101:2008 9.4, first-order GUM at x = 0)."""
+    return GUMOutput("y", y, 0.0, math.inf, 1.96, 0.0, (y, y), 0.95, (), 0.0, None, False)
+
+
+def test_validation_with_gum_u_zero_takes_delta_from_monte_carlo_and_fails():
+    """JCGM 101 8.1 needs the numerical tolerance of u(y) (7.9.2), which a GUM u of 0 does not have. Here a
+    Monte Carlo distribution with 97 % of its mass at 0 has a point 95 % interval [0, 0] (d_low = d_high = 0)
+    but u = 0.2: the GUM point must still be reported not validated. delta from the MC u, n_dig = 2:
+    0.2 = 20 x 10^-2 -> delta = 1/2 x 10^-2 = 0.005."""
+    mc = MCMOutput("y", 0.036, 0.2, (0.0, 0.0), (0.0, 0.0), 0.95, 1000)  # 3 % at 1.2
+    v = validate_gum(_gum_point(0.0), mc, significant_digits=2)
+    assert (v.d_low, v.d_high) == (0.0, 0.0)
+    assert not v.validated
+    assert v.delta_from == "monte_carlo" and v.delta == pytest.approx(0.005)
+    assert "not validated" in v.note and "Monte Carlo" in v.note
+
+
+def test_validation_when_both_methods_give_u_zero():
+    """An exactly known input: both u(y) are 0, delta = 0, and the intervals coincide -> validated."""
+    m = Model.from_expression("2*a")
+    ins = {"a": normal(1.5, 0.0)}
+    v = validate_gum(gum(m, ins)["y"], mcm(m, ins, trials=1000, seed=1)["y"])
+    assert v.validated and v.delta == 0.0 and v.delta_from == "none" and v.d_low == v.d_high == 0.0
+    shifted = MCMOutput("y", 3.1, 0.0, (3.1, 3.1), (3.1, 3.1), 0.95, 1000)
+    assert not validate_gum(gum(m, ins)["y"], shifted).validated  # both points, but different
 
 
 def test_non_finite_trials_are_reported():
