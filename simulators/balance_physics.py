@@ -427,7 +427,7 @@ class SimulatedBalance(SimulatedInstrument):
     """
 
     controls: ClassVar[frozenset[str]] = frozenset(
-        {"place", "add", "remove", "set_drift", "set_sensitivity_error", "set_eccentricity"}
+        {"place", "add", "remove", "set_drift", "set_sensitivity_error", "set_eccentricity", "display"}
     )
     physics: BalancePhysics
 
@@ -460,3 +460,14 @@ class SimulatedBalance(SimulatedInstrument):
     def set_eccentricity(self, position: str, relative: float) -> None:
         """Relative error of a load at the off-centre ``position`` (``relative * load`` g more than at the centre)."""
         self.physics.set_eccentricity(position, relative)
+
+    def display(self) -> dict[str, float | bool | str | None]:
+        """What an operator standing at the balance sees now: ``net_g`` (g, rounded to d; None when over- or
+        underloaded), ``stable`` (the stability mark) and ``state`` (``ok``, ``overload``, ``underload``).
+
+        For demo operators whose next action depends on the display (the changeover-point method of OIML R76-1
+        A.4.8.2); each call draws fresh noise, like looking at the display again.
+        """
+        ind = self.physics.read()
+        net = ind.net_g if ind.state is RangeState.OK else None
+        return {"net_g": net, "stable": ind.stable, "state": ind.state.value}

@@ -894,6 +894,63 @@ def discrimination_test(load: float, initial: float, after: float, d: float) -> 
     )
 
 
+#: R76-1:2006 A.4.8.2: the small extra weights of the changeover-point method are 0.1 d each ("e.g. 10 times 0.1 d")
+DISCRIMINATION_STEP_D = 0.1
+DISCRIMINATION_SMALL_WEIGHTS = 10
+#: the extra load of the discrimination test of a digital indication, in d (R76-1:2006 3.8.2.2, A.4.8.2)
+DISCRIMINATION_ADD_D = 1.4
+
+
+def discrimination_changeover_test(
+    load: float, initial: float, below: float, back: float, after: float, d: float
+) -> PointResult:
+    """Discrimination of a digital indication by the changeover-point method, R76-1:2006 3.8.2.2 and A.4.8.2 (g).
+
+    At ``load`` plus small extra weights (ten of 0.1 d) the indication is ``initial`` I. The small weights are taken
+    off one by one until the indication falls unambiguously to I − d (``below``); one of them is put back (the
+    indication ``back``, normally I again: the load now lies just above a changeover point) and 1.4 d is gently
+    added: the indication ``after`` shall be I + d. Passes when after − I is one scale interval d; any other change
+    (none, or 2 d) fails. When ``below`` is not I − d the changeover point was not reached and the load cannot be
+    judged: the row is ``notAssessed`` (repeat the test at that load).
+    """
+    load = finite("load", load, nonneg=True)
+    initial = finite("initial", initial)
+    below = finite("below", below)
+    back = finite("back", back)
+    after = finite("after", after)
+    d = finite("d", d, positive=True)
+    tol = d * 1e-6  # indications are multiples of d; float differences only
+    change = after - initial
+    reached = abs((initial - below) - d) <= tol
+    if not reached:
+        conformity = "notAssessed"
+        note = (
+            f"changeover point not reached: after taking off small weights the indication was {below:.10g} g, not "
+            f"I − d = {initial - d:.10g} g; repeat the test at this load"
+        )
+    else:
+        conformity = "pass" if abs(change - d) <= tol else "fail"
+        note = (
+            f"I = {initial:.10g} g; small weights off until {below:.10g} g (I − d); one 0.1 d back: {back:.10g} g; "
+            f"+ 1.4 d: {after:.10g} g (I + d = {initial + d:.10g} g required)"
+        )
+    return PointResult(
+        quantity="discrimination: change of indication for 1.4 d",
+        point=load,
+        point_unit="g",
+        value=change,
+        unit="g",
+        mpe=d,
+        conformity=conformity,
+        rule=(
+            "changeover-point method: from just above a changeover point, adding 1.4 d must give I + d "
+            "(R76-1 3.8.2.2, A.4.8.2)"
+        ),
+        reference=f"{R76} 3.8.2.2, A.4.8.2",
+        note=note,
+    )
+
+
 def verdict(results: Sequence[PointResult]) -> str:
     """Overall verification result: ``pass`` when every judged result passes, else ``fail`` (simple acceptance)."""
     judged = [r for r in results if r.conformity != "notAssessed"]

@@ -46,30 +46,49 @@ R87_T1 = RuleTable(
     note="percentages rounded up to the next 0.1 g or mL; T2 = 2 T1",
 )
 
-# (lot size from, lot size to or None, sample size n, λ = t_0.995(n−1)/√n, allowed T1-defectives c)
+#: How far each sampling-plan row below was checked (the edition's own text was not at hand for any of them).
+R87_PLAN_SECONDARY = (
+    "unverified: not checked against the text of OIML R87:2016 Table 2 or Circular 21/2014/TT-BKHCN (neither was "
+    "at hand); n and c as in a copy of Australia's National Trade Measurement Regulations 2009 reg. 4.34 (which "
+    "adopts R87's plan), λ = t_0.995(n − 1)/√n recomputed"
+)
+R87_PLAN_SMALL_LOT = (
+    "unverified: no text of R87:2016 or Circular 21/2014 on lots below 100 was at hand; conservative choice: 100 % "
+    "inspection (n = lot size), mean test x̄ >= Qn (λ = 0, as Directive 76/211/EEC Annex II asks for batches below "
+    "100, read in UK SI 2006/659 Sch. 2 paras 2.8 and 4.7), no package below Qn − T1 (c = 0)"
+)
+
+# (lot from, lot to or None, sample size n or None = every package of the lot, λ = t_0.995(n−1)/√n, allowed
+# T1-defectives c, how far the row was checked). Rows in lot-size order; every lot size >= 1 has exactly one row.
 R87_SAMPLING = RuleTable(
-    edition="OIML R87:2016 Table 2 (sampling plans); Circular 21/2014/TT-BKHCN",
-    columns=("lot from", "lot to", "n", "lambda", "c"),
+    edition="OIML R87:2016 Table 2 (sampling plans; unverified, see the plan's note); Circular 21/2014/TT-BKHCN",
+    columns=("lot from", "lot to", "n", "lambda", "c", "checked"),
     rows=(
-        (100, 500, 50, 0.379, 3),
-        (501, 3_200, 80, 0.295, 5),
-        (3_201, None, 125, 0.234, 7),
+        (1, 99, None, 0.0, 0, R87_PLAN_SMALL_LOT),
+        (100, 500, 50, 0.379, 3, R87_PLAN_SECONDARY),
+        (501, 3_200, 80, 0.295, 5, R87_PLAN_SECONDARY),
+        (3_201, None, 125, 0.234, 7, R87_PLAN_SECONDARY),
     ),
     note=(
-        "rows not checked against the text of R87:2016 or the circular in this code's review (the documents "
-        "were not available); λ checked against t_0.995(n−1)/√n. Lots below 100 are not encoded: pass a plan."
+        "no row was checked against the text of R87:2016 or of Circular 21/2014 (neither was at hand, nor an "
+        "amendment of the circular); each row says what it was checked against, and that note goes with every "
+        "result that uses the row. Lots below 100: a conservative 100 % inspection (R87_PLAN_SMALL_LOT)."
     ),
 )
 
 
 @dataclass(frozen=True)
 class SamplingPlan:
-    """Sample size ``n``, correction factor ``lam`` (λ) for the mean test and allowed T1-defectives ``c``."""
+    """Sample size ``n``, correction factor ``lam`` (λ) for the mean test and allowed T1-defectives ``c``.
+
+    ``note`` says how far the plan was checked (e.g. "unverified: ..."); results using the plan carry it.
+    """
 
     n: int
     lam: float
     c: int
     reference: str = R87_SAMPLING.edition
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,16 +148,17 @@ def tolerable_deficiency(nominal: float) -> float:
 
 
 def sampling_plan(lot_size: int) -> SamplingPlan:
-    """The sampling plan for a lot of ``lot_size`` prepackages (R87:2016 Table 2 as encoded, lots of 100 or more)."""
+    """The sampling plan for a lot of ``lot_size`` prepackages (R87:2016 Table 2 as encoded in :data:`R87_SAMPLING`).
+
+    Lots below 100: every package (n = lot size), λ = 0, c = 0 — a conservative choice, unverified (see
+    :data:`R87_PLAN_SMALL_LOT`). The plan's ``note`` says how far its row was checked.
+    """
     if isinstance(lot_size, bool) or not isinstance(lot_size, int) or lot_size <= 0:
         raise ValueError(f"lot size must be a positive whole number of prepackages, got {lot_size!r}")
-    for lo, hi, n, lam, c in R87_SAMPLING.rows:
+    for lo, hi, n, lam, c, checked in R87_SAMPLING.rows:
         if lot_size >= lo and (hi is None or lot_size <= hi):
-            return SamplingPlan(n=n, lam=lam, c=c)
-    raise ValueError(
-        f"no sampling plan encoded for a lot of {lot_size} (< 100) prepackages; pass plan=SamplingPlan(n, lam, c) "
-        "from R87:2016 / Circular 21/2014 for small lots"
-    )
+            return SamplingPlan(n=lot_size if n is None else n, lam=lam, c=c, note=checked)
+    raise AssertionError("unreachable: the table covers every lot size >= 1")  # pragma: no cover
 
 
 def average_tare(tares: Sequence[float]) -> TareEstimate:
@@ -171,8 +191,8 @@ def assess_lot(
     if unit not in ("g", "mL"):
         raise ValueError(f"unit must be 'g' or 'mL', got {unit!r}")
     plan = plan if plan is not None else sampling_plan(lot_size)
-    if not isinstance(plan, SamplingPlan) or plan.n < 2 or plan.c < 0 or not plan.lam >= 0:
-        raise ValueError(f"invalid sampling plan {plan!r}: need n >= 2, lam >= 0, c >= 0")
+    if not isinstance(plan, SamplingPlan) or plan.n < 1 or plan.c < 0 or not plan.lam >= 0:
+        raise ValueError(f"invalid sampling plan {plan!r}: need n >= 1, lam >= 0, c >= 0")
     if isinstance(lot_size, bool) or not isinstance(lot_size, int) or lot_size < plan.n:
         raise ValueError(f"lot size {lot_size!r} must be a whole number >= the sample size {plan.n}")
     if isinstance(gross, (str, bytes)) or len(gross) != plan.n:
@@ -208,7 +228,8 @@ def assess_lot(
     t2 = 2.0 * t1
     lim1, lim2 = round(qn - t1, 9), round(qn - t2, 9)
     mean = statistics.fmean(net)
-    s = statistics.stdev(net)
+    # one package (a lot of one): no s; taken as 0, so the mean test asks x >= Qn (the strictest reading)
+    s = statistics.stdev(net) if len(net) >= 2 else 0.0
     mean_limit = qn - plan.lam * s
     mean_ok = mean >= mean_limit
     d1 = tuple(i for i, x in enumerate(net, start=1) if x < lim1)
@@ -233,6 +254,7 @@ def assess_lot(
     reasons.insert(0, "lot accepted" if accepted else "lot rejected")
 
     ref = f"{R87_T1.edition}; {plan.reference}"
+    plan_note = f"sampling plan n = {plan.n}, λ = {plan.lam:g}, c = {plan.c}" + (f" ({plan.note})" if plan.note else "")
     results: list[PointResult] = []
     for i, x in enumerate(net, start=1):
         status = "T2-defective" if i in d2 else "T1-defective" if i in d1 else ""
@@ -261,6 +283,7 @@ def assess_lot(
             conformity="pass" if mean_ok else "fail",
             rule="mean test: x̄ >= Qn − λ·s (R87:2016 3.1, 4)",
             reference=ref,
+            note=plan_note,
             budget={"n": plan.n, "lambda": plan.lam, "s": s, "limit": mean_limit},
         )
     )
@@ -275,6 +298,7 @@ def assess_lot(
             conformity="pass" if ok1 else "fail",
             rule=f"at most c = {plan.c} below Qn − T1 = {lim1:g} {unit}",
             reference=ref,
+            note=plan_note,
             budget={"T1": t1, "packages": list(d1)},
         )
     )

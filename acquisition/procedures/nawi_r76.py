@@ -10,8 +10,10 @@ conventional masses.
 Steps (every indication kept once stable): environment at the start; weighing test (R76-1 A.4.4): no load, then
 ``loads_g`` increasing and decreasing back from Max; eccentricity (3.6.2, A.4.7): no load, then
 ``eccentricity_load_g`` at the centre and the four quarters; repeatability (3.6.1, A.4.10): ``repetitions``
-times no load then ``repeat_load_g``; discrimination (3.8.2.2, A.4.8): at each of ``discrimination_loads_g`` the
-indication, then again after an extra 1.4 d is added; environment at the end.
+times no load then ``repeat_load_g``; discrimination (3.8.2.2, A.4.8.2, changeover-point method) at each of
+``discrimination_loads_g``: the load plus ten small weights of 0.1 d (indication I), the small weights taken off one
+by one until the indication falls to I − d, one put back, then 1.4 d added (indication I + d required);
+environment at the end.
 
 Parameters (masses in g): ``e`` verification scale interval (default: the registered resolution d);
 ``in_service`` (False: initial verification MPE, True: twice those, 3.5.2); ``loads_g`` (default: Min of R76-1
@@ -21,9 +23,9 @@ left out, except Max); ``eccentricity_load_g`` (default Max/3 rounded to two sig
 Max); ``settle_window`` and ``stability_timeout_s`` (s).
 
 Evaluation by simple acceptance through :mod:`acquisition.methods.nawi` (``weighing_test`` corrected by the
-no-load indication, ``eccentricity_test``, ``repeatability_test``, ``discrimination_test``): one row per load,
-position, series and discrimination load, each with its MPE and conformity; the run's overall verdict follows
-from the rows.
+no-load indication, ``eccentricity_test``, ``repeatability_test``, ``discrimination_changeover_test``): one row
+per load, position, series and discrimination load, each with its MPE (the required change d for discrimination)
+and conformity; the run's overall verdict follows from the rows.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from typing import Any
 
 from acquisition.methods.base import PointResult
 from acquisition.methods.nawi import (
+    DISCRIMINATION_ADD_D,
+    DISCRIMINATION_SMALL_WEIGHTS,
+    DISCRIMINATION_STEP_D,
     R76_MPE_INITIAL,
     WeighingPoint,
-    discrimination_test,
+    discrimination_changeover_test,
     eccentricity_test,
     r76_mpe,
     repeatability_test,
@@ -93,6 +98,8 @@ class Config:
     disc: tuple[Load, ...]
     add: float
     criterion: StabilityCriterion
+    small: float = 0.0  # one small weight of the changeover-point method, 0.1 d (g)
+    small_count: int = DISCRIMINATION_SMALL_WEIGHTS
 
 
 def _two_digits(x: float) -> float:
@@ -164,7 +171,7 @@ class NawiVerificationR76(Procedure):
 
     definition = ProcedureDefinition(
         code="nawi-verification-r76",
-        version="1",
+        version="2",
         kind="verification",
         field="mass",
         title="Kiểm định cân không tự động / Verification of a non-automatic weighing instrument",
@@ -280,8 +287,9 @@ class NawiVerificationR76(Procedure):
             rep=rep,
             repetitions=repetitions,
             disc=disc,
-            add=round(1.4 * d, 12),
+            add=round(DISCRIMINATION_ADD_D * d, 12),
             criterion=criterion,
+            small=round(DISCRIMINATION_STEP_D * d, 12),
         )
 
     # --- plan ----------------------------------------------------------------------------------------------------
@@ -308,6 +316,50 @@ class NawiVerificationR76(Procedure):
         return OperatorAction(
             "remove-load", "Lấy hết quả cân khỏi đĩa cân", "Remove every weight from the pan", {"load_g": 0.0}
         )
+
+    @classmethod
+    def _discrimination_steps(cls, cfg: Config, load: Load) -> list[Step]:
+        """The changeover-point method at one load (R76-1:2006 A.4.8.2): four steps, each read once stable.
+
+        Step ids are new in version 2 (version 1 read ``disc-<L>`` and ``disc-<L>-add`` without the small weights).
+        """
+        crit, small, n, key = cfg.criterion, cfg.small, cfg.small_count, f"disc-{load.nominal:g}"
+        place = cls._place(load)
+        names = " + ".join(load.labels)
+        start = OperatorAction(
+            "place-load",
+            f"Đặt tải {load.nominal:g} g ({names}) và {n} quả cân nhỏ {small:g} g (0,1 d) ở giữa đĩa cân",
+            f"Place {load.nominal:g} g ({names}) and {n} small weights of {small:g} g (0.1 d) at the centre",
+            {**place.params, "small_weights": n, "small_g": small, "extra_g": round(n * small, 12)},
+        )
+        down = OperatorAction(
+            "remove-small-weights",
+            f"Lấy ra từng quả cân nhỏ {small:g} g, chờ số chỉ ổn định sau mỗi lần, đến khi số chỉ giảm đúng một độ "
+            f"chia d = {cfg.d:g} g so với bước trước (I − d) thì dừng",
+            f"Take off the small weights of {small:g} g one at a time, waiting for a stable indication each time, "
+            f"until the indication is one scale interval d = {cfg.d:g} g below that of the previous step (I − d); "
+            "stop there",
+            {"step_g": small, "max_count": n, "d_g": cfg.d, "load_g": load.nominal},
+        )
+        back = OperatorAction(
+            "add-load",
+            f"Đặt lại một quả cân nhỏ {small:g} g vừa lấy ra",
+            f"Put one of the small weights of {small:g} g back",
+            {"add_g": small, "load_g": load.nominal},
+        )
+        plus = OperatorAction(
+            "add-load",
+            f"Đặt nhẹ thêm quả cân {cfg.add:g} g (1,4 d) lên đĩa cân",
+            f"Gently add a weight of {cfg.add:g} g (1.4 d) to the pan",
+            {"add_g": cfg.add, "load_g": load.nominal},
+        )
+        title = f"Discrimination at {load.nominal:g} g"
+        return [
+            Step(f"{key}-start", "balance", f"{title}: + {n} × {small:g} g (I)", start, stability=crit),
+            Step(f"{key}-down", "balance", f"{title}: small weights off until I − d", down, stability=crit),
+            Step(f"{key}-back", "balance", f"{title}: one {small:g} g back", back, stability=crit),
+            Step(f"{key}-plus", "balance", f"{title}: + {cfg.add:g} g (1.4 d), I + d required", plus, stability=crit),
+        ]
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self.config(context)
@@ -373,29 +425,7 @@ class NawiVerificationR76(Procedure):
                 )
             )
         for load in cfg.disc:
-            steps.append(
-                Step(
-                    f"disc-{load.nominal:g}",
-                    "balance",
-                    f"Discrimination at {load.nominal:g} g",
-                    self._place(load),
-                    stability=crit,
-                )
-            )
-            steps.append(
-                Step(
-                    f"disc-{load.nominal:g}-add",
-                    "balance",
-                    f"Discrimination at {load.nominal:g} g: + {cfg.add:g} g (1.4 d)",
-                    OperatorAction(
-                        "add-load",
-                        f"Đặt nhẹ thêm quả cân nhỏ {cfg.add:g} g (1,4 d) lên đĩa cân",
-                        f"Gently add a small weight of {cfg.add:g} g (1.4 d) to the pan",
-                        {"add_g": cfg.add, "load_g": load.nominal},
-                    ),
-                    stability=crit,
-                )
-            )
+            steps.extend(self._discrimination_steps(cfg, load))
         steps.append(Step("unload", "balance", "No load at the end", self._empty(), stability=crit))
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
@@ -461,13 +491,22 @@ class NawiVerificationR76(Procedure):
         results.append(dataclasses.replace(rep_row, budget={"net_indications_g": nets, "weights": cfg.rep.labels}))
 
         for load in cfg.disc:
-            before, after = first(f"disc-{load.nominal:g}"), first(f"disc-{load.nominal:g}-add")
-            row = discrimination_test(load.nominal, before, after, cfg.d)
+            key = f"disc-{load.nominal:g}"
+            initial, below, back, after = (first(f"{key}-{part}") for part in ("start", "down", "back", "plus"))
+            row = discrimination_changeover_test(load.nominal, initial, below, back, after, cfg.d)
             results.append(
                 dataclasses.replace(
                     row,
-                    note=f"{before:.10g} g -> {after:.10g} g after adding {cfg.add:g} g",
-                    budget={"added_g": cfg.add, "initial_g": before, "after_g": after},
+                    budget={
+                        "weights": load.labels,
+                        "small_weights": cfg.small_count,
+                        "small_g": cfg.small,
+                        "added_g": cfg.add,
+                        "initial_g": initial,
+                        "below_g": below,
+                        "back_g": back,
+                        "after_g": after,
+                    },
                 )
             )
         return results

@@ -13,7 +13,9 @@ indication.
 
 Parameters: ``lot_size`` (default: the registered lot's size; a different value is refused); ``nominal_g``
 (default: the registered lot's nominal quantity);
-``sample_size``, ``lambda`` and ``c`` (all three or none; default: :func:`sampling_plan` of the lot size);
+``sample_size``, ``lambda`` and ``c`` (all three or none; default: :func:`sampling_plan` of the lot size, whose
+rows are unverified against R87's own text: the note of the mean, T1 and lot-decision rows says so; lots below 100:
+every package, λ = 0, c = 0, a conservative choice);
 ``tare_count`` (default 10); ``settle_window`` (readings), ``settle_spread_g`` (default T1/100) and
 ``stability_timeout_s`` (s).
 
@@ -289,7 +291,8 @@ class PrepackageR87(Procedure):
         results = [
             dataclasses.replace(
                 mean_row,
-                note=f"net = gross − average tare {est.mean:.6g} g ({est.n} empty packagings, s = {est.s:.3g} g)",
+                note=f"net = gross − average tare {est.mean:.6g} g ({est.n} empty packagings, s = {est.s:.3g} g); "
+                + mean_row.note,
             ),
             t1_row,
             t2_row,
@@ -307,7 +310,7 @@ class PrepackageR87(Procedure):
                     "below Qn − T2; else rejected (0)"
                 ),
                 reference=reference,
-                note="; ".join(decision.reasons) + f"; empty-pan drift over the run {drift:+.4g} g",
+                note="; ".join(decision.reasons) + f"; empty-pan drift over the run {drift:+.4g} g; {t1_row.note}",
                 budget={
                     "lot_size": cfg.lot_size,
                     "n": cfg.plan.n,
@@ -321,6 +324,7 @@ class PrepackageR87(Procedure):
                     "T1_defectives": list(decision.t1_defectives),
                     "T2_defectives": list(decision.t2_defectives),
                     "sampling_table": R87_SAMPLING.edition,
+                    "sampling_plan_note": cfg.plan.note,
                     "average_tare_g": est.mean,
                     "tare_s_g": est.s,
                     "tares_g": tares,

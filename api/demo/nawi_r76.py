@@ -5,10 +5,17 @@ thermo-hygro-barometer.
 
 Why e = 0.1 g and not e = d = 0.01 g: class II allows at most n = Max/e = 100 000 (R76-1 Table 3), so 2200 g at
 e = 0.01 g (n = 220 000) would not be a class II instrument; e = 10 d is what such balances carry on their plate.
+
+The demo operator does what each action asks. For the discrimination test's changeover-point method (R76-1
+A.4.8.2) it watches the balance's display: after taking off each small weight of 0.1 d it waits for the stability
+mark and a moment more, then looks :data:`WATCH` times, and stops once every look shows one digit less than before
+(the indication has fallen "unambiguously" to I − d).
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from datetime import date
 from typing import Any, ClassVar
 
@@ -32,12 +39,18 @@ WEIGHTS = "DEMO-W-E2-2KG"
 MAX_G = 2200.0
 D_G = 0.01
 E_G = 0.1
-#: settled noise of the simulated balance (standard deviation, g; clipped at 3 sigma by the simulator): d/50, so the
-#: 1.4 d discrimination test has a definite outcome. The change it shows is 1.4 d less at most 2 x d/20 of settling
-#: residual and 2 x 3 sigma = 0.12 d of noise, at least 1.18 d, so the rounded indication moves by d or 2 d
-#: wherever between two digits the initial indication lies. With d/10 noise it can move by 0 (R76-1 A.4.8.2 avoids
-#: this with its changeover-point method, which this procedure does not follow: see docs/procedures).
-NOISE_G = D_G / 50
+#: settled noise of the simulated balance (standard deviation, g; clipped at 3 sigma by the simulator): d/200, so
+#: the display does not flicker where the changeover-point search of the discrimination test stops. The operator
+#: stops once every look shows I − d; the engine then takes its own reading of that state, and with d/50 noise a
+#: level 0.05 d below a changeover point could still show I now and then (the row would be "not assessed"). The
+#: judged outcome is robust anyway: a look is within 0.115 d of the level (settling residual at most d/20, dynamic
+#: and settled noise at most 3 x 0.022 d when stable), so after the small weights are taken off until I − d and
+#: one is put back, + 1.4 d leaves the level well between I + d and I + 2d.
+NOISE_G = D_G / 200
+SETTLE_TIME_S = 0.1  # the simulated balance's stabilisation time after a load change (s)
+#: looks at the display the demo operator takes before it trusts a changed indication (R76-1 A.4.8.2:
+#: "decreased unambiguously")
+WATCH = 10
 SENSITIVITY = 1e-5  # relative sensitivity error of the simulated balance (+0.022 g at 2200 g)
 #: off-centre position -> relative eccentricity error of the simulated balance: 3 d = 0.03 g at the procedure's
 #: default eccentricity load of 730 g (Max/3 to two significant digits), front left
@@ -97,7 +110,7 @@ class NawiR76Demo(DemoScenario):
                 capacity=MAX_G,
                 resolution=D_G,
                 balance_type="XS2002S",
-                settle_time=0.1,
+                settle_time=SETTLE_TIME_S,
                 stability_timeout=0.3,
                 noise=NOISE_G,
                 seed=76,
@@ -111,6 +124,38 @@ class NawiR76Demo(DemoScenario):
         return {"balance": (f"{sim.url}?timeout=1", "mt-sics"), "environment": start_environment(sims)}
 
     def act(self, action: OperatorAction) -> None:
-        """Place the true (certified conventional) mass of the action's pieces at its position (see load_balance)."""
+        """Place the true (certified conventional) mass of the action's pieces at its position (see load_balance),
+        plus its small weights (``extra_g``, nominal); ``remove-small-weights``: the changeover-point search."""
         assert self.balance is not None, "start the scenario first"
+        if action.kind == "remove-small-weights":
+            self._down_to_changeover(
+                float(action.params["step_g"]), int(action.params["max_count"]), float(action.params["d_g"])
+            )
+            return
         load_balance(self.balance, action, CERTIFIED)
+        if action.kind == "place-load" and action.params.get("extra_g"):
+            self.balance.control("add", load_g=float(action.params["extra_g"]))
+
+    def _look(self) -> list[float]:
+        """Wait for the stability mark and a moment more (g), then read the display :data:`WATCH` times."""
+        assert self.balance is not None
+        deadline = time.monotonic() + 50 * SETTLE_TIME_S
+        while not self.balance.control("display")["stable"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo balance does not settle")
+            time.sleep(SETTLE_TIME_S / 10)
+        time.sleep(SETTLE_TIME_S)
+        looks = [self.balance.control("display")["net_g"] for _ in range(WATCH)]
+        if any(x is None for x in looks):
+            raise RuntimeError("the demo balance shows no weight (overload or underload)")
+        return [float(x) for x in looks]
+
+    def _down_to_changeover(self, step_g: float, max_count: int, d_g: float) -> None:
+        """Take off small weights of ``step_g`` one by one (at most ``max_count``) until every look shows one
+        digit ``d_g`` less than the indication I the operator saw first (R76-1 A.4.8.2)."""
+        assert self.balance is not None
+        first = Counter(self._look()).most_common(1)[0][0]  # I, as the display shows it most of the time
+        for _ in range(max_count):
+            self.balance.control("add", load_g=-step_g)
+            if all(x < first - d_g / 2 for x in self._look()):
+                return

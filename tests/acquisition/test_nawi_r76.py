@@ -9,11 +9,22 @@ from OIML R76-1:2006 worked by hand, not from the procedure:
   MPE(730 g) = MPE(1100 g) = MPE(2000 g) = 0.1 g, MPE(2200 g) = 0.15 g.
 
 The demo operator places the certified conventional mass of the pieces making each load, and the simulated balance
-shows (1 + s)·m rounded to d, so the error of indication is s·m within d/2 plus the settled noise (d/50, clipped at
-3 sigma) and the settling residual left when the balance reports stable (at most d/20): within d of s·m.
+shows (1 + s)·m rounded to d, so the error of indication is s·m within d/2 plus the noise (settled d/200 and the
+decaying dynamic noise, at most 3 × 0.022 d once stable) and the settling residual left when the balance reports
+stable (at most d/20): within d of s·m.
 
-Discrimination: adding 1.4 d changes the unrounded indication by 1.4 d, less at most 2 × d/20 of settling residual
-and 2 × 0.06 d of noise: between 1.18 d and 1.62 d, so the rounded indication moves by d or 2 d.
+Discrimination (changeover-point method, R76-1 A.4.8.2) at 5, 1100 and 2200 g. The start load is the pieces plus ten
+small weights of 0.1 d = 1 mg (nominal): level (1 + s)(m + 0.01 g), shown within 0.115 d of it:
+* 5 g: (1 + 1e-5)(4.99999 + 0.01) = 5.0100401 g, 0.504 d above the changeover 5.005 g: I = 5.01 g. Taking off
+  1 mg at a time moves the level to 5.00504 g (k = 5: 0.004 d above it; the operator's looks, residual about
+  0.025 d and noise at most 0.015 d, still show 5.01) and 5.00404 g (k = 6: 0.096 d below): 5.00 = I − d.
+* 1100 g: (1 + 1e-5)(1099.99945 + 0.01) = 1100.0204501 g, 0.545 d above 1100.015 g: I = 1100.02 g; k = 6 gives
+  1100.01445 g, 0.055 d below: 1100.01 = I − d.
+* 2200 g: (1 + 1e-5)(2200.0013 + 0.01) = 2200.0333001 g, 0.83 d above 2200.025 g: I = 2200.03 g; k = 8 is 0.03 d
+  above, k = 9 (2200.0243 g) 0.07 d below: 2200.02 = I − d.
+Putting one 1 mg back returns to k − 1 (0.004 d, 0.045 d, 0.03 d above the changeover: shown as I or, while it
+settles from below, I − d), and + 1.4 d = 14 mg puts the level 1.404 d, 1.445 d, 1.43 d above the changeover:
+I + d (5.02, 1100.03, 2200.04 g) within any noise. So every discrimination row passes with a change of d.
 
 Eccentricity: the operator puts the 730 g load (conventional mass m = 730.000435 g) where each action says, and the
 demo balance indicates (1 + s + ε_p)·m at position p, where ε_p is its eccentricity there (the demo's: 3 d / 730 g
@@ -31,7 +42,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed
+from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.nawi_r76 import NawiVerificationR76, r76_min_capacity
 from api.demo.base import DemoScenario
 from api.demo.nawi_r76 import CERTIFIED, ECCENTRICITY, SENSITIVITY
@@ -130,6 +141,77 @@ def test_plan_refuses_bad_parameters(kwargs: dict[str, Any], message: str) -> No
         NawiVerificationR76().plan(context(cls, **kwargs))
 
 
+def test_discrimination_by_the_changeover_point_method() -> None:
+    """Per load (Min, Max/2, Max): the load plus ten 0.1 d weights, small weights off until I − d, one back, + 1.4 d
+    (R76-1 A.4.8.2); d = 0.01 g: small weights of 0.001 g, 1.4 d = 0.014 g."""
+    assert NawiVerificationR76.definition.version == "2"  # the discrimination steps changed with version 2
+    steps = NawiVerificationR76().plan(context())
+    disc = [s for s in steps if s.id.startswith("disc-")]
+    assert [s.id for s in disc] == [
+        f"disc-{x}-{p}" for x in ("5", "1100", "2200") for p in ("start", "down", "back", "plus")
+    ]
+    start, down, back, plus = (s.action for s in disc[:4])
+    assert start is not None and down is not None and back is not None and plus is not None
+    assert start.kind == "place-load" and start.params["weights"] == ["5 g"] and start.params["load_g"] == 5.0
+    assert (start.params["small_weights"], start.params["small_g"]) == (10, pytest.approx(0.001))
+    assert start.params["extra_g"] == pytest.approx(0.01)
+    assert down.kind == "remove-small-weights"
+    assert down.params == {"step_g": pytest.approx(0.001), "max_count": 10, "d_g": D, "load_g": 5.0}
+    assert (back.kind, back.params["add_g"]) == ("add-load", pytest.approx(0.001))
+    assert (plus.kind, plus.params["add_g"]) == ("add-load", pytest.approx(0.014))
+
+
+def _readings(steps: list[Any], disc: dict[float, tuple[float, float, float, float]]) -> dict[str, StepData]:
+    """Kept values for every balance step: each load read as its nominal value, zero as 0, and the given
+    (start, down, back, plus) indications at each discrimination load."""
+    values: dict[str, float] = {}
+    for s in steps:
+        if s.environment:
+            continue
+        if "zero" in s.id or s.id == "unload":
+            values[s.id] = 0.0
+        elif s.id.startswith(("wt-up-", "wt-down-")):
+            values[s.id] = float(s.meta["load_g"])
+        elif s.id.startswith("ecc-"):
+            values[s.id] = 730.0
+        elif s.id.startswith("rep-"):
+            values[s.id] = 1100.0
+    for load, four in disc.items():
+        for part, x in zip(("start", "down", "back", "plus"), four, strict=True):
+            values[f"disc-{load:g}-{part}"] = x
+    return {s.id: StepData(s, (values[s.id],), "g") for s in steps if s.id in values}
+
+
+def test_discrimination_rows_from_evaluate() -> None:
+    """Where the user meets the numbers: one row per load from the four indications (d = 0.01 g).
+    5 g: 5.01 -> 5.00 (I − d) -> 5.01 -> 5.02 = I + d: pass. 1100 g: 1100.02 -> 1100.01 -> 1100.02 -> 1100.02: no
+    change for 1.4 d: fail. 2200 g: 2200.03 -> 2200.03 (never fell) -> ... : not assessed (repeat)."""
+    ctx = context()
+    proc = NawiVerificationR76()
+    data = _readings(
+        proc.plan(ctx),
+        {
+            5.0: (5.01, 5.00, 5.01, 5.02),
+            1100.0: (1100.02, 1100.01, 1100.02, 1100.02),
+            2200.0: (2200.03, 2200.03, 2200.03, 2200.04),
+        },
+    )
+    rows = {r.point: r for r in proc.evaluate(ctx, data) if r.quantity.startswith("discrimination")}
+    assert rows[5.0].conformity == "pass" and rows[5.0].value == pytest.approx(0.01, abs=1e-12)
+    assert rows[1100.0].conformity == "fail" and rows[1100.0].value == pytest.approx(0.0, abs=1e-12)
+    assert rows[2200.0].conformity == "notAssessed" and "repeat the test at this load" in rows[2200.0].note
+    assert rows[5.0].budget == {
+        "weights": ["5 g"],
+        "small_weights": 10,
+        "small_g": pytest.approx(0.001),
+        "added_g": pytest.approx(0.014),
+        "initial_g": 5.01,
+        "below_g": 5.00,
+        "back_g": 5.01,
+        "after_g": 5.02,
+    }
+
+
 def test_weights_worse_than_a_third_of_the_mpe_are_refused() -> None:
     # R76-1 3.7.1: the 5 g piece with U = 0.02 g > MPE(5 g)/3 = 0.05/3 g
     values = [
@@ -179,9 +261,17 @@ def test_r76_demo_passes(demo_run: Callable[..., DemoRun]) -> None:
     # each net indication is (1 + s)·m rounded to d, minus a zero that rounds to 0: at most d apart
     assert rep.point == 1100.0 and rep.mpe == pytest.approx(0.1) and 0.0 <= rep.value <= D * 1.0001
     disc = [r for r in results if r.quantity.startswith("discrimination")]
-    # adding 1.4 d moves a reading rounded to d by d or 2 d
     assert [r.point for r in disc] == [5.0, 1100.0, 2200.0]
-    assert all(0.99 * D <= r.value <= 2.01 * D and r.conformity == "pass" for r in disc)
+    for r in disc:  # I by hand (module docstring); I − d after the small weights, I + d after 1.4 d
+        initial = {5.0: 5.01, 1100.0: 1100.02, 2200.0: 2200.03}[r.point]
+        assert r.budget["initial_g"] == pytest.approx(initial, abs=1e-9), r
+        assert r.budget["below_g"] == pytest.approx(initial - D, abs=1e-9), r
+        assert r.budget["back_g"] == pytest.approx(initial, abs=1e-9) or r.budget["back_g"] == pytest.approx(
+            initial - D, abs=1e-9
+        )
+        assert r.budget["after_g"] == pytest.approx(initial + D, abs=1e-9), r
+        assert r.value == pytest.approx(D, abs=1e-9) and r.mpe == D and r.conformity == "pass"
+        assert r.reference == "OIML R76-1:2006 3.8.2.2, A.4.8.2"
     assert len(results) == 9 + 5 + 1 + 3
     with session_factory(run.registry)() as s:
         stored = s.get(Run, run.outcome.run_id)

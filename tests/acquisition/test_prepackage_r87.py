@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from acquisition.engine import RunEngine, RunRefused
 from acquisition.procedures import get_procedure, procedure_ids
-from acquisition.procedures.base import InstrumentUnderTest, LotUnderTest, RunContext, StandardUsed
+from acquisition.procedures.base import InstrumentUnderTest, LotUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.prepackage_r87 import PrepackageR87
 from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
@@ -60,7 +60,6 @@ def context(registered: LotUnderTest | None = None, **parameters: Any) -> RunCon
 @pytest.mark.parametrize(
     ("size", "parameters", "message"),
     [
-        (80, {}, "sample_size, lambda and c"),  # no encoded plan below 100
         (500, {"sample_size": 20}, "sample_size, lambda and c together"),
         (10, {"sample_size": 20, "lambda": 0.5, "c": 1}, "cannot be larger than the lot"),
         (500, {"tare_count": 1}, "tare_count must be a whole number >= 2"),
@@ -83,6 +82,30 @@ def test_nominal_quantity_and_lot_size_come_from_the_lot() -> None:
     assert PrepackageR87().required_range(context(lot(nominal=0.5, unit="kg")))["balance"] == (0.0, 500.0, "g")
     assert sum(1 for s in PrepackageR87().plan(context(lot(500))) if s.id.startswith("gross-")) == N
     assert PrepackageR87().required_range(context(nominal_g=250.0))["balance"] == (0.0, 250.0, "g")  # override
+
+
+def test_a_small_lot_is_weighed_whole_and_its_mean_must_reach_qn() -> None:
+    """Lot of 20, Qn = 100 g (T1 = 4.5 g): below 100 the encoded plan (unverified, conservative) weighs all 20
+    packages with λ = 0 and c = 0. Worked by hand through evaluate(): empty pan 0.00 g, ten empty packagings at
+    5.00 g (average tare 5.00 g); gross 104.00 g ×10 and 105.60 g ×10 -> net 99.00 g and 100.60 g; x̄ = 99.80 g < Qn
+    = 100 g: the mean test fails (λ·s = 0) and the lot is rejected; no package below Qn − T1 = 95.5 g."""
+    ctx = context(lot(20, nominal=100.0))
+    proc = PrepackageR87()
+    steps = proc.plan(ctx)
+    assert sum(1 for s in steps if s.id.startswith("gross-")) == 20
+    values = {"zero": 0.0, "unload": 0.0}
+    values |= {f"tare-{i}": 5.0 for i in range(1, TARE_COUNT + 1)}
+    values |= {f"gross-{j}": 104.0 if j <= 10 else 105.6 for j in range(1, 21)}
+    data = {s.id: StepData(s, (values[s.id],), "g") for s in steps}
+    got = {r.quantity: r for r in proc.evaluate(ctx, data)}
+    mean = got["mean net quantity"]
+    assert mean.value == pytest.approx(99.8, abs=1e-9) and mean.mpe == 0.0 and mean.conformity == "fail"
+    assert "unverified" in mean.note and "n = 20, λ = 0, c = 0" in mean.note
+    assert got["T1-defective prepackages"].value == 0 and got["T1-defective prepackages"].mpe == 0
+    decision = got["lot decision"]
+    assert decision.conformity == "fail" and "unverified" in decision.note
+    assert (decision.budget["n"], decision.budget["lambda"], decision.budget["c"]) == (20, 0.0, 0)
+    assert decision.budget["sampling_plan_note"].startswith("unverified")
 
 
 def test_an_instrument_context_is_refused() -> None:

@@ -22,6 +22,7 @@ from acquisition.methods.nawi import (
     WeighingPoint,
     adjustment_term,
     changeover_error,
+    discrimination_changeover_test,
     discrimination_test,
     eccentricity,
     eccentricity_test,
@@ -395,3 +396,34 @@ def test_discrimination_test() -> None:
         discrimination_test(1000.0, 1000.0, 1001.0, 0.0)
     with pytest.raises(ValueError, match="no judged results"):
         verdict([])
+
+
+@pytest.mark.parametrize(
+    ("below", "back", "after", "conformity"),
+    [
+        (5.00, 5.01, 5.02, "pass"),  # I − d reached, one 0.1 d back shows I, + 1.4 d shows I + d
+        (5.00, 5.00, 5.02, "pass"),  # "back" is not judged (A.4.8.2 compares with the initial I only)
+        (5.00, 5.01, 5.01, "fail"),  # no change for 1.4 d
+        (5.00, 5.00, 5.01, "fail"),  # stuck one digit low after the weight went back: I, not I + d
+        (5.00, 5.01, 5.03, "fail"),  # 2 d: not "increased by one actual scale interval"
+        (5.01, 5.01, 5.02, "notAssessed"),  # the indication never fell: no changeover point
+        (4.99, 5.00, 5.01, "notAssessed"),  # fell by 2 d: the search overshot
+    ],
+)
+def test_discrimination_changeover_test(below: float, back: float, after: float, conformity: str) -> None:
+    """R76-1:2006 A.4.8.2 with d = 0.01 g at 5 g: initial I = 5.01 g (load + ten 0.1 d weights)."""
+    row = discrimination_changeover_test(5.0, 5.01, below, back, after, 0.01)
+    assert row.conformity == conformity
+    assert row.value == pytest.approx(after - 5.01, abs=1e-12) and row.mpe == 0.01
+    assert row.reference == "OIML R76-1:2006 3.8.2.2, A.4.8.2"
+    if conformity == "notAssessed":
+        assert "changeover point not reached" in row.note and "I − d = 5 g" in row.note
+    else:
+        assert "I + d = 5.02 g required" in row.note
+
+
+def test_discrimination_changeover_test_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="d must be > 0"):
+        discrimination_changeover_test(5.0, 5.01, 5.0, 5.01, 5.02, 0.0)
+    with pytest.raises(ValueError, match="after"):
+        discrimination_changeover_test(5.0, 5.01, 5.0, 5.01, math.nan, 0.01)

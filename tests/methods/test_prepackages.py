@@ -5,7 +5,9 @@ No worked example of R87 was at hand, so the lot cases are hand-worked below.
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import Any
 
 import pytest
 from scipy import stats
@@ -48,20 +50,45 @@ def test_tolerable_deficiency_table(qn: float, t1: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lot", "n", "c"),
-    [(100, 50, 3), (500, 50, 3), (501, 80, 5), (3200, 80, 5), (3201, 125, 7), (100_000, 125, 7)],
+    ("lot", "n", "lam", "c"),
+    [
+        (1, 1, 0.0, 0),  # below 100: every package, λ = 0, c = 0 (the conservative, unverified row)
+        (60, 60, 0.0, 0),
+        (99, 99, 0.0, 0),
+        (100, 50, 0.379, 3),
+        (500, 50, 0.379, 3),
+        (501, 80, 0.295, 5),
+        (3200, 80, 0.295, 5),
+        (3201, 125, 0.234, 7),
+        (100_000, 125, 0.234, 7),
+    ],
 )
-def test_sampling_plan_boundaries(lot: int, n: int, c: int) -> None:
+def test_sampling_plan_boundaries(lot: int, n: int, lam: float, c: int) -> None:
+    """Lot sizes at each bound of R87:2016 Table 2 as encoded (n, λ, c quoted from the table)."""
     plan = sampling_plan(lot)
-    assert (plan.n, plan.c) == (n, c)
-    # λ = t_0.995(n − 1)/√n (R87 Annex F basis), independently from scipy, to the table's 3 decimals
-    assert plan.lam == pytest.approx(stats.t.ppf(0.995, n - 1) / math.sqrt(n), abs=5e-4)
+    assert (plan.n, plan.lam, plan.c) == (n, lam, c)
+    assert plan.note.startswith("unverified")  # no row was checked against the edition's own text
 
 
-def test_sampling_plan_small_lot_refused_with_advice() -> None:
-    with pytest.raises(ValueError, match="pass plan=SamplingPlan"):
-        sampling_plan(99)
-    assert "not checked" in R87_SAMPLING.note
+@pytest.mark.parametrize("row", R87_SAMPLING.rows, ids=lambda row: f"lots {row[0]}-{row[1]}")
+def test_every_tabulated_lambda_is_t_0995_over_root_n(row: tuple[Any, ...]) -> None:
+    """λ = t_0.995(n − 1)/√n (R87:2016 Annex F basis), computed here with scipy for each n, equals the tabulated λ
+    to its 3 decimals: n = 50: 2.6800/7.0711 = 0.3790; n = 80: 2.6395/8.9443 = 0.2951; n = 125: 2.6157/11.180 =
+    0.2340. The row below 100 inspects every package: no sampling, so λ = 0 (mean test x̄ >= Qn)."""
+    _lo, _hi, n, lam, _c, checked = row
+    assert "unverified" in checked
+    if n is None:
+        assert lam == 0.0
+        return
+    assert lam == round(float(stats.t.ppf(0.995, n - 1)) / math.sqrt(n), 3)
+    assert abs(lam - float(stats.t.ppf(0.995, n - 1)) / math.sqrt(n)) < 5e-4
+
+
+def test_the_rows_cover_every_lot_size_once() -> None:
+    rows = R87_SAMPLING.rows
+    assert rows[0][0] == 1 and rows[-1][1] is None
+    for (_, hi, *_), (lo, *_) in itertools.pairwise(rows):
+        assert lo == hi + 1
 
 
 def _lot(nets: list[float], tare: float = 12.3) -> list[float]:
@@ -140,6 +167,32 @@ def test_individual_tares_volume_and_tare_estimate() -> None:
     assert te.mean == pytest.approx(12.3) and te.s == pytest.approx(0.264575, abs=1e-6) and te.n == 3
     d2 = assess_lot(500, _lot([501.0] * 50), lot_size=400, tare=te)
     assert d2.net[0] == pytest.approx(501.0, abs=1e-9)
+
+
+def test_small_lot_every_package_and_mean_at_least_qn() -> None:
+    """Lot of 20, Qn = 100 g (T1 = 4.5 g, T2 = 9 g): the encoded plan weighs all 20, λ = 0, c = 0.
+
+    10 at 99.0 g and 10 at 100.6 g: x̄ = 99.8 g, s = √(20·0.8²/19) = 0.82078 g. With λ = 0 the limit is Qn = 100 g:
+    rejected on the mean (the 100–500 plan's λ = 0.379 would have given 100 − 0.311 = 99.689 g: accepted). The
+    mean row says the plan is unverified."""
+    d = assess_lot(100, _lot([99.0] * 10 + [100.6] * 10), lot_size=20, tare=12.3)
+    assert (d.plan.n, d.plan.lam, d.plan.c) == (20, 0.0, 0)
+    assert d.mean == pytest.approx(99.8, abs=1e-9) and d.s == pytest.approx(0.82078, abs=1e-5)
+    assert d.mean_limit == 100.0 and not d.mean_ok and not d.accepted
+    mean_row = d.results[20]
+    assert mean_row.quantity == "mean net quantity" and mean_row.mpe == 0.0
+    assert "n = 20, λ = 0, c = 0 (unverified" in mean_row.note
+    assert "unverified" in d.results[21].note  # the T1 count row
+    # one package below Qn − T1 = 95.5 g is one too many (c = 0), whatever the mean: 19·100.5 + 95.0 -> 100.225
+    one_short = assess_lot(100, _lot([100.5] * 19 + [95.0]), lot_size=20, tare=12.3)
+    assert one_short.mean_ok and one_short.t1_defectives == (20,) and not one_short.accepted
+
+
+def test_lot_of_one_package() -> None:
+    """A lot of 1: n = 1, no s (taken as 0), so the package itself must hold at least Qn."""
+    assert assess_lot(100, _lot([100.2]), lot_size=1, tare=12.3).accepted
+    d = assess_lot(100, _lot([99.9]), lot_size=1, tare=12.3)
+    assert d.s == 0.0 and d.mean_limit == 100.0 and not d.accepted
 
 
 def test_explicit_plan_for_small_lot() -> None:

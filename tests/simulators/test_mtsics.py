@@ -262,6 +262,22 @@ def test_eccentricity_controls_reach_the_wire(sim_thread):
         sim.control("set_eccentricity", relative=1e-6)  # the position is required
 
 
+def test_display_control_shows_what_the_wire_shows(sim_thread):
+    """The ``display`` control (for demo operators that watch the balance): the net value rounded to d = 0.1 mg,
+    the stability mark, and no value when overloaded (Max 220 g + 9 d)."""
+    sim = start(sim_thread, settle_time=0.3, noise=0.0)
+    sim.control("place", load_g=100.00004)
+    shown = sim.control("display")
+    assert shown["stable"] is False and shown["state"] == "ok"
+    time.sleep(0.35)
+    assert sim.control("display") == {"net_g": pytest.approx(100.0, abs=1e-12), "stable": True, "state": "ok"}
+    with driver(sim) as bal:
+        assert bal.weight_immediate().value == pytest.approx(100.0, abs=1e-9)
+    sim.control("place", load_g=221.0)
+    time.sleep(0.35)  # once the level has risen past 220.0009 g
+    assert sim.control("display")["net_g"] is None and sim.control("display")["state"] == "overload"
+
+
 # -- check 10: pacing and faults --------------------------------------------------------------------------------------
 def test_si_exchange_is_paced_at_9600_8n1(sim_thread):
     sim = start(sim_thread, settings=SerialSettings(baud=9600, bytesize=8, parity="N", stopbits=1))
