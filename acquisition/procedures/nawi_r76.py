@@ -166,6 +166,22 @@ PARAMETERS = (
 )
 
 
+def _group(step_id: str) -> str:
+    """The unit a step resumes with (docs/runs.md): the weighing test's no-load and loading sequence up and down
+    (R76-1:2006 A.4.4, an interruption changes the loading history), the eccentricity test (A.4.7: every position
+    against the same centre), each repeatability weighing (A.4.10: no load, load), each discrimination test (A.4.8.2:
+    its four readings are one search for the changeover point)."""
+    if step_id.startswith("wt-"):
+        return "weighing"
+    if step_id.startswith("ecc-"):
+        return "eccentricity"
+    if step_id.startswith("rep-"):
+        return "rep-" + step_id.rsplit("-", 1)[1]
+    if step_id.startswith("disc-"):
+        return step_id.rsplit("-", 1)[0]
+    return ""
+
+
 class NawiVerificationR76(Procedure):
     """OIML R76-1:2006 verification: weighing, eccentricity, repeatability and discrimination tests."""
 
@@ -430,7 +446,7 @@ class NawiVerificationR76(Procedure):
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
         )
-        return steps
+        return [dataclasses.replace(step, group=_group(step.id)) for step in steps]
 
     # --- evaluation ----------------------------------------------------------------------------------------------
 

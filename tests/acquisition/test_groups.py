@@ -42,3 +42,21 @@ def test_an_r111_abba_cycle_is_one_group() -> None:
     cycles = {s.group for s in steps if s.id.startswith("cycle-")}
     assert cycles == {"cycle-1", "cycle-2", "cycle-3"}
     assert [s.id for s in steps if s.group == "cycle-2"] == ["cycle-2-A1", "cycle-2-B1", "cycle-2-B2", "cycle-2-A2"]
+
+
+def test_r76_groups_follow_the_tests() -> None:
+    """R76-1:2006: the weighing test's sequence, the eccentricity test, each repeatability weighing and each
+    discrimination search resume as units."""
+    from acquisition.procedures.nawi_r76 import NawiVerificationR76
+    from tests.acquisition.test_nawi_r76 import context as r76_context
+
+    steps = NawiVerificationR76().plan(r76_context())
+    groups: dict[str, list[str]] = {}
+    for s in steps:
+        groups.setdefault(s.group, []).append(s.id)
+    assert groups["weighing"][0] == "wt-zero" and all(i.startswith("wt-") for i in groups["weighing"])
+    assert groups["eccentricity"][:2] == ["ecc-zero", "ecc-centre"] and len(groups["eccentricity"]) == 6
+    assert groups["rep-1"] == ["rep-zero-1", "rep-1"]
+    disc = [g for g in groups if g.startswith("disc-")]
+    assert disc and all([i.rsplit("-", 1)[1] for i in groups[g]] == ["start", "down", "back", "plus"] for g in disc)
+    assert set(groups[""]) == {"env-start", "unload", "env-end"}
