@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from acquisition.methods.base import PointResult
+from acquisition.ownership import process_start, same_process
 from acquisition.procedures.base import (
     CertificateRecord,
     DeviceCommand,
@@ -148,8 +149,19 @@ HEARTBEAT_S = 30.0
 STALE_S = 150.0
 
 
+def _own_process() -> dict[str, Any] | None:
+    """This process's start record (:func:`acquisition.ownership.process_start`)."""
+    return process_start(os.getpid())
+
+
 def _alive_here(owner: Mapping[str, Any]) -> bool:
-    """True when ``owner`` names another live process on this computer (a crashed one is not alive)."""
+    """True when ``owner`` names another live process on this computer (a crashed one is not alive).
+
+    A live process with the owner's id is the owner only if it also started when the owner did (``owner.process``:
+    boot id and start time): after a reboot or a wrap of the pid counter the id may belong to another program.
+    An owner record without a start (written by an older caltrace), or a process whose start cannot be read,
+    counts as the owner while the id is alive: a run is never taken from a process that may still execute it.
+    """
     pid = owner.get("pid")
     if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
         return False
@@ -158,8 +170,12 @@ def _alive_here(owner: Mapping[str, Any]) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by another user
+        pass
+    recorded = owner.get("process")
+    if not isinstance(recorded, Mapping):
         return True
-    return True
+    current = process_start(pid)
+    return current is None or same_process(recorded, current) is not False
 
 
 def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | None:
@@ -557,9 +573,10 @@ class RunEngine:
 
     @staticmethod
     def _owner(s: Session) -> dict[str, Any]:
-        """This process as the executor of a run: computer, process id and a sign of life now (Unix s by the
-        registry server's clock, so that computers whose clocks disagree still judge staleness alike)."""
-        return {"host": socket.gethostname(), "pid": os.getpid(), "seen": server_time(s)}
+        """This process as the executor of a run: computer, process id, the process's start (so that a later
+        process given the same id is not taken for it) and a sign of life now (Unix s by the registry server's
+        clock, so that computers whose clocks disagree still judge staleness alike)."""
+        return {"host": socket.gethostname(), "pid": os.getpid(), "process": _own_process(), "seen": server_time(s)}
 
     def _held(self, s: Session, run_id: str) -> Run:
         """``run_id``, locked for this transaction, after checking that this process still executes it.
@@ -577,7 +594,12 @@ class RunEngine:
                 f"run {run_id} was {run.state.value} while this computer executed it ({reason}); this computer "
                 "stopped. The readings taken so far are kept in the store"
             )
-        if owner.get("host") != socket.gethostname() or owner.get("pid") != os.getpid():
+        recorded, mine = owner.get("process"), _own_process()
+        if (
+            owner.get("host") != socket.gethostname()
+            or owner.get("pid") != os.getpid()
+            or (isinstance(recorded, Mapping) and mine is not None and same_process(recorded, mine) is False)
+        ):
             raise RunTakenOver(
                 f"run {run_id} was taken over by computer {owner.get('host')!r} (process {owner.get('pid')}) after "
                 f"this computer had not been heard from for {STALE_S:.0f} s; this computer stopped. The readings "
