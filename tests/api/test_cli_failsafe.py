@@ -202,13 +202,39 @@ def test_the_operator_typing_s_leaves_the_calibrator_in_standby(start: Callable[
     assert json.loads(out)["state"] == "paused" and json.loads(out)["unsafe"] == []
 
 
-def test_a_calibrator_left_unconfirmed_is_reported_in_red_on_stderr(start: Callable[..., Session]) -> None:
+def test_runs_abort_while_the_run_executes_leaves_the_calibrator_in_standby(start: Callable[..., Session]) -> None:
+    session = start()
+    session.wait_until_operating()
+    session.dmm.control("fault", fault="delay", seconds=1.2)  # slower still: the point outlasts `runs abort`
+    assert oper(session.calibrator) == "1"
+    aborted = subprocess.run(
+        [CALTRACE, "runs", "abort", session.run_id(), "--reason", "the customer took the DMM back"],
+        env=session.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert aborted.returncode == 0, aborted.stderr
+    returncode, _ = session.finish()  # the executing process notices at its next checkpoint write
+    assert returncode == 2, "".join(session.log)
+    assert oper(session.calibrator) == "0"
+    stderr = "".join(session.log)
+    assert "aborted while this computer executed it" in stderr and "Traceback" not in stderr
+    assert session.run_row() == (RunState.ABORTED, "the customer took the DMM back")
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "DMM fault"])
+def test_a_calibrator_left_unconfirmed_is_reported_in_red_on_stderr(start: Callable[..., Session], stop: str) -> None:
     session = start()
     session.wait_until_operating()
     session.calibrator.control("fault", fault="silent")  # its link answers nothing any more
-    session.proc.send_signal(signal.SIGTERM)
+    if stop == "SIGTERM":
+        session.proc.send_signal(signal.SIGTERM)
+    else:
+        session.dmm.control("fault", fault="silent")  # the run pauses on the DMM's silence
     returncode, _ = session.finish()
-    assert returncode == 143, "".join(session.log)
+    assert returncode == (143 if stop == "SIGTERM" else 3), "".join(session.log)
     danger = [line for line in session.log if "DANGER" in line]
     assert danger, "".join(session.log)
     assert "calibrator" in danger[0] and "standby" in danger[0] and "by hand" in danger[0]
