@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from acquisition.methods.base import PointResult
+from acquisition.ownership import process_start, same_process
 from acquisition.procedures.base import (
     CertificateRecord,
     DeviceCommand,
@@ -103,6 +104,8 @@ class RunOutcome:
     results: list[PointResult] = field(default_factory=list)
     readings: int | None = 0  # None: the store's server cannot be reached to count them (they are spooled)
     warnings: list[str] = field(default_factory=list)
+    #: one message per source that could not be confirmed safe when the run stopped (say it loudly)
+    unsafe: list[str] = field(default_factory=list)
     spooled: int = 0  # readings waiting in the store's spool for the server
 
     def as_dict(self) -> dict[str, Any]:
@@ -115,6 +118,7 @@ class RunOutcome:
             "readings": self.readings,
             "spooled": self.spooled,
             "warnings": self.warnings,
+            "unsafe": self.unsafe,
             "results": [
                 {
                     "quantity": r.quantity,
@@ -149,8 +153,19 @@ HEARTBEAT_S = 30.0
 STALE_S = 150.0
 
 
+def _own_process() -> dict[str, Any] | None:
+    """This process's start record (:func:`acquisition.ownership.process_start`)."""
+    return process_start(os.getpid())
+
+
 def _alive_here(owner: Mapping[str, Any]) -> bool:
-    """True when ``owner`` names another live process on this computer (a crashed one is not alive)."""
+    """True when ``owner`` names another live process on this computer (a crashed one is not alive).
+
+    A live process with the owner's id is the owner only if it also started when the owner did (``owner.process``:
+    boot id and start time): after a reboot or a wrap of the pid counter the id may belong to another program.
+    An owner record without a start (written by an older caltrace), or a process whose start cannot be read,
+    counts as the owner while the id is alive: a run is never taken from a process that may still execute it.
+    """
     pid = owner.get("pid")
     if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
         return False
@@ -159,8 +174,12 @@ def _alive_here(owner: Mapping[str, Any]) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by another user
+        pass
+    recorded = owner.get("process")
+    if not isinstance(recorded, Mapping):
         return True
-    return True
+    current = process_start(pid)
+    return current is None or same_process(recorded, current) is not False
 
 
 def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | None:
@@ -186,6 +205,59 @@ def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | 
         f"from {max(0, round(now - seen))} s ago); finish or pause it there. If that computer has crashed, resume "
         f"after {STALE_S:.0f} s without news from it"
     )
+
+
+def make_safe(instruments: Mapping[str, Instrument]) -> list[str]:
+    """Put every connected instrument into its safe state (a calibrator's output to standby), best effort.
+
+    Every instrument gets its turn whatever the others do. Returns one message per instrument whose safe state
+    could not be confirmed, naming it and telling the operator to make it safe by hand (each is also logged as an
+    error). A second interrupt (Ctrl-C, SIGTERM) while one instrument is being made safe ends that attempt only
+    and is reported the same way: the run is stopping already.
+    """
+    problems: list[str] = []
+    for role, instrument in sorted(instruments.items()):
+        try:
+            instrument.make_safe()
+        except BaseException as exc:  # best effort: an interrupt or any fault must not skip the next instrument
+            safe = instrument.safe_state or "its safe state"
+            reason = str(exc) or f"interrupted ({type(exc).__name__})"
+            problems.append(
+                f"DANGER: the {role} ({type(instrument).__name__} {instrument.instrument_id}) could not be confirmed "
+                f"in {safe}, so its output may be live: switch it to {safe} by hand now. Cause: {reason}"
+            )
+    for problem in problems:
+        log.error("%s", problem)
+    return problems
+
+
+@dataclass
+class _Stopping:
+    """One execution's connected instruments, made safe once when the run stops executing, and what it was doing."""
+
+    instruments: Mapping[str, Instrument]
+    step: str = ""  # title of the step under way
+    lost: threading.Event = field(default_factory=threading.Event)  # set when the heartbeat finds the run gone
+    unsafe: list[str] | None = None
+
+    def secure(self) -> list[str]:
+        """:func:`make_safe` on the first call; the same messages afterwards."""
+        if self.unsafe is None:
+            self.unsafe = make_safe(self.instruments)
+        return self.unsafe
+
+
+def _interruption(exc: BaseException, step: str) -> str:
+    """The run's message when ``exc`` ended its execution outside the engine's own pauses."""
+    where = f" at '{step}'" if step else ""
+    if isinstance(exc, KeyboardInterrupt):
+        return f"interrupted (Ctrl-C){where}; resume the run"
+    if isinstance(exc, Exception):
+        return (
+            f"unexpected error{where}: {type(exc).__name__}: {exc} (a fault in caltrace or a driver: report it with "
+            "the log). The readings so far are kept; resume the run"
+        )
+    return f"stopped{where}: {exc or type(exc).__name__}; resume the run"
 
 
 class RunEngine:
@@ -468,20 +540,47 @@ class RunEngine:
             run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
+        stopping = _Stopping(instruments)
         stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(run_id, stop), name=f"run-{run_id}-alive", daemon=True)
+        beat = threading.Thread(
+            target=self._heartbeat, args=(run_id, stop, stopping.lost), name=f"run-{run_id}-alive", daemon=True
+        )
         beat.start()
         try:
-            return self._execute_claimed(procedure, run_id, instruments, prompter, context, checkpoint)
+            try:
+                return self._execute_claimed(procedure, run_id, prompter, context, checkpoint, stopping)
+            except BaseException as exc:  # Ctrl-C, a signal turned into an exception, taken over, a fault
+                self._interrupted(run_id, stopping, exc)
+                raise
         finally:
             stop.set()
             beat.join(5)
 
+    def _interrupted(self, run_id: str, stopping: _Stopping, exc: BaseException) -> None:
+        """Sources to their safe state first; then, unless the run was taken over or aborted, pause it (best
+        effort: the registry may be what failed). Messages about sources left unsafe become notes of ``exc``."""
+        for problem in stopping.secure():
+            exc.add_note(problem)
+        if isinstance(exc, RunError):  # no longer this process's run: nothing to record
+            return
+        message = _interruption(exc, stopping.step)
+        if stopping.unsafe:
+            message = " ".join(stopping.unsafe) + " | " + message
+        try:
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                run = self._held(s, run_id)
+                run.state = RunState.PAUSED
+                run.message = message
+            log.warning("run %s paused: %s", run_id, message)
+        except BaseException:  # a second interrupt, or the registry is away: the run stays 'running' (resumable)
+            log.warning("run %s: could not record the pause (%s)", run_id, message, exc_info=True)
+
     @staticmethod
     def _owner(s: Session) -> dict[str, Any]:
-        """This process as the executor of a run: computer, process id and a sign of life now (Unix s by the
-        registry server's clock, so that computers whose clocks disagree still judge staleness alike)."""
-        return {"host": socket.gethostname(), "pid": os.getpid(), "seen": server_time(s)}
+        """This process as the executor of a run: computer, process id, the process's start (so that a later
+        process given the same id is not taken for it) and a sign of life now (Unix s by the registry server's
+        clock, so that computers whose clocks disagree still judge staleness alike)."""
+        return {"host": socket.gethostname(), "pid": os.getpid(), "process": _own_process(), "seen": server_time(s)}
 
     def _held(self, s: Session, run_id: str) -> Run:
         """``run_id``, locked for this transaction, after checking that this process still executes it.
@@ -499,7 +598,12 @@ class RunEngine:
                 f"run {run_id} was {run.state.value} while this computer executed it ({reason}); this computer "
                 "stopped. The readings taken so far are kept in the store"
             )
-        if owner.get("host") != socket.gethostname() or owner.get("pid") != os.getpid():
+        recorded, mine = owner.get("process"), _own_process()
+        if (
+            owner.get("host") != socket.gethostname()
+            or owner.get("pid") != os.getpid()
+            or (isinstance(recorded, Mapping) and mine is not None and same_process(recorded, mine) is False)
+        ):
             raise RunTakenOver(
                 f"run {run_id} was taken over by computer {owner.get('host')!r} (process {owner.get('pid')}) after "
                 f"this computer had not been heard from for {STALE_S:.0f} s; this computer stopped. The readings "
@@ -507,38 +611,47 @@ class RunEngine:
             )
         return run
 
-    def _heartbeat(self, run_id: str, stop: threading.Event) -> None:
+    def _heartbeat(self, run_id: str, stop: threading.Event, lost: threading.Event) -> None:
         """Refresh ``owner.seen`` every :data:`HEARTBEAT_S` while the run executes (an operator action may take
-        longer than :data:`STALE_S`)."""
+        longer than :data:`STALE_S`); set ``lost`` when the run was taken over or aborted meanwhile."""
         while not stop.wait(HEARTBEAT_S):
             try:
                 with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
                     run = self._held(s, run_id)
                     run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
-            except RunError:  # taken over or aborted: the run's own thread says so at its next save
+            except RunError:  # taken over or aborted: the run's own thread stops at its next poll, command or save
+                lost.set()
                 return
             except Exception:  # the registry may be briefly away; the next beat tries again
                 log.warning("run %s: could not record a sign of life", run_id, exc_info=True)
+
+    def _still_held(self, run_id: str, stopping: _Stopping) -> None:
+        """RunTakenOver when the heartbeat found the run taken over or aborted (checked before each command and
+        poll, so an abort stops a long stability wait within a heartbeat)."""
+        if stopping.lost.is_set():
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                self._held(s, run_id)
 
     def _execute_claimed(
         self,
         procedure: Procedure,
         run_id: str,
-        instruments: Mapping[str, Instrument],
         prompter: Prompter,
         context: RunContext,
         checkpoint: dict[str, Any],
+        stopping: _Stopping,
     ) -> RunOutcome:
         code = procedure.definition.code
+        instruments = stopping.instruments
         try:
             steps = procedure.plan(context)
         except ValueError as exc:  # planned when the run was created; what it depends on changed since
             return self._pause(
-                code, run_id, f"the run cannot be planned any more: {exc}. Abort it and create a new run"
+                stopping, code, run_id, f"the run cannot be planned any more: {exc}. Abort it and create a new run"
             )
         missing = set().union(*(st.roles() for st in steps)) - set(instruments)
         if missing:
-            return self._pause(code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
+            return self._pause(stopping, code, run_id, f"no instrument connected for {', '.join(sorted(missing))}")
         unable = sorted(
             {
                 f"the {c.role} ({type(instruments[c.role]).__name__}) cannot {c.method}"
@@ -549,13 +662,17 @@ class RunEngine:
         )
         if unable:
             return self._pause(
-                code, run_id, f"{'; '.join(unable)}: connect an instrument of a model this procedure can drive"
+                stopping,
+                code,
+                run_id,
+                f"{'; '.join(unable)}: connect an instrument of a model this procedure can drive",
             )
         for role in sorted(set().union(*(st.roles() for st in steps))):
             try:
                 instruments[role].prepare()
             except (DriverError, OSError, TimeoutError) as exc:
                 return self._pause(
+                    stopping,
                     code,
                     run_id,
                     f"the {role} could not be brought into a known state: {exc}. Check the {role} and its "
@@ -570,20 +687,29 @@ class RunEngine:
             if step.id in completed:
                 continue
             attempts[step.id] = attempts.get(step.id, 0) + 1
+            stopping.step = step.title
             self._save(run_id, step.title, completed, attempts)
             prompter.progress(number, len(steps), step.title)
             try:
                 for command in step.commands:
+                    self._still_held(run_id, stopping)
                     self._command(instruments[command.role], command)
                 if step.action is not None:
                     prompter.perform(step.action)
-                kept = self._measure(run_id, step, attempts[step.id], instruments[step.role]) if step.keep else []
+                kept = (
+                    self._measure(run_id, step, attempts[step.id], instruments[step.role], stopping)
+                    if step.keep
+                    else []
+                )
             except OperatorAborted as exc:
-                return self._pause(code, run_id, f"stopped by the operator at '{step.title}': {exc}".rstrip(": "))
+                return self._pause(
+                    stopping, code, run_id, f"stopped by the operator at '{step.title}': {exc}".rstrip(": ")
+                )
             except StabilityTimeout as exc:
-                return self._pause(code, run_id, f"'{step.title}': {exc}")
+                return self._pause(stopping, code, run_id, f"'{step.title}': {exc}")
             except (DriverError, OSError, TimeoutError) as exc:
                 return self._pause(
+                    stopping,
                     code,
                     run_id,
                     f"'{step.title}': {exc}. Check the {step.role} and its connection, then resume the run",
@@ -598,9 +724,10 @@ class RunEngine:
                 problem = self._record_environment(procedure, run_id, step, kept, warnings, prompter)
                 if problem:
                     self._save(run_id, step.title, completed, attempts)
-                    return self._pause(code, run_id, problem)
+                    return self._pause(stopping, code, run_id, problem)
             completed[step.id] = entry
             self._save(run_id, step.title, completed, attempts)
+        stopping.step = ""
         data = {
             step.id: StepData(
                 step=step,
@@ -618,12 +745,19 @@ class RunEngine:
                     completed.pop(step.id, None)
             self._save(run_id, "", completed, attempts)
             return self._pause(
-                code, run_id, f"{exc}; resume the run (caltrace calibrate --resume {run_id}) to measure it again"
+                stopping,
+                code,
+                run_id,
+                f"{exc}; resume the run (caltrace calibrate --resume {run_id}) to measure it again",
             )
         except (ValueError, ArithmeticError) as exc:  # e.g. a quantity the instruments did not report
             return self._pause(
-                code, run_id, f"the readings are kept but the results cannot be computed: {exc}; abort the run"
+                stopping,
+                code,
+                run_id,
+                f"the readings are kept but the results cannot be computed: {exc}; abort the run",
             )
+        unsafe = stopping.secure()  # the run leaves the executing state: sources off before results are reported
         with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
             run = self._held(s, run_id)
             s.query(Result).filter(Result.run_id == run_id).delete()
@@ -648,9 +782,17 @@ class RunEngine:
             run.finished_at = datetime.now(UTC)
             run.current_step = ""
             run.overall = _overall(results)
-            run.message = "; ".join(warnings)
+            run.message = "; ".join([*unsafe, *warnings])
         return RunOutcome(
-            run_id, code, RunState.COMPLETED.value, "", results, self._count(run_id), warnings, self._spooled()
+            run_id,
+            code,
+            RunState.COMPLETED.value,
+            " ".join(unsafe),
+            results,
+            self._count(run_id),
+            warnings,
+            unsafe,
+            self._spooled(),
         )
 
     def _count(self, run_id: str) -> int | None:
@@ -677,23 +819,40 @@ class RunEngine:
                 "owner": self._owner(s),
             }
 
-    def _pause(self, code: str, run_id: str, message: str) -> RunOutcome:
+    def _pause(self, stopping: _Stopping, code: str, run_id: str, message: str) -> RunOutcome:
+        """Sources to their safe state first, then the run paused with ``message`` (preceded by any source that
+        could not be made safe)."""
+        unsafe = stopping.secure()
+        if unsafe:
+            message = " ".join(unsafe) + " | " + message
         with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
             run = self._held(s, run_id)
             run.state = RunState.PAUSED
             run.message = message
         log.info("run %s paused: %s", run_id, message)  # the caller reports it (the CLI once, on stderr)
-        return RunOutcome(run_id, code, RunState.PAUSED.value, message, [], self._count(run_id), [], self._spooled())
+        return RunOutcome(
+            run_id,
+            code,
+            RunState.PAUSED.value,
+            message,
+            [],
+            self._count(run_id),
+            unsafe=list(unsafe),
+            spooled=self._spooled(),
+        )
 
     @staticmethod
     def _command(instrument: Instrument, command: DeviceCommand) -> None:
         """Send one remote command (checked to exist before the run started)."""
         getattr(instrument, command.method)(**command.args)
 
-    def _measure(self, run_id: str, step: Step, attempt: int, instrument: Instrument) -> list[Reading]:
+    def _measure(
+        self, run_id: str, step: Step, attempt: int, instrument: Instrument, stopping: _Stopping
+    ) -> list[Reading]:
         tag = f"{step.id}#{attempt}"
 
         def poll() -> list[Reading]:
+            self._still_held(run_id, stopping)
             readings = instrument.poll()
             if readings:
                 self.store.append([StoredReading.from_reading(r, run_id=run_id, step=tag) for r in readings])

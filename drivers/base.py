@@ -37,6 +37,12 @@ class Instrument(ABC):
 
     #: wire protocol name used in manifests ("mt-sics", "sbi", "modbus-tcp", ...)
     protocol: ClassVar[str] = ""
+    #: True for an instrument that can deliver energy at its terminals (a calibrator's output): a hazard to the
+    #: person changing the leads and to the instrument under test whenever a run is not driving it
+    sources_energy: ClassVar[bool] = False
+    #: what "safe" means for this instrument, as an operator would do it by hand (e.g. "standby (STBY key)");
+    #: empty for an instrument that sources nothing
+    safe_state: ClassVar[str] = ""
 
     def __init__(self, instrument_id: str) -> None:
         self.instrument_id = instrument_id
@@ -65,6 +71,16 @@ class Instrument(ABC):
         been power-cycled or used by hand in between. Raises DriverError when the instrument refuses.
         """
         return None  # most instruments need nothing: each command of theirs sets what it relies on
+
+    def make_safe(self) -> None:
+        """Put the instrument into :attr:`safe_state` and confirm it (nothing by default: a measuring instrument
+        such as a DMM, a balance or a meter delivers no energy and is safe as it is).
+
+        The run engine calls it for every connected role whenever a run stops executing, for any reason (pause,
+        operator stop, device fault, error, abort, interrupt), before it reports anything. Raises DriverError
+        (or OSError / TimeoutError) when the safe state cannot be confirmed; the engine then reports that loudly.
+        """
+        return None
 
     def __enter__(self) -> Self:
         return self

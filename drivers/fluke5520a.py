@@ -183,10 +183,13 @@ class Fluke5520A(Instrument):
     """A Fluke 5520A calibrator on its RS-232 host port (computer mode), directly or via a serial device server.
 
     Every setting command is followed by ``ERR?``: the reply proves the calibrator processed the command, and a
-    non-zero code raises :class:`DeviceError` (the remaining queue is drained first). Nothing here sleeps.
+    non-zero code raises :class:`DeviceError` (the remaining queue is drained first); :meth:`make_safe` instead
+    proves standby with ``OPER?``. Nothing here sleeps.
     """
 
     protocol = "fluke-5520a"
+    sources_energy = True
+    safe_state = "standby (STBY key; OPER? answers 0)"
 
     def __init__(self, transport: SerialTransport, instrument_id: str = "") -> None:
         super().__init__(instrument_id or transport.address.shown)
@@ -293,6 +296,25 @@ class Fluke5520A(Instrument):
     def prepare(self) -> None:
         """:meth:`standby`: a run never starts or resumes with the output left live by an earlier session."""
         self.standby()
+
+    def make_safe(self) -> None:
+        """``STBY``, then ``OPER?`` must answer ``0``: the output terminals carry nothing.
+
+        Unlike :meth:`standby` the error queue is not read: an older error left in it (e.g. from the command that
+        failed and stopped the run) must not make a confirmed standby look like a failure; ``OPER?`` is the
+        proof. A late ``1`` (the reply to a query interrupted before the stop) is allowed for by asking twice.
+        DeviceError (code ``OPER``) when the calibrator still answers ``1``.
+        """
+        with self.transport.exclusive():
+            self.transport.discard_input()
+            self.transport.write(encode("STBY"))
+            for _ in range(2):
+                if not self.is_operating():
+                    return
+        raise DeviceError(
+            f"{self.who}: STBY sent but OPER? still answers 1, so the output may be live",
+            code="OPER",
+        )
 
     def is_operating(self) -> bool:
         """``OPER?``: True in operate, False in standby."""

@@ -6,6 +6,10 @@ standard for each role that needs one (``--standard weights=W-E2``) and a connec
 (``--connect balance=mt-sics@socket://10.0.0.21:4001``; a standard registered with an address and driver model
 needs none). Operator actions are shown on the terminal and confirmed with Enter (``s`` stops: the run pauses and
 ``--resume RUN`` continues it). ``--demo`` does everything on an in-process virtual lab with demo data.
+
+Stopping: Ctrl-C and SIGTERM are turned into an exception in the main thread, so every way a run stops goes
+through the engine's safe path (sources to standby first, then the run paused). A source that could not be
+confirmed in standby is printed on stderr in red, with what to do by hand.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -32,9 +38,41 @@ if TYPE_CHECKING:
     from acquisition.procedures.base import Procedure
     from api.demo.base import DemoScenario
 
-#: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later)
+#: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later), 130 Ctrl-C, 143 SIGTERM
 EXIT_PAUSED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 STOP_WORDS = {"s", "stop", "q", "quit", "dừng", "dung"}
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread, so the run stops on the engine's safe path like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def sigterm_stops_the_run() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (once; later ones are ignored so that
+    the sources can be put to standby undisturbed). Outside the main thread it does nothing."""
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated("SIGTERM received")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (e.g. an embedding service): its own stop handling applies
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _say_unsafe(messages: list[str]) -> None:
+    """A source left possibly live: one loud line each on stderr."""
+    for message in messages:
+        typer.secho(message, err=True, fg="red", bold=True)
 
 
 class ConsolePrompter(Prompter):
@@ -65,7 +103,12 @@ class ConsolePrompter(Prompter):
         self._say(f"  → {action.text(self.language)}\n    ({action.text(other)})")
         prompt = "    Enter khi xong, s để dừng / Enter when done, s to stop: "
         if sys.stdin.isatty():
-            answer = str(typer.prompt(prompt, default="", show_default=False, err=True))
+            try:
+                answer = str(typer.prompt(prompt, default="", show_default=False, err=True))
+            except typer.Abort as exc:  # click turns Ctrl-C and end of input at a prompt into Abort
+                if isinstance(exc.__context__, KeyboardInterrupt):
+                    raise KeyboardInterrupt from None  # the same stop as Ctrl-C anywhere else
+                raise OperatorAborted("no operator at the terminal (input ended)") from None
         else:
             line = sys.stdin.readline()
             if not line:
@@ -187,12 +230,11 @@ def calibrate_command(
     if not technician:
         raise fail("give --technician USERNAME (the person performing the run, as registered in the staff list)", 2)
     today = lab_today()
-    with open_store(settings()) as store:
+    run_id = resume or ""
+    with open_store(settings()) as store, sigterm_stops_the_run():
         engine = RunEngine(registry, store, actor=technician, today=lambda: today)
         try:
-            if resume:
-                run_id = resume
-            else:
+            if not resume:
                 _check_under_test(procedure, instrument, lot)
                 run_id = engine.create(
                     procedure,
@@ -204,8 +246,19 @@ def calibrate_command(
                 )
             typer.echo(f"run {run_id}: {procedure.definition.code} — {procedure.definition.title}", err=True)
             outcome = _execute(engine, procedure, run_id, scenario, connect or [], standards, language)
-        except RunError as exc:
+        except RunError as exc:  # e.g. taken over or aborted while executing: the engine made the sources safe
+            _say_unsafe(list(getattr(exc, "__notes__", [])))
             raise fail(str(exc), 2) from None
+        except (KeyboardInterrupt, Terminated) as exc:
+            _say_unsafe(list(getattr(exc, "__notes__", [])))
+            how = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
+            where = f"run {run_id}" if run_id else "caltrace calibrate"
+            resume_hint = (
+                f"; resume with: caltrace calibrate --resume {run_id}" + (" --demo" if demo else "") if run_id else ""
+            )
+            typer.echo(f"{where} stopped by {how}{resume_hint}", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED if how == "Ctrl-C" else EXIT_TERMINATED) from None
+    _say_unsafe(outcome.unsafe)
     _report(outcome, as_json)
     if outcome.state == "paused":
         typer.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -297,6 +298,50 @@ def test_a_run_executed_by_a_live_process_cannot_be_taken_over(
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
         outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
     assert outcome.state == "completed", outcome.message
+
+
+def _proc_start(pid: int) -> tuple[str, int]:
+    """(boot id, start time in clock ticks since boot) of ``pid``, read here from /proc as proc(5) describes it:
+    ``/proc/<pid>/stat`` field 22 counted after the ``(comm)`` field, which ends at the last ')'."""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    after_comm = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return boot, int(after_comm[22 - 3])  # fields 3, 4, ... follow the comm (field 2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the start record read from /proc is Linux's")
+@pytest.mark.parametrize("record", ["same process", "another start", "another boot"])
+def test_a_live_pid_that_started_at_another_time_or_boot_does_not_hold_the_run(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path, record: str
+) -> None:
+    """Issue 14.7: a reused process id (after a reboot, or a wrapped pid counter) must not hold a run for ever."""
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    pid = os.getppid()  # alive for the whole test, and not this process
+    boot, ticks = _proc_start(pid)
+    process = {
+        "same process": {"boot_id": boot, "start_ticks": ticks},
+        "another start": {"boot_id": boot, "start_ticks": ticks + 1},
+        "another boot": {"boot_id": "00000000-0000-4000-8000-000000000000", "start_ticks": ticks},
+    }[record]
+    with session_scope(registry, "test") as s:  # as if that pid had been recorded executing the run
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.state = RunState.RUNNING
+        owner = {"host": socket.gethostname(), "pid": pid, "process": process, "seen": time.time()}
+        run.checkpoint = {**run.checkpoint, "owner": owner}
+    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        if record == "same process":
+            with pytest.raises(RunStateError, match=f"being executed by process {pid}"):
+                engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+            return
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
+    assert outcome.state == "completed", outcome.message
+    mine = _owner_of(registry, run_id)
+    assert (mine["pid"], mine["process"]) == (
+        os.getpid(),
+        dict(zip(("boot_id", "start_ticks"), _proc_start(os.getpid()), strict=True)),
+    )
 
 
 def _owner_of(registry: Engine, run_id: str) -> dict[str, Any]:

@@ -137,6 +137,21 @@ def test_prepare_puts_the_output_in_standby():  # [OM] STBY; a run never starts 
     port.assert_done()
 
 
+def test_make_safe_is_standby_confirmed_by_oper_query():  # [OM] STBY; OPER? -> 0 in standby
+    cal, port = calibrator([(b"STBY\n", None), (b"OPER?\n", b"0\r\n")])
+    assert Fluke5520A.sources_energy and "STBY" in Fluke5520A.safe_state
+    cal.make_safe()  # the error queue is not read: an old error must not hide a confirmed standby
+    port.assert_done()
+
+
+def test_make_safe_that_still_operates_is_an_error():  # a late "1" is allowed for once, not twice
+    cal, port = calibrator([(b"STBY\n", None), (b"OPER?\n", b"1\r\n"), (b"OPER?\n", b"1\r\n")])
+    with pytest.raises(DeviceError, match="still answers 1") as info:
+        cal.make_safe()
+    assert info.value.code == "OPER"
+    port.assert_done()
+
+
 def test_errors_drain_until_code_zero():  # [OM] ERR?: repeat until 0,"No Error"
     cal, port = calibrator([(b"ERR?\n", b'1302,"Limit exceeded"\r\n'), (b"ERR?\n", NO_ERROR)])
     assert cal.errors() == [(1302, "Limit exceeded")]
