@@ -135,11 +135,15 @@ def test_a_dmm_fault_at_100_v_pauses_the_run_with_the_calibrator_in_standby(benc
                 seen_at_pause.append(oper(bench.calibrator))
 
     handler = AtPause()
-    logging.getLogger("acquisition.engine").addHandler(handler)
+    engine_log = logging.getLogger("acquisition.engine")
+    level = engine_log.level
+    engine_log.addHandler(handler)
+    engine_log.setLevel(logging.INFO)  # the pause is logged at INFO (the caller reports it)
     try:
         outcome = bench.execute()
     finally:
-        logging.getLogger("acquisition.engine").removeHandler(handler)
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(level)
     assert live == [True]  # the DMM fell silent while the calibrator sourced 100 V
     assert outcome.state == "paused" and "dmm" in outcome.message, outcome.message
     assert outcome.unsafe == []
