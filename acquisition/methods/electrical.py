@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
+from acquisition.methods.base import PointResult, budget_json, finite
 from uncertainty import Model, decide, gum, normal, rectangular
 
 __all__ = [
@@ -306,13 +306,24 @@ def dmm_point(
     cal = normal(0.0, a / calibrator.k) if calibrator_distribution == "normal" else rectangular(0.0, a)
     inputs = {"I_bar": i_bar, "dI_res": rectangular(0.0, d / 2), "V_cal": normal(v_cal, 0.0), "dV_cal": cal}
     out = gum(_MODEL, inputs)["E"]
-    budget: dict[str, Any] = {
-        "unit": unit,
-        "rows": budget_rows(r for r in out.budget if r.input != "V_cal"),
-        "u": out.u,
-        "dof": json_dof(out.dof),
-        "k": out.k,
-        "U": out.U,
+    cal_text = (
+        f"{calibrator.model} {calibrator.period} specification ({calibrator.confidence:.0%}), {calibrator.edition}"
+    )
+    cal_u = f"a/{calibrator.k:.4g}, normal" if calibrator_distribution == "normal" else "a/√3, rectangular (bounds)"
+    sources = {
+        "I_bar": f"mean of the DMM's {n} reading(s); type A, s/√n, ν = n − 1 (GUM 4.2.3)",
+        "dI_res": "DMM resolution, rectangular ±d/2 (GUM F.2.2.1)",
+        "dV_cal": f"calibrator output deviation: {cal_text}; u = {cal_u}"
+        + ("" if fn in calibrator.verified else f" — {fn} specification unverified"),
+    }
+    budget: dict[str, Any] = budget_json(
+        out,
+        unit=unit,
+        model="E = I_bar + δI_res − (V_cal + δV_cal)",
+        describe=sources,
+        notes={"I_bar": "one reading only: no repeatability term (u = 0); take several readings"} if n < 2 else {},
+        keep=lambda r: r.input != "V_cal",  # the set output is the nominal value, not an uncertainty contribution
+    ) | {
         "readings": xs,
         "calibrator_limit": a,
         "calibrator_spec": f"{calibrator.model} {calibrator.period}, {calibrator.confidence:.0%}",
