@@ -109,7 +109,7 @@ class RunOutcome:
     spooled: int = 0  # readings waiting in the store's spool for the server
 
     def as_dict(self) -> dict[str, Any]:
-        """The CLI's ``--json`` document."""
+        """The CLI's ``--json`` document (results as ``PointResult.as_dict``, the shape ``runs show`` gives too)."""
         return {
             "run_id": self.run_id,
             "procedure": self.procedure,
@@ -119,20 +119,8 @@ class RunOutcome:
             "spooled": self.spooled,
             "warnings": self.warnings,
             "unsafe": self.unsafe,
-            "results": [
-                {
-                    "quantity": r.quantity,
-                    "point": r.point,
-                    "point_unit": r.point_unit,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "U": r.U,
-                    "k": r.k,
-                    "mpe": r.mpe,
-                    "conformity": r.conformity,
-                }
-                for r in self.results
-            ],
+            # each result with its rule, reference, note and full uncertainty budget (methods.base.budget_json)
+            "results": [r.as_dict() for r in self.results],
         }
 
 

@@ -181,3 +181,32 @@ def _summary(s: Session, run: Run) -> dict[str, Any]:
 def run_results(s: Session, run_id: str) -> list[Result]:
     """A run's result rows in order."""
     return list(s.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.seq)))
+
+
+#: what the run engine keeps beside the budget in ``result.budget`` (the registry has no columns for them)
+RESULT_TEXTS = ("rule", "reference", "note")
+
+
+def result_json(r: Result) -> dict[str, Any]:
+    """One stored result, JSON-ready, in the shape of ``calibrate --json`` (``PointResult.as_dict``) plus ``seq``.
+
+    ``budget`` is the uncertainty budget as the method recorded it (``acquisition.methods.base.budget_json``:
+    model, unit, rows, u, dof, k, coverage_probability, U, plus any details the method keeps); the decision
+    rule, reference and note the engine stores beside it come out as the result's own fields.
+    """
+    stored = dict(r.budget or {})
+    texts = {key: stored.pop(key, "") or "" for key in RESULT_TEXTS}
+    return {
+        "seq": r.seq,
+        "quantity": r.quantity,
+        "point": r.point,
+        "point_unit": r.point_unit,
+        "value": r.value,
+        "unit": r.unit,
+        "U": r.expanded_uncertainty,
+        "k": r.coverage_factor,
+        "mpe": r.mpe,
+        "conformity": r.conformity.value,
+        **texts,
+        "budget": stored,
+    }

@@ -7,11 +7,14 @@ Model of one test point (n runs, each with start/stop readings of the meter unde
 
     V_ref,i = V_master,i / (1 + e_master/100)              master's certificate error e_master (%) at that flow rate
     E_i     = 100 (V_meter,i - V_ref,i) / V_ref,i          (%)
-    E       = mean(E_i) + c_m (δm_start + δm_stop) - c_r (δr_start + δr_stop) - c_e δe_master
+    E       = mean(E_i) + δE_T + c_m (δm_start + δm_stop) - c_r (δr_start + δr_stop) - c_e (δe_master + δe_drift)
 
 δm/δr: rounding of each register reading, rectangular ±d/2 (u = d/√12); δe_master: normal, U/k from the master's
 certificate; mean(E_i): type A, s/√n with n − 1 degrees of freedom (n = 1: no repeatability term, said in the
-note). Sensitivities (first order, at the mean volumes): c_m = 100/V_ref, c_r = 100 V_meter/(V_master V_ref),
+note and the budget row). δE_T (water temperature difference between the meters) and δe_drift (the master's drift
+since its calibration) are in the budget at zero with a note saying they are not evaluated (U may be understated
+when they are not negligible). The budget is ``methods.base.budget_json`` (each row's source, unit and note).
+Sensitivities (first order, at the mean volumes): c_m = 100/V_ref, c_r = 100 V_meter/(V_master V_ref),
 c_e = (100 + E)/(100 + e_master). U = k u_c with k = t_95(ν_eff) (Welch–Satterthwaite) from ``uncertainty.gum``.
 
 Conformity: simple acceptance (ILAC G8:09/2019 4.2.1, guard band w = 0) against the MPE of OIML R49-1:2013 4.2 —
@@ -27,9 +30,8 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from acquisition.methods.base import PointResult, budget_rows, finite, json_dof
+from acquisition.methods.base import PointResult, budget_json, finite
 from uncertainty import Model, decide, fit_line_wls, fit_polynomial, gum, normal, rectangular
 
 __all__ = [
@@ -251,12 +253,52 @@ def gravimetric_volume(
 
 
 # ----------------------------------------------------------------------------------------------- one point
-_EXPRESSION = "E_bar + c_m*(dm_start + dm_stop) - c_r*(dr_start + dr_stop) - c_e*de_master"
-_INPUTS = ("E_bar", "dm_start", "dm_stop", "dr_start", "dr_stop", "de_master")
+_EXPRESSION = "E_bar + dE_T + c_m*(dm_start + dm_stop) - c_r*(dr_start + dr_stop) - c_e*(de_master + de_drift)"
+_INPUTS = ("E_bar", "dE_T", "dm_start", "dm_stop", "dr_start", "dr_stop", "de_master", "de_drift")
+_MODEL_TEXT = (
+    "E = mean(E_i) + δE_T + c_m (δm_start + δm_stop) − c_r (δr_start + δr_stop) − c_e (δe_master + δe_drift), "
+    "E_i = 100 (V_meter − V_ref)/V_ref, V_ref = V_master/(1 + e_master/100)"
+)
+#: each input's source: what it is and the clause it comes from (OIML R49-2:2013 7.4 is the master meter method;
+#: GUM JCGM 100:2008 clauses for the evaluation)
+_SOURCES = {
+    "E_bar": "mean relative error of the runs, E_i = 100 (V_meter − V_ref)/V_ref (OIML R49-2:2013 7.4); type A, "
+    "s/√n, ν = n − 1 (GUM 4.2.3)",
+    "dE_T": "volume change between meter and master from a water temperature difference (expansion of water, "
+    "β ≈ 2.1·10⁻⁴ /K at 20 °C)",
+    "dm_start": "rounding of the meter's start reading, rectangular ±d/2 (GUM F.2.2.1)",
+    "dm_stop": "rounding of the meter's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
+    "dr_start": "rounding of the master's start reading, rectangular ±d/2 (GUM F.2.2.1)",
+    "dr_stop": "rounding of the master's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
+    "de_master": "master meter's error at this flow rate: its calibration certificate's U/k (interpolated; the "
+    "larger U of the neighbouring points)",
+    "de_drift": "master meter's drift since its calibration",
+}
+_UNITS = {
+    "E_bar": "%",
+    "dE_T": "%",
+    "dm_start": "L",
+    "dm_stop": "L",
+    "dr_start": "L",
+    "dr_stop": "L",
+    "de_master": "%",
+    "de_drift": "%",
+}
 
 
-def _budget(out: Any) -> dict[str, Any]:
-    return {"unit": "%", "rows": budget_rows(out.budget), "u": out.u, "dof": json_dof(out.dof), "k": out.k, "U": out.U}
+def _notes(n: int, master_U: float) -> dict[str, str]:
+    """Why a term of the budget is zero (METROLOGY: a term left at zero says why in its row)."""
+    notes = {
+        "dE_T": "taken as zero, not evaluated: meter and master are in series and one water temperature is "
+        "measured; a difference ΔT between them shifts E by about 0.02 %/K — U may be understated when they differ",
+        "de_drift": "taken as zero, not evaluated: the master's change since its certificate is not estimated from "
+        "its calibration history — U may be understated; check the master's history",
+    }
+    if n < 2:
+        notes["E_bar"] = "one run only: no repeatability term (u = 0); repeat the run for a type A estimate"
+    if master_U == 0:
+        notes["de_master"] = "the master's certificate states U = 0 at this flow rate: no term; check the certificate"
+    return notes
 
 
 def water_meter_point(
@@ -342,6 +384,8 @@ def water_meter_point(
         "dr_start": rectangular(0.0, d_r / 2),
         "dr_stop": rectangular(0.0, d_r / 2),
         "de_master": normal(0.0, master_U / k_m),
+        "dE_T": normal(0.0, 0.0),
+        "de_drift": normal(0.0, 0.0),
     }
     constants = {
         "c_m": 100.0 / vref_bar,
@@ -380,7 +424,8 @@ def water_meter_point(
         conformity=conformity,
         rule=rule_text,
         reference=reference,
-        budget=_budget(out) | {"runs": errors, "nominal": nominal},
+        budget=budget_json(out, unit="%", model=_MODEL_TEXT, describe=_SOURCES, units=_UNITS, notes=_notes(n, master_U))
+        | {"runs": errors, "nominal": nominal},
         note="; ".join(notes),
     )
 

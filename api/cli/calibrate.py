@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import signal
 import sys
@@ -29,6 +28,7 @@ import typer
 
 from acquisition.prompts import OperatorAborted, OperatorAction, Prompter
 from api.cli.errors import fail
+from api.cli.tables import budget_console, budget_table, number
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -380,20 +380,13 @@ def _registered_addresses(registry: Engine, standards: Mapping[str, str]) -> dic
     return out
 
 
-def _number(x: float | None, digits: int = 6) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return ""
-    return f"{x:.{digits}g}"
-
-
 def _report(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = budget_console()
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     if outcome.results:
@@ -401,16 +394,16 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
         for heading in ("#", "quantity", "point", "value", "unit", "U", "k", "MPE", "conformity"):
             table.add_column(heading, justify="right" if heading not in ("quantity", "unit", "conformity") else "left")
         for n, r in enumerate(outcome.results, 1):
-            point = f"{_number(r.point)} {r.point_unit}".strip() if r.point is not None else ""
+            point = f"{number(r.point)} {r.point_unit}".strip() if r.point is not None else ""
             table.add_row(
                 str(n),
                 r.quantity,
                 point,
-                _number(r.value),
+                number(r.value),
                 r.unit,
-                _number(r.U, 3),
-                _number(r.k, 3),
-                _number(r.mpe, 3),
+                number(r.U, 3),
+                number(r.k, 3),
+                number(r.mpe, 3),
                 r.conformity,
             )
         console.print(table)
@@ -421,24 +414,10 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
     console.print(f"state: {outcome.state}; readings stored: {stored}{waiting}")
 
 
-def _budget(console: Any, number: int, result: PointResult) -> None:
-    """The uncertainty budget of one result, when the method recorded one."""
-    from rich.table import Table
-
-    rows = result.budget.get("rows") or []
-    if not rows:
-        return
-    table = Table(title=f"budget #{number}: {result.quantity} {_number(result.point)} {result.point_unit}".rstrip())
-    for heading in ("input", "value", "u", "distribution", "sensitivity", "contribution", "dof"):
-        table.add_column(heading)
-    for row in rows:
-        table.add_row(
-            *(
-                _number(row.get(k)) if isinstance(row.get(k), float | int) else str(row.get(k) or "")
-                for k in ("input", "value", "u", "distribution", "sensitivity", "contribution", "dof")
-            )
-        )
-    console.print(table)
+def _budget(console: Any, seq: int, result: PointResult) -> None:
+    """The uncertainty budget of one result, when the method recorded one (the table ``runs show`` prints too)."""
+    point = f" {number(result.point)} {result.point_unit}" if result.point is not None else ""
+    budget_table(console, f"budget #{seq}: {result.quantity}{point}".rstrip(), result.budget)
 
 
 def procedures_command(as_json: Annotated[bool, typer.Option("--json", help="JSON list.")] = False) -> None:

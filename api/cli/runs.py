@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from api.cli.errors import fail
-from api.cli.tables import Format, emit
+from api.cli.tables import Format, budget_console, budget_table, emit, number
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -46,33 +46,30 @@ def list_command(
     emit(rows, COLUMNS, fmt, title="runs")
 
 
+RESULT_COLUMNS = [
+    (k, k) for k in ("seq", "quantity", "point", "point_unit", "value", "unit", "U", "k", "mpe", "conformity", "note")
+]
+
+
 @app.command("show")
 def show_command(
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
-    """One run: procedure, instrument or prepackage lot, standards, state, and its results."""
+    """One run: procedure, instrument or prepackage lot, standards, state, its results and their budgets.
+
+    ``--format json`` gives every result with its rule, reference, note and full uncertainty budget (rows with
+    input, source, value, unit, u, distribution, sensitivity, contribution, dof, note; then u, dof, k,
+    coverage_probability, U) — the shape of ``calibrate --json``; the table form prints each result's budget
+    table after the results; CSV lists the results only.
+    """
     from api.cli.context import registry_engine
     from registry.db import session_factory
-    from registry.runs import describe_run, run_results
+    from registry.runs import describe_run, result_json, run_results
 
     with session_factory(registry_engine())() as s:
         summary = describe_run(s, run_id)
-        results = [
-            {
-                "seq": r.seq,
-                "quantity": r.quantity,
-                "point": r.point,
-                "point_unit": r.point_unit,
-                "value": r.value,
-                "unit": r.unit,
-                "U": r.expanded_uncertainty,
-                "k": r.coverage_factor,
-                "mpe": r.mpe,
-                "conformity": r.conformity.value,
-            }
-            for r in run_results(s, run_id)
-        ]
+        results = [result_json(r) for r in run_results(s, run_id)]
     if fmt is Format.JSON:
         import json
 
@@ -81,12 +78,12 @@ def show_command(
     if fmt is Format.TABLE:
         for key, value in summary.items():
             typer.echo(f"{key:16} {value}")
-    emit(
-        results,
-        [(k, k) for k in ("seq", "quantity", "point", "point_unit", "value", "unit", "U", "k", "mpe", "conformity")],
-        fmt,
-        title="results",
-    )
+    emit(results, RESULT_COLUMNS, fmt, title="results")
+    if fmt is Format.TABLE:
+        console = budget_console()
+        for r in results:
+            point = f" {number(r['point'])} {r['point_unit']}" if r["point"] is not None else ""
+            budget_table(console, f"budget #{r['seq']}: {r['quantity']}{point}".rstrip(), r["budget"])
 
 
 @app.command("review")

@@ -6,6 +6,7 @@ Every test runs the real command in a subprocess with its own data directory (SQ
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -16,8 +17,10 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scipy import stats
 from sqlalchemy import select
 
 from acquisition.procedures import procedure_ids
@@ -33,6 +36,7 @@ from simulators.runner import SimulatorThread
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
 DMM = "dmm-calibration"
+WATER = "water-meter-verification-r49"  # the quickest demo (about 5 s): three points, each with a budget
 CG18_STEPS = 29  # adjustment (the demo adjusts), env, 5 x (zero, load), 5 eccentricity, zero, 5 up, 4 down, unload, env
 
 
@@ -372,3 +376,86 @@ def test_a_key_of_the_wrong_kind_is_refused_with_a_hint(env: dict[str, str], arg
     done = caltrace(env, "calibrate", "--demo", *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2  # the demo's data directory line, then the one error line
+
+
+ROW_KEYS = {"input", "source", "value", "unit", "u", "distribution", "sensitivity", "contribution", "dof"}
+BUDGET_KEYS = {"model", "unit", "rows", "u", "dof", "k", "coverage_probability", "U"}
+
+
+def check_budgets(results: list[dict[str, Any]]) -> int:
+    """Every result with a U carries its full budget, and the budget adds up; returns how many were checked.
+
+    Computed here from the rows, independently of the code: u_c = √Σ(c_i·u_i)² (GUM 5.1.2, uncorrelated inputs),
+    ν_eff = u_c⁴ / Σ((c_i·u_i)⁴/ν_i) (GUM G.4.1, Welch–Satterthwaite; JSON null = infinitely many),
+    k = t_95(ν_eff) between the t-quantiles at ν_eff and at ⌊ν_eff⌋ (the normal quantile 1.96 when ν_eff = ∞),
+    U = k·u_c.
+    """
+    checked = 0
+    for r in results:
+        if r["U"] is None:
+            continue
+        b = r["budget"]
+        assert set(b) >= BUDGET_KEYS, (r["quantity"], sorted(b))
+        assert b["unit"] == r["unit"] and b["rows"]
+        for row in b["rows"]:
+            assert set(row) >= ROW_KEYS, row
+            assert row["source"] and row["unit"]
+            assert row["contribution"] == pytest.approx(row["sensitivity"] * row["u"], rel=1e-9, abs=1e-300)
+            if row["u"] == 0:
+                assert row.get("note"), f"{row['input']} is left at zero without saying why"
+        contributions = [row["contribution"] for row in b["rows"]]
+        u_c = math.sqrt(sum(c**2 for c in contributions))
+        assert b["u"] == pytest.approx(u_c, rel=1e-9)
+        finite = [(c, row["dof"]) for c, row in zip(contributions, b["rows"], strict=True) if row["dof"] is not None]
+        denominator = sum(c**4 / nu for c, nu in finite if c != 0)
+        if denominator == 0:
+            assert b["dof"] is None  # every contribution with infinitely many degrees of freedom
+            assert b["k"] == pytest.approx(stats.norm.ppf(0.975), rel=1e-9)
+        else:
+            nu_eff = u_c**4 / denominator
+            assert b["dof"] == pytest.approx(nu_eff, rel=1e-6)
+            low, high = stats.t.ppf(0.975, nu_eff), stats.t.ppf(0.975, max(1, math.floor(nu_eff)))
+            assert low * (1 - 1e-9) <= b["k"] <= high * (1 + 1e-9)
+        assert b["coverage_probability"] == pytest.approx(0.95)
+        assert b["U"] == pytest.approx(b["k"] * u_c, rel=1e-9)
+        assert (r["U"], r["k"]) == (pytest.approx(b["U"], rel=1e-12), pytest.approx(b["k"], rel=1e-12))
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("procedure", [WATER, DMM])
+def test_calibrate_json_and_runs_show_json_give_every_full_budget(env: dict[str, str], procedure: str) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", procedure, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert check_budgets(doc["results"]) == len(doc["results"]) > 0  # every result of these procedures has a U
+    shown = caltrace(env, "runs", "show", doc["run_id"], "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    results = json.loads(shown.stdout)["results"]
+    assert check_budgets(results) == len(results) == len(doc["results"])
+    for stored_result, reported in zip(results, doc["results"], strict=True):  # the same shape and content
+        assert {k: v for k, v in stored_result.items() if k != "seq"} == reported
+        assert stored_result["rule"] and stored_result["reference"]  # kept beside the budget, not inside it
+        assert not {"rule", "reference", "note"} & set(stored_result["budget"])
+
+
+def test_runs_show_prints_each_budget_table_readable_at_120_columns(env: dict[str, str]) -> None:
+    done = caltrace(env, "calibrate", "--demo", "-p", WATER, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    shown = caltrace(env, "runs", "show", doc["run_id"])
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    budgets = text[text.index("budget #1") :]
+    assert all(len(line) <= 120 for line in budgets.splitlines())
+    headings = ("input", "source", "value", "unit", "u", "distribution", "sensitivity", "contribution", "dof", "note")
+    for heading in headings:
+        assert f" {heading} " in budgets.splitlines()[2] + " "  # the header line after the title and a blank
+    for n, r in enumerate(doc["results"], 1):
+        part = budgets.split(f"budget #{n}:")[1].split("budget #")[0]
+        b = r["budget"]
+        assert all(name in part for name in ("E_bar", "dE_T", "dm_start", "de_master", "de_drift", "rectangular"))
+        assert f"u_c   = {b['u']:.4g} %" in part
+        assert "ν_eff = ∞" in part  # the demo runs once per point: infinitely many degrees of freedom
+        assert f"k     = {b['k']:.4g} (coverage probability 95 %)" in part
+        assert f"U     = k·u_c = {b['U']:.4g} %" in part

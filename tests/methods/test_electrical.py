@@ -132,6 +132,15 @@ def test_worked_example_10_v_dc() -> None:
     assert (p.unit, p.point_unit, p.point) == ("V", "V", 10.0)
     assert "DCV 0 to 32.99999 V unverified" in p.note and "34465A 1 year DCV 10 V range row unverified" in p.note
     assert "unverified" in p.budget["tolerance_source"]
+    # the one budget shape: the set output V_cal is no contribution; each row has its source and unit
+    rows = {r["input"]: r for r in p.budget["rows"]}
+    assert set(rows) == {"I_bar", "dI_res", "dV_cal"}
+    assert all(r["unit"] == "V" and r["source"] for r in rows.values())
+    assert rows["dV_cal"]["u"] == pytest.approx(140e-6 / K99, rel=1e-9)
+    assert "5520A" in rows["dV_cal"]["source"] and "unverified" in rows["dV_cal"]["source"]
+    assert rows["I_bar"]["dof"] == 4 and rows["dI_res"]["dof"] is None  # None: infinitely many
+    assert math.sqrt(sum(r["contribution"] ** 2 for r in rows.values())) == pytest.approx(u_c, rel=1e-9)
+    assert p.budget["U"] == pytest.approx(p.budget["k"] * p.budget["u"], rel=1e-12)
 
 
 def test_worked_example_1_v_ac_1_khz() -> None:
@@ -169,6 +178,9 @@ def test_rectangular_calibrator_and_no_dmm_spec() -> None:
     assert p.budget["u"] == pytest.approx(math.sqrt((140e-6 / math.sqrt(3)) ** 2 + 1e-10 / 12), rel=1e-9)
     assert p.conformity == "notAssessed" and p.mpe is None
     assert "one reading only" in p.note
+    rows = {r["input"]: r for r in p.budget["rows"]}
+    assert rows["I_bar"]["u"] == 0.0 and "one reading only" in rows["I_bar"]["note"]
+    assert "rectangular" in rows["dV_cal"]["source"]
 
 
 def test_resistance_and_dc_current_points() -> None:

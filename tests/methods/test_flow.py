@@ -128,14 +128,18 @@ def test_worked_example_at_q3_against_master_meter() -> None:
     assert "simple acceptance" in p.rule
     assert "R49-1:2013 4.2" in p.reference
     assert p.point == 2.45 and p.point_unit == "m³/h" and p.unit == "%"
-    assert {r["input"] for r in p.budget["rows"]} == {
-        "E_bar",
-        "dm_start",
-        "dm_stop",
-        "dr_start",
-        "dr_stop",
-        "de_master",
-    }
+    rows = {r["input"]: r for r in p.budget["rows"]}
+    assert set(rows) == {"E_bar", "dE_T", "dm_start", "dm_stop", "dr_start", "dr_stop", "de_master", "de_drift"}
+    # the one budget shape (methods.base.budget_json): every row says where it comes from and in which unit
+    assert all(r["source"] for r in rows.values())
+    assert rows["dm_start"]["unit"] == rows["dr_stop"]["unit"] == "L" and rows["de_master"]["unit"] == "%"
+    assert rows["dm_start"]["u"] == pytest.approx(u_m, rel=1e-9)  # in L; c = 1 %/L turns it into %
+    assert rows["de_master"]["contribution"] == pytest.approx(-u_e, rel=1e-9)  # E falls as the master's error rises
+    assert p.budget["U"] == pytest.approx(p.budget["k"] * u_c, rel=1e-9)
+    # terms the model leaves at zero say so (and that U may be understated because of them)
+    for name in ("dE_T", "de_drift"):
+        assert rows[name]["u"] == 0.0 and "not evaluated" in rows[name]["note"]
+    assert "note" not in rows["E_bar"] and "note" not in rows["de_master"]  # three runs, a certified master
 
 
 def _shifted(error_percent: float) -> list[MasterRun]:
@@ -195,6 +199,9 @@ def test_single_run_has_no_repeatability_and_says_so() -> None:
     assert p.budget["u"] == pytest.approx(math.sqrt(2 * (0.025**2 + 0.005**2) / 3), rel=1e-9)
     assert p.k == pytest.approx(1.959964, rel=1e-6)
     assert "one run only" in p.note
+    rows = {r["input"]: r for r in p.budget["rows"]}
+    assert rows["E_bar"]["u"] == 0.0 and "one run only" in rows["E_bar"]["note"]
+    assert "U = 0" in rows["de_master"]["note"]  # no master U given: the row says to check the certificate
 
 
 def test_master_curve_interpolation() -> None:
