@@ -11,9 +11,9 @@ Model of one test point (n runs, each with start/stop readings of the meter unde
 
 δm/δr: rounding of each register reading, rectangular ±d/2 (u = d/√12); δe_master: normal, U/k from the master's
 certificate; mean(E_i): type A, s/√n with n − 1 degrees of freedom (n = 1: no repeatability term, said in the
-note and the budget row). δE_T (water temperature difference between the meters) and δe_drift (the master's drift
-since its calibration) are in the budget at zero with a note saying they are not evaluated (U may be understated
-when they are not negligible). The budget is ``methods.base.budget_json`` (each row's source, unit and note).
+note and the budget row). δE_T: the water temperature difference between the meters (rectangular, ±100·β·ΔT %,
+β the expansion coefficient of water); δe_drift: the master's drift since its calibration (rectangular, from its
+certificate history). The budget is ``methods.base.budget_json`` (each row's source, unit and note).
 Sensitivities (first order, at the mean volumes): c_m = 100/V_ref, c_r = 100 V_meter/(V_master V_ref),
 c_e = (100 + E)/(100 + e_master). U = k u_c with k = t_95(ν_eff) (Welch–Satterthwaite) from ``uncertainty.gum``.
 
@@ -50,6 +50,7 @@ __all__ = [
     "master_error_at",
     "mpe_percent",
     "water_density",
+    "water_expansion",
     "water_meter_point",
     "water_meter_verification",
     "zone",
@@ -265,14 +266,14 @@ _SOURCES = {
     "E_bar": "mean relative error of the runs, E_i = 100 (V_meter − V_ref)/V_ref (OIML R49-2:2013 7.4); type A, "
     "s/√n, ν = n − 1 (GUM 4.2.3)",
     "dE_T": "volume change between meter and master from a water temperature difference (expansion of water, "
-    "β ≈ 2.1·10⁻⁴ /K at 20 °C)",
+    "β from the Tanaka et al. 2001 density)",
     "dm_start": "rounding of the meter's start reading, rectangular ±d/2 (GUM F.2.2.1)",
     "dm_stop": "rounding of the meter's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
     "dr_start": "rounding of the master's start reading, rectangular ±d/2 (GUM F.2.2.1)",
     "dr_stop": "rounding of the master's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
     "de_master": "master meter's error at this flow rate: its calibration certificate's U/k (interpolated; the "
     "larger U of the neighbouring points)",
-    "de_drift": "master meter's drift since its calibration",
+    "de_drift": "master meter's drift since its calibration, rectangular",
 }
 _UNITS = {
     "E_bar": "%",
@@ -286,14 +287,21 @@ _UNITS = {
 }
 
 
-def _notes(n: int, master_U: float) -> dict[str, str]:
+def water_expansion(t: float) -> float:
+    """Volume expansion coefficient β = −(1/ρ)(dρ/dt) of water (1/K) at t (°C), from :func:`water_density`
+    (Tanaka et al. 2001) by a central difference of ±0.01 K: 2.07·10⁻⁴ /K at 20 °C."""
+    t_f = finite("water temperature (°C)", t)
+    lo, hi = max(t_f - 0.01, 0.0), min(t_f + 0.01, 40.0)
+    return -(water_density(hi) - water_density(lo)) / (hi - lo) / water_density(t_f)
+
+
+def _notes(n: int, master_U: float, delta_t: float, drift: float) -> dict[str, str]:
     """Why a term of the budget is zero (METROLOGY: a term left at zero says why in its row)."""
-    notes = {
-        "dE_T": "taken as zero, not evaluated: meter and master are in series and one water temperature is "
-        "measured; a difference ΔT between them shifts E by about 0.02 %/K — U may be understated when they differ",
-        "de_drift": "taken as zero, not evaluated: the master's change since its certificate is not estimated from "
-        "its calibration history — U may be understated; check the master's history",
-    }
+    notes: dict[str, str] = {}
+    if delta_t == 0:
+        notes["dE_T"] = "zero: meter and master are taken to be at one water temperature (temperature_difference_k = 0)"
+    if drift == 0:
+        notes["de_drift"] = "zero: the master's error did not change between its last two certificates"
     if n < 2:
         notes["E_bar"] = "one run only: no repeatability term (u = 0); repeat the run for a type A estimate"
     if master_U == 0:
@@ -316,6 +324,9 @@ def water_meter_point(
     water_temperature: float = 20.0,
     rule: str = "simple",
     quantity: str = "relative error of indication",
+    temperature_difference: float = 0.0,
+    master_drift: float = 0.0,
+    drift_source: str = "",
 ) -> PointResult:
     """Relative error E (%) of a water or flow meter at one flow rate, its U and (optionally) its conformity.
 
@@ -325,6 +336,9 @@ def water_meter_point(
     and k (see :func:`master_error_at`). With ``rates``, ``nominal`` (``"Q1"``..``"Q4"``) checks the actual flow
     against :data:`R49_TEST_FLOW_RANGES`; with ``rates`` and ``accuracy_class`` the result is judged against the
     MPE (``rule`` ``"simple"`` or ``"guarded"``), else conformity is ``notAssessed``.
+    ``temperature_difference`` (K) bounds the water temperature difference between meter and master (rectangular:
+    δE_T = ±100·β·ΔT %, β of water at ``water_temperature``); ``master_drift`` (%) is the half-width of the master's
+    drift since its calibration (rectangular), ``drift_source`` where it came from.
     """
     if not runs:
         raise ValueError("give at least one run (start and stop readings of both registers)")
@@ -339,6 +353,8 @@ def water_meter_point(
         raise ValueError(f"master error {e_m} % is not a meter error; give it in % (e.g. 0.2 for +0.2 %)")
     if rule not in ("simple", "guarded"):
         raise ValueError(f"rule must be 'simple' or 'guarded', got {rule!r}")
+    delta_t = finite("temperature difference between meter and master (K)", temperature_difference, nonneg=True)
+    drift = finite("master drift (%)", master_drift, nonneg=True)
     notes: list[str] = []
     if nominal is not None:
         if rates is None:
@@ -384,8 +400,8 @@ def water_meter_point(
         "dr_start": rectangular(0.0, d_r / 2),
         "dr_stop": rectangular(0.0, d_r / 2),
         "de_master": normal(0.0, master_U / k_m),
-        "dE_T": normal(0.0, 0.0),
-        "de_drift": normal(0.0, 0.0),
+        "dE_T": rectangular(0.0, 100.0 * water_expansion(water_temperature) * delta_t),
+        "de_drift": rectangular(0.0, drift),
     }
     constants = {
         "c_m": 100.0 / vref_bar,
@@ -424,7 +440,19 @@ def water_meter_point(
         conformity=conformity,
         rule=rule_text,
         reference=reference,
-        budget=budget_json(out, unit="%", model=_MODEL_TEXT, describe=_SOURCES, units=_UNITS, notes=_notes(n, master_U))
+        budget=budget_json(
+            out,
+            unit="%",
+            model=_MODEL_TEXT,
+            describe=_SOURCES
+            | {
+                "dE_T": f"{_SOURCES['dE_T']}: |ΔT| <= {delta_t:g} K, β = {water_expansion(water_temperature):.3g} /K "
+                f"at {water_temperature:g} °C, rectangular",
+                "de_drift": f"{_SOURCES['de_drift']}" + (f": {drift_source}" if drift_source else ""),
+            },
+            units=_UNITS,
+            notes=_notes(n, master_U, delta_t, drift),
+        )
         | {"runs": errors, "nominal": nominal},
         note="; ".join(notes),
     )

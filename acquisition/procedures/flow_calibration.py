@@ -42,11 +42,13 @@ from acquisition.procedures.water_r49 import (
     MASTER_RESOLUTION,
     METER_RESOLUTION,
     RULE,
+    TEMPERATURE_DIFFERENCE,
     WATER_DENSITY,
     WATER_TEMPERATURE,
     accuracy_class,
     accuracy_class_spec,
     master_curve,
+    master_drift_at,
     master_runs,
     resolution_litres,
     run_steps,
@@ -141,6 +143,7 @@ PARAMETERS = (
         nullable=True,
     ),
     RULE,
+    TEMPERATURE_DIFFERENCE,
 )
 
 
@@ -272,6 +275,7 @@ class FlowMeterCalibration(Procedure):
             t, density = water_conditions(context.parameters, data, f"{label}-water", f"{q:g} m³/h")
             runs = master_runs(data, label, cfg["runs"], density, volume, f"{q:g} m³/h")
             e_m, u_m, k_m = master_error_at(curve, q)
+            drift, drift_source = master_drift_at(context.standards["master"], q)
             point = water_meter_point(
                 runs,
                 flow_rate=q,
@@ -284,6 +288,9 @@ class FlowMeterCalibration(Procedure):
                 accuracy_class=cfg["class"],
                 water_temperature=t,
                 rule=cfg["rule"],
+                temperature_difference=self.parameter(context, "temperature_difference_k"),
+                master_drift=drift,
+                drift_source=drift_source,
             )
             extra = {
                 "test_volume_l": volume,

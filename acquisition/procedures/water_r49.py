@@ -298,6 +298,38 @@ def master_runs(
     return out
 
 
+#: how far the water temperature at the meter may differ from that at the master (both in series on the rig)
+TEMPERATURE_DIFFERENCE = ParamSpec(
+    "temperature_difference_k",
+    "number",
+    "Chênh lệch nhiệt độ nước lớn nhất giữa đồng hồ cần kiểm và đồng hồ chuẩn (nửa độ rộng, phân bố chữ nhật)",
+    "Largest water temperature difference between the meter under test and the master (half-width, rectangular)",
+    unit="K",
+    minimum=0.0,
+    maximum=10.0,
+    default=0.5,
+)
+
+
+def master_drift_at(standard: StandardUsed, q: float) -> tuple[float, str]:
+    """Half-width (%) of the master meter's drift at flow ``q`` (m³/h) and where it comes from: the change of its
+    certified error there (interpolated as :func:`master_error_at`) since the newest earlier certificate that
+    certifies that flow; without one, the master's expanded U at that flow (conservative: it may drift by as much
+    as it is known to in one calibration interval)."""
+    now, expanded, _ = master_error_at(master_curve(standard), q)
+    for cert in standard.history:
+        earlier = dataclasses.replace(standard, values=cert.values, certificate=cert.number)
+        try:
+            before = master_error_at(master_curve(earlier), q)[0]
+        except ValueError:  # that certificate does not cover this flow, or its rows cannot be read
+            continue
+        return abs(now - before), (
+            f"change {now - before:+.3g} % at {q:g} m³/h between certificates {cert.number} "
+            f"({cert.calibrated_on.isoformat()}) and {standard.certificate}"
+        )
+    return expanded, f"no earlier certificate covers {q:g} m³/h: the master's U = {expanded:g} % there (conservative)"
+
+
 def master_run(data: Mapping[str, StepData], tag: str, density: float) -> MasterRun:
     """The four readings of one run, in L."""
 
@@ -378,6 +410,7 @@ PARAMETERS = (
     WATER_TEMPERATURE,
     WATER_DENSITY,
     RULE,
+    TEMPERATURE_DIFFERENCE,
 )
 
 
@@ -483,6 +516,7 @@ class WaterMeterVerificationR49(Procedure):
             t, density = water_conditions(context.parameters, data, f"{name.lower()}-water", name)
             runs = master_runs(data, name.lower(), cfg["runs"], density, cfg["volumes"][name], name)
             e_m, u_m, k_m = master_error_at(curve, q)
+            drift, drift_source = master_drift_at(context.standards["master"], q)
             point = water_meter_point(
                 runs,
                 flow_rate=q,
@@ -496,6 +530,9 @@ class WaterMeterVerificationR49(Procedure):
                 accuracy_class=cfg["class"],
                 water_temperature=t,
                 rule=cfg["rule"],
+                temperature_difference=self.parameter(context, "temperature_difference_k"),
+                master_drift=drift,
+                drift_source=drift_source,
             )
             extra = {
                 "test_volume_l": cfg["volumes"][name],

@@ -223,6 +223,25 @@ def standard(
     return found
 
 
+def previous_certificate(found: ReferenceStandard, values: Sequence[Mapping[str, Any]], years: int = 2) -> None:
+    """Give ``found``, when it has only its certificate in force, an earlier one ``years`` before with ``values``
+    (its certificate history: the drift of its certified values, :mod:`acquisition.procedures.history`)."""
+    if len(found.certificates) != 1:
+        return
+    current = found.certificates[0]
+    earlier = current.calibrated_on - timedelta(days=365 * years)
+    found.certificates.append(
+        StandardCertificate(
+            issuer=current.issuer,
+            number=f"{current.number}-PREV",
+            calibrated_on=earlier,
+            issued_on=earlier + timedelta(days=2),
+            due_on=current.calibrated_on - timedelta(days=1),
+            values=[dict(v) for v in values],
+        )
+    )
+
+
 #: a demo weight set's certificate: piece label -> (nominal g, conventional mass g, U g at k = 2)
 Certified = Mapping[str, tuple[float, float, float]]
 

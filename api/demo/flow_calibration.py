@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.flow import water_density
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, standard
+from api.demo.base import DemoScenario, instrument, previous_certificate, standard
 from api.demo.water_r49 import SETTLE_TIME_CONSTANTS, TIME_CONSTANT, VirtualClock, kg_per_s
 from registry.models import MetrologyField
 from simulators.flowrig import FlowMeterSimulator
@@ -32,6 +32,8 @@ WATER_TEMPERATURE = 22.0  # °C
 FLOWS = (1.0, 2.5, 5.0, 10.0, 15.0)
 #: the Promass's error curve (flow m³/h, error % of reading), as configured on its simulator
 METER_CURVE: tuple[tuple[float, float], ...] = ((1.0, 0.35), (2.5, 0.22), (5.0, 0.12), (10.0, 0.06), (15.0, 0.04))
+#: how much the master's certified errors changed since its previous certificate (%)
+MASTER_DRIFT = 0.02
 #: the master's certificate (flow m³/h, error %, U %, k = 2); the simulated master has exactly these errors
 MASTER_CERTIFICATE: tuple[tuple[float, float, float], ...] = (
     (0.5, 0.08, 0.10),
@@ -76,7 +78,7 @@ class FlowCalibrationDemo(DemoScenario):
             resolution_unit="kg",
             accuracy_class="",
         )
-        standard(
+        master = standard(
             s,
             today,
             code=MASTER,
@@ -92,6 +94,13 @@ class FlowCalibrationDemo(DemoScenario):
             accuracy_class="0.1",
             values=[
                 {"point": q, "point_unit": "m³/h", "value": e, "unit": "%", "U": u, "k": 2}
+                for q, e, u in MASTER_CERTIFICATE
+            ],
+        )
+        previous_certificate(  # two years earlier the master's errors were MASTER_DRIFT % lower
+            master,
+            [
+                {"point": q, "point_unit": "m³/h", "value": e - MASTER_DRIFT, "unit": "%", "U": u, "k": 2}
                 for q, e, u in MASTER_CERTIFICATE
             ],
         )

@@ -5,7 +5,7 @@ set 1 g – 200 g of separate pieces (loads of several pieces are put together b
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -17,10 +17,11 @@ from api.demo.base import (
     DemoScenario,
     instrument,
     load_balance,
+    previous_certificate,
     start_environment,
     weight_set,
 )
-from registry.models import MetrologyField, StandardCertificate
+from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -96,22 +97,14 @@ class NawiCg18Demo(DemoScenario):
             accuracy_class="I",
         )
         weights = weight_set(s, today, code="DEMO-W-E2", name="Bộ quả cân E2 1 g – 200 g (demo)", certified=CERTIFIED)
-        if len(weights.certificates) == 1:  # the previous certificate: the drift of each piece it certifies
-            current = weights.certificates[0]
-            weights.certificates.append(
-                StandardCertificate(
-                    issuer=current.issuer,
-                    number=f"{current.number}-PREV",
-                    calibrated_on=current.calibrated_on - timedelta(days=730),
-                    issued_on=current.calibrated_on - timedelta(days=728),
-                    due_on=current.calibrated_on - timedelta(days=1),
-                    values=[
-                        {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
-                        for label, (n, m, u) in PREVIOUS.items()
-                    ],
-                )
-            )
-            s.flush()
+        previous_certificate(  # the previous certificate: the drift of each piece it certifies
+            weights,
+            [
+                {"point": n, "value": m, "unit": "g", "U": u, "k": 2, "label": label}
+                for label, (n, m, u) in PREVIOUS.items()
+            ],
+        )
+        s.flush()
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(MtSicsSimulator("bal-1", SERIAL, settle_time=0.15, stability_timeout=0.3, seed=11))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.flow import water_density
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, standard
+from api.demo.base import DemoScenario, instrument, previous_certificate, standard
 from drivers.base import Instrument
 from drivers.manual import ManualEntry
 from registry.models import MetrologyField
@@ -45,6 +45,8 @@ SETTLE_TIME_CONSTANTS = 40.0  # after closing the valve: the flow decays by e^-4
 TEST_FLOWS = {"Q1": 0.0164, "Q2": 0.0262, "Q3": 2.4}
 #: the virtual water meter's error curve: (flow m³/h, error %)
 METER_CURVE: tuple[tuple[float, float], ...] = ((0.0164, 1.2), (0.0262, 0.6), (2.4, -0.3))
+#: how much the master's certified errors changed since its previous certificate (%)
+MASTER_DRIFT = 0.02
 #: the master meter's certificate (flow m³/h, error %, U %, k = 2); the simulated master has exactly these errors
 MASTER_CERTIFICATE: tuple[tuple[float, float, float], ...] = (
     (0.01, 0.30, 0.15),
@@ -126,7 +128,7 @@ class WaterR49Demo(DemoScenario):
             resolution_unit="L",
             accuracy_class="2",
         )
-        standard(
+        master = standard(
             s,
             today,
             code=MASTER,
@@ -142,6 +144,13 @@ class WaterR49Demo(DemoScenario):
             accuracy_class="0.1",
             values=[
                 {"point": q, "point_unit": "m³/h", "value": e, "unit": "%", "U": u, "k": 2}
+                for q, e, u in MASTER_CERTIFICATE
+            ],
+        )
+        previous_certificate(  # two years earlier the master's errors were MASTER_DRIFT % lower
+            master,
+            [
+                {"point": q, "point_unit": "m³/h", "value": e - MASTER_DRIFT, "unit": "%", "U": u, "k": 2}
                 for q, e, u in MASTER_CERTIFICATE
             ],
         )

@@ -119,8 +119,11 @@ def test_demo_finds_the_promass_error_curve(demo_run: Callable[..., DemoRun]) ->
     lower flows whose errors differ by <= 0.31 % (<= 0.0013 %). The master's +0.03..+0.08 % is corrected through
     its certificate; without that correction the errors would be off by more than the bound.
 
-    U by hand: the master's certificate u = U/2 dominates; the resolution terms (0.001 L over >= 16.7 L) and the
-    repeatability (float32 rounding) add < 1 % to u_c, ν_eff is large, so U ≈ 1.96 · U_cert/2 (within 3 %)."""
+    U by hand: the master's certificate u = U/2 dominates; with it the master's drift since its previous certificate
+    (the demo's errors changed by 0.02 %: rectangular, u = 0.02/√3) and the water temperature difference between the
+    meters (±0.5 K by default at 22 °C, β ≈ 2.3·10⁻⁴ /K, handbook value: half-width 0.0115 %, u = 0.0115/√3); the
+    resolution terms (0.001 L over >= 16.7 L) and the repeatability (float32 rounding) add < 1 % to u_c, ν_eff is
+    large, so U ≈ 1.96 · √((U_cert/2)² + (0.02/√3)² + (0.0115/√3)²) (within 3 %)."""
     run = demo_run("flow-meter-calibration")
     assert run.outcome.state == "completed", run.outcome.message
     results = run.outcome.results
@@ -129,7 +132,10 @@ def test_demo_finds_the_promass_error_curve(demo_run: Callable[..., DemoRun]) ->
         assert r.point is not None
         assert abs(r.value - METER_ERROR[r.point]) <= 0.003, (r.point, r.value)
         expanded = r.U
-        assert expanded == pytest.approx(1.96 * MASTER_U[r.point] / 2, rel=0.03)
+        u_c = math.sqrt((MASTER_U[r.point] / 2) ** 2 + (0.02 / math.sqrt(3)) ** 2 + (0.0115 / math.sqrt(3)) ** 2)
+        assert expanded == pytest.approx(1.96 * u_c, rel=0.03)
+        rows = {row["input"]: row for row in r.budget["rows"]}
+        assert "-PREV" in rows["de_drift"]["source"] and "0.5 K" in rows["dE_T"]["source"]
         assert r.k is not None and 1.95 < r.k < 2.1
         assert (r.mpe, r.conformity) == (None, "notAssessed")
         curve = r.budget["error_curve"]

@@ -125,7 +125,9 @@ def test_evaluate_by_hand_at_q3(master_unit: str, start: float, stop: float) -> 
     master certificate flat +0.10 % (U 0.2 %, k = 2) -> V_ref = 100/1.001 = 99.9001 L. Meter 10.00 -> 110.60 L:
     E = 100 (100.6 − 99.9001)/99.9001 = 0.70060 %. MPE class 2 upper zone at 20 °C: 2 % -> pass.
     u: meter rounding 2 × (100/V_ref · 0.05/√12); master rounding 2 × (100 V_m/(V_r V_ref) · 0.001/√12);
-    certificate 0.1 % × (100 + E)/(100 + 0.1); one run -> ν = ∞, k = 1.96."""
+    certificate 0.1 % × (100 + E)/(100 + 0.1); the master's drift: no earlier certificate, so its U = 0.2 % as the
+    half-width (u = 0.2/√3, the same sensitivity); the water temperature difference: ±0.5 K (the default) at 20 °C,
+    β = 2.07·10⁻⁴ /K (handbook value), half-width 0.01035 %, u = 0.01035/√3; one run -> ν = ∞, k = 1.96."""
     flat = ({"point": 0.01, "value": 0.1, "U": 0.2, "k": 2}, {"point": 3.5, "value": 0.1, "U": 0.2, "k": 2})
     ctx = _context(
         master=_master(rows=flat),
@@ -149,10 +151,14 @@ def test_evaluate_by_hand_at_q3(master_unit: str, start: float, stop: float) -> 
     u_m = 100 / v_ref * 0.05 / math.sqrt(12)
     u_r = 100 * 100.6 / (100.0 * v_ref) * 0.001 / math.sqrt(12)
     u_e = 0.1 * (100 + e) / 100.1
-    u_c = math.sqrt(2 * u_m**2 + 2 * u_r**2 + u_e**2)
+    u_d = 0.2 / math.sqrt(3) * (100 + e) / 100.1
+    u_t = 100 * 2.07e-4 * 0.5 / math.sqrt(3)
+    u_c = math.sqrt(2 * u_m**2 + 2 * u_r**2 + u_e**2 + u_d**2 + u_t**2)
     assert point.k == pytest.approx(1.959964, rel=1e-6)
     expanded = point.U
-    assert expanded == pytest.approx(1.959964 * u_c, rel=1e-6)
+    assert expanded == pytest.approx(1.959964 * u_c, rel=1e-4)  # β to 3 digits
+    rows = {row["input"]: row for row in point.budget["rows"]}
+    assert "no earlier certificate" in rows["de_drift"]["source"]
     assert (point.point, point.mpe, point.conformity) == (2.4, 2.0, "pass")
     assert point.budget["water_density_kg_m3"] == 1000.0
 
@@ -184,10 +190,13 @@ def test_demo_finds_the_virtual_meters_errors_and_passes(demo_run: Callable[...,
     for name, r in zip(("Q1", "Q2", "Q3"), results, strict=True):
         assert abs(r.value - ERRORS[name]) <= _bound(name), (name, r.value)
         # U by hand: two meter readings (d/√12 each) over V, two master readings (0.001 L/√12), the master's
-        # certificate U/2 (the larger U of the neighbouring certificate points); one run -> k = 1.96
+        # certificate U/2 (the larger U of the neighbouring certificate points), its drift since its previous
+        # certificate (0.02 %, rectangular), the water temperature difference (±0.5 K at 20 °C, β = 2.07·10⁻⁴ /K,
+        # handbook value, rectangular); one run -> k = 1.96
         u_m = 100 / VOLUMES[name] * D / math.sqrt(12)
         u_r = 100 / VOLUMES[name] * 0.001 / math.sqrt(12)
-        u_c = math.sqrt(2 * u_m**2 + 2 * u_r**2 + (MASTER_U[name] / 2) ** 2)
+        u_d, u_t = 0.02 / math.sqrt(3), 100 * 2.07e-4 * 0.5 / math.sqrt(3)
+        u_c = math.sqrt(2 * u_m**2 + 2 * u_r**2 + (MASTER_U[name] / 2) ** 2 + u_d**2 + u_t**2)
         expanded = r.U
         assert expanded == pytest.approx(1.96 * u_c, rel=0.02)
         assert r.mpe == (5.0 if name == "Q1" else 2.0)  # Q1 < Q2 = 0.025: lower zone

@@ -23,6 +23,7 @@ from acquisition.methods.flow import (
     master_error_at,
     mpe_percent,
     water_density,
+    water_expansion,
     water_meter_point,
     water_meter_verification,
     zone,
@@ -136,9 +137,9 @@ def test_worked_example_at_q3_against_master_meter() -> None:
     assert rows["dm_start"]["u"] == pytest.approx(u_m, rel=1e-9)  # in L; c = 1 %/L turns it into %
     assert rows["de_master"]["contribution"] == pytest.approx(-u_e, rel=1e-9)  # E falls as the master's error rises
     assert p.budget["U"] == pytest.approx(p.budget["k"] * u_c, rel=1e-9)
-    # terms the model leaves at zero say so (and that U may be understated because of them)
+    # terms left at zero say why
     for name in ("dE_T", "de_drift"):
-        assert rows[name]["u"] == 0.0 and "not evaluated" in rows[name]["note"]
+        assert rows[name]["u"] == 0.0 and rows[name]["note"].startswith("zero:")
     assert "note" not in rows["E_bar"] and "note" not in rows["de_master"]  # three runs, a certified master
 
 
@@ -278,3 +279,18 @@ def test_bad_arguments() -> None:
         flow_rates(2.5, 1.5)
     with pytest.raises(ValueError, match="Q3"):
         flow_rates(float("nan"), 100)
+
+
+def test_temperature_difference_and_master_drift_enter_u() -> None:
+    """The Q3 point of the worked example with ΔT ≤ 0.5 K between the meters at 20 °C and a master that drifted
+    0.03 % since its previous certificate (both rectangular). β of water at 20 °C = 2.07·10⁻⁴ /K (handbook value):
+    δE_T half-width 100 · 2.07e-4 · 0.5 = 0.01035 %, u = 0.005976 %; drift u = 0.03/√3 = 0.017321 %, sensitivity
+    c_e = 100.5/100.2 as for the certificate's error. u_c² = 0.0062818 + 0.005976² + (0.017321·1.002994)²
+    = 0.0062818 + 3.5712e-5 + 3.0183e-4 = 0.0066193 -> u_c = 0.081359 %."""
+    p = _q3_point(temperature_difference=0.5, master_drift=0.03, drift_source="change between C-1 and C-2")
+    rows = {r["input"]: r for r in p.budget["rows"]}
+    assert rows["dE_T"]["u"] == pytest.approx(0.01035 / math.sqrt(3), rel=2e-3)
+    assert rows["de_drift"]["u"] == pytest.approx(0.03 / math.sqrt(3), rel=1e-12)
+    assert "C-1 and C-2" in rows["de_drift"]["source"] and "0.5 K" in rows["dE_T"]["source"]
+    assert p.budget["u"] == pytest.approx(0.081359, rel=1e-3)
+    assert water_expansion(20.0) == pytest.approx(2.07e-4, rel=3e-3)
