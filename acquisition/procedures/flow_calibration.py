@@ -152,7 +152,7 @@ class FlowMeterCalibration(Procedure):
 
     definition = ProcedureDefinition(
         code="flow-meter-calibration",
-        version="1",
+        version="2",
         kind="calibration",
         field="volume-flow",
         title="Hiệu chuẩn lưu lượng kế / Calibration of a flow meter against a master meter",

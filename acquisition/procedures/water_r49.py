@@ -419,7 +419,7 @@ class WaterMeterVerificationR49(Procedure):
 
     definition = ProcedureDefinition(
         code="water-meter-verification-r49",
-        version="1",
+        version="2",
         kind="verification",
         field="volume-flow",
         title="Kiểm định đồng hồ nước / Verification of a water meter (OIML R49)",
