@@ -51,6 +51,13 @@ class Prompter(ABC):
         self.notify(f"[{number}/{total}] {title}")
 
 
+def localised(title: str, language: str) -> str:
+    """A step title in ``language`` first: titles are written ``"Vietnamese / English"``; for ``"en"`` the halves
+    swap (``"English / Vietnamese"``). A title without the separator is returned as it is."""
+    vi, sep, en = title.partition(" / ")
+    return f"{en} / {vi}" if sep and language == "en" else title
+
+
 class AutomaticPrompter(Prompter):
     """Performs actions with a function (the virtual lab's controls in demo mode, or a script in tests)."""
 

@@ -397,7 +397,7 @@ class DmmCalibration(Procedure):
                     Step(
                         f"connect-{connected}",
                         "calibrator",
-                        f"Đấu nối / connection: {connected}",
+                        f"Đấu nối: {connected} / connection: {connected}",
                         OperatorAction("connect", vi, en, {"connection": connected}),
                         keep=0,
                         commands=(standby,),
@@ -412,7 +412,10 @@ class DmmCalibration(Procedure):
                 Step(
                     self._step_id(i, pt),
                     "dmm",
-                    f"{pt.label()}, thang đo / range {_human(pt.range, pt.unit)}",
+                    (
+                        f"{pt.label()}, thang đo {_human(pt.range, pt.unit)} / "
+                        f"{pt.label()}, range {_human(pt.range, pt.unit)}"
+                    ),
                     keep=cfg["n"],
                     stability=StabilityCriterion(window=cfg["n"], max_spread=cfg["spread"] * a, timeout=cfg["timeout"]),
                     meta={

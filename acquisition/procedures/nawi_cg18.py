@@ -361,7 +361,15 @@ class NawiCalibrationCg18(Procedure):
         )
         steps = []
         if cfg["adjusted"]:
-            steps.append(Step("adjust", "balance", "Adjustment before calibration", _ADJUST, keep=0))
+            steps.append(
+                Step(
+                    "adjust",
+                    "balance",
+                    "Hiệu chỉnh cân trước khi hiệu chuẩn / adjustment before calibration",
+                    _ADJUST,
+                    keep=0,
+                )
+            )
         steps.append(
             Step(
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
@@ -370,13 +378,20 @@ class NawiCalibrationCg18(Procedure):
         for i in range(1, cfg["n"] + 1):  # each weighing (no load, then the load) is one unit
             group = f"rep-{i}"
             steps.append(
-                Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: zero", _place(None), stability=crit, group=group)
+                Step(
+                    f"rep-zero-{i}",
+                    "balance",
+                    f"Độ lặp lại {i}: không tải / repeatability {i}: no load",
+                    _place(None),
+                    stability=crit,
+                    group=group,
+                )
             )
             steps.append(
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Repeatability {i}: {cfg['repeat'].nominal:g} g",
+                    f"Độ lặp lại {i}: {cfg['repeat'].nominal:g} g / repeatability {i}: {cfg['repeat'].nominal:g} g",
                     _place(cfg["repeat"]),
                     stability=crit,
                     group=group,
@@ -386,7 +401,7 @@ class NawiCalibrationCg18(Procedure):
             Step(
                 "ecc-centre",
                 "balance",
-                f"Eccentricity: centre {cfg['ecc'].nominal:g} g",
+                f"Độ lệch tâm: giữa đĩa {cfg['ecc'].nominal:g} g / eccentricity: centre {cfg['ecc'].nominal:g} g",
                 _place(cfg["ecc"]),
                 stability=crit,
                 group="eccentricity",
@@ -397,7 +412,7 @@ class NawiCalibrationCg18(Procedure):
                 Step(
                     f"ecc-{key}",
                     "balance",
-                    f"Eccentricity: {en}",
+                    f"Độ lệch tâm: {vi} / eccentricity: {en}",
                     _place(cfg["ecc"], key, vi, en),
                     stability=crit,
                     group="eccentricity",
@@ -406,14 +421,21 @@ class NawiCalibrationCg18(Procedure):
         # the no-load indication and the loading sequence up and down are one unit (cg-18 5.2): every error is
         # taken against that no-load indication, and an interruption changes the loading history
         steps.append(
-            Step("zero", "balance", "Errors of indication: no load", _place(None), stability=crit, group="errors")
+            Step(
+                "zero",
+                "balance",
+                "Sai số chỉ thị: không tải / errors of indication: no load",
+                _place(None),
+                stability=crit,
+                group="errors",
+            )
         )
         for load in cfg["loads"]:
             steps.append(
                 Step(
                     f"load-{load.nominal:g}",
                     "balance",
-                    f"Errors of indication: {load.nominal:g} g",
+                    f"Sai số chỉ thị: {load.nominal:g} g / errors of indication: {load.nominal:g} g",
                     _place(load),
                     stability=crit,
                     meta={"load_g": load.nominal},
@@ -426,14 +448,19 @@ class NawiCalibrationCg18(Procedure):
                     Step(
                         f"down-{load.nominal:g}",
                         "balance",
-                        f"Errors of indication, decreasing: {load.nominal:g} g",
+                        (
+                            f"Sai số chỉ thị, giảm tải: {load.nominal:g} g / "
+                            f"errors of indication, decreasing: {load.nominal:g} g"
+                        ),
                         _place(load),
                         stability=crit,
                         meta={"load_g": load.nominal, "direction": "down"},
                         group="errors",
                     )
                 )
-        steps.append(Step("unload", "balance", "No load at the end", _place(None), stability=crit))
+        steps.append(
+            Step("unload", "balance", "Không tải lúc kết thúc / no load at the end", _place(None), stability=crit)
+        )
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
         )

@@ -369,12 +369,39 @@ class NawiVerificationR76(Procedure):
             f"Gently add a weight of {cfg.add:g} g (1.4 d) to the pan",
             {"add_g": cfg.add, "load_g": load.nominal},
         )
-        title = f"Discrimination at {load.nominal:g} g"
+        vi_title, title = f"Độ phân biệt tại {load.nominal:g} g", f"discrimination at {load.nominal:g} g"
         return [
-            Step(f"{key}-start", "balance", f"{title}: + {n} × {small:g} g (I)", start, stability=crit),
-            Step(f"{key}-down", "balance", f"{title}: small weights off until I − d", down, stability=crit),
-            Step(f"{key}-back", "balance", f"{title}: one {small:g} g back", back, stability=crit),
-            Step(f"{key}-plus", "balance", f"{title}: + {cfg.add:g} g (1.4 d), I + d required", plus, stability=crit),
+            Step(
+                f"{key}-start",
+                "balance",
+                f"{vi_title}: + {n} × {small:g} g (I) / {title}: + {n} × {small:g} g (I)",
+                start,
+                stability=crit,
+            ),
+            Step(
+                f"{key}-down",
+                "balance",
+                f"{vi_title}: bớt quả cân nhỏ đến I − d / {title}: small weights off until I − d",
+                down,
+                stability=crit,
+            ),
+            Step(
+                f"{key}-back",
+                "balance",
+                f"{vi_title}: đặt lại một quả {small:g} g / {title}: one {small:g} g back",
+                back,
+                stability=crit,
+            ),
+            Step(
+                f"{key}-plus",
+                "balance",
+                (
+                    f"{vi_title}: + {cfg.add:g} g (1,4 d), phải được I + d / "
+                    f"{title}: + {cfg.add:g} g (1.4 d), I + d required"
+                ),
+                plus,
+                stability=crit,
+            ),
         ]
 
     def plan(self, context: RunContext) -> list[Step]:
@@ -384,7 +411,9 @@ class NawiVerificationR76(Procedure):
             Step(
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
             ),
-            Step("wt-zero", "balance", "Weighing test: no load", self._empty(), stability=crit),
+            Step(
+                "wt-zero", "balance", "Phép thử cân: không tải / weighing test: no load", self._empty(), stability=crit
+            ),
         ]
         top = cfg.loads[-1]
         for load in cfg.loads:
@@ -392,7 +421,7 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"wt-up-{load.nominal:g}",
                     "balance",
-                    f"Weighing test, increasing: {load.nominal:g} g",
+                    f"Phép thử cân, tăng tải: {load.nominal:g} g / weighing test, increasing: {load.nominal:g} g",
                     self._place(load),
                     stability=crit,
                     meta={"load_g": load.nominal, "direction": "up"},
@@ -403,18 +432,23 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"wt-down-{load.nominal:g}",
                     "balance",
-                    f"Weighing test, decreasing from {top.nominal:g} g: {load.nominal:g} g",
+                    (
+                        f"Phép thử cân, giảm tải từ {top.nominal:g} g: {load.nominal:g} g / "
+                        f"weighing test, decreasing from {top.nominal:g} g: {load.nominal:g} g"
+                    ),
                     self._place(load),
                     stability=crit,
                     meta={"load_g": load.nominal, "direction": "down"},
                 )
             )
-        steps.append(Step("ecc-zero", "balance", "Eccentricity: no load", self._empty(), stability=crit))
+        steps.append(
+            Step("ecc-zero", "balance", "Độ lệch tâm: không tải / eccentricity: no load", self._empty(), stability=crit)
+        )
         steps.append(
             Step(
                 "ecc-centre",
                 "balance",
-                f"Eccentricity: {cfg.ecc.nominal:g} g at the centre",
+                f"Độ lệch tâm: {cfg.ecc.nominal:g} g ở giữa / eccentricity: {cfg.ecc.nominal:g} g at the centre",
                 self._place(cfg.ecc),
                 stability=crit,
             )
@@ -424,25 +458,35 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"ecc-{key}",
                     "balance",
-                    f"Eccentricity: {cfg.ecc.nominal:g} g {en}",
+                    f"Độ lệch tâm: {cfg.ecc.nominal:g} g {vi} / eccentricity: {cfg.ecc.nominal:g} g {en}",
                     self._place(cfg.ecc, vi, en, key),
                     stability=crit,
                 )
             )
         for i in range(1, cfg.repetitions + 1):
-            steps.append(Step(f"rep-zero-{i}", "balance", f"Repeatability {i}: no load", self._empty(), stability=crit))
+            steps.append(
+                Step(
+                    f"rep-zero-{i}",
+                    "balance",
+                    f"Độ lặp lại {i}: không tải / repeatability {i}: no load",
+                    self._empty(),
+                    stability=crit,
+                )
+            )
             steps.append(
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Repeatability {i}: {cfg.rep.nominal:g} g",
+                    f"Độ lặp lại {i}: {cfg.rep.nominal:g} g / repeatability {i}: {cfg.rep.nominal:g} g",
                     self._place(cfg.rep),
                     stability=crit,
                 )
             )
         for load in cfg.disc:
             steps.extend(self._discrimination_steps(cfg, load))
-        steps.append(Step("unload", "balance", "No load at the end", self._empty(), stability=crit))
+        steps.append(
+            Step("unload", "balance", "Không tải lúc kết thúc / no load at the end", self._empty(), stability=crit)
+        )
         steps.append(
             Step("env-end", "environment", "Điều kiện môi trường lúc kết thúc / environment at end", environment=True)
         )

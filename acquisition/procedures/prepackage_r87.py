@@ -247,13 +247,13 @@ class PrepackageR87(Procedure):
         cfg = self.config(context)
         crit = cfg.criterion
         empty = OperatorAction("remove-load", "Để trống đĩa cân", "Leave the pan empty", {"load_g": 0.0})
-        steps = [Step("zero", "balance", "Empty pan", empty, stability=crit)]
+        steps = [Step("zero", "balance", "Đĩa cân trống / empty pan", empty, stability=crit)]
         for i in range(1, cfg.tare_count + 1):
             steps.append(
                 Step(
                     f"tare-{i}",
                     "balance",
-                    f"Tare: empty packaging {i}/{cfg.tare_count}",
+                    f"Bì: bao bì rỗng {i}/{cfg.tare_count} / tare: empty packaging {i}/{cfg.tare_count}",
                     self._package("tare", i, cfg.tare_count),
                     stability=crit,
                     meta={"kind": "tare", "index": i},
@@ -264,13 +264,15 @@ class PrepackageR87(Procedure):
                 Step(
                     f"gross-{j}",
                     "balance",
-                    f"Sample prepackage {j}/{cfg.plan.n}",
+                    f"Gói mẫu {j}/{cfg.plan.n} / sample prepackage {j}/{cfg.plan.n}",
                     self._package("gross", j, cfg.plan.n),
                     stability=crit,
                     meta={"kind": "gross", "index": j},
                 )
             )
-        steps.append(Step("unload", "balance", "Empty pan at the end", empty, stability=crit))
+        steps.append(
+            Step("unload", "balance", "Đĩa cân trống lúc kết thúc / empty pan at the end", empty, stability=crit)
+        )
         return steps
 
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:

@@ -679,7 +679,10 @@ class WeightCalibrationR111(Procedure):
                     Step(
                         f"cycle-{i}-{label}",
                         "comparator",
-                        f"ABBA {i}/{n} {label}: {en_weight} {nominal:g} g",
+                        (
+                            f"ABBA {i}/{n} {label}: {vi_weight} {nominal:g} g / "
+                            f"ABBA {i}/{n} {label}: {en_weight} {nominal:g} g"
+                        ),
                         action,
                         stability=cfg["stability"],
                         meta={"cycle": i, "position": position, "weight": weight, "nominal_g": nominal},

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acquisition.prompts import OperatorAborted, OperatorAction, Prompter
+from acquisition.prompts import OperatorAborted, OperatorAction, Prompter, localised
 from api.cli.errors import fail
 from api.cli.tables import budget_console, budget_table, number
 
@@ -89,7 +89,7 @@ class ConsolePrompter(Prompter):
         width = 24
         done = round(width * (number - 1) / max(total, 1))
         bar = "█" * done + "░" * (width - done)
-        self._say(f"{bar} {number}/{total} {title}")
+        self._say(f"{bar} {number}/{total} {localised(title, self.language)}")
 
     def notify(self, message: str) -> None:
         self._say(f"  {message}")

@@ -60,3 +60,34 @@ def test_r76_groups_follow_the_tests() -> None:
     disc = [g for g in groups if g.startswith("disc-")]
     assert disc and all([i.rsplit("-", 1)[1] for i in groups[g]] == ["start", "down", "back", "plus"] for g in disc)
     assert set(groups[""]) == {"env-start", "unload", "env-end"}
+
+
+def test_every_step_title_is_vietnamese_then_english() -> None:
+    """Issue 14: `--lang en` swaps step titles as it swaps prompts; every title of every demo plan is "vi / en"."""
+    from acquisition.procedures import get_procedure, procedure_ids
+    from acquisition.prompts import localised
+    from tests.acquisition import (
+        test_dmm,
+        test_flow_calibration,
+        test_nawi_cg18,
+        test_nawi_r76,
+        test_prepackage_r87,
+        test_water_r49,
+        test_weights_r111,
+    )
+
+    contexts = {
+        "nawi-calibration-cg18": test_nawi_cg18.context(adjusted_before_calibration=True),
+        "nawi-verification-r76": test_nawi_r76.context(),
+        "weight-calibration-r111": test_weights_r111.context({}),
+        "water-meter-verification-r49": test_water_r49._context(),
+        "flow-meter-calibration": test_flow_calibration._context(),
+        "dmm-calibration": test_dmm.context(),
+        "prepackage-r87": test_prepackage_r87.context(),
+    }
+    for code, ctx in contexts.items():
+        for step in get_procedure(code).plan(ctx):
+            vi, sep, en = step.title.partition(" / ")
+            assert sep and vi and en and " / " not in en, (code, step.title)
+            assert localised(step.title, "en") == f"{en} / {vi}" and localised(step.title, "vi") == step.title
+    assert set(contexts) == set(procedure_ids())

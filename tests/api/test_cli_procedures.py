@@ -110,3 +110,12 @@ def test_a_hostile_param_gets_one_line_and_exit_2(env: dict[str, str], param: st
     assert done.returncode == 2, done.stderr[-500:]
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()[-1]) < 400  # a short excerpt of the value, not all of it
+
+
+def test_lang_en_swaps_the_step_titles(env: dict[str, str]) -> None:
+    """Issue 14: `--lang en` put the prompts in English first but not the step titles of the progress line."""
+    done = caltrace(env, "calibrate", "--demo", "--procedure", "prepackage-r87", "--lang", "en", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert " 1/" in done.stderr and "empty pan / Đĩa cân trống" in done.stderr
+    vi = caltrace(env, "calibrate", "--demo", "--procedure", "prepackage-r87", "--json")
+    assert "Đĩa cân trống / empty pan" in vi.stderr
