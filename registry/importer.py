@@ -55,7 +55,7 @@ from registry.models import (
     Run,
     instrument_identity,
 )
-from registry.vocabulary import name_key
+from registry.vocabulary import identity_part, looks_like_formula, name_key
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,8 @@ VIETNAMESE_HEADERS: dict[str, str] = {
 }
 
 MAX_INTERVAL_MONTHS = 120
+#: the earliest date accepted in a date column: older ones are typos or Excel's zero date (00/01/1900)
+EARLIEST_DATE = date(1950, 1, 1)
 FLUSH_EVERY = 500  # instruments per flush: bounds memory, keeps each audit append a moderate batch
 INSERT_EVERY = 2000  # new instruments per multi-row INSERT (and audit append)
 HEADER_SEARCH_ROWS = 10  # the header may sit below a title line or two
@@ -781,7 +783,8 @@ def parse_quantity(value: Cell) -> tuple[Decimal, str]:
 
 def parse_date(value: Cell, today: date) -> date | None:
     """A calibration date: an Excel date cell, ISO ``2026-03-15``, Vietnamese ``15/03/2026`` (also ``15-03-2026``,
-    ``15.03.2026``, ``ngày 15 tháng 3 năm 2026``); None when empty; never after ``today``."""
+    ``15.03.2026``, ``ngày 15 tháng 3 năm 2026``); None when empty; never after ``today`` nor before
+    :data:`EARLIEST_DATE` (1950: a typo in the year, or Excel's empty date 00/01/1900)."""
     if _is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -796,6 +799,11 @@ def parse_date(value: Cell, today: date) -> date | None:
         found = _date_from_text(clean_text(value))
     if found > today:
         raise CellError(f"{found.strftime('%d/%m/%Y')} is in the future (today is {today.strftime('%d/%m/%Y')})")
+    if found < EARLIEST_DATE:
+        raise CellError(
+            f"{found.strftime('%d/%m/%Y')} is before {EARLIEST_DATE.year}: check the year (an empty Excel date cell "
+            "shows as 1900)"
+        )
     return found
 
 
@@ -1001,6 +1009,7 @@ _NO_SERIAL = {"-", "--", "n/a", "na", "không", "không có", "ksn", "không s�
 
 
 _key = name_key  # case-, space- and Unicode-form-insensitive key of a name or serial
+_ident = identity_part  # an instrument's identity: case and every space ignored (``B91 234`` = ``b91234``)
 
 
 # --- the import ------------------------------------------------------------------------------------------------------
@@ -1144,7 +1153,7 @@ class _Importer:
             ).join(Customer, MeasuringInstrument.owner_id == Customer.id)
         )
         for inst_id, manufacturer, model, serial, owner in rows:
-            self.existing.setdefault((_key(manufacturer), _key(model), _key(serial)), (inst_id, owner))
+            self.existing.setdefault((_ident(manufacturer), _ident(model), _ident(serial)), (inst_id, owner))
 
     @classmethod
     def changed_since(cls, session: Session, seq: int) -> bool:
@@ -1173,6 +1182,21 @@ class _Importer:
     def reject(self, row: int, column: str, reason: str) -> None:
         self.report.rejected.append(RowIssue(row, column, self.columns.name(column), reason))
 
+    def flag_formula(self, row: int, column: str, text: str) -> None:
+        """Note a text cell that a spreadsheet would run as a formula (OWASP CSV injection): it is kept as text,
+        never evaluated, and caltrace's CSV exports write it with a leading ``'``."""
+        if looks_like_formula(text):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            self.report.warnings.append(
+                RowIssue(
+                    row,
+                    column,
+                    self.columns.name(column),
+                    f"{shown!r} starts with {text[0]!r}, so a spreadsheet could run it as a formula: kept as text "
+                    "(not evaluated); check it is what the customer wrote",
+                )
+            )
+
     def validate(self, row: int, cells: Sequence[Cell]) -> _Row | None:
         """The row's values, or None after recording every problem it has."""
         problems = len(self.report.rejected)
@@ -1190,6 +1214,7 @@ class _Importer:
             limit = _LENGTHS["name" if column == "customer" else column]
             if len(texts[column]) > limit:
                 self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
+            self.flag_formula(row, column, texts[column])
         if not texts["customer"] and "customer" not in unreadable:
             hint = " (merged cells? unmerge them and fill the customer in on every row)" if self.xlsx else ""
             self.reject(row, "customer", "required: the customer (owner) of the instrument" + hint)
@@ -1212,7 +1237,7 @@ class _Importer:
         last = self._cell(row, "last_calibrated", lambda v: parse_date(v, self.today), get(cells, "last_calibrated"))
         measured = self._range_and_resolution(row, get(cells, "range"), get(cells, "resolution"))
 
-        key = (_key(texts["manufacturer"]), _key(texts["model"]), _key(serial))
+        key = (_ident(texts["manufacturer"]), _ident(texts["model"]), _ident(serial))
         if serial:
             self._check_duplicate(row, key, texts)
         if len(self.report.rejected) > problems:
@@ -1262,6 +1287,7 @@ class _Importer:
                 ok = False
             else:
                 if parsed is None:
+                    self.flag_formula(row, "range", range_text)
                     self.report.warnings.append(
                         RowIssue(
                             row,
@@ -1526,6 +1552,7 @@ def _instrument_values(row: _Row, owner: Customer) -> dict[str, Any]:
     """Every column of a new instrument (but its id), as :func:`_build_instrument` and a flush would set them."""
     values = {"field": infer_field(row.values["kind"]), **row.values, "owner_id": owner.id}
     values["identity_key"] = instrument_identity(values["manufacturer"], values["model"], values["serial_number"])
+    values["serial_key"] = identity_part(values["serial_number"])
     return _with_defaults(MeasuringInstrument.__table__, values)
 
 
@@ -1831,6 +1858,7 @@ class _LotImporter(_Importer):
                 texts[column] = ""
                 continue
             limit = _LENGTHS["name"] if column == "packer" else _LOT_LENGTHS[column]
+            self.flag_formula(row, column, texts[column])
             if len(texts[column]) > limit:
                 self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
             elif not texts[column] and column in LOT_REQUIRED_COLUMNS:
