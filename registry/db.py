@@ -81,6 +81,9 @@ def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: A
         _sqlite_setup(engine, busy_timeout_s)
     else:
         options = f"-c lock_timeout={int(busy_timeout_s * 1000)}"
+        given = parsed.query.get("options")  # the URL's own ?options=... are kept, ours added after them
+        if given:
+            options = f"{given if isinstance(given, str) else ' '.join(given)} {options}"
         engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **kwargs)
     return engine
 

@@ -413,9 +413,14 @@ def _read_csv(path: Path, data: bytes) -> Sheet:
     return Sheet("csv", f"encoding {encoding}, delimiter {shown}", rows)
 
 
+_EXCEL_TEXT = re.compile(r'\s*="(.*)"\s*')
+
+
 def _unquote_excel_text(cell: str) -> str:
     """``="0101234567"`` (the CSV trick that keeps leading zeros in Excel) -> ``0101234567``."""
-    match = re.fullmatch(r'\s*="(.*)"\s*', cell)
+    if "=" not in cell:  # the common case, without a regular expression (every cell of a CSV comes here)
+        return cell
+    match = _EXCEL_TEXT.fullmatch(cell)
     return match.group(1) if match else cell
 
 
@@ -500,7 +505,7 @@ def clean_text(value: Cell) -> str:
         raise CellError(
             f"the spreadsheet turned this into a date/time ({value}): format the column as Text and type it again"
         )
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", str(value))).strip()
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)*|[.,]\d+)"
@@ -1550,7 +1555,9 @@ def _unconvertible(source: str, target: str) -> str:
 
 def _instrument_values(row: _Row, owner: Customer) -> dict[str, Any]:
     """Every column of a new instrument (but its id), as :func:`_build_instrument` and a flush would set them."""
-    values = {"field": infer_field(row.values["kind"]), **row.values, "owner_id": owner.id}
+    values = {**row.values, "owner_id": owner.id}
+    if "field" not in values:
+        values["field"] = infer_field(values["kind"])
     values["identity_key"] = instrument_identity(values["manufacturer"], values["model"], values["serial_number"])
     values["serial_key"] = identity_part(values["serial_number"])
     return _with_defaults(MeasuringInstrument.__table__, values)

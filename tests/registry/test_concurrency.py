@@ -196,3 +196,26 @@ def test_canonical_json_is_unchanged(value: Any) -> None:
         audit._clean(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=audit._json_default
     )
     assert audit.canonical_json(value) == before
+
+
+def test_every_connection_has_a_busy_timeout(engine: Engine) -> None:
+    """SQLite's busy_timeout and PostgreSQL's lock_timeout: 30 s by default, or as given."""
+    quick = make_engine(_raw(engine), busy_timeout_s=0.25)
+    try:
+        for eng, expected in ((engine, ("30000", "30s")), (quick, ("250", "250ms"))):
+            with eng.connect() as c:
+                if eng.dialect.name == "sqlite":
+                    assert str(c.exec_driver_sql("PRAGMA busy_timeout").scalar()) == expected[0]
+                else:
+                    assert c.exec_driver_sql("SHOW lock_timeout").scalar() == expected[1]
+    finally:
+        quick.dispose()
+    if engine.dialect.name == "postgresql":  # options given in the URL are kept
+        url = engine.url.update_query_dict({"options": "-c statement_timeout=5000"})
+        own = make_engine(url.render_as_string(hide_password=False))
+        try:
+            with own.connect() as c:
+                assert c.exec_driver_sql("SHOW statement_timeout").scalar() == "5s"
+                assert c.exec_driver_sql("SHOW lock_timeout").scalar() == "30s"
+        finally:
+            own.dispose()
