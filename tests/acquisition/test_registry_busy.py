@@ -71,10 +71,12 @@ def test_a_dmm_run_and_a_large_import_side_by_side_both_complete(
 
     def prepare(demo: DemoScenario) -> None:
         act = demo.act
+        actions: list[OperatorAction] = []
 
         def act_then_import(action: OperatorAction) -> None:
             act(action)
-            if len(seen) or action.params.get("connection") != "current":
+            actions.append(action)
+            if seen or len(actions) != 2:  # at the second operator action (the DMM demo: connect for current)
                 return
             # mid-run: start the import and wait until it holds the write lock
             started = time.monotonic()
