@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python benchmarks/modbus_rate.py
 	$(BIN)/python benchmarks/uncertainty.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/registry_import.py
 
 # Regenerate the lock file after changing dependencies in pyproject.toml.
 lock: setup

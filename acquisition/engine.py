@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -51,8 +51,8 @@ from drivers.base import Instrument
 from drivers.errors import DriverError
 from drivers.reading import Reading
 from registry import runs
-from registry.db import server_time, session_scope
-from registry.errors import NotFoundError, NotPermittedError
+from registry.db import retry_when_locked, server_time, session_scope
+from registry.errors import NotFoundError, NotPermittedError, RegistryBusyError
 from registry.models import (
     Conformity,
     EnvironmentRecord,
@@ -71,6 +71,19 @@ from registry.models import Procedure as ProcedureRow
 log = logging.getLogger(__name__)
 
 RESUMABLE = (RunState.CREATED, RunState.RUNNING, RunState.PAUSED)
+T = TypeVar("T")
+
+#: a checkpoint write that finds the registry locked by another writer (a large import) is tried this many times,
+#: each attempt waiting up to the connection's busy timeout (registry.db.BUSY_TIMEOUT_S, 30 s) ...
+CHECKPOINT_ATTEMPTS = 3
+#: ... with this back-off (s) between attempts, doubled each time; then the run pauses (about 96 s in all)
+CHECKPOINT_BACKOFF_S = 2.0
+
+
+def _write_checkpoint(write: Callable[[], T], what: str) -> T:
+    """``write()`` (one registry transaction of the run), retried while the registry is locked by another writer;
+    raises :class:`~registry.errors.RegistryBusyError` when it stays locked (the run is then paused)."""
+    return retry_when_locked(write, what=what, attempts=CHECKPOINT_ATTEMPTS, backoff_s=CHECKPOINT_BACKOFF_S)
 
 
 class RunError(Exception):
@@ -537,6 +550,8 @@ class RunEngine:
         try:
             try:
                 return self._execute_claimed(procedure, run_id, prompter, context, checkpoint, stopping)
+            except RegistryBusyError as exc:  # a checkpoint could not be written: pause (sources safe first)
+                return self._pause_busy(stopping, code, run_id, exc)
             except BaseException as exc:  # Ctrl-C, a signal turned into an exception, taken over, a fault
                 self._interrupted(run_id, stopping, exc)
                 raise
@@ -746,31 +761,35 @@ class RunEngine:
                 f"the readings are kept but the results cannot be computed: {exc}; abort the run",
             )
         unsafe = stopping.secure()  # the run leaves the executing state: sources off before results are reported
-        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-            run = self._held(s, run_id)
-            s.query(Result).filter(Result.run_id == run_id).delete()
-            for seq, r in enumerate(results, 1):
-                s.add(
-                    Result(
-                        run_id=run_id,
-                        seq=seq,
-                        quantity=r.quantity,
-                        point=r.point,
-                        point_unit=r.point_unit,
-                        value=r.value,
-                        unit=r.unit,
-                        expanded_uncertainty=r.U,
-                        coverage_factor=r.k,
-                        mpe=r.mpe,
-                        conformity=Conformity(r.conformity),
-                        budget={**r.budget, "rule": r.rule, "reference": r.reference, "note": r.note},
+
+        def write_results() -> None:
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                run = self._held(s, run_id)
+                s.query(Result).filter(Result.run_id == run_id).delete()
+                for seq, r in enumerate(results, 1):
+                    s.add(
+                        Result(
+                            run_id=run_id,
+                            seq=seq,
+                            quantity=r.quantity,
+                            point=r.point,
+                            point_unit=r.point_unit,
+                            value=r.value,
+                            unit=r.unit,
+                            expanded_uncertainty=r.U,
+                            coverage_factor=r.k,
+                            mpe=r.mpe,
+                            conformity=Conformity(r.conformity),
+                            budget={**r.budget, "rule": r.rule, "reference": r.reference, "note": r.note},
+                        )
                     )
-                )
-            run.state = RunState.COMPLETED
-            run.finished_at = datetime.now(UTC)
-            run.current_step = ""
-            run.overall = _overall(results)
-            run.message = "; ".join([*unsafe, *warnings])
+                run.state = RunState.COMPLETED
+                run.finished_at = datetime.now(UTC)
+                run.current_step = ""
+                run.overall = _overall(results)
+                run.message = "; ".join([*unsafe, *warnings])
+
+        _write_checkpoint(write_results, f"the results of run {run_id}")
         return RunOutcome(
             run_id,
             code,
@@ -797,27 +816,42 @@ class RunEngine:
             return 0
 
     def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
-        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-            run = self._held(s, run_id)
-            run.current_step = current[:80]
-            run.checkpoint = {
-                **run.checkpoint,
-                "completed": dict(completed),
-                "attempts": dict(attempts),
-                "owner": self._owner(s),
-            }
+        def write() -> None:
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                run = self._held(s, run_id)
+                run.current_step = current[:80]
+                run.checkpoint = {
+                    **run.checkpoint,
+                    "completed": dict(completed),
+                    "attempts": dict(attempts),
+                    "owner": self._owner(s),
+                }
+
+        _write_checkpoint(write, f"the checkpoint of run {run_id} ('{current[:80]}')")
 
     def _pause(self, stopping: _Stopping, code: str, run_id: str, message: str) -> RunOutcome:
         """Sources to their safe state first, then the run paused with ``message`` (preceded by any source that
-        could not be made safe)."""
+        could not be made safe); the pause is written with retries while the registry is locked."""
         unsafe = stopping.secure()
         if unsafe:
             message = " ".join(unsafe) + " | " + message
-        with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-            run = self._held(s, run_id)
-            run.state = RunState.PAUSED
-            run.message = message
-        log.info("run %s paused: %s", run_id, message)  # the caller reports it (the CLI once, on stderr)
+
+        def write() -> None:
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                run = self._held(s, run_id)
+                run.state = RunState.PAUSED
+                run.message = message
+
+        try:
+            _write_checkpoint(write, f"the pause of run {run_id}")
+        except RegistryBusyError as exc:
+            message += (
+                f". {exc}: the registry still shows the run as running, and --resume takes it over once this "
+                f"process has ended (from another computer after {STALE_S:.0f} s)"
+            )
+            log.error("run %s stopped; its pause could not be recorded: %s", run_id, message)
+        else:
+            log.info("run %s paused: %s", run_id, message)  # the caller reports it (the CLI once, on stderr)
         return RunOutcome(
             run_id,
             code,
@@ -827,6 +861,17 @@ class RunEngine:
             self._count(run_id),
             unsafe=list(unsafe),
             spooled=self._spooled(),
+        )
+
+    def _pause_busy(self, stopping: _Stopping, code: str, run_id: str, exc: RegistryBusyError) -> RunOutcome:
+        """Pause a run whose checkpoint could not be written because the registry stayed locked: nothing after the
+        last recorded step counts, and resuming repeats the step that was not recorded."""
+        return self._pause(
+            stopping,
+            code,
+            run_id,
+            f"{exc}. The run stopped at its last recorded step; when the registry is free again (the import or "
+            f"other long write has finished), resume it: caltrace calibrate --resume {run_id}",
         )
 
     @staticmethod
@@ -874,30 +919,35 @@ class RunEngine:
         """Record environmental readings; returns a message when a 'stop' limit is broken (else '')."""
         limits = {lim.quantity: lim for lim in procedure.definition.environment}
         stop = ""
-        with session_scope(self.registry, self.actor) as s:
-            for r in readings:
-                lim = limits.get(r.quantity)
-                ok = lim is None or (math.isfinite(r.value) and lim.check(r.value))
-                s.add(
-                    EnvironmentRecord(
-                        run_id=run_id,
-                        phase=step.id,
-                        quantity=r.quantity,
-                        value=r.value,
-                        unit=r.unit,
-                        at=r.timestamp,
-                        within_limits=ok,
+        within: list[bool] = []
+        for r in readings:
+            lim = limits.get(r.quantity)
+            ok = lim is None or (math.isfinite(r.value) and lim.check(r.value))
+            within.append(ok)
+            if not ok and lim is not None:
+                text = f"{r.quantity} {r.value:g} {r.unit} outside {lim.low:g}..{lim.high:g} {lim.unit} ({step.title})"
+                if lim.stop:
+                    stop = f"environment out of limits: {text}; restore the conditions, then resume"
+                else:
+                    warnings.append(text)
+                    prompter.notify(f"warning: {text}")
+
+        def write() -> None:
+            with session_scope(self.registry, self.actor) as s:
+                for r, ok in zip(readings, within, strict=True):
+                    s.add(
+                        EnvironmentRecord(
+                            run_id=run_id,
+                            phase=step.id,
+                            quantity=r.quantity,
+                            value=r.value,
+                            unit=r.unit,
+                            at=r.timestamp,
+                            within_limits=ok,
+                        )
                     )
-                )
-                if not ok and lim is not None:
-                    text = (
-                        f"{r.quantity} {r.value:g} {r.unit} outside {lim.low:g}..{lim.high:g} {lim.unit} ({step.title})"
-                    )
-                    if lim.stop:
-                        stop = f"environment out of limits: {text}; restore the conditions, then resume"
-                    else:
-                        warnings.append(text)
-                        prompter.notify(f"warning: {text}")
+
+        _write_checkpoint(write, f"the environment readings of run {run_id} ('{step.title[:80]}')")
         return stop
 
     # --- after the run -------------------------------------------------------------------------------------------

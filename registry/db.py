@@ -1,17 +1,22 @@
 """Engines, sessions and migrations of the registry database (SQLite by default, PostgreSQL by URL).
 
-SQLite runs in WAL mode with foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE`` so two writers
-queue for the lock instead of failing half-way (the audit chain needs one writer at a time). PostgreSQL is reached
-through psycopg 3 (``postgresql+psycopg://``; a plain ``postgresql://`` URL is taken to mean psycopg 3).
+SQLite runs in WAL mode with foreign keys on, and every writing transaction starts with ``BEGIN IMMEDIATE`` so two
+writers queue for the lock instead of failing half-way (the audit chain needs one writer at a time). Sessions that
+only read (:func:`read_session`) begin a deferred transaction instead: in WAL mode they read a consistent snapshot
+and never wait for a writer, even one that holds the lock for minutes. Every connection waits at most
+:data:`BUSY_TIMEOUT_S` for a lock (SQLite ``busy_timeout``, PostgreSQL ``lock_timeout``) and then fails with an error
+that :func:`retry_when_locked` recognises. PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a
+plain ``postgresql://`` URL is taken to mean psycopg 3).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -19,15 +24,24 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import audit
-from registry.errors import DatabaseError, SchemaOutOfDateError
+from registry.errors import DatabaseError, RegistryBusyError, RegistryError, SchemaOutOfDateError
 from registry.settings import Settings
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_S = 30.0
+#: seconds a connection waits for a lock held by another transaction before failing (SQLite busy_timeout,
+#: PostgreSQL lock_timeout)
+BUSY_TIMEOUT_S = 30.0
+#: execution option of a read-only engine: SQLite transactions begin DEFERRED (a snapshot, no write lock)
+READ_ONLY = "caltrace_read_only"
+#: PostgreSQL SQLSTATEs of a lock not obtained in time or a transaction that lost a conflict (retrying may succeed)
+_PG_BUSY = {"55P03", "40001", "40P01"}
 
 
 def normalise_url(url: str) -> str:
@@ -48,8 +62,13 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with caltrace's connection settings; a SQLite file's directory is created."""
+def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with caltrace's connection settings; a SQLite file's directory is created.
+
+    ``busy_timeout_s`` (s) is how long a statement waits for a lock held by another transaction before failing.
+    """
+    if not busy_timeout_s > 0:
+        raise ValueError(f"busy_timeout_s must be positive seconds, got {busy_timeout_s!r}")
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -58,14 +77,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the data directory for {parsed.database}: {exc}") from exc
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
-        _sqlite_setup(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, **kwargs)
+        _sqlite_setup(engine, busy_timeout_s)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        options = f"-c lock_timeout={int(busy_timeout_s * 1000)}"
+        given = parsed.query.get("options")  # the URL's own ?options=... are kept, ours added after them
+        if given:
+            options = f"{given if isinstance(given, str) else ' '.join(given)} {options}"
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **kwargs)
     return engine
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -73,12 +96,15 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: a WAL snapshot, never waits for a writer
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def engine_from_settings(settings: Settings | None = None) -> Engine:
@@ -87,11 +113,32 @@ def engine_from_settings(settings: Settings | None = None) -> Engine:
     return make_engine(settings.resolved_database_url)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine`` whose changes are written to the audit log (actor: ``session.info['actor']``)."""
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose changes are written to the audit log (actor: ``session.info['actor']``).
+
+    With ``read_only`` the sessions only read: on SQLite their transactions take no write lock (so they never wait
+    for a writer, nor make writers wait), and a flush with changes raises :class:`RegistryError`.
+    """
+    if read_only:
+        factory = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        event.listen(factory, "before_flush", _refuse_writes)
+        return factory
     factory = sessionmaker(engine, expire_on_commit=False)
     audit.install(factory)
     return factory
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RegistryError("a read-only registry session cannot write; use registry.db.session_scope")
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session (see :func:`session_factory`); closed when the block ends, which ends its transaction
+    and leaves the objects read detached with their values."""
+    with session_factory(engine, read_only=True)() as session:
+        yield session
 
 
 @contextlib.contextmanager
@@ -105,6 +152,50 @@ def session_scope(engine: Engine, actor: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """True for a database error that means "another transaction holds the lock" (retrying may succeed):
+    SQLite's ``database is locked`` / ``busy``, PostgreSQL's lock timeout, serialization failure or deadlock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_BUSY:
+        return True
+    text_ = str(orig).lower()
+    return isinstance(exc, OperationalError) and ("database is locked" in text_ or "database is busy" in text_)
+
+
+def retry_when_locked(
+    write: Callable[[], T], *, what: str, attempts: int = 3, backoff_s: float = 2.0, max_backoff_s: float = 30.0
+) -> T:
+    """``write()``, retried while the registry is locked by another writer (see :func:`is_busy_error`).
+
+    ``write`` must be one whole transaction (e.g. a ``session_scope`` block), so a failed attempt left nothing.
+    Between attempts it waits ``backoff_s`` seconds, doubled each time up to ``max_backoff_s``; each attempt itself
+    waits up to the connection's busy timeout. After ``attempts`` failures it raises :class:`RegistryBusyError`
+    naming ``what`` could not be written and for how long it tried. Other errors pass through at once.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be 1 or more, got {attempts}")
+    started = time.monotonic()
+    delay = backoff_s
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except DBAPIError as exc:
+            if not is_busy_error(exc):
+                raise
+            if attempt == attempts:
+                waited = time.monotonic() - started
+                raise RegistryBusyError(
+                    f"the registry stayed locked by another writer (e.g. a large import) for {waited:.0f} s over "
+                    f"{attempts} attempts, so {what} could not be written ({exc.orig})"
+                ) from exc
+            log.warning("registry busy writing %s (attempt %d of %d): %s", what, attempt, attempts, exc.orig)
+        time.sleep(delay)
+        delay = min(delay * 2, max_backoff_s)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def server_time(session: Session) -> float:
@@ -139,7 +230,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None when it was never migrated."""
     try:
-        with engine.connect() as connection:
+        with engine.execution_options(**{READ_ONLY: True}).connect() as connection:  # never waits for a writer
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise DatabaseError(f"cannot open the registry at {engine.url.render_as_string()}: {exc.orig}") from exc

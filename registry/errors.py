@@ -11,6 +11,10 @@ class DatabaseError(RegistryError):
     """The database cannot be reached or used (bad URL, server down, permissions)."""
 
 
+class RegistryBusyError(DatabaseError):
+    """The registry stayed locked by another writer longer than the retries allowed; nothing was written."""
+
+
 class SchemaOutOfDateError(RegistryError):
     """The database schema is not the one this caltrace expects (run ``caltrace db upgrade``, or upgrade caltrace)."""
 

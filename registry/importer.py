@@ -20,7 +20,9 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
+import time as clock
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -33,14 +35,29 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import select
+from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from registry import audit
+from registry.db import read_session, session_scope
 from registry.errors import ImportFileError, RegistryError
-from registry.models import LOT_UNITS, Base, Customer, MeasuringInstrument, MetrologyField, PrepackageLot, Run
-from registry.vocabulary import name_key
+from registry.models import (
+    LOT_UNITS,
+    AuditEntry,
+    AuditHead,
+    Base,
+    Customer,
+    MeasuringInstrument,
+    MetrologyField,
+    PrepackageLot,
+    Run,
+    instrument_identity,
+)
+from registry.vocabulary import identity_part, looks_like_formula, name_key
+
+log = logging.getLogger(__name__)
 
 # --- columns -------------------------------------------------------------------------------------------------------
 
@@ -162,7 +179,10 @@ VIETNAMESE_HEADERS: dict[str, str] = {
 }
 
 MAX_INTERVAL_MONTHS = 120
+#: the earliest date accepted in a date column: older ones are typos or Excel's zero date (00/01/1900)
+EARLIEST_DATE = date(1950, 1, 1)
 FLUSH_EVERY = 500  # instruments per flush: bounds memory, keeps each audit append a moderate batch
+INSERT_EVERY = 2000  # new instruments per multi-row INSERT (and audit append)
 HEADER_SEARCH_ROWS = 10  # the header may sit below a title line or two
 
 
@@ -259,6 +279,7 @@ class ImportReport:
     customers_created: list[CreatedCustomer] = field(default_factory=list)
     rejected: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
+    write_seconds: float | None = field(default=None, compare=False)  # s the write transaction took, if timed
 
     @property
     def rejected_rows(self) -> list[int]:
@@ -297,6 +318,7 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-able data."""
         doc = asdict(self)
+        del doc["write_seconds"]
         doc["rejected_rows"] = self.rejected_rows
         doc["ok"] = self.ok
         return doc
@@ -391,9 +413,14 @@ def _read_csv(path: Path, data: bytes) -> Sheet:
     return Sheet("csv", f"encoding {encoding}, delimiter {shown}", rows)
 
 
+_EXCEL_TEXT = re.compile(r'\s*="(.*)"\s*')
+
+
 def _unquote_excel_text(cell: str) -> str:
     """``="0101234567"`` (the CSV trick that keeps leading zeros in Excel) -> ``0101234567``."""
-    match = re.fullmatch(r'\s*="(.*)"\s*', cell)
+    if "=" not in cell:  # the common case, without a regular expression (every cell of a CSV comes here)
+        return cell
+    match = _EXCEL_TEXT.fullmatch(cell)
     return match.group(1) if match else cell
 
 
@@ -478,7 +505,7 @@ def clean_text(value: Cell) -> str:
         raise CellError(
             f"the spreadsheet turned this into a date/time ({value}): format the column as Text and type it again"
         )
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", str(value))).strip()
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)*|[.,]\d+)"
@@ -761,7 +788,8 @@ def parse_quantity(value: Cell) -> tuple[Decimal, str]:
 
 def parse_date(value: Cell, today: date) -> date | None:
     """A calibration date: an Excel date cell, ISO ``2026-03-15``, Vietnamese ``15/03/2026`` (also ``15-03-2026``,
-    ``15.03.2026``, ``ngày 15 tháng 3 năm 2026``); None when empty; never after ``today``."""
+    ``15.03.2026``, ``ngày 15 tháng 3 năm 2026``); None when empty; never after ``today`` nor before
+    :data:`EARLIEST_DATE` (1950: a typo in the year, or Excel's empty date 00/01/1900)."""
     if _is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -776,6 +804,11 @@ def parse_date(value: Cell, today: date) -> date | None:
         found = _date_from_text(clean_text(value))
     if found > today:
         raise CellError(f"{found.strftime('%d/%m/%Y')} is in the future (today is {today.strftime('%d/%m/%Y')})")
+    if found < EARLIEST_DATE:
+        raise CellError(
+            f"{found.strftime('%d/%m/%Y')} is before {EARLIEST_DATE.year}: check the year (an empty Excel date cell "
+            "shows as 1900)"
+        )
     return found
 
 
@@ -981,6 +1014,7 @@ _NO_SERIAL = {"-", "--", "n/a", "na", "không", "không có", "ksn", "không s�
 
 
 _key = name_key  # case-, space- and Unicode-form-insensitive key of a name or serial
+_ident = identity_part  # an instrument's identity: case and every space ignored (``B91 234`` = ``b91234``)
 
 
 # --- the import ------------------------------------------------------------------------------------------------------
@@ -1087,6 +1121,13 @@ class _Importer:
     owner_column = "customer"  # the column naming the customer a row belongs to
     model: type[Base] = MeasuringInstrument  # the table a row is written to
     owner_attribute = "owner"  # the model's relationship to its customer (``owner_id`` its column)
+    #: audited entities whose changes (any action) invalidate the checks of rows made before them
+    watched: tuple[str, ...] = ("customer", "measuring_instrument")
+    #: audited entities whose new rows invalidate those checks
+    watched_inserts: tuple[str, ...] = ()
+    #: new records are written by one multi-row INSERT per batch (and audited from the values written), not as ORM
+    #: objects: the same rows and audit entries, several times faster
+    bulk_insert = True
 
     def __init__(self, session: Session, report: ImportReport, columns: _Columns, today: date, update: bool) -> None:
         self.session = session
@@ -1117,7 +1158,24 @@ class _Importer:
             ).join(Customer, MeasuringInstrument.owner_id == Customer.id)
         )
         for inst_id, manufacturer, model, serial, owner in rows:
-            self.existing.setdefault((_key(manufacturer), _key(model), _key(serial)), (inst_id, owner))
+            self.existing.setdefault((_ident(manufacturer), _ident(model), _ident(serial)), (inst_id, owner))
+
+    @classmethod
+    def changed_since(cls, session: Session, seq: int) -> bool:
+        """True when the audit log has an entry after ``seq`` that touches what this import's checks read."""
+        touched = or_(
+            AuditEntry.entity.in_(cls.watched),
+            and_(AuditEntry.action == "insert", AuditEntry.entity.in_(cls.watched_inserts)),
+        )
+        return session.scalar(select(AuditEntry.seq).where(AuditEntry.seq > seq, touched).limit(1)) is not None
+
+    def rebind(self, session: Session) -> None:
+        """Continue in ``session`` (the write transaction): the registered customers are taken from it."""
+        self.session = session
+        customers = {c.id: c for c in session.scalars(select(Customer))}
+        for plan in {id(p): p for plans in self.by_name.values() for p in plans}.values():
+            if plan.existing is not None:
+                plan.existing = customers[plan.existing.id]
 
     def _index(self, plan: _CustomerPlan) -> None:
         if plan.tax_code:
@@ -1128,6 +1186,21 @@ class _Importer:
 
     def reject(self, row: int, column: str, reason: str) -> None:
         self.report.rejected.append(RowIssue(row, column, self.columns.name(column), reason))
+
+    def flag_formula(self, row: int, column: str, text: str) -> None:
+        """Note a text cell that a spreadsheet would run as a formula (OWASP CSV injection): it is kept as text,
+        never evaluated, and caltrace's CSV exports write it with a leading ``'``."""
+        if looks_like_formula(text):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            self.report.warnings.append(
+                RowIssue(
+                    row,
+                    column,
+                    self.columns.name(column),
+                    f"{shown!r} starts with {text[0]!r}, so a spreadsheet could run it as a formula: kept as text "
+                    "(not evaluated); check it is what the customer wrote",
+                )
+            )
 
     def validate(self, row: int, cells: Sequence[Cell]) -> _Row | None:
         """The row's values, or None after recording every problem it has."""
@@ -1146,6 +1219,7 @@ class _Importer:
             limit = _LENGTHS["name" if column == "customer" else column]
             if len(texts[column]) > limit:
                 self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
+            self.flag_formula(row, column, texts[column])
         if not texts["customer"] and "customer" not in unreadable:
             hint = " (merged cells? unmerge them and fill the customer in on every row)" if self.xlsx else ""
             self.reject(row, "customer", "required: the customer (owner) of the instrument" + hint)
@@ -1168,7 +1242,7 @@ class _Importer:
         last = self._cell(row, "last_calibrated", lambda v: parse_date(v, self.today), get(cells, "last_calibrated"))
         measured = self._range_and_resolution(row, get(cells, "range"), get(cells, "resolution"))
 
-        key = (_key(texts["manufacturer"]), _key(texts["model"]), _key(serial))
+        key = (_ident(texts["manufacturer"]), _ident(texts["model"]), _ident(serial))
         if serial:
             self._check_duplicate(row, key, texts)
         if len(self.report.rejected) > problems:
@@ -1218,6 +1292,7 @@ class _Importer:
                 ok = False
             else:
                 if parsed is None:
+                    self.flag_formula(row, "range", range_text)
                     self.report.warnings.append(
                         RowIssue(
                             row,
@@ -1355,21 +1430,55 @@ class _Importer:
 
     def apply(self, rows: list[_Row]) -> None:
         """Create the planned customers (packers, for lots) and write the rows (:meth:`write`); flushed in batches of
-        :data:`FLUSH_EVERY`."""
+        :data:`FLUSH_EVERY`. With :attr:`bulk_insert`, new records are inserted in batches of :data:`INSERT_EVERY`
+        after the customers and updates."""
         for plan in self.plans:
             plan.created = Customer(name=plan.name, tax_code=plan.tax_code)
             self.session.add(plan.created)
         for plan in {id(p): p for r in rows if r.owner for p in [r.owner]}.values():
             if plan.set_tax_code and plan.existing is not None:
                 plan.existing.tax_code = plan.tax_code
+        new: list[tuple[_Row, Customer]] = []
         for count, row in enumerate(rows, start=1):
             assert row.owner is not None
             owner = row.owner.existing or row.owner.created
             assert owner is not None
+            if self.bulk_insert and row.existing_id is None:
+                new.append((row, owner))
+                continue
             self.write(row, owner)
             if count % FLUSH_EVERY == 0:
                 self.session.flush()
-        self.session.flush()
+        self.session.flush()  # customers get their ids
+        for start in range(0, len(new), INSERT_EVERY):
+            self._insert_many(new[start : start + INSERT_EVERY])
+
+    def _insert_many(self, batch: list[tuple[_Row, Customer]]) -> None:
+        """Insert new records in one statement and audit each as the ORM would (every column, with its id).
+
+        The ids are read back by the unique ``identity_key`` (RETURNING with many rows would run row by row on
+        SQLite)."""
+        table = MeasuringInstrument.__table__
+        assert isinstance(table, Table)
+        values = [self.insert_values(row, owner) for row, owner in batch]
+        self.session.execute(insert(table), values)
+        keys = [v["identity_key"] for v in values]
+        found = self.session.execute(select(table.c.identity_key, table.c.id).where(table.c.identity_key.in_(keys)))
+        ids: dict[str, int] = {key: id_ for key, id_ in found}
+        actor = str(self.session.info.get("actor") or "system")
+        audit.append(
+            self.session.connection(),
+            actor,
+            (
+                audit.Change("insert", table.name, str(ids[v["identity_key"]]), {**v, "id": ids[v["identity_key"]]})
+                for v in values
+            ),
+        )
+        self.report.imported += len(batch)
+
+    def insert_values(self, row: _Row, owner: Customer) -> dict[str, Any]:
+        """Every column of a new record (but its id), defaults filled in as the ORM fills them."""
+        return _instrument_values(row, owner)
 
     def write(self, row: _Row, owner: Customer) -> None:
         """Write one good row: a new record of ``owner`` (:meth:`build`), or the changes to the one it updates."""
@@ -1421,6 +1530,17 @@ class _Importer:
         self.report.updated += 1
 
 
+def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each other column of ``table`` (but the primary key) at its scalar default, else None."""
+    out = dict(values)
+    for column in table.columns:
+        if column.primary_key or column.key in out:
+            continue
+        default = column.default
+        out[column.key] = default.arg if default is not None and default.is_scalar else None
+    return out
+
+
 def _unconvertible(source: str, target: str) -> str:
     """Why a resolution in ``source`` cannot be kept with a range in ``target``."""
     a, b = _unit_info(source), _unit_info(target)
@@ -1431,6 +1551,16 @@ def _unconvertible(source: str, target: str) -> str:
         )
     unknown = " and ".join(repr(u) for u, info in ((source, a), (target, b)) if info is None)
     return f"{source} cannot be converted to the range's unit {target} ({unknown} unknown to caltrace): use one unit"
+
+
+def _instrument_values(row: _Row, owner: Customer) -> dict[str, Any]:
+    """Every column of a new instrument (but its id), as :func:`_build_instrument` and a flush would set them."""
+    values = {**row.values, "owner_id": owner.id}
+    if "field" not in values:
+        values["field"] = infer_field(values["kind"])
+    values["identity_key"] = instrument_identity(values["manufacturer"], values["model"], values["serial_number"])
+    values["serial_key"] = identity_part(values["serial_number"])
+    return _with_defaults(MeasuringInstrument.__table__, values)
 
 
 def _build_instrument(row: _Row, owner: Customer) -> MeasuringInstrument:
@@ -1454,19 +1584,41 @@ def import_instruments(
     return _import(_Importer, INSTRUMENTS, "measuring_instrument", session, path, today, dry_run, update)
 
 
-def _import(
-    kind: type[_Importer],
-    schema: Schema,
-    table: str,
-    session: Session,
+def import_instruments_concurrently(
+    engine: Engine,
     path: Path | str,
-    today: date | None,
-    dry_run: bool,
-    update: bool,
+    *,
+    actor: str,
+    today: date | None = None,
+    dry_run: bool = False,
+    update: bool = False,
 ) -> ImportReport:
-    """One import of ``schema``'s records by ``kind`` (see :func:`import_instruments`); audited on ``table``."""
+    """:func:`import_instruments` on ``engine`` as ``actor``, holding the write lock only to write.
+
+    The file is read and its rows checked in a read transaction, so runs, reports and other users carry on
+    meanwhile; the good rows are then written in one short write transaction (all or nothing). If the registry's
+    customers or instruments changed in between, the rows are checked again inside the write transaction.
+    ``report.write_seconds`` is how long the write transaction took.
+    """
+    return _import_concurrently(
+        _Importer, INSTRUMENTS, "measuring_instrument", engine, path, actor, today, dry_run, update
+    )
+
+
+@dataclass
+class _Prepared:
+    """A read sheet, its report started and its columns found: everything an import needs before the registry."""
+
+    path: Path
+    digest: str
+    report: ImportReport
+    columns: _Columns
+    body: list[tuple[int, list[Cell]]]
+
+
+def _prepare(schema: Schema, path: Path | str, dry_run: bool, update: bool) -> _Prepared:
+    """Read and decode the file, find the header and columns (no database)."""
     path = Path(path)
-    today = today or date.today()
     sheet, digest = read_sheet(path, schema)
     report = ImportReport(
         path.name, digest, sheet.format, sheet.source, dry_run=dry_run, update=update, records=schema.records
@@ -1479,10 +1631,15 @@ def _import(
         raise ImportFileError(
             f"{path.name} has a header (row {header_row}) but no {schema.records.removesuffix('s')} rows below it"
         )
-    importer = kind(session, report, columns, today, update)
+    return _Prepared(path, digest, report, columns, body)
+
+
+def _check(importer: _Importer, prepared: _Prepared) -> list[_Row]:
+    """Load the registry's state into ``importer`` and validate every row; returns the accepted rows."""
+    report, columns = prepared.report, prepared.columns
     importer.load()
     accepted: list[_Row] = []
-    for number, cells in body:
+    for number, cells in prepared.body:
         report.rows += 1
         parsed = importer.validate(number, cells)
         if parsed is not None and importer.accept(parsed):
@@ -1492,10 +1649,12 @@ def _import(
     used = {id(r.owner) for r in accepted}  # customers planned for rows rejected later are not created
     importer.plans = [p for p in importer.plans if id(p) in used]
     report.customers_created = [CreatedCustomer(p.name, p.tax_code, p.row) for p in importer.plans]
-    if dry_run:
-        importer.count_updates(accepted)
-        report.warnings.sort(key=lambda issue: issue.row)
-        return report
+    return accepted
+
+
+def _write(importer: _Importer, prepared: _Prepared, accepted: list[_Row], table: str, records: str) -> None:
+    """Write the accepted rows and the ``import`` audit event in a savepoint of the importer's session."""
+    session, report, path = importer.session, prepared.report, prepared.path
     try:
         with session.begin_nested():
             importer.apply(accepted)
@@ -1506,7 +1665,7 @@ def _import(
                 path.name[:60],
                 {
                     "file": path.name,
-                    "sha256": digest,
+                    "sha256": prepared.digest,
                     "rows": report.rows,
                     "imported": report.imported,
                     "updated": report.updated,
@@ -1519,8 +1678,71 @@ def _import(
     except (IntegrityError, DataError) as exc:
         raise RegistryError(
             f"{path.name}: the database refused the import, nothing of it was written ({exc.orig}); "
-            f"another user may have registered the same {schema.records} meanwhile: import again to see which"
+            f"another user may have registered the same {records} meanwhile: import again to see which"
         ) from exc
+
+
+def _import(
+    kind: type[_Importer],
+    schema: Schema,
+    table: str,
+    session: Session,
+    path: Path | str,
+    today: date | None,
+    dry_run: bool,
+    update: bool,
+) -> ImportReport:
+    """One import of ``schema``'s records by ``kind`` (see :func:`import_instruments`); audited on ``table``."""
+    prepared = _prepare(schema, path, dry_run, update)
+    importer = kind(session, prepared.report, prepared.columns, today or date.today(), update)
+    accepted = _check(importer, prepared)
+    if dry_run:
+        importer.count_updates(accepted)
+        prepared.report.warnings.sort(key=lambda issue: issue.row)
+        return prepared.report
+    _write(importer, prepared, accepted, table, schema.records)
+    return prepared.report
+
+
+def _import_concurrently(
+    kind: type[_Importer],
+    schema: Schema,
+    table: str,
+    engine: Engine,
+    path: Path | str,
+    actor: str,
+    today: date | None,
+    dry_run: bool,
+    update: bool,
+) -> ImportReport:
+    """:func:`_import` in two transactions, so that a large file holds the registry's write lock briefly.
+
+    1. In a read transaction (a snapshot: no lock, other users read and write meanwhile) the file is read and every
+       row checked against the registry; the audit log's last sequence number at that moment is noted.
+    2. In one write transaction the accepted rows are written, unless the audit log shows that something the
+       checks depended on (``kind.watched``) changed since step 1; then the checks are done again inside the write
+       transaction, so the result is always that of an import checked against the registry it writes to.
+    """
+    today = today or date.today()
+    prepared = _prepare(schema, path, dry_run, update)
+    with read_session(engine) as reader:
+        mark = reader.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
+        importer = kind(reader, prepared.report, prepared.columns, today, update)
+        accepted = _check(importer, prepared)
+        if dry_run:
+            importer.count_updates(accepted)
+            prepared.report.warnings.sort(key=lambda issue: issue.row)
+            return prepared.report
+    started = clock.perf_counter()
+    with session_scope(engine, actor) as writer:
+        if kind.changed_since(writer, mark):
+            log.info("%s: the registry changed while the file was checked; checking again", prepared.path.name)
+            report = _import(kind, schema, table, writer, path, today, dry_run, update)
+        else:
+            importer.rebind(writer)
+            _write(importer, prepared, accepted, table, schema.records)
+            report = prepared.report
+    report.write_seconds = clock.perf_counter() - started
     return report
 
 
@@ -1611,6 +1833,9 @@ class _LotImporter(_Importer):
     owner_column = "packer"
     model = PrepackageLot
     owner_attribute = "packer"
+    watched = ("customer", "prepackage_lot")
+    watched_inserts = ("run",)  # a lot with runs is not changed: a new run invalidates the check
+    bulk_insert = False  # lot lists are short
 
     def load(self) -> None:
         for customer in self.session.scalars(select(Customer).order_by(Customer.id)):
@@ -1640,6 +1865,7 @@ class _LotImporter(_Importer):
                 texts[column] = ""
                 continue
             limit = _LENGTHS["name"] if column == "packer" else _LOT_LENGTHS[column]
+            self.flag_formula(row, column, texts[column])
             if len(texts[column]) > limit:
                 self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
             elif not texts[column] and column in LOT_REQUIRED_COLUMNS:
@@ -1764,3 +1990,17 @@ def import_lots(
     packing and sampling dates.
     """
     return _import(_LotImporter, LOTS, "prepackage_lot", session, path, today, dry_run, update)
+
+
+def import_lots_concurrently(
+    engine: Engine,
+    path: Path | str,
+    *,
+    actor: str,
+    today: date | None = None,
+    dry_run: bool = False,
+    update: bool = False,
+) -> ImportReport:
+    """:func:`import_lots` on ``engine`` as ``actor``, checked in a read transaction and written in a short write
+    transaction (see :func:`import_instruments_concurrently`)."""
+    return _import_concurrently(_LotImporter, LOTS, "prepackage_lot", engine, path, actor, today, dry_run, update)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from registry.vocabulary import MetrologyField as MetrologyField  # noqa: PLC0414 - re-exported for callers
-from registry.vocabulary import name_key
+from registry.vocabulary import identity_part
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -205,8 +205,8 @@ class Customer(Base):
 
 
 def instrument_identity(manufacturer: str, model: str, serial_number: str) -> str:
-    """The key that makes an instrument unique: manufacturer, model and serial, case- and space-insensitive (NFC)."""
-    return "|".join(name_key(t) for t in (manufacturer, model, serial_number))
+    """The key that makes an instrument unique: manufacturer, model and serial, ignoring case and spaces (NFC)."""
+    return "|".join(identity_part(t) for t in (manufacturer, model, serial_number))
 
 
 class MeasuringInstrument(Base):
@@ -215,7 +215,8 @@ class MeasuringInstrument(Base):
     The range is ``range_min``..``range_max`` in ``range_unit`` (``range_text`` keeps what the customer wrote);
     ``resolution`` is the scale interval d in ``resolution_unit`` (a water meter's flow range is in m³/h, its scale
     interval in L). ``interval_months`` is the calibration or verification interval; ``next_due`` =
-    ``last_calibrated`` + interval. ``identity_key`` is set from manufacturer, model and serial on every write.
+    ``last_calibrated`` + interval. ``identity_key`` (manufacturer, model and serial) and ``serial_key`` (the serial)
+    are set on every write, ignoring case and spaces (:func:`registry.vocabulary.identity_part`).
     """
 
     __tablename__ = "measuring_instrument"
@@ -236,6 +237,7 @@ class MeasuringInstrument(Base):
     accuracy_class: Mapped[str] = mapped_column(String(40), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
     identity_key: Mapped[str] = mapped_column(String(330), unique=True)
+    serial_key: Mapped[str] = mapped_column(String(80), index=True)
     group2: Mapped[bool] = mapped_column(Boolean, default=False)
     interval_months: Mapped[int] = mapped_column(Integer)
     last_calibrated: Mapped[date | None] = mapped_column(Date)
@@ -250,6 +252,7 @@ class MeasuringInstrument(Base):
 @event.listens_for(MeasuringInstrument, "before_update")
 def _set_identity(_mapper: object, _connection: Connection, target: MeasuringInstrument) -> None:
     target.identity_key = instrument_identity(target.manufacturer or "", target.model or "", target.serial_number)
+    target.serial_key = identity_part(target.serial_number)
 
 
 #: units a prepackage lot's nominal quantity may be stated in (mass or volume)

@@ -27,13 +27,18 @@ from registry.models import (
     StandardCertificate,
 )
 from registry.queries import current_certificate, find_staff
+from registry.vocabulary import identity_part
 
 
 def find_instrument(s: Session, key: str) -> MeasuringInstrument:
-    """The instrument with this registry id or serial number."""
+    """The instrument with this registry id or serial number; the serial number as written, else ignoring case and
+    spaces (``b912 345`` finds ``B912345``)."""
     found = s.get(MeasuringInstrument, int(key)) if key.isdigit() else None
     if found is None:
         matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == key)).all()
+        if not matches:
+            wanted = identity_part(key)
+            matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_key == wanted)).all()
         if len(matches) > 1:
             raise NotFoundError(f"{len(matches)} instruments have serial number {key!r}: give the registry id")
         found = matches[0] if matches else None

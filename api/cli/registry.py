@@ -1,8 +1,9 @@
 """``caltrace registry``: fill the registry from the lab's spreadsheets (``import instruments``, ``import lots``).
 
 The work is done by :func:`registry.importer.import_instruments` and :func:`registry.importer.import_lots`; this
-module opens the registry named by the settings (CALTRACE_DATA_DIR / CALTRACE_DATABASE_URL), runs the import in one
-transaction and prints what happened.
+module opens the registry named by the settings (CALTRACE_DATA_DIR / CALTRACE_DATABASE_URL), checks the file in a
+read transaction and writes its good rows in one short write transaction (runs and reports carry on meanwhile), and
+prints what happened.
 Exit status: 0 every row imported; 1 some rows rejected (the good ones are in); 2 nothing imported because the
 file cannot be read or the database is not ready.
 """
@@ -23,7 +24,7 @@ from api.cli.errors import fail
 from registry.errors import RegistryError
 
 if TYPE_CHECKING:  # SQLAlchemy and openpyxl load when the command runs, so `caltrace --help` starts fast
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Engine
 
     from registry.importer import ImportReport, RowIssue
 
@@ -68,17 +69,14 @@ def _print_report(report: ImportReport) -> None:
     console.print(report.summary(), highlight=False, soft_wrap=True)
 
 
-def _run_import(do: Callable[[Session], ImportReport], actor: str | None, as_json: bool) -> None:
-    """Run one import in one transaction on the configured registry, print its report and exit with its status."""
+def _run_import(do: Callable[[Engine, str], ImportReport], actor: str | None, as_json: bool) -> None:
+    """Run one import (all or nothing) on the configured registry, print its report and exit with its status."""
     from sqlalchemy.exc import SQLAlchemyError
-
-    from registry.db import session_scope
 
     try:
         engine = registry_engine()
         try:
-            with session_scope(engine, actor or default_actor()) as session:
-                report = do(session)
+            report = do(engine, actor or default_actor())
         finally:
             engine.dispose()
     except RegistryError as exc:
@@ -113,10 +111,12 @@ def instruments_command(
     interval_months, last_calibrated (Vietnamese headers accepted); optional customer_tax_code, field, group2.
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
-    from registry.importer import import_instruments
+    from registry.importer import import_instruments_concurrently
 
     _run_import(
-        lambda session: import_instruments(session, file, today=lab_today(), dry_run=dry_run, update=update),
+        lambda engine, who: import_instruments_concurrently(
+            engine, file, actor=who, today=lab_today(), dry_run=dry_run, update=update
+        ),
         actor,
         as_json,
     )
@@ -146,10 +146,12 @@ def lots_command(
     --update: registered lots are updated from their rows, except a lot already checked (a row changing it is rejected).
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
-    from registry.importer import import_lots
+    from registry.importer import import_lots_concurrently
 
     _run_import(
-        lambda session: import_lots(session, file, today=lab_today(), dry_run=dry_run, update=update),
+        lambda engine, who: import_lots_concurrently(
+            engine, file, actor=who, today=lab_today(), dry_run=dry_run, update=update
+        ),
         actor,
         as_json,
     )

@@ -27,7 +27,7 @@ TodayOpt = Annotated[
 def _session() -> Session:
     from registry.db import session_factory
 
-    return session_factory(registry_engine())()
+    return session_factory(registry_engine(), read_only=True)()  # reads a snapshot: never waits for a writer
 
 
 def _date(text: str | None, option: str) -> date:

@@ -33,7 +33,7 @@ def list_command(
 ) -> None:
     """The latest runs, newest first."""
     from api.cli.context import registry_engine
-    from registry.db import session_factory
+    from registry.db import read_session
     from registry.models import RunState
     from registry.runs import list_runs
 
@@ -41,7 +41,7 @@ def list_command(
         wanted = RunState(state) if state else None
     except ValueError:
         raise fail(f"--state must be one of {', '.join(s.value for s in RunState)}", 2) from None
-    with session_factory(registry_engine())() as s:
+    with read_session(registry_engine()) as s:
         rows = list_runs(s, wanted, limit)
     emit(rows, COLUMNS, fmt, title="runs")
 
@@ -64,10 +64,10 @@ def show_command(
     table after the results; CSV lists the results only.
     """
     from api.cli.context import registry_engine
-    from registry.db import session_factory
+    from registry.db import read_session
     from registry.runs import describe_run, result_json, run_results
 
-    with session_factory(registry_engine())() as s:
+    with read_session(registry_engine()) as s:
         summary = describe_run(s, run_id)
         results = [result_json(r) for r in run_results(s, run_id)]
     if fmt is Format.JSON:

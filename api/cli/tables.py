@@ -15,6 +15,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from registry.vocabulary import spreadsheet_safe
+
 
 class Format(StrEnum):
     """Output formats."""
@@ -42,13 +44,24 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    """A CSV cell: text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a
+    leading single quote (OWASP CSV injection rule); numbers, dates and yes/no are written as they are."""
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return _text(value)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], fmt: Format, title: str = "") -> None:
-    """Print ``rows`` (dicts) with ``columns`` = [(key, heading)]; CSV and JSON use the keys as names."""
+    """Print ``rows`` (dicts) with ``columns`` = [(key, heading)]; CSV and JSON use the keys as names.
+
+    CSV is safe to open in a spreadsheet: text cells that start like a formula are prefixed with ``'`` (see
+    :func:`_cell`)."""
     if fmt is Format.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([key for key, _ in columns])
+        writer.writerow([spreadsheet_safe(key) for key, _ in columns])
         for row in rows:
-            writer.writerow([_text(row.get(key)) for key, _ in columns])
+            writer.writerow([_cell(row.get(key)) for key, _ in columns])
     elif fmt is Format.JSON:
         print(json.dumps([{k: _json(row.get(k)) for k, _ in columns} for row in rows], ensure_ascii=False, indent=1))
     else:

@@ -659,12 +659,12 @@ def test_a_crash_mid_import_leaves_nothing_and_the_chain_intact(
     seed(engine)
     before = counts(engine)
     path = write_csv(tmp_path / "big.csv", [HEADER] + [good(f"SN-{n:03d}") for n in range(10)])
-    monkeypatch.setattr(importer, "FLUSH_EVERY", 2)
+    monkeypatch.setattr(importer, "INSERT_EVERY", 2)
     built: list[int] = []
     seen_in_transaction: list[int] = []
-    real_build = importer._build_instrument
+    real_build = importer._instrument_values
 
-    def failing_build(row: Any, owner: Customer) -> MeasuringInstrument:
+    def failing_build(row: Any, owner: Customer) -> dict[str, Any]:
         built.append(row.row)
         if len(built) == 6:
             session = session_holder[0]
@@ -673,7 +673,7 @@ def test_a_crash_mid_import_leaves_nothing_and_the_chain_intact(
             raise RuntimeError("disk on fire")
         return real_build(row, owner)
 
-    monkeypatch.setattr(importer, "_build_instrument", failing_build)
+    monkeypatch.setattr(importer, "_instrument_values", failing_build)
     session_holder: list[Any] = []
     with pytest.raises(RuntimeError, match="disk on fire"), session_scope(engine, "tester") as session:
         session_holder.append(session)
@@ -688,17 +688,17 @@ def test_the_import_rolls_itself_back_even_if_the_caller_commits(
     sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(tmp_path / "i.csv", [HEADER, good("A-1"), good("A-2"), good("A-3")])
-    monkeypatch.setattr(importer, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(importer, "INSERT_EVERY", 1)
     calls: list[int] = []
-    real_build = importer._build_instrument
+    real_build = importer._instrument_values
 
-    def failing_build(row: Any, owner: Customer) -> MeasuringInstrument:
+    def failing_build(row: Any, owner: Customer) -> dict[str, Any]:
         calls.append(row.row)
         if len(calls) == 3:
             raise RuntimeError("boom")
         return real_build(row, owner)
 
-    monkeypatch.setattr(importer, "_build_instrument", failing_build)
+    monkeypatch.setattr(importer, "_instrument_values", failing_build)
     with session_factory(sqlite_engine)() as session:
         session.info["actor"] = "careless"
         session.add(Customer(name="Kept customer"))
