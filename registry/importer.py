@@ -184,6 +184,7 @@ EARLIEST_DATE = date(1950, 1, 1)
 FLUSH_EVERY = 500  # instruments per flush: bounds memory, keeps each audit append a moderate batch
 INSERT_EVERY = 2000  # new instruments per multi-row INSERT (and audit append)
 HEADER_SEARCH_ROWS = 10  # the header may sit below a title line or two
+MAX_FILE_BYTES = 200_000_000  # the largest spreadsheet an import reads (bytes): bounded memory for bounded input
 
 
 def _fold(text: str) -> str:
@@ -350,7 +351,12 @@ def _sniff_csv(text: str) -> tuple[str, int]:
         return match.group(1), 1
     best, best_score = ",", (-1, -1)
     for delimiter in (",", ";", "\t"):
-        records = list(_take(csv.reader(io.StringIO(text), delimiter=delimiter), HEADER_SEARCH_ROWS))
+        records: list[list[str]] = []
+        try:
+            for record in _take(csv.reader(io.StringIO(text), delimiter=delimiter), HEADER_SEARCH_ROWS):
+                records.append(record)
+        except csv.Error:  # e.g. a cell beyond the csv module's field limit: judged on the records before it
+            pass
         known = max((sum(1 for c in rec if column_for_header(c) not in (None, _IGNORED)) for rec in records), default=0)
         width = max((len(rec) for rec in records), default=0)
         if (known, width) > best_score:
@@ -408,7 +414,13 @@ def _read_csv(path: Path, data: bytes) -> Sheet:
             if number >= 1:
                 rows.append((number, [_unquote_excel_text(cell) for cell in record]))
     except csv.Error as exc:
-        raise ImportFileError(f"{name}: not readable as CSV (record {reader.line_num}): {exc}") from exc
+        hint = (
+            ": a cell this long is most often a stray double quote (\") that makes the rest of the file one cell; "
+            "remove it, or quote the whole cell"
+            if "field larger than field limit" in str(exc)
+            else ""
+        )
+        raise ImportFileError(f"{name}: not readable as CSV (line {reader.line_num}): {exc}{hint}") from exc
     shown = {"\t": "tab"}.get(delimiter, repr(delimiter))
     return Sheet("csv", f"encoding {encoding}, delimiter {shown}", rows)
 
@@ -465,6 +477,12 @@ def read_sheet(path: Path, schema: Schema = INSTRUMENTS) -> tuple[Sheet, str]:
         hint = " (old Excel format: save it as .xlsx)" if suffix == ".xls" else ""
         raise ImportFileError(f"{path.name}: expected a .csv or .xlsx file, not {suffix or 'no extension'}{hint}")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImportFileError(
+                f"{path.name} is {size / 1e6:.0f} MB; an import takes at most {MAX_FILE_BYTES / 1e6:.0f} MB "
+                f"(about a million rows): split the file"
+            )
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ImportFileError(f"{path}: no such file") from exc
