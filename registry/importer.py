@@ -415,7 +415,7 @@ def _read_csv(path: Path, data: bytes) -> Sheet:
                 rows.append((number, [_unquote_excel_text(cell) for cell in record]))
     except csv.Error as exc:
         hint = (
-            ": a cell this long is most often a stray double quote (\") that makes the rest of the file one cell; "
+            ': a cell this long is most often a stray double quote (") that makes the rest of the file one cell; '
             "remove it, or quote the whole cell"
             if "field larger than field limit" in str(exc)
             else ""

@@ -18,7 +18,7 @@ from registry.importer import REQUIRED_COLUMNS, import_instruments
 
 HEADER = ",".join(REQUIRED_COLUMNS)
 CELL = st.text(alphabet=st.sampled_from("ab1 2.,;\"'=+-@\t\r\nđ°µ%/0x"), max_size=24)
-ROW = st.lists(CELL, min_size=0, max_size=len(REQUIRED_COLUMNS) + 2).map(lambda cells: ",".join(cells))
+ROW = st.lists(CELL, min_size=0, max_size=len(REQUIRED_COLUMNS) + 2).map(",".join)
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,12 @@ def test_a_stray_quote_and_a_huge_cell_are_one_line_errors(registry: Engine, tmp
     """The issue's reproductions: a cell of 131 072 characters and more (the csv module's limit), and a stray quote
     that swallows the rest of a large file into one cell."""
     huge = HEADER + "\nCty A," + "x" * 131_073 + "," * (len(REQUIRED_COLUMNS) - 2)
-    with pytest.raises(ImportFileError, match=r"field larger than field limit.*stray double quote"):
-        with session_scope(registry, "fuzz") as s:
-            (tmp_path / "huge.csv").write_text(huge, encoding="utf-8")
-            import_instruments(s, tmp_path / "huge.csv", dry_run=True)
+    (tmp_path / "huge.csv").write_text(huge, encoding="utf-8")
+    with (
+        pytest.raises(ImportFileError, match=r"field larger than field limit.*stray double quote"),
+        session_scope(registry, "fuzz") as s,
+    ):
+        import_instruments(s, tmp_path / "huge.csv", dry_run=True)
     stray = HEADER + '\nCty A,"B1' + ("\nCty B,x,y" * 20_000)
     with pytest.raises(ImportFileError, match="stray double quote"), session_scope(registry, "fuzz") as s:
         (tmp_path / "stray.csv").write_text(stray, encoding="utf-8")
