@@ -9,6 +9,6 @@ echo "== ruff format";   $BIN/ruff format --check "${PATHS[@]}"
 echo "== mypy";          $BIN/mypy drivers acquisition uncertainty certificates api simulators registry
 echo "== import-linter"; $BIN/lint-imports
 echo "== pytest"
-args=(-q -p no:cacheprovider)
+args=(-q -p no:cacheprovider --durations=15)
 [ "${CI:-}" = "true" ] && args+=(--hypothesis-profile=ci)
 $BIN/python -m pytest "${args[@]}" "$@"
