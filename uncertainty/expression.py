@@ -293,18 +293,20 @@ class CompiledExpression:
         labels = list(labels) if labels is not None else [f"expression {i + 1}" for i in range(len(expressions))]
         for name in [*inputs, *constants]:
             if not name.isidentifier() or name.startswith("__"):
-                raise ModelError(f"{name!r} is not a valid name (use letters, digits and _; no leading __)")
+                raise ModelError(f"{excerpt(name)} is not a valid name (use letters, digits and _; no leading __)")
             if name in FUNCTIONS:
-                raise ModelError(f"{name!r} is a function name and cannot be an input or constant")
+                raise ModelError(f"{excerpt(name)} is a function name and cannot be an input or constant")
         clash = set(inputs) & set(constants)
         if clash:
-            raise ModelError(f"{sorted(clash)[0]!r} is defined both as an input and as a constant")
+            raise ModelError(f"{excerpt(sorted(clash)[0])} is defined both as an input and as a constant")
         bodies = [_parse(e) for e in expressions]
         known = set(inputs) | set(constants) | set(BUILTIN_CONSTANTS)
         for label, expr, body in zip(labels, expressions, bodies, strict=True):
             for node in ast.walk(body):
                 if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in known:
-                    raise ModelError(f"{label} {expr!r} uses {node.id!r}, which is neither an input nor a constant")
+                    raise ModelError(
+                        f"{label} {excerpt(expr)} uses {excerpt(node.id)}, which is neither an input nor a constant"
+                    )
         namespace: dict[str, Any] = {"__builtins__": {}}
         for name, val in BUILTIN_CONSTANTS.items():
             if name not in inputs and name not in constants:
@@ -313,7 +315,7 @@ class CompiledExpression:
             try:
                 namespace[name] = np.float64(val)
             except (TypeError, ValueError):
-                raise ModelError(f"constant {name!r} must be a real number, got {val!r}") from None
+                raise ModelError(f"constant {excerpt(name)} must be a real number, got {excerpt(val)}") from None
         elts = [_rewrite(b, namespace) for b in bodies]
         args = ast.arguments(
             posonlyargs=[],
