@@ -309,3 +309,16 @@ def test_fuzz_expressions_over_valid_inputs(expr, methods):
             assert "\n" not in str(exc) and len(str(exc)) < 400
             return
     json.dumps(out, allow_nan=False)
+
+
+def test_adaptive_cap_is_lowered_to_fit_the_memory_budget():
+    """100 outputs: 3 copies x 8 bytes x 100 outputs = 2400 bytes per trial, so 2 GiB holds < 10^6 trials, far
+    below the engine's default cap of 2e7; the cap is lowered to whole blocks of 10^4 (p = 0.95: ceil(100/0.05)
+    = 2000 < 10^4, JCGM 101 7.9.4) and its estimate fits."""
+    from uncertainty.mcm import mcm_memory
+    from uncertainty.modelfile import _check_mcm_memory
+
+    cap = _check_mcm_memory(2, 100, 0, True, 0.95)
+    assert cap % 10_000 == 0 and 20_000 <= cap < MCM_MEMORY_BUDGET / 2400
+    assert mcm_memory(2, 100, cap, adaptive=True) <= MCM_MEMORY_BUDGET < mcm_memory(2, 100, cap + 10_000, adaptive=True)
+    assert _check_mcm_memory(2, 1, 0, True, 0.95) == 20_000_000  # one output: the default cap fits
