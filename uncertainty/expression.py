@@ -13,7 +13,9 @@ differentiate expression models to machine precision.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +24,15 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelError
+from .limits import (
+    MAX_EXPRESSION_CHARS,
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_NODES,
+    MAX_EXPRESSION_OPERATORS,
+    MAX_EXPRESSION_PARENS,
+    MAX_GRADIENT_STEPS,
+    excerpt,
+)
 
 _PARSE_LOCK = threading.Lock()
 
@@ -73,7 +84,46 @@ _UNARYOPS = (ast.UAdd, ast.USub)
 def _fail(expr: str, node: ast.AST | None, what: str) -> ModelError:
     col = getattr(node, "col_offset", None)
     where = f" at column {col + 1}" if isinstance(col, int) else ""
-    return ModelError(f"expression {expr!r}{where}: {what}")
+    return ModelError(f"expression {excerpt(expr)}{where}: {what}")
+
+
+# number literals (their exponent sign is not an operator), operators, Python keywords
+_NUMBER = re.compile(r"(?<![\w.])(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?")
+_OPERATOR = re.compile(r"\*\*|//|[^\w\s.]")
+_WORD = re.compile(r"\w+")
+
+
+def _guard(expr: str) -> None:
+    """Refuse, before Python's parser sees it, an expression too long or too nested to parse safely.
+
+    CPython's parser and compiler recurse once per level of nesting; on deeply nested input (10 000
+    unary minus signs, thousands of nested calls) they raise RecursionError or MemoryError. Every level
+    of nesting needs an operator, a bracket or a keyword, so their count bounds the depth; the limits
+    are in :mod:`uncertainty.limits` and docs/uncertainty.md ("Limits").
+    """
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise ModelError(
+            f"expression {excerpt(expr)} is longer than the limit of {MAX_EXPRESSION_CHARS} characters; "
+            "split it, e.g. into several outputs or constants"
+        )
+    bare = _NUMBER.sub("0", expr)
+    n_ops = len(_OPERATOR.findall(bare)) + sum(1 for w in _WORD.findall(bare) if keyword.iskeyword(w))
+    if n_ops > MAX_EXPRESSION_OPERATORS:
+        raise ModelError(
+            f"expression {excerpt(expr)} has {n_ops} operators and brackets; the limit is "
+            f"{MAX_EXPRESSION_OPERATORS} (docs/uncertainty.md, Limits): simplify or split the model"
+        )
+    depth = deepest = 0
+    for ch in bare:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    if deepest > MAX_EXPRESSION_PARENS:
+        raise ModelError(
+            f"expression {excerpt(expr)} nests brackets {deepest} deep; the limit is {MAX_EXPRESSION_PARENS}"
+        )
 
 
 def _parse(expr: str) -> ast.expr:
@@ -81,40 +131,74 @@ def _parse(expr: str) -> ast.expr:
         raise ModelError(f"a model expression must be a string, got {type(expr).__name__}")
     if not expr.strip():
         raise ModelError("a model expression must not be empty")
+    _guard(expr)
     try:
         with _PARSE_LOCK:  # CPython 3.11 races when two threads build AST objects at once (gh-106905)
             tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ModelError(f"expression {expr!r} is not valid syntax: {exc.msg}") from None
+        msg = "an integer literal is too long" if "digits" in str(exc.msg) else excerpt(exc.msg, 80)[1:-1]
+        raise ModelError(f"expression {excerpt(expr)} is not valid syntax: {msg}") from None
+    except (RecursionError, MemoryError, ValueError):  # belt and braces: _guard should prevent these
+        raise ModelError(f"expression {excerpt(expr)} is too complex to parse; simplify it") from None
     _check(expr, tree.body)
     return tree.body
 
 
-def _check(expr: str, node: ast.AST) -> None:
-    """Raise ModelError unless ``node`` uses only whitelisted constructs."""
+def _check(expr: str, root: ast.AST) -> None:
+    """Raise ModelError unless ``root`` uses only whitelisted constructs and is within the size limits.
+
+    Iterative (an explicit stack), so a deep but legal tree (a long sum) cannot exhaust Python's stack.
+    """
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise _fail(
+                expr,
+                None,
+                f"nests more than {MAX_EXPRESSION_DEPTH} deep (docs/uncertainty.md, Limits); "
+                "group a long sum or product in parentheses, e.g. (a + b + c) + (d + e + f)",
+            )
+        if count > MAX_EXPRESSION_NODES:
+            raise _fail(expr, None, f"has more than {MAX_EXPRESSION_NODES} terms (docs/uncertainty.md, Limits)")
+        children = _check_node(expr, node)
+        stack.extend((c, depth + 1) for c in reversed(children))
+
+
+def _check_node(expr: str, node: ast.AST) -> list[ast.AST]:
+    """Validate one node; returns its children to validate (left to right)."""
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINOPS):
             raise _fail(expr, node, f"operator {type(node.op).__name__} is not allowed (use + - * / **)")
-        _check(expr, node.left)
-        _check(expr, node.right)
-    elif isinstance(node, ast.UnaryOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, _UNARYOPS):
             raise _fail(expr, node, f"operator {type(node.op).__name__} is not allowed")
-        _check(expr, node.operand)
-    elif isinstance(node, ast.Constant):
+        return [node.operand]
+    if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise _fail(expr, node, f"only real numbers are allowed as literals, got {node.value!r}")
-    elif isinstance(node, ast.Name):
+            raise _fail(expr, node, f"only real numbers are allowed as literals, got {excerpt(node.value)}")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise _fail(expr, node, f"a number literal ({excerpt(node.value)}) is too large for a float")
+        return []
+    if isinstance(node, ast.Name):
         if node.id.startswith("__"):
-            raise _fail(expr, node, f"name {node.id!r} is not allowed (dunder names are rejected)")
+            raise _fail(expr, node, f"name {excerpt(node.id)} is not allowed (dunder names are rejected)")
         if node.id in FUNCTIONS:
             raise _fail(expr, node, f"function {node.id!r} must be called, e.g. {node.id}(x)")
-    elif isinstance(node, ast.Call):
+        return []
+    if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise _fail(expr, node, "only calls to the whitelisted functions are allowed " + _allowed())
         name = node.func.id
         if name not in FUNCTIONS:
-            raise _fail(expr, node, f"call to {name!r} is not allowed; allowed functions: " + _allowed())
+            raise _fail(expr, node, f"call to {excerpt(name)} is not allowed; allowed functions: " + _allowed())
         if node.keywords:
             raise _fail(expr, node, f"{name}() takes no keyword arguments")
         arity = FUNCTIONS[name][1]
@@ -123,11 +207,10 @@ def _check(expr: str, node: ast.AST) -> None:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise _fail(expr, arg, "starred arguments are not allowed")
-            _check(expr, arg)
-    elif isinstance(node, ast.Attribute):
+        return list(node.args)
+    if isinstance(node, ast.Attribute):
         raise _fail(expr, node, "attribute access is not allowed")
-    else:
-        raise _fail(expr, node, f"{type(node).__name__} is not allowed in a model expression")
+    raise _fail(expr, node, f"{type(node).__name__} is not allowed in a model expression")
 
 
 def _allowed() -> str:
@@ -148,25 +231,48 @@ def _is_call_target(node: ast.Name) -> bool:
     return node.id in FUNCTIONS
 
 
-class _Rewriter(ast.NodeTransformer):
-    """Replace literals by float64 globals and function names by private globals."""
+def _rewrite(root: ast.expr, namespace: dict[str, Any]) -> ast.expr:
+    """Replace literals by float64 globals and function names by private globals (in place, iteratively)."""
 
-    def __init__(self, namespace: dict[str, Any]) -> None:
-        self.namespace = namespace
+    def replace(child: ast.expr) -> ast.expr:
+        if isinstance(child, ast.Constant):
+            key = f"__k{len(namespace)}"
+            assert isinstance(child.value, int | float)  # validated by _check
+            namespace[key] = np.float64(child.value)
+            return ast.copy_location(ast.Name(id=key, ctx=ast.Load()), child)
+        if isinstance(child, ast.Call):
+            assert isinstance(child.func, ast.Name)
+            key = f"__f_{child.func.id}"
+            namespace[key] = FUNCTIONS[child.func.id][0]
+            child.func = ast.copy_location(ast.Name(id=key, ctx=ast.Load()), child.func)
+        return child
 
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        key = f"__k{len(self.namespace)}"
-        assert isinstance(node.value, int | float)  # validated by _check
-        self.namespace[key] = np.float64(node.value)
-        return ast.copy_location(ast.Name(id=key, ctx=ast.Load()), node)
+    root = replace(root)
+    stack: list[ast.AST] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.BinOp):
+            node.left, node.right = replace(node.left), replace(node.right)
+            stack += [node.left, node.right]
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = replace(node.operand)
+            stack.append(node.operand)
+        elif isinstance(node, ast.Call):
+            node.args = [replace(a) for a in node.args]
+            stack += node.args
+    return root
 
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        assert isinstance(node.func, ast.Name)
-        key = f"__f_{node.func.id}"
-        self.namespace[key] = FUNCTIONS[node.func.id][0]
-        node.func = ast.copy_location(ast.Name(id=key, ctx=ast.Load()), node.func)
-        node.args = [self.visit(a) for a in node.args]
-        return node
+
+def _fix_locations(tree: ast.AST) -> None:
+    """Give every node a source location (as ast.fix_missing_locations, which recurses per level)."""
+    for node in ast.walk(tree):
+        if "lineno" in node._attributes:
+            for attr in ("lineno", "end_lineno"):
+                if getattr(node, attr, None) is None:
+                    setattr(node, attr, 1)
+            for attr in ("col_offset", "end_col_offset"):
+                if getattr(node, attr, None) is None:
+                    setattr(node, attr, 0)
 
 
 class CompiledExpression:
@@ -187,18 +293,20 @@ class CompiledExpression:
         labels = list(labels) if labels is not None else [f"expression {i + 1}" for i in range(len(expressions))]
         for name in [*inputs, *constants]:
             if not name.isidentifier() or name.startswith("__"):
-                raise ModelError(f"{name!r} is not a valid name (use letters, digits and _; no leading __)")
+                raise ModelError(f"{excerpt(name)} is not a valid name (use letters, digits and _; no leading __)")
             if name in FUNCTIONS:
-                raise ModelError(f"{name!r} is a function name and cannot be an input or constant")
+                raise ModelError(f"{excerpt(name)} is a function name and cannot be an input or constant")
         clash = set(inputs) & set(constants)
         if clash:
-            raise ModelError(f"{sorted(clash)[0]!r} is defined both as an input and as a constant")
+            raise ModelError(f"{excerpt(sorted(clash)[0])} is defined both as an input and as a constant")
         bodies = [_parse(e) for e in expressions]
         known = set(inputs) | set(constants) | set(BUILTIN_CONSTANTS)
         for label, expr, body in zip(labels, expressions, bodies, strict=True):
             for node in ast.walk(body):
                 if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in known:
-                    raise ModelError(f"{label} {expr!r} uses {node.id!r}, which is neither an input nor a constant")
+                    raise ModelError(
+                        f"{label} {excerpt(expr)} uses {excerpt(node.id)}, which is neither an input nor a constant"
+                    )
         namespace: dict[str, Any] = {"__builtins__": {}}
         for name, val in BUILTIN_CONSTANTS.items():
             if name not in inputs and name not in constants:
@@ -207,9 +315,8 @@ class CompiledExpression:
             try:
                 namespace[name] = np.float64(val)
             except (TypeError, ValueError):
-                raise ModelError(f"constant {name!r} must be a real number, got {val!r}") from None
-        rewriter = _Rewriter(namespace)
-        elts = [rewriter.visit(b) for b in bodies]
+                raise ModelError(f"constant {excerpt(name)} must be a real number, got {excerpt(val)}") from None
+        elts = [_rewrite(b, namespace) for b in bodies]
         args = ast.arguments(
             posonlyargs=[],
             args=[ast.arg(arg=n) for n in inputs],
@@ -218,8 +325,12 @@ class CompiledExpression:
             defaults=[],
         )
         lam = ast.Lambda(args=args, body=ast.Tuple(elts=elts, ctx=ast.Load()))
-        tree = ast.fix_missing_locations(ast.Expression(body=lam))
-        code = compile(tree, "<model expression>", "eval")
+        tree = ast.Expression(body=lam)
+        _fix_locations(tree)
+        try:
+            code = compile(tree, "<model expression>", "eval")
+        except (RecursionError, MemoryError):  # bounded by the limits in _check; kept as a last guard
+            raise ModelError("the model expressions are too complex to compile; simplify them") from None
         # Safe: the tree was built only from whitelisted nodes and has no access to builtins.
         self.function: Callable[..., tuple[Any, ...]] = eval(code, namespace)
         self.expressions = tuple(expressions)
@@ -279,10 +390,30 @@ class _GradientWriter:
     def tmp(self, code: str) -> str:
         name = f"t{self.count}"
         self.count += 1
+        if self.count > MAX_GRADIENT_STEPS:
+            raise ModelError(
+                f"the model is too large to differentiate exactly (more than {MAX_GRADIENT_STEPS} steps, "
+                "docs/uncertainty.md, Limits): simplify it or split it into outputs with fewer inputs each"
+            )
         self.lines.append(f"    {name} = {code}")
         return name
 
-    def emit(self, node: ast.AST) -> tuple[str, dict[int, str]]:
+    def emit(self, root: ast.AST) -> tuple[str, dict[int, str]]:
+        """Value and partial derivatives of ``root``; children are emitted before their parent, left to
+        right, with an explicit stack (no recursion, so a deep tree cannot exhaust Python's stack)."""
+        results: dict[int, tuple[str, dict[int, str]]] = {}
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            kids = _children(node)
+            if ready or not kids:
+                results[id(node)] = self._combine(node, [results.pop(id(k)) for k in kids])
+            else:
+                stack.append((node, True))
+                stack.extend((k, False) for k in reversed(kids))
+        return results[id(root)]
+
+    def _combine(self, node: ast.AST, kids: list[tuple[str, dict[int, str]]]) -> tuple[str, dict[int, str]]:
         if isinstance(node, ast.Constant):
             return repr(float(node.value)), {}  # type: ignore[arg-type]
         if isinstance(node, ast.Name):
@@ -290,13 +421,12 @@ class _GradientWriter:
                 return f"x{self.index[node.id]}", {self.index[node.id]: "1.0"}
             return repr(float(self.literals[node.id])), {}
         if isinstance(node, ast.UnaryOp):
-            v, d = self.emit(node.operand)
+            v, d = kids[0]
             if isinstance(node.op, ast.UAdd):
                 return v, d
             return self.tmp(f"-{v}"), {i: self.tmp(f"-{e}") for i, e in d.items()}
         if isinstance(node, ast.BinOp):
-            a, da = self.emit(node.left)
-            b, db = self.emit(node.right)
+            (a, da), (b, db) = kids
             keys = sorted(set(da) | set(db))
             if isinstance(node.op, ast.Add | ast.Sub):
                 sign = "+" if isinstance(node.op, ast.Add) else "-"
@@ -340,8 +470,7 @@ class _GradientWriter:
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         name = node.func.id
         if name == "arctan2":
-            y, dy = self.emit(node.args[0])
-            x, dx = self.emit(node.args[1])
+            (y, dy), (x, dx) = kids
             v = self.tmp(f"_m.atan2({y}, {x})")
             r2 = self.tmp(f"{x} * {x} + {y} * {y}")
             out = {}
@@ -349,7 +478,7 @@ class _GradientWriter:
                 parts = [*([f"{x} * {dy[i]}"] if i in dy else []), *([f"- {y} * {dx[i]}"] if i in dx else [])]
                 out[i] = self.tmp(f"({' '.join(parts)}) / {r2}")
             return v, out
-        a, da = self.emit(node.args[0])
+        a, da = kids[0]
         if name == "abs":
             v = self.tmp(f"abs({a})")
             s = self.tmp(f"(({a} > 0.0) - ({a} < 0.0))")
@@ -374,6 +503,16 @@ class _GradientWriter:
     @staticmethod
     def _mul(i: int, a: str, da: Mapping[int, str], b: str, db: Mapping[int, str]) -> list[str]:
         return [*([f"{da[i]} * {b}"] if i in da else []), *([f"{a} * {db[i]}"] if i in db else [])]
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    return []
 
 
 def compile_point_gradient(

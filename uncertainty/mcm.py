@@ -19,14 +19,17 @@ import numpy.typing as npt
 from .errors import InputError
 from .gum import CorrelationSpec, GUMOutput, _prepare, _Prepared, _probability
 from .inputs import Input, Simultaneous
+from .limits import MCM_MEMORY_BUDGET, format_bytes
 from .model import Model
 
 __all__ = [
     "MCMOutput",
     "MCMResult",
     "Validation",
+    "adaptive_block",
     "coverage_intervals",
     "mcm",
+    "mcm_memory",
     "numerical_tolerance",
     "validate_gum",
 ]
@@ -34,6 +37,25 @@ __all__ = [
 Array = npt.NDArray[Any]
 
 DEFAULT_BLOCK = 100_000
+
+
+def adaptive_block(coverage_probability: float) -> int:
+    """Trials per block of the adaptive procedure: max(ceil(100/(1 - p)), 10^4) (JCGM 101:2008 7.9.4)."""
+    return max(math.ceil(100.0 / (1.0 - coverage_probability)), 10_000)
+
+
+def mcm_memory(
+    n_inputs: int, n_outputs: int, trials: int, *, block_size: int = DEFAULT_BLOCK, adaptive: bool = False
+) -> int:
+    """Estimated peak memory of :func:`mcm`, bytes (an upper estimate, made before allocating anything).
+
+    The output values are float64, 8 bytes per trial and output, and are held twice at the peak (the
+    covariance and the standard deviation work on a centred copy), three times by the adaptive procedure
+    (its blocks, their concatenation and a centred copy; ``trials`` is then its cap). One block of
+    ``block_size`` trials holds the inputs, the model's outputs and about four temporaries, float64 each.
+    """
+    copies = 3 if adaptive else 2
+    return 8 * n_outputs * trials * copies + 8 * block_size * (n_inputs + 2 * n_outputs + 4)
 
 
 @dataclass(frozen=True)
@@ -253,6 +275,7 @@ def mcm(
     significant_digits: int = 2,
     max_trials: int = 20_000_000,
     keep_values: bool = False,
+    memory_budget: int | None = MCM_MEMORY_BUDGET,
 ) -> MCMResult:
     """Propagate the input distributions through ``model`` by Monte Carlo (JCGM 101 clause 7).
 
@@ -265,6 +288,8 @@ def mcm(
             means of y, u(y) and of the endpoints of both intervals is at most delta, for every output.
         max_trials: cap of the adaptive procedure (a warning and ``converged=False`` when reached).
         keep_values: keep the (m, M) output values in the result.
+        memory_budget: refuse (InputError) settings whose :func:`mcm_memory` estimate exceeds this many
+            bytes, before allocating (default 2 GiB, docs/uncertainty.md "Limits"); None: no check.
     """
     p = _probability(coverage_probability)
     for name, val in (("trials", trials), ("block_size", block_size), ("max_trials", max_trials)):
@@ -272,6 +297,17 @@ def mcm(
             raise InputError(f"{name} must be an integer >= 2, got {val!r}")
     if isinstance(significant_digits, bool) or not isinstance(significant_digits, int) or significant_digits < 1:
         raise InputError(f"significant_digits must be an integer >= 1, got {significant_digits!r}")
+    if memory_budget is not None:
+        m_trials = max_trials if adaptive else trials
+        need = mcm_memory(model.n_inputs, model.n_outputs, m_trials, block_size=block_size, adaptive=adaptive)
+        need += 8 * model.n_outputs * m_trials if keep_values else 0
+        if need > memory_budget:
+            what = f"max_trials = {max_trials}" if adaptive else f"{trials} trials"
+            raise InputError(
+                f"Monte Carlo with {what}, {model.n_outputs} output(s) and {model.n_inputs} input(s) would need "
+                f"about {format_bytes(need)}, more than the budget of {format_bytes(memory_budget)}: "
+                "lower the number of trials (or max_trials), outputs or block_size"
+            )
     prep = _prepare(model, inputs, correlations)
     sampler = _Sampler(prep)
     rng = np.random.default_rng(seed)
@@ -321,7 +357,7 @@ def _adaptive(
     block_size: int,
 ) -> tuple[Array, bool]:
     """JCGM 101 7.9 adaptive Monte Carlo; returns all output values (m, h M) and whether it converged."""
-    m_block = max(math.ceil(100.0 / (1.0 - p)), 10_000)
+    m_block = adaptive_block(p)
     blocks: list[Array] = []
     stats: list[Array] = []  # per block: (m, 6) = mean, u, sym lo, sym hi, short lo, short hi
     while True:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from .errors import ModelError
 from .expression import CompiledExpression, compile_point_gradient, names_in
+from .limits import excerpt
 
 __all__ = ["Model"]
 
@@ -102,7 +103,7 @@ class Model:
             list(exprs.values()),
             list(inputs),
             constants,
-            labels=[f"model for {name!r}:" for name in exprs],
+            labels=[f"model for {excerpt(name)}:" for name in exprs],
         )
         model = cls(compiled.function, list(inputs), list(exprs), complex_step=True)
         model.expressions = exprs

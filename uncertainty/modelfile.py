@@ -17,7 +17,17 @@ from .errors import InputError, ModelError, ModelFileError, UncertaintyError
 from .expression import names_in
 from .gum import GUMOutput, GUMResult, gum
 from .inputs import Input, Simultaneous
-from .mcm import MCMResult, mcm, validate_gum
+from .limits import (
+    MAX_INPUTS,
+    MAX_JSON_DEPTH,
+    MAX_OUTPUTS,
+    MAX_SAMPLES,
+    MCM_MEMORY_BUDGET,
+    MIN_DOF,
+    excerpt,
+    format_bytes,
+)
+from .mcm import DEFAULT_BLOCK, MCMResult, adaptive_block, mcm, mcm_memory, validate_gum
 from .model import Model
 
 __all__ = ["FORMAT_KEYS", "ModelFileError", "evaluate_document"]
@@ -54,42 +64,65 @@ def _err(path: str, message: str) -> ModelFileError:
     return ModelFileError(f"{path}: {message}")
 
 
+def _key(name: Any) -> str:
+    """A user-given key as it appears in a key path: as is when a short name, else a short quoted excerpt."""
+    if isinstance(name, str) and name.isidentifier() and len(name) <= 40:
+        return name
+    return excerpt(name)
+
+
 def _number(path: str, v: Any, *, nonneg: bool = False, positive: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise _err(path, f"must be a number, got {v!r}")
-    x = float(v)
+        raise _err(path, f"must be a number, got {excerpt(v)}")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = math.inf
     if not math.isfinite(x):
-        raise _err(path, f"must be finite, got {v!r}")
+        raise _err(path, f"must be finite, got {excerpt(v)}")
     if nonneg and x < 0.0:
-        raise _err(path, f"must be >= 0, got {v!r}")
+        raise _err(path, f"must be >= 0, got {excerpt(v)}")
     if positive and x <= 0.0:
-        raise _err(path, f"must be > 0, got {v!r}")
+        raise _err(path, f"must be > 0, got {excerpt(v)}")
     return x
 
 
 def _dof(path: str, v: Any) -> float | None:
+    """Degrees of freedom: ``null`` (infinite) or a number >= MIN_DOF (1).
+
+    A type A evaluation of n >= 2 observations has nu = n - 1 >= 1 (GUM 4.2.6); below 1 the coverage
+    factor t_p(nu) grows without bound as nu -> 0 (GUM G.3), and the engine's truncation of nu_eff to an
+    integer >= 1 (G.6.4) would silently give k = 12.71 for nu = 1e-300: an understated U.
+    """
     if v is None:
         return None
-    return _number(path, v, positive=True)
+    x = _number(path, v, positive=True)
+    if x < MIN_DOF:
+        raise _err(
+            path,
+            f"must be >= {MIN_DOF:g} (or null for infinite), got {excerpt(v)}: n observations give n - 1 >= 1 "
+            "degrees of freedom (GUM 4.2.6), and below 1 the coverage factor t_p(nu) is unbounded (GUM G.3)",
+        )
+    return x
 
 
 def _int(path: str, v: Any, minimum: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise _err(path, f"must be an integer, got {v!r}")
+        raise _err(path, f"must be an integer, got {excerpt(v)}")
     if v < minimum:
-        raise _err(path, f"must be >= {minimum}, got {v!r}")
+        raise _err(path, f"must be >= {minimum}, got {excerpt(v)}")
     return v
 
 
 def _unknown(path: str, keys: Any, allowed: Any) -> None:
     extra = sorted(set(keys) - set(allowed))
     if extra:
-        where = f"{path}.{extra[0]}" if path else extra[0]
+        where = f"{path}.{_key(extra[0])}" if path else _key(extra[0])
         raise _err(where, f"unknown key; allowed keys are {sorted(allowed)}")
 
 
 def _build_input(name: str, spec: Any) -> Input | list[float]:
-    path = f"inputs.{name}"
+    path = f"inputs.{_key(name)}"
     if not isinstance(spec, Mapping):
         raise _err(path, f"must be an object, got {type(spec).__name__}")
     if "samples" in spec:
@@ -97,6 +130,8 @@ def _build_input(name: str, spec: Any) -> Input | list[float]:
         samples = spec["samples"]
         if not isinstance(samples, list) or not samples:
             raise _err(f"{path}.samples", "must be a non-empty list of numbers")
+        if len(samples) > MAX_SAMPLES:
+            raise _err(f"{path}.samples", f"has {len(samples)} observations; the limit is {MAX_SAMPLES}")
         vals = [_number(f"{path}.samples[{i}]", s) for i, s in enumerate(samples)]
         if len(vals) < 2:
             raise _err(f"{path}.samples", "needs at least 2 observations")
@@ -104,8 +139,8 @@ def _build_input(name: str, spec: Any) -> Input | list[float]:
     if "distribution" not in spec:
         raise _err(f"{path}.distribution", "missing (or give 'samples' for a type A input)")
     dist = spec["distribution"]
-    if dist not in _INPUT_KEYS:
-        raise _err(f"{path}.distribution", f"unknown distribution {dist!r}; use one of {sorted(_INPUT_KEYS)}")
+    if not isinstance(dist, str) or dist not in _INPUT_KEYS:
+        raise _err(f"{path}.distribution", f"unknown distribution {excerpt(dist)}; use one of {sorted(_INPUT_KEYS)}")
     required, optional = _INPUT_KEYS[dist]
     _unknown(path, [k for k in spec if k != "distribution"], required | optional)
     for key in sorted(required):
@@ -125,7 +160,7 @@ def _build_input(name: str, spec: Any) -> Input | list[float]:
                 missing = "U" if "U" not in get and "k" in get else "k" if "U" in get else "u"
                 raise _err(f"{path}.{missing}", "missing (a normal input needs u, or U together with k)")
             if "k" in get and get["k"] <= 0:
-                raise _err(f"{path}.k", f"must be > 0, got {spec['k']!r}")
+                raise _err(f"{path}.k", f"must be > 0, got {excerpt(spec['k'])}")
             return ui.normal(get["value"], get.get("u"), U=get.get("U"), k=get.get("k"), dof=dof)
         if dist == "t":
             if dof is None:
@@ -140,7 +175,9 @@ def _build_input(name: str, spec: Any) -> Input | list[float]:
                     if key not in get:
                         raise _err(f"{path}.{key}", "missing (a rectangular input by bounds needs lower and upper)")
                 if get["upper"] < get["lower"]:
-                    raise _err(f"{path}.upper", f"must be >= lower ({spec['lower']!r}), got {spec['upper']!r}")
+                    raise _err(
+                        f"{path}.upper", f"must be >= lower ({excerpt(spec['lower'])}), got {excerpt(spec['upper'])}"
+                    )
                 return ui.rectangular(lower=get["lower"], upper=get["upper"], dof=dof)
             for key in ("value", "half_width"):
                 if key not in get:
@@ -190,6 +227,59 @@ def _gum_doc(o: GUMOutput) -> dict[str, Any]:
     }
 
 
+_MAX_ADAPTIVE_TRIALS = 20_000_000  # the engine's default cap of the adaptive procedure
+
+
+def _check_depth(doc: Any) -> None:
+    """Refuse a document nested deeper than MAX_JSON_DEPTH (iteratively: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ModelFileError(
+                f"the model file nests arrays/objects more than {MAX_JSON_DEPTH} deep; the format needs at most 4"
+            )
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _check_mcm_memory(n_inputs: int, n_outputs: int, trials: int, adaptive: bool, p: float) -> int:
+    """Refuse Monte Carlo settings whose estimated memory exceeds MCM_MEMORY_BUDGET, before anything is
+    allocated; returns the cap of trials for the adaptive procedure (lowered to fit the budget)."""
+    if adaptive:
+        block = adaptive_block(p)
+        per_trial = mcm_memory(n_inputs, n_outputs, 1, adaptive=True) - mcm_memory(
+            n_inputs, n_outputs, 0, adaptive=True
+        )
+        fixed = mcm_memory(n_inputs, n_outputs, 0, adaptive=True)
+        fit = int((MCM_MEMORY_BUDGET - fixed) // per_trial) if per_trial > 0 else _MAX_ADAPTIVE_TRIALS
+        cap = min(_MAX_ADAPTIVE_TRIALS, fit // block * block)
+        if cap < 2 * block:
+            need = mcm_memory(n_inputs, n_outputs, 2 * block, adaptive=True)
+            raise _err(
+                "mcm.adaptive",
+                f"adaptive Monte Carlo with {n_outputs} outputs and {n_inputs} inputs needs about "
+                f"{format_bytes(need)} for its first two blocks of {block} trials, more than the budget of "
+                f"{format_bytes(MCM_MEMORY_BUDGET)} (docs/uncertainty.md, Limits): use fewer outputs or inputs",
+            )
+        return cap
+    need = mcm_memory(n_inputs, n_outputs, trials, block_size=DEFAULT_BLOCK)
+    if need > MCM_MEMORY_BUDGET:
+        fixed = mcm_memory(n_inputs, n_outputs, 0, block_size=DEFAULT_BLOCK)
+        per_trial = mcm_memory(n_inputs, n_outputs, 1, block_size=DEFAULT_BLOCK) - fixed
+        fit = max(0, int((MCM_MEMORY_BUDGET - fixed) // per_trial))
+        hint = f"lower mcm.trials to at most {fit}" if fit >= 100 else "use fewer outputs or inputs"
+        raise _err(
+            "mcm.trials",
+            f"Monte Carlo with {trials} trials, {n_outputs} outputs and {n_inputs} inputs would need about "
+            f"{format_bytes(need)}, more than the budget of {format_bytes(MCM_MEMORY_BUDGET)} "
+            f"(docs/uncertainty.md, Limits): {hint}, or split the model into several files",
+        )
+    return _MAX_ADAPTIVE_TRIALS
+
+
 def evaluate_document(doc: Any) -> dict[str, Any]:
     """Validate and evaluate a model-file document; returns the output document (JSON-serialisable).
 
@@ -198,13 +288,14 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
     """
     if not isinstance(doc, Mapping):
         raise ModelFileError(f"the model file must be a JSON object, got {type(doc).__name__}")
+    _check_depth(doc)
     _unknown("", doc, FORMAT_KEYS)
     for key in ("model", "inputs"):
         if key not in doc:
             raise _err(key, "missing (required)")
     measurand = doc.get("measurand", "y")
     if not isinstance(measurand, str) or not measurand.isidentifier():
-        raise _err("measurand", f"must be a name (letters, digits, _), got {measurand!r}")
+        raise _err("measurand", f"must be a name (letters, digits, _), got {excerpt(measurand)}")
     model_spec = doc["model"]
     if isinstance(model_spec, str):
         exprs: dict[str, str] = {measurand: model_spec}
@@ -212,23 +303,27 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         exprs = {}
         for out, e in model_spec.items():
             if not isinstance(e, str):
-                raise _err(f"model.{out}", f"must be an expression string, got {type(e).__name__}")
+                raise _err(f"model.{_key(out)}", f"must be an expression string, got {type(e).__name__}")
             if not out.isidentifier():
-                raise _err(f"model.{out}", "output names must be names (letters, digits, _)")
+                raise _err(f"model.{_key(out)}", "output names must be names (letters, digits, _)")
             exprs[out] = e
     else:
         raise _err("model", "must be an expression string or a non-empty object {output: expression}")
+    if len(exprs) > MAX_OUTPUTS:
+        raise _err("model", f"has {len(exprs)} outputs; the limit is {MAX_OUTPUTS} (docs/uncertainty.md, Limits)")
     constants_spec = doc.get("constants", {})
     if not isinstance(constants_spec, Mapping):
         raise _err("constants", "must be an object {name: number}")
-    constants = {str(k): _number(f"constants.{k}", v) for k, v in constants_spec.items()}
+    constants = {str(k): _number(f"constants.{_key(k)}", v) for k, v in constants_spec.items()}
     inputs_spec = doc["inputs"]
     if not isinstance(inputs_spec, Mapping) or not inputs_spec:
         raise _err("inputs", "must be a non-empty object {name: specification}")
+    if len(inputs_spec) > MAX_INPUTS:
+        raise _err("inputs", f"has {len(inputs_spec)} inputs; the limit is {MAX_INPUTS} (docs/uncertainty.md, Limits)")
     built: dict[str, Input | list[float]] = {str(n): _build_input(str(n), s) for n, s in inputs_spec.items()}
     for name in built:
         if name in constants:
-            raise _err(f"inputs.{name}", "is also defined in constants")
+            raise _err(f"inputs.{_key(name)}", "is also defined in constants")
 
     # model: every name used must be defined; every input must be used
     try:
@@ -240,7 +335,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         used.update(names_in(e))
     for name in built:
         if name not in used:
-            raise _err(f"inputs.{name}", "is not used by the model (remove it or fix the model)")
+            raise _err(f"inputs.{_key(name)}", "is not used by the model (remove it or fix the model)")
 
     # simultaneous groups
     groups_spec = doc.get("simultaneous", [])
@@ -254,11 +349,11 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
             raise _err(path, "must be a list of at least two input names")
         for name in group:
             if not isinstance(name, str) or name not in built:
-                raise _err(path, f"names unknown input {name!r}")
+                raise _err(path, f"names unknown input {excerpt(name)}")
             if not isinstance(built[name], list):
-                raise _err(path, f"input {name!r} must be given by 'samples' to be observed simultaneously")
+                raise _err(path, f"input {excerpt(name)} must be given by 'samples' to be observed simultaneously")
             if name in in_group:
-                raise _err(path, f"input {name!r} appears in more than one group")
+                raise _err(path, f"input {excerpt(name)} appears in more than one group")
             in_group[name] = gi
         try:
             groups.append(ui.type_a_simultaneous({n: built[n] for n in group}))  # type: ignore[misc]
@@ -284,18 +379,18 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         a, b, r = item
         for nm in (a, b):
             if not isinstance(nm, str) or nm not in built:
-                raise _err(path, f"names unknown input {nm!r}")
+                raise _err(path, f"names unknown input {excerpt(nm)}")
         rv = _number(f"{path}[2]", r)
         if not -1.0 <= rv <= 1.0:
-            raise _err(f"{path}[2]", f"must be in [-1, 1], got {r!r}")
+            raise _err(f"{path}[2]", f"must be in [-1, 1], got {excerpt(r)}")
         if a in in_group and in_group.get(b) == in_group[a]:
-            raise _err(path, f"the correlation of {a!r} and {b!r} comes from their simultaneous samples")
+            raise _err(path, f"the correlation of {excerpt(a)} and {excerpt(b)} comes from their simultaneous samples")
         correlations.append((a, b, rv))
 
     p = doc.get("coverage_probability", 0.95)
     p = _number("coverage_probability", p)
     if not 0.0 < p < 1.0:
-        raise _err("coverage_probability", f"must be in (0, 1) (e.g. 0.95, not 95), got {p!r}")
+        raise _err("coverage_probability", f"must be in (0, 1) (e.g. 0.95, not 95), got {excerpt(p)}")
     k_fixed = doc.get("coverage_factor")
     if k_fixed is not None:
         k_fixed = _number("coverage_factor", k_fixed, positive=True)
@@ -305,7 +400,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
         raise _err("methods", "must be a non-empty list, e.g. ['gum', 'mcm']")
     for mi, m in enumerate(methods):
         if m not in ("gum", "mcm"):
-            raise _err(f"methods[{mi}]", f"unknown method {m!r}; use 'gum' and/or 'mcm'")
+            raise _err(f"methods[{mi}]", f"unknown method {excerpt(m)}; use 'gum' and/or 'mcm'")
     if len(set(methods)) != len(methods):
         raise _err("methods", "lists a method twice")
     mcm_spec = doc.get("mcm", {})
@@ -316,7 +411,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
     _unknown("mcm", mcm_spec, _MCM_KEYS)
     adaptive = mcm_spec.get("adaptive", False)
     if not isinstance(adaptive, bool):
-        raise _err("mcm.adaptive", f"must be true or false, got {adaptive!r}")
+        raise _err("mcm.adaptive", f"must be true or false, got {excerpt(adaptive)}")
     if adaptive and "trials" in mcm_spec:
         raise _err("mcm.trials", "give either trials or adaptive: true, not both")
     trials = _int("mcm.trials", mcm_spec.get("trials", 1_000_000), 100)
@@ -328,6 +423,11 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
     seed = mcm_spec.get("seed")
     if seed is not None:
         seed = _int("mcm.seed", seed, 0)
+        if seed >= 2**128:
+            raise _err("mcm.seed", f"must be < 2**128, got {excerpt(seed)}")
+    max_trials = _MAX_ADAPTIVE_TRIALS
+    if "mcm" in methods:
+        max_trials = _check_mcm_memory(model.n_inputs, model.n_outputs, trials, adaptive, p)
 
     try:
         g_res: GUMResult | None = None
@@ -344,6 +444,7 @@ def evaluate_document(doc: Any) -> dict[str, Any]:
                 coverage_probability=p,
                 adaptive=adaptive,
                 significant_digits=ndig,
+                max_trials=max_trials,
             )
     except UncertaintyError as exc:
         key = "correlations" if "correlat" in str(exc) else "inputs"

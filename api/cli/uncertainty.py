@@ -2,7 +2,8 @@
 
 The computation lives in :mod:`uncertainty.modelfile`; this module only reads the JSON file, calls
 :func:`uncertainty.modelfile.evaluate_document` and prints the result (a rich table, or with ``--json``
-exactly the output document). Invalid input exits with code 2 and one line on stderr.
+exactly the output document). Invalid input (an unreadable or oversized file, bad JSON, a document that
+breaks the contract or a limit of docs/uncertainty.md) exits with code 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,9 +33,53 @@ def _group() -> None:
     """Measurement uncertainty: evaluate a model file by the GUM framework and/or Monte Carlo."""
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {_one_line(message)}", err=True)
     raise typer.Exit(EXIT_INVALID)
+
+
+def _one_line(message: str, limit: int = 400) -> str:
+    """``message`` on one line (control characters escaped) and at most ``limit`` characters."""
+    flat = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _read_document(file: Path) -> Any:
+    """The JSON document in ``file``; every way it can be unreadable is one ``error:`` line and exit 2.
+
+    The size is checked before reading (MAX_MODEL_FILE_BYTES), and at most one byte more is ever read,
+    so a huge or endless file (a FIFO, /dev/zero) cannot fill memory.
+    """
+    from uncertainty.limits import MAX_MODEL_FILE_BYTES, format_bytes
+
+    limit = MAX_MODEL_FILE_BYTES
+    if file.is_dir():
+        _fail(f"{file} is a directory, not a model file")
+    try:
+        size = file.stat().st_size
+        if size > limit:
+            _fail(f"{file} is {size} bytes; a model file may have at most {limit} ({format_bytes(limit)})")
+        with file.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    if len(raw) > limit:
+        _fail(f"{file} is larger than {limit} bytes ({format_bytes(limit)}), the limit for a model file")
+    if not raw.strip():
+        _fail(f"{file} is empty; a model file is a JSON object (see docs/uncertainty.md)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _fail(f"{file} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"{file} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:
+        _fail(f"{file} nests JSON arrays/objects too deeply (a model file needs at most 4 levels)")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits (CPython's int/str limit)
+        reason = "an integer literal is too long" if "digits" in str(exc) else str(exc)
+        _fail(f"{file} is not valid JSON: {reason}")
 
 
 def _fmt(x: Any, digits: int = 6) -> str:
@@ -127,14 +172,7 @@ def evaluate(
     from uncertainty.errors import NonLinearityWarning  # imported here: scipy makes `caltrace --help` slow
     from uncertainty.modelfile import ModelFileError, evaluate_document
 
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(f"{file} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    doc = _read_document(file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
