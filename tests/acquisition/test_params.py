@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from acquisition.engine import RunRefused
@@ -443,3 +445,27 @@ def test_huge_numbers_and_lists_are_refused_with_the_limit() -> None:
     with pytest.raises(ValueError, match="loads_g has 5000 entries; at most 1000 are accepted"):
         loads.check([1.0] * 5000)
     assert loads.check([50.0, 1e12]) == [50.0, 1e12]  # the limit itself is accepted
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(code=st.sampled_from(procedure_ids()), name_index=st.integers(min_value=0, max_value=99), value=_JSON)
+def test_any_json_value_for_any_declared_parameter_is_clean_or_refused(code: str, name_index: int, value: Any) -> None:
+    """Issue 14.5: a hypothesis fuzz of the --param parser's second half (the declared checks): whatever JSON
+    arrives for whichever parameter, the result is a clean value or a ValueError whose message is short."""
+    specs = get_procedure(code).parameter_specs
+    spec = specs[name_index % len(specs)]
+    try:
+        spec.check(value)
+    except ValueError as exc:
+        assert len(str(exc)) < 1000 and str(exc).startswith("parameter ")
