@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -28,6 +26,7 @@ from registry.models import Run, RunState
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
 from simulators.environment import EnvironmentSimulator
 from simulators.runner import SimulatorThread
+from tests.acquisition.test_failsafe import oper
 
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 DMM = "dmm-calibration"
@@ -37,21 +36,6 @@ POINTS = json.dumps(
         {"function": "ACV", "value": 10, "unit": "V", "range": 10, "frequency_hz": 1000},
     ]
 )
-
-
-def oper(calibrator: Fluke5520ASimulator) -> str:
-    """``OPER?`` over a new TCP connection to the simulated 5520A; its one-line answer (``1`` operate, ``0``
-    standby)."""
-    url = urlparse(calibrator.url)
-    assert url.hostname is not None and url.port is not None
-    with socket.create_connection((url.hostname, url.port), timeout=5) as conn:
-        conn.sendall(b"OPER?\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = conn.recv(64)
-            assert chunk, "no answer to OPER?"
-            reply += chunk
-    return reply.decode("ascii").strip()
 
 
 @dataclass
