@@ -1,0 +1,60 @@
+"""Conformity and limit words (Vietnamese default, English): every value the code base can produce has words."""
+
+from __future__ import annotations
+
+import pytest
+
+from acquisition.methods.base import CONFORMITY
+from acquisition.wording import (
+    CONFORMITY_WORDS,
+    conformity_explanation,
+    conformity_words,
+    limit_words,
+)
+from registry.models import Conformity
+
+# the DCC 3.3.0 stringConformityStatementStatusType enumeration (shared/schemas/dcc/v3.3.0/dcc.xsd), typed out
+DCC_330 = ("pass", "fail", "conditionalPass", "conditionalFail", "noPass", "noFail")
+
+
+def test_every_value_in_use_has_words_in_both_languages() -> None:
+    in_use = set(CONFORMITY) | {c.value for c in Conformity} | set(DCC_330)
+    assert in_use <= set(CONFORMITY_WORDS)
+    for value in in_use:
+        vi, en = conformity_words(value, "vi"), conformity_words(value, "en")
+        assert vi and en and vi != value  # never the internal camelCase name
+
+
+@pytest.mark.parametrize(
+    ("value", "vi", "en"),
+    [
+        ("pass", "đạt", "pass"),
+        ("fail", "không đạt", "fail"),
+        ("notAssessed", "không đánh giá", "not assessed"),
+        ("conditionalPass", "đạt có điều kiện", "conditional pass"),
+        ("conditionalFail", "không đạt có điều kiện", "conditional fail"),
+    ],
+)
+def test_words(value: str, vi: str, en: str) -> None:
+    assert conformity_words(value) == vi  # Vietnamese is the default
+    assert conformity_words(value, "en") == en
+
+
+def test_explanations_for_the_non_binary_values_only() -> None:
+    assert conformity_explanation("pass") is None
+    assert "giới hạn" in (conformity_explanation("conditionalPass") or "")
+    assert "limit" in (conformity_explanation("conditionalFail", "en") or "")
+
+
+def test_minimum_limits_are_labelled_as_minimums() -> None:
+    assert limit_words("minimum") == "tối thiểu" and limit_words("minimum", "en") == "minimum"
+    assert limit_words("maximum") == "tối đa" and limit_words("maximum", "en") == "maximum"
+
+
+def test_unknown_values_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="unknown conformity value 'passed'"):
+        conformity_words("passed")
+    with pytest.raises(ValueError, match="language"):
+        conformity_words("pass", "de")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="limit kind"):
+        limit_words("min")
