@@ -29,6 +29,10 @@ Rules and where they come from
   used for y, as in :func:`uncertainty.reporting.round_value` (its direction does not understate anything).
 * **k to two decimals** — a caltrace convention (k is informational once U is stated; the GUM and ILAC P14 give no
   digit count for k). Half-up.
+* **Budgets** (:func:`present_budget`) — GUM 7.2.6 also quotes the standard uncertainties u(x_i) "to at most two
+  significant digits" and rounds input estimates consistently with them; here u(x_i), u_c and the signed
+  contributions are rounded up in magnitude like U, sensitivities to three significant digits, and degrees of
+  freedom down (a smaller ν means a larger k): caltrace conventions on the conservative side.
 * **A result with no U** (an informational row: a repeatability, an average tare) is shown with the decimal places
   of the instrument's resolution but never fewer than two significant digits of the value, so a small standard
   deviation is not printed as zero; without a resolution, with :data:`DEFAULT_SIGNIFICANT_DIGITS` significant
@@ -41,30 +45,36 @@ by a narrow no-break space on both sides of the decimal sign when that side has 
 Vietnamese text of ISO 80000-1 clause 7.3.4 writes numbers this way ("401 008,5", "40,100 75"; stored page on
 123docz.net, "7. Quy tắc in"; that this is TCVN 7870-1:2010 is **unverified** — the page does not name the
 standard) and the GUM 7.2.6 example itself reads "10,057 62 Ω". The same space (never a comma or point) is used in
-English so that an English grouping comma can never be read as a Vietnamese decimal comma. Magnitudes outside
+English so that an English grouping comma can never be read as a Vietnamese decimal comma. (Vietnamese
+administrative texts group thousands with a point, "21.415.000.000" in shared/seeds/; not used here, since a
+point inside a measured value reads as a decimal point in English and to software.) Magnitudes outside
 1e-12 … 1e15 are written as ``m × 10^e``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, localcontext
-from typing import Literal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from typing import Any, Literal
 
 from .errors import InputError
 
 __all__ = [
     "DEFAULT_SIGNIFICANT_DIGITS",
+    "DISTRIBUTION_WORDS",
     "GROUP_SEPARATOR",
     "Language",
     "PresentedResult",
     "format_k",
     "format_number",
     "present",
+    "present_budget",
     "present_informational",
     "round_expanded_uncertainty",
     "round_to_decimals",
+    "round_up_significant",
 ]
 
 Language = Literal["vi", "en"]
@@ -303,3 +313,145 @@ def present_informational(
         k_text=None,
         text=value_text,
     )
+
+
+# --- uncertainty budgets ------------------------------------------------------------------------------------------
+
+#: distribution names of :data:`uncertainty.inputs.DISTRIBUTIONS` in words. The Vietnamese names ("phân bố chuẩn",
+#: "chữ nhật", "tam giác" …) are caltrace's; checking them against TCVN 9595-3:2013 (the Vietnamese GUM) was not
+#: possible from a stored text: **unverified**.
+DISTRIBUTION_WORDS: dict[str, dict[str, str]] = {
+    "normal": {"vi": "chuẩn", "en": "normal"},
+    "t": {"vi": "Student t", "en": "Student t"},
+    "rectangular": {"vi": "chữ nhật", "en": "rectangular"},
+    "triangular": {"vi": "tam giác", "en": "triangular"},
+    "arcsine": {"vi": "arcsin (dạng chữ U)", "en": "arcsine (U-shaped)"},
+    "trapezoid": {"vi": "hình thang", "en": "trapezoidal"},
+    "curvilinear_trapezoid": {"vi": "hình thang cong", "en": "curvilinear trapezoidal"},
+    "type_a": {"vi": "loại A (thống kê)", "en": "type A (statistical)"},
+}
+#: significant digits of a sensitivity coefficient in a budget (caltrace convention, half up)
+SENSITIVITY_DIGITS = 3
+
+
+def round_up_significant(x: float, significant_digits: int = 2) -> Decimal:
+    """|x| rounded **up** to ``significant_digits`` significant digits, sign kept; zero stays 0.
+
+    For the uncertainties and contributions of a budget (GUM 7.2.6: u(x_i) to at most two significant digits), so
+    that no printed uncertainty is smaller than the computed one. A carry keeps the digit count (0.0995 -> 0.10).
+    """
+    x = _finite("uncertainty", x, "a budget's uncertainties and contributions must be finite numbers")
+    if x == 0.0:
+        return Decimal(0)
+    r, _ = round_expanded_uncertainty(abs(x), significant_digits=significant_digits)
+    return -r if x < 0 else r
+
+
+def _round_significant_half_up(x: float, digits: int) -> Decimal:
+    d = _dec(x)
+    if d.is_zero():
+        return Decimal(0)
+    return round_to_decimals(x, digits - 1 - d.adjusted())
+
+
+def _quotient_unit(numerator: str, denominator: str) -> str:
+    """Unit of a sensitivity coefficient: output unit per input unit ("" when they are the same)."""
+    if numerator == denominator:
+        return ""
+    if not denominator:
+        return numerator
+    wrap = f"({denominator})" if any(c in denominator for c in "/· *") else denominator
+    return f"{numerator or '1'}/{wrap}"
+
+
+def _dof_text(dof: object) -> str:
+    """ν: None (JSON for infinitely many) or inf -> "∞"; otherwise rounded down (fewer degrees of freedom give a
+    larger k: the conservative side) to an integer, or to two significant digits below 1."""
+    if dof is None:
+        return "∞"
+    if isinstance(dof, bool) or not isinstance(dof, int | float) or math.isnan(dof) or dof <= 0:
+        raise InputError(f"degrees of freedom must be > 0 or None (infinitely many), got {dof!r}")
+    if math.isinf(dof):
+        return "∞"
+    if dof >= 1:
+        return str(math.floor(dof))
+    d = _dec(float(dof))
+    return str(d.quantize(Decimal(1).scaleb(d.adjusted() - 1), rounding=ROUND_FLOOR))
+
+
+def _percent(p: float, language: Language) -> str:
+    p = _positive("coverage_probability", p, "the coverage probability must be in (0, 1]")
+    if p > 1.0:
+        raise InputError(f"coverage_probability must be in (0, 1], got {p!r}")
+    pct = round_to_decimals(p * 100.0, 2).normalize()
+    return f"{format_number(pct, language, group=None)} %"
+
+
+def present_budget(
+    budget: Mapping[str, Any], *, language: Language = "vi", group: str | None = GROUP_SEPARATOR
+) -> dict[str, Any]:
+    """An uncertainty budget (the ``acquisition.methods.base.budget_json`` shape) as text with units.
+
+    Each row: ``value`` rounded to the last digit of its ``u``; ``u`` and the signed ``contribution`` rounded up
+    to two significant digits (:func:`round_up_significant`); ``sensitivity`` to three significant digits with
+    the unit output/input; ``dof`` ∞ or rounded down; ``distribution`` in words; ``input``, ``source`` and
+    ``note`` as given. Totals: ``u`` (rounded up), ``dof``, ``k`` (two decimals), ``U`` (as
+    :func:`round_expanded_uncertainty`) and ``coverage_probability`` in per cent, each present when the budget
+    has it. Raises ValueError for a budget without ``unit`` or ``rows``, or with a zero or negative U.
+    """
+    _language(language)
+    if not isinstance(budget, Mapping) or not isinstance(budget.get("unit"), str) or "rows" not in budget:
+        raise InputError("a budget needs 'unit' (text) and 'rows' (the budget_json shape)")
+    out_unit = str(budget["unit"])
+    rows = budget["rows"]
+    if not isinstance(rows, list | tuple):
+        raise InputError("a budget's 'rows' must be a list of rows")
+
+    def num(d: Decimal, unit: str) -> str:
+        return _with_unit(format_number(d, language, group=group), unit)
+
+    shown_rows: list[dict[str, str]] = []
+    for row in rows:
+        if not isinstance(row, Mapping) or "input" not in row:
+            raise InputError(f"a budget row must be a mapping with an 'input', got {row!r}")
+        unit = str(row.get("unit", ""))
+        shown: dict[str, str] = {"input": str(row["input"])}
+        if row.get("source"):
+            shown["source"] = str(row["source"])
+        raw_u: Any = row.get("u")
+        u = _finite("u", raw_u, f"budget row {row['input']!r}: u must be a finite number >= 0")
+        if u < 0.0:
+            raise InputError(f"budget row {row['input']!r}: u must be >= 0, got {u!r}")
+        u_r = round_up_significant(u)
+        if "value" in row and row["value"] is not None:
+            value = row["value"]
+            if u_r.is_zero():
+                shown["value"] = present_informational(value, unit, language=language, group=group).text
+            else:
+                shown["value"] = num(round_to_decimals(value, _decimals(u_r)), unit)
+        shown["u"] = num(u_r, unit)
+        distribution = str(row.get("distribution", ""))
+        shown["distribution"] = DISTRIBUTION_WORDS.get(distribution, {}).get(language, distribution)
+        if row.get("sensitivity") is not None:
+            c = _round_significant_half_up(row["sensitivity"], SENSITIVITY_DIGITS)
+            shown["sensitivity"] = num(c, _quotient_unit(out_unit, unit))
+        if row.get("contribution") is not None:
+            shown["contribution"] = num(round_up_significant(row["contribution"]), out_unit)
+        shown["dof"] = _dof_text(row.get("dof"))
+        if row.get("note"):
+            shown["note"] = str(row["note"])
+        shown_rows.append(shown)
+
+    result: dict[str, Any] = {"unit": out_unit, "rows": shown_rows}
+    if budget.get("u") is not None:
+        result["u"] = num(round_up_significant(budget["u"]), out_unit)
+    if "dof" in budget:
+        result["dof"] = _dof_text(budget["dof"])
+    if budget.get("k") is not None:
+        result["k"] = format_k(budget["k"], language)
+    if budget.get("U") is not None:
+        U_r, _ = round_expanded_uncertainty(budget["U"])
+        result["U"] = num(U_r, out_unit)
+    if budget.get("coverage_probability") is not None:
+        result["coverage_probability"] = _percent(budget["coverage_probability"], language)
+    return result

@@ -15,15 +15,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from uncertainty import Model, gum, normal
 from uncertainty.errors import InputError
 from uncertainty.presentation import (
     GROUP_SEPARATOR,
     format_k,
     format_number,
     present,
+    present_budget,
     present_informational,
     round_expanded_uncertainty,
     round_to_decimals,
+    round_up_significant,
 )
 
 NNBSP = GROUP_SEPARATOR  # narrow no-break space between digit groups
@@ -200,6 +203,69 @@ def test_informational_rows() -> None:
     assert (p.value, p.U, p.k, p.U_text, p.k_text) == (12.3, None, None, None, None)
     with pytest.raises(ValueError, match="resolution"):
         present_informational(1.0, "g", resolution=0.0)
+
+
+def test_round_up_significant_keeps_sign_and_zero() -> None:
+    # a contribution -0.000356: magnitude 3,5 | 6 -> 3,6 -> -0.00036 (further from zero: never a smaller uncertainty)
+    assert str(round_up_significant(-0.000356)) == "-0.00036"
+    assert round_up_significant(0.0) == 0  # a term left at zero stays zero (its row note says why)
+    with pytest.raises(ValueError, match="finite"):
+        round_up_significant(math.nan)
+
+
+def test_budget_of_R_is_V_over_I_by_hand() -> None:
+    # R = V/I, V = 5.0 V with u 0.01 V, I = 0.02 A with u 1e-5 A (both normal, infinitely many dof).
+    # By hand: c_V = 1/I = 50 Ω/V, contribution 0.5 Ω; c_I = -V/I² = -12500 Ω/A, contribution -0.125 Ω;
+    # u_c = sqrt(0.25 + 0.015625) = 0.51539 Ω; k = 1.95996 (95 %, ν = ∞); U = 1.01014 Ω.
+    # Shown: u_c 5,1|539 -> 0.52 Ω; U 1,0|1014 -> 1.1 Ω; contributions 0.50 Ω and -0.13 Ω (0.125 up);
+    # u(V) 0.010 V so V reads 5.000 V; u(I) 0.000010 A so I reads 0.020000 A; k 1.96; p 95 %.
+    from acquisition.methods.base import budget_json
+
+    out = gum(Model.from_expression("V / I", measurand="R"), {"V": normal(5.0, 0.01), "I": normal(0.02, 1e-5)})["R"]
+    shown = present_budget(budget_json(out, unit="Ω", units={"V": "V", "I": "A"}), language="en", group=None)
+    rows = {r["input"]: r for r in shown["rows"]}
+    assert rows["V"] == {
+        "input": "V",
+        "value": "5.000 V",
+        "u": "0.010 V",
+        "distribution": "normal",
+        "sensitivity": "50.0 Ω/V",
+        "contribution": "0.50 Ω",
+        "dof": "∞",
+    }
+    assert (rows["I"]["value"], rows["I"]["u"]) == ("0.020000 A", "0.000010 A")
+    assert (rows["I"]["sensitivity"], rows["I"]["contribution"]) == ("-12500 Ω/A", "-0.13 Ω")
+    assert (shown["u"], shown["U"], shown["k"], shown["dof"]) == ("0.52 Ω", "1.1 Ω", "1.96", "∞")
+    assert shown["coverage_probability"] == "95 %"
+    vi = present_budget(budget_json(out, unit="Ω", units={"V": "V", "I": "A"}))
+    assert vi["U"] == "1,1 Ω" and vi["rows"][0]["distribution"] == "chuẩn"
+
+
+def test_budget_zero_term_finite_dof_and_bad_input() -> None:
+    budget = {
+        "unit": "mg",
+        "rows": [
+            # ν = 12.7 shown rounded down to 12 (fewer dof, larger k: the conservative side)
+            {"input": "dT", "value": 0.5, "unit": "°C", "u": 0.2887, "distribution": "rectangular",
+             "sensitivity": -0.00123456, "contribution": -0.000356, "dof": 12.7},
+            {"input": "drift", "value": 0.0, "unit": "mg", "u": 0.0, "distribution": "rectangular",
+             "sensitivity": 1.0, "contribution": 0.0, "dof": None, "note": "no drift between calibrations"},
+        ],
+        "U": 0.0,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="U must be greater than zero"):
+        present_budget(budget)
+    budget["U"] = 0.0314  # 3,1 | 4 -> 0.032 mg
+    shown = present_budget(budget, language="en", group=None)
+    dT, drift = shown["rows"]
+    # u 0.2887 -> 0.29 °C, value 0.5 to 2 places -> 0.50 °C, c -0.00123456 -> 3 digits -0.00123 mg/°C
+    assert (dT["u"], dT["value"], dT["sensitivity"], dT["dof"]) == ("0.29 °C", "0.50 °C", "-0.00123 mg/°C", "12")
+    assert (drift["u"], drift["contribution"], drift["note"]) == ("0 mg", "0 mg", "no drift between calibrations")
+    assert shown["U"] == "0.032 mg"
+    with pytest.raises(ValueError, match="'unit'"):
+        present_budget({"rows": []})
+    with pytest.raises(ValueError, match="u must be >= 0"):
+        present_budget({"unit": "g", "rows": [{"input": "x", "u": -1.0}]})
 
 
 # --- properties ---------------------------------------------------------------------------------------------------
