@@ -180,7 +180,7 @@ def _k_rounded(k: float) -> Decimal:
 
 
 def format_number(d: Decimal, language: Language = "vi", *, group: str | None = GROUP_SEPARATOR) -> str:
-    """A rounded Decimal as text, every stated digit kept (``Decimal("0.00030")`` -> ``"0,00030"`` in Vietnamese).
+    """A rounded Decimal as text, every stated digit kept (``Decimal("0.00030")`` -> ``"0,000 30"`` in Vietnamese).
 
     Decimal comma for ``"vi"``, decimal point for ``"en"``; digits grouped in threes by ``group`` on a side of the
     decimal sign with more than four digits (``group=None``: no grouping). Outside 1e-12 … 1e15 the number is
@@ -219,8 +219,8 @@ class PresentedResult:
     ``value`` and ``U`` are the rounded numbers (``U`` None for an informational row), ``k`` is k rounded to two
     decimals; ``decimals`` is the number of decimal places both are stated to (negative: tens, hundreds …).
     ``value_text`` / ``U_text`` carry the unit; ``k_text`` is ``"k = 2,00"``; ``text`` is the whole statement
-    (``"100,00012 g ± 0,00030 g (k = 2,00)"``). ``cmc_applied`` tells that the CMC was stated instead of a smaller
-    calculated U.
+    (``"100,000 12 g ± 0,000 30 g (k = 2,00)"``, the spaces inside numbers being U+202F). ``cmc_applied`` tells
+    that the CMC was stated instead of a smaller calculated U.
     """
 
     value: float
@@ -249,7 +249,8 @@ def present(
     below ``cmc`` (:func:`round_expanded_uncertainty`), the value rounded to U's last digit, k to two decimals.
 
     Example: ``present(100.00012345, 0.0002999999999957481, 2.0000024438996027, "g")`` ->
-    ``"100,00012 g ± 0,00030 g (k = 2,00)"``.
+    ``"100,000 12 g ± 0,000 30 g (k = 2,00)"`` (the spaces inside numbers are U+202F; ``group=None`` leaves them
+    out).
     """
     _language(language)
     if not isinstance(unit, str):
