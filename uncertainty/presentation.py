@@ -116,6 +116,19 @@ def _dec(x: float) -> Decimal:
     return Decimal(repr(float(x)))
 
 
+#: significant digits a computed U is trusted to before rounding up: binary floating point adds noise in about the
+#: 16th digit (0.1 + 0.2 = 0.30000000000000004), which would otherwise turn 0.30 into 0.31
+TRUSTED_DIGITS = 12
+
+
+def _float_noise_removed(d: Decimal) -> Decimal:
+    """``d`` rounded (half-even) to :data:`TRUSTED_DIGITS` significant digits: the lowering is at most 5e-13
+    relative, far below the floating-point error of the arithmetic that produced U."""
+    with localcontext() as ctx:
+        ctx.prec = TRUSTED_DIGITS
+        return +d
+
+
 def _decimals(q: Decimal) -> int:
     """Decimal places of a Decimal's last digit (negative for a last digit left of the units: 1.3E+3 -> -2)."""
     exponent = q.as_tuple().exponent
@@ -141,7 +154,7 @@ def round_expanded_uncertainty(
     target = U
     if minimum is not None:
         target = max(U, _positive("minimum", minimum, "the CMC floor must be a positive finite number in U's unit"))
-    d = _dec(target)
+    d = _float_noise_removed(_dec(target))
     exp = d.adjusted() - significant_digits + 1
     with localcontext() as ctx:
         ctx.prec = max(ctx.prec, significant_digits + 2)
