@@ -290,7 +290,9 @@ def dsi(unit: str | Unit) -> DsiUnit:
     parts = parsed.symbol.split("/") if parsed.symbol not in _UNITS else [parsed.symbol]
     notations: list[str] = []
     for part in parts:
-        entry = _UNITS[part]
+        entry = _UNITS.get(part)
+        if entry is None:
+            raise ValueError(f"unknown unit {parsed.symbol!r}: parse it with registry.units.parse_unit")
         if entry.dsi is None:
             raise ValueError(
                 f"{parsed.symbol} has no D-SI unit: express the value in pascal (Pa, hPa, kPa, MPa) or in K/°C "
