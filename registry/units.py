@@ -133,9 +133,11 @@ _UNIT_ALIASES = {
 }
 
 #: Where each D-SI token was checked. Tokens not listed are marked unverified by :func:`dsi`.
-#:   [G]  D-SI unit list, PTB xsd-d-si wiki ``wiki/doc/UnitSystem.md`` (commits 1d52ecb, 5237a6e): tables "SI base
-#:        units", "D-SI additional platinum units", "SI derived units"
-#:   [R]  PTB dsiUnits README "How D-SI units are composed" (prefix, ``\tothe{..}``, ``\per``)
+#:   [G]  D-SI unit list, PTB xsd-d-si wiki ``wiki/doc/UnitSystem.md`` (commits 1d52ecb, 5237a6e;
+#:        gitlab1.ptb.de/d-ptb/d-si/xsd-d-si): tables "SI base units", "D-SI additional platinum units", "SI derived
+#:        units"
+#:   [R]  PTB dsiUnits README "How D-SI units are composed" (prefix, ``\tothe{..}``, ``\per``;
+#:        gitlab1.ptb.de/digitaldynamicmeasurement/dsiUnits)
 #:   [T]  /work/shared/dcc-examples/dcc_gp_temperature_typical_v12.xml (DCC 3.1.1)
 #:   [H]  /work/shared/dcc-examples/dcc_gp_humidity_v1.0.xml (DCC 3.1.2; relative humidity in ``\percent``)
 #:   [S]  /work/shared/dcc-examples/siliziumkugel_2_4_0.xml (DCC 2.4.0)
