@@ -63,7 +63,7 @@ def test_a_row_registered_by_someone_else_while_the_file_was_checked_is_checked_
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(tmp_path / "i.csv", [mixed_rows()[0], good("X-1"), good("X-2")])
-    real_check = importer._check
+    real_check = importer.driver._check
     rechecks: list[int] = []
 
     def check_then_someone_registers_x2(imp: Any, prepared: Any) -> Any:
@@ -85,7 +85,7 @@ def test_a_row_registered_by_someone_else_while_the_file_was_checked_is_checked_
         rechecks.append(1)
         return accepted
 
-    monkeypatch.setattr(importer, "_check", check_then_someone_registers_x2)
+    monkeypatch.setattr(importer.driver, "_check", check_then_someone_registers_x2)
     report = import_instruments_concurrently(engine, path, actor="tester", today=TODAY)
     assert len(rechecks) == 2  # checked in the read transaction, then again in the write transaction
     assert report.imported == 1
@@ -99,7 +99,7 @@ def test_changes_the_checks_do_not_depend_on_do_not_force_a_second_check(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(tmp_path / "i.csv", [mixed_rows()[0], good("Y-1")])
-    real_check = importer._check
+    real_check = importer.driver._check
     calls: list[int] = []
 
     def check_then_unrelated_change(imp: Any, prepared: Any) -> Any:
@@ -109,7 +109,7 @@ def test_changes_the_checks_do_not_depend_on_do_not_force_a_second_check(
             s.add(Staff(username=f"s{len(calls)}", full_name="Staff"))
         return accepted
 
-    monkeypatch.setattr(importer, "_check", check_then_unrelated_change)
+    monkeypatch.setattr(importer.driver, "_check", check_then_unrelated_change)
     report = import_instruments_concurrently(engine, path, actor="tester", today=TODAY)
     assert calls == [1] and report.imported == 1
 

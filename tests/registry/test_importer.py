@@ -659,10 +659,10 @@ def test_a_crash_mid_import_leaves_nothing_and_the_chain_intact(
     seed(engine)
     before = counts(engine)
     path = write_csv(tmp_path / "big.csv", [HEADER] + [good(f"SN-{n:03d}") for n in range(10)])
-    monkeypatch.setattr(importer, "INSERT_EVERY", 2)
+    monkeypatch.setattr(importer.base, "INSERT_EVERY", 2)
     built: list[int] = []
     seen_in_transaction: list[int] = []
-    real_build = importer._instrument_values
+    real_build = importer.instruments._instrument_values
 
     def failing_build(row: Any, owner: Customer) -> dict[str, Any]:
         built.append(row.row)
@@ -673,7 +673,7 @@ def test_a_crash_mid_import_leaves_nothing_and_the_chain_intact(
             raise RuntimeError("disk on fire")
         return real_build(row, owner)
 
-    monkeypatch.setattr(importer, "_instrument_values", failing_build)
+    monkeypatch.setattr(importer.instruments, "_instrument_values", failing_build)
     session_holder: list[Any] = []
     with pytest.raises(RuntimeError, match="disk on fire"), session_scope(engine, "tester") as session:
         session_holder.append(session)
@@ -688,9 +688,9 @@ def test_the_import_rolls_itself_back_even_if_the_caller_commits(
     sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(tmp_path / "i.csv", [HEADER, good("A-1"), good("A-2"), good("A-3")])
-    monkeypatch.setattr(importer, "INSERT_EVERY", 1)
+    monkeypatch.setattr(importer.base, "INSERT_EVERY", 1)
     calls: list[int] = []
-    real_build = importer._instrument_values
+    real_build = importer.instruments._instrument_values
 
     def failing_build(row: Any, owner: Customer) -> dict[str, Any]:
         calls.append(row.row)
@@ -698,7 +698,7 @@ def test_the_import_rolls_itself_back_even_if_the_caller_commits(
             raise RuntimeError("boom")
         return real_build(row, owner)
 
-    monkeypatch.setattr(importer, "_instrument_values", failing_build)
+    monkeypatch.setattr(importer.instruments, "_instrument_values", failing_build)
     with session_factory(sqlite_engine)() as session:
         session.info["actor"] = "careless"
         session.add(Customer(name="Kept customer"))
