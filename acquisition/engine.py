@@ -10,16 +10,17 @@ step's kept values and its completion are then committed to the run's checkpoint
 ``<step>#<attempt>`` in the store, so the readings of the interrupted attempt stay stored (nothing lost) and none
 is stored twice (nothing duplicated). Results are computed from the checkpoint's kept values, so evaluation does
 not depend on the time-series server being reachable.
+
+This module is the step loop and its recording. The checks before a run starts and the run's context are in
+:mod:`acquisition.creation`, the lease of the executing process and its heartbeat in :mod:`acquisition.lease`, the
+errors in :mod:`acquisition.errors` (re-exported here), and the row changes of a run in :mod:`registry.checkpoint`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,49 +29,67 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from acquisition import creation, lease
+from acquisition.errors import (
+    RunError,
+    RunNotFound,
+    RunRefused,
+    RunStateError,
+    RunTakenOver,
+    WrongSubject,
+)
+from acquisition.lease import HEARTBEAT_S, STALE_S, _holder_problem
 from acquisition.methods.base import PointResult
-from acquisition.ownership import process_start, same_process
 from acquisition.procedures.base import (
-    CertificateRecord,
     DeviceCommand,
-    InstrumentUnderTest,
-    LotUnderTest,
     Procedure,
     RepeatGroupsError,
     RunContext,
-    StandardUsed,
     Step,
     StepData,
     resume_point,
 )
-from acquisition.procedures.params import check_parameters
 from acquisition.prompts import OperatorAborted, Prompter
 from acquisition.stability import StabilityTimeout, wait_until_stable
 from acquisition.store import ReadingStore, StoredReading
 from drivers.base import Instrument
 from drivers.errors import DriverError
 from drivers.reading import Reading
+from registry import checkpoint as rows
 from registry import runs
+from registry.checkpoint import RESUMABLE
 from registry.db import retry_when_locked, server_time, session_scope
 from registry.errors import NotFoundError, NotPermittedError, RegistryBusyError
 from registry.models import (
     Conformity,
     EnvironmentRecord,
     MeasuringInstrument,
-    MetrologyField,
     PrepackageLot,
-    ProcedureKind,
-    ReferenceStandard,
     Result,
     Run,
-    RunStandard,
     RunState,
 )
 from registry.models import Procedure as ProcedureRow
 
+__all__ = [
+    "CHECKPOINT_ATTEMPTS",
+    "CHECKPOINT_BACKOFF_S",
+    "HEARTBEAT_S",
+    "RESUMABLE",
+    "STALE_S",
+    "RunEngine",
+    "RunError",
+    "RunNotFound",
+    "RunOutcome",
+    "RunRefused",
+    "RunStateError",
+    "RunTakenOver",
+    "WrongSubject",
+    "make_safe",
+]
+
 log = logging.getLogger(__name__)
 
-RESUMABLE = (RunState.CREATED, RunState.RUNNING, RunState.PAUSED)
 T = TypeVar("T")
 
 #: a checkpoint write that finds the registry locked by another writer (a large import) is tried this many times,
@@ -84,26 +103,6 @@ def _write_checkpoint(write: Callable[[], T], what: str) -> T:
     """``write()`` (one registry transaction of the run), retried while the registry is locked by another writer;
     raises :class:`~registry.errors.RegistryBusyError` when it stays locked (the run is then paused)."""
     return retry_when_locked(write, what=what, attempts=CHECKPOINT_ATTEMPTS, backoff_s=CHECKPOINT_BACKOFF_S)
-
-
-class RunError(Exception):
-    """Base of run-engine errors; the message says what to do."""
-
-
-class RunRefused(RunError):  # noqa: N818 - a refusal, reported to the technician as such
-    """The run may not start: technician not authorised, standard expired or unsuitable, bad parameters."""
-
-
-class RunNotFound(RunError, LookupError):  # noqa: N818
-    """No run with that id."""
-
-
-class RunStateError(RunError):
-    """The run is not in a state that allows the request (e.g. resuming a completed run)."""
-
-
-class RunTakenOver(RunStateError):  # noqa: N818 - reported to the technician as what happened
-    """While this process executed the run, another took it over (or someone aborted it): this one stopped."""
 
 
 @dataclass
@@ -146,66 +145,6 @@ def _overall(results: list[PointResult]) -> Conformity:
     if verdicts and verdicts <= {"pass", "conditionalPass", "noFail"}:
         return Conformity.PASS
     return Conformity.NOT_ASSESSED
-
-
-#: seconds between the executing process's signs of life in the run's checkpoint (``owner.seen``)
-HEARTBEAT_S = 30.0
-#: seconds without a sign of life after which a run executed on another computer counts as abandoned
-STALE_S = 150.0
-
-
-def _own_process() -> dict[str, Any] | None:
-    """This process's start record (:func:`acquisition.ownership.process_start`)."""
-    return process_start(os.getpid())
-
-
-def _alive_here(owner: Mapping[str, Any]) -> bool:
-    """True when ``owner`` names another live process on this computer (a crashed one is not alive).
-
-    A live process with the owner's id is the owner only if it also started when the owner did (``owner.process``:
-    boot id and start time): after a reboot or a wrap of the pid counter the id may belong to another program.
-    An owner record without a start (written by an older caltrace), or a process whose start cannot be read,
-    counts as the owner while the id is alive: a run is never taken from a process that may still execute it.
-    """
-    pid = owner.get("pid")
-    if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        pass
-    recorded = owner.get("process")
-    if not isinstance(recorded, Mapping):
-        return True
-    current = process_start(pid)
-    return current is None or same_process(recorded, current) is not False
-
-
-def _holder_problem(run_id: str, owner: Mapping[str, Any], now: float) -> str | None:
-    """Why ``owner`` (the checkpoint's record of the executing process) still holds ``run_id``, or None.
-
-    On this computer the process is asked directly; on another one it holds the run while it has shown a sign of
-    life (``seen``, Unix seconds by the registry server's clock, as ``now``) within :data:`STALE_S`.
-    """
-    if not owner:
-        return None
-    if owner.get("host") == socket.gethostname():
-        if _alive_here(owner):
-            return (
-                f"run {run_id} is being executed by process {owner.get('pid')} on this computer; "
-                "wait for it to finish or pause, or stop that process first"
-            )
-        return None
-    seen = owner.get("seen")
-    if not isinstance(seen, (int, float)) or now - seen >= STALE_S:
-        return None
-    return (
-        f"run {run_id} is being executed on computer {owner.get('host')!r} (process {owner.get('pid')}, last heard "
-        f"from {max(0, round(now - seen))} s ago); finish or pause it there. If that computer has crashed, resume "
-        f"after {STALE_S:.0f} s without news from it"
-    )
 
 
 def make_safe(instruments: Mapping[str, Instrument]) -> list[str]:
@@ -307,40 +246,13 @@ class RunEngine:
             raise RunRefused(f"{procedure.definition.code}: {exc}") from None
 
     @staticmethod
+    @staticmethod
     def _subject(
         s: Session, procedure: Procedure, instrument: str | None, lot: str | None
     ) -> MeasuringInstrument | PrepackageLot:
-        """The instrument or lot a new run tests, of the kind the procedure declares."""
-        code = procedure.definition.code
-        if procedure.under_test == "lot":
-            if instrument is not None:
-                raise RunRefused(
-                    f"{code} tests a prepackage lot, not an instrument: name the lot by its lot number or registry "
-                    "id (caltrace calibrate --lot LOT_NUMBER)"
-                )
-            if not lot:
-                raise RunRefused(f"{code} tests a prepackage lot: give its lot number or registry id (--lot)")
-            found = runs.find_lot(s, lot)
-            if found is None:
-                also = ""
-                try:
-                    inst = runs.find_instrument(s, lot)
-                    also = f" (it is the serial number of measuring instrument #{inst.id}, a {inst.kind})"
-                except NotFoundError:
-                    pass
-                raise RunRefused(
-                    f"{code} tests a lot; {lot!r} is not a registered lot{also}; register it with "
-                    "`caltrace registry import lots FILE.csv` (see docs/registry-import.md)"
-                )
-            return found
-        if lot is not None:
-            raise RunRefused(
-                f"{code} tests an instrument, not a prepackage lot: name the instrument by its serial number or "
-                "registry id (--instrument SERIAL)"
-            )
-        if not instrument:
-            raise RunRefused(f"{code} tests an instrument: give its serial number or registry id (--instrument)")
-        return runs.find_instrument(s, instrument)
+        """The instrument or lot a new run tests, of the kind the procedure declares
+        (:func:`acquisition.creation.find_subject`)."""
+        return creation.find_subject(s, procedure, instrument, lot)
 
     def _create(
         self,
@@ -351,172 +263,25 @@ class RunEngine:
         standards: Mapping[str, str],
         parameters: Mapping[str, Any],
     ) -> str:
-        definition = procedure.definition
-        params = {
-            **definition.parameters,
-            **check_parameters(procedure.parameter_specs, parameters, procedure=definition.code),
-        }
-        today = self.today()
-        with session_scope(self.registry, self.actor) as s:
-            row = self._procedure_row(s, procedure)
-            subject = self._subject(s, procedure, instrument, lot)
-            staff = runs.may_perform(
-                s, technician, definition.code, today, verification=definition.kind == ProcedureKind.VERIFICATION.value
-            )
-            run_id = str(uuid.uuid4())
-            chosen: dict[str, dict[str, Any]] = {}
-            links: list[RunStandard] = []
-            for spec in definition.roles:
-                if spec.under_test:
-                    continue
-                code = standards.get(spec.role)
-                if code is None:
-                    raise RunRefused(
-                        f"procedure {definition.code} needs a reference standard as {spec.role} ({spec.description}): "
-                        f"give --standard {spec.role}=CODE"
-                    )
-                std, cert = runs.usable_standard(s, code, spec.standard_kinds, spec.role, today)
-                chosen[spec.role] = {"code": std.code, "certificate_id": cert.id}
-                links.append(RunStandard(standard_id=std.id, certificate_id=cert.id, role=spec.role))
-            unknown = set(standards) - {spec.role for spec in definition.roles}
-            if unknown:
-                raise RunRefused(
-                    f"procedure {definition.code} has no role {', '.join(sorted(unknown))}; "
-                    f"its roles are {', '.join(r.role for r in definition.roles)}"
-                )
-            run = Run(
-                id=run_id,
-                procedure_id=row.id,
-                instrument_id=subject.id if isinstance(subject, MeasuringInstrument) else None,
-                lot_id=subject.id if isinstance(subject, PrepackageLot) else None,
-                technician_id=staff.id,
-                state=RunState.CREATED,
-                checkpoint={"parameters": params, "standards": chosen, "completed": {}, "attempts": {}},
-            )
-            run.standards = links
-            s.add(run)
-            s.flush()
-            context = self._context(s, run)
-            for role, (low, high, unit) in procedure.required_range(context).items():
-                used = context.standards[role]
-                if used.range_unit and unit and used.range_unit != unit:
-                    continue  # different units: the procedure checks suitability itself
-                if (used.range_max is not None and high > used.range_max) or (
-                    used.range_min is not None and low < used.range_min
-                ):
-                    raise RunRefused(
-                        f"standard {used.code} ({role}) covers {used.range_min}..{used.range_max} {used.range_unit}, "
-                        f"but this run needs {low:g}..{high:g} {unit}: choose another standard"
-                    )
-            procedure.plan(context)  # a plan that cannot be made is refused now, not half-way
-        return run_id
+        return creation.create_run(
+            self.registry, self.actor, self.today(), procedure, instrument, lot, technician, standards, parameters
+        )
 
     def _procedure_row(self, s: Session, procedure: Procedure) -> ProcedureRow:
-        d = procedure.definition
-        row = runs.find_procedure(s, d.code, d.version)
-        if row is None:
-            row = ProcedureRow(
-                code=d.code,
-                version=d.version,
-                kind=ProcedureKind(d.kind),
-                field=MetrologyField(d.field),
-                title=d.title,
-                method_reference=d.method_reference,
-                definition_sha256=d.digest(),
-            )
-            s.add(row)
-            s.flush()
-        elif row.definition_sha256 != d.digest():
-            raise RunRefused(
-                f"procedure {d.code} version {d.version} in the registry differs from this caltrace's definition: "
-                "a changed procedure needs a new version number"
-            )
-        return row
+        return creation.procedure_row(s, procedure)
 
     # --- execution -------------------------------------------------------------------------------------------------
 
     def _context(self, s: Session, run: Run) -> RunContext:
-        used: dict[str, StandardUsed] = {}
-        for link in runs.run_standards(s, run.id):
-            std = s.get(ReferenceStandard, link.standard_id)
-            assert std is not None
-            cert = next((c for c in std.certificates if c.id == link.certificate_id), None)
-            earlier = sorted(
-                (c for c in std.certificates if cert is not None and c.calibrated_on < cert.calibrated_on),
-                key=lambda c: c.calibrated_on,
-                reverse=True,
-            )
-            used[link.role] = StandardUsed(
-                role=link.role,
-                code=std.code,
-                kind=std.kind,
-                range_min=std.range_min,
-                range_max=std.range_max,
-                range_unit=std.range_unit,
-                accuracy_class=std.accuracy_class,
-                resolution=std.resolution,
-                certificate=cert.number if cert else "",
-                values=tuple(cert.values) if cert else (),
-                calibrated_on=cert.calibrated_on if cert else None,
-                history=tuple(CertificateRecord(c.number, c.calibrated_on, tuple(c.values)) for c in earlier),
-            )
-        parameters = dict(run.checkpoint.get("parameters", {}))
-        if run.lot_id is not None:
-            lot = s.get(PrepackageLot, run.lot_id)
-            assert lot is not None
-            return RunContext(
-                run_id=run.id,
-                parameters=parameters,
-                lot=LotUnderTest(
-                    id=lot.id,
-                    packer=lot.packer.name,
-                    product=lot.product,
-                    brand=lot.brand,
-                    lot_number=lot.lot_number,
-                    lot_size=lot.lot_size,
-                    nominal_quantity=lot.nominal_quantity,
-                    nominal_unit=lot.nominal_unit,
-                    sampled_on=lot.sampled_on,
-                ),
-                standards=used,
-            )
-        inst = s.get(MeasuringInstrument, run.instrument_id)
-        assert inst is not None
-        return RunContext(
-            run_id=run.id,
-            parameters=parameters,
-            instrument=InstrumentUnderTest(
-                id=inst.id,
-                kind=inst.kind,
-                manufacturer=inst.manufacturer,
-                model=inst.model,
-                serial_number=inst.serial_number,
-                range_min=inst.range_min,
-                range_max=inst.range_max,
-                range_unit=inst.range_unit,
-                resolution=inst.resolution,
-                resolution_unit=inst.resolution_unit,
-                accuracy_class=inst.accuracy_class,
-            ),
-            standards=used,
-        )
+        return creation.run_context(s, run)
 
     def _load(self, s: Session, run_id: str) -> Run:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise RunNotFound(f"no run {run_id!r} in the registry")
-        return run
+        return creation.load_run(s, run_id)
 
     def connections_needed(self, procedure: Procedure, run_id: str) -> set[str]:
         """The roles whose instruments must be connected to run ``run_id`` (passive standards such as weights
         need none)."""
-        with session_scope(self.registry, self.actor) as s:
-            context = self._context(s, self._load(s, run_id))
-        try:
-            steps = procedure.plan(context)
-        except ValueError as exc:  # e.g. a standard replaced since the run was created no longer fits
-            raise RunRefused(f"run {run_id} cannot be planned any more: {exc}; abort it and create a new run") from None
-        return set().union(*(st.roles() for st in steps))
+        return creation.connections_needed(self.registry, self.actor, procedure, run_id)
 
     def execute(
         self, procedure: Procedure, run_id: str, instruments: Mapping[str, Instrument], prompter: Prompter
@@ -571,69 +336,28 @@ class RunEngine:
             message = " ".join(stopping.unsafe) + " | " + message
         try:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                run = self._held(s, run_id)
-                run.state = RunState.PAUSED
-                run.message = message
+                rows.mark_paused(self._held(s, run_id), message)
             log.warning("run %s paused: %s", run_id, message)
         except BaseException:  # a second interrupt, or the registry is away: the run stays 'running' (resumable)
             log.warning("run %s: could not record the pause (%s)", run_id, message, exc_info=True)
 
     @staticmethod
     def _owner(s: Session) -> dict[str, Any]:
-        """This process as the executor of a run: computer, process id, the process's start (so that a later
-        process given the same id is not taken for it) and a sign of life now (Unix s by the registry server's
-        clock, so that computers whose clocks disagree still judge staleness alike)."""
-        return {"host": socket.gethostname(), "pid": os.getpid(), "process": _own_process(), "seen": server_time(s)}
+        """This process as the executor of a run (:func:`acquisition.lease.owner_record`)."""
+        return lease.owner_record(s)
 
     def _held(self, s: Session, run_id: str) -> Run:
-        """``run_id``, locked for this transaction, after checking that this process still executes it.
-
-        Raises :class:`RunTakenOver` when the checkpoint names another executor (it took the run over while this
-        process was silent for :data:`STALE_S`, e.g. a network outage) or the run was aborted meanwhile.
-        """
-        run = s.get(Run, run_id, with_for_update=True)
-        if run is None:
-            raise RunNotFound(f"no run {run_id!r} in the registry")
-        owner = run.checkpoint.get("owner") or {}
-        if run.state is not RunState.RUNNING:
-            reason = run.message or "no reason given"
-            raise RunTakenOver(
-                f"run {run_id} was {run.state.value} while this computer executed it ({reason}); this computer "
-                "stopped. The readings taken so far are kept in the store"
-            )
-        recorded, mine = owner.get("process"), _own_process()
-        if (
-            owner.get("host") != socket.gethostname()
-            or owner.get("pid") != os.getpid()
-            or (isinstance(recorded, Mapping) and mine is not None and same_process(recorded, mine) is False)
-        ):
-            raise RunTakenOver(
-                f"run {run_id} was taken over by computer {owner.get('host')!r} (process {owner.get('pid')}) after "
-                f"this computer had not been heard from for {STALE_S:.0f} s; this computer stopped. The readings "
-                f"taken so far are kept in the store; continue the run on {owner.get('host')!r}"
-            )
-        return run
+        """``run_id``, locked for this transaction, still executed by this process (:func:`acquisition.lease.held`)."""
+        return lease.held(s, run_id)
 
     def _heartbeat(self, run_id: str, stop: threading.Event, lost: threading.Event) -> None:
-        """Refresh ``owner.seen`` every :data:`HEARTBEAT_S` while the run executes (an operator action may take
-        longer than :data:`STALE_S`); set ``lost`` when the run was taken over or aborted meanwhile."""
-        while not stop.wait(HEARTBEAT_S):
-            try:
-                with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                    run = self._held(s, run_id)
-                    run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
-            except RunError:  # taken over or aborted: the run's own thread stops at its next poll, command or save
-                lost.set()
-                return
-            except Exception:  # the registry may be briefly away; the next beat tries again
-                log.warning("run %s: could not record a sign of life", run_id, exc_info=True)
+        """The run's heartbeat thread (:func:`acquisition.lease.heartbeat`)."""
+        lease.heartbeat(self.registry, self.actor, self._checkpoint_lock, run_id, stop, lost)
 
     def _still_held(self, run_id: str, stopping: _Stopping) -> None:
-        """RunTakenOver when the heartbeat found the run taken over or aborted (checked before each command and
-        poll, so an abort stops a long stability wait within a heartbeat)."""
-        if stopping.lost.is_set():
-            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                self._held(s, run_id)
+        """RunTakenOver when the heartbeat found the run taken over or aborted
+        (:func:`acquisition.lease.still_held`)."""
+        lease.still_held(self.registry, self.actor, self._checkpoint_lock, run_id, stopping.lost)
 
     def _execute_claimed(
         self,
@@ -818,14 +542,7 @@ class RunEngine:
     def _save(self, run_id: str, current: str, completed: dict[str, Any], attempts: dict[str, int]) -> None:
         def write() -> None:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                run = self._held(s, run_id)
-                run.current_step = current[:80]
-                run.checkpoint = {
-                    **run.checkpoint,
-                    "completed": dict(completed),
-                    "attempts": dict(attempts),
-                    "owner": self._owner(s),
-                }
+                rows.save_progress(self._held(s, run_id), current, completed, attempts, self._owner(s))
 
         _write_checkpoint(write, f"the checkpoint of run {run_id} ('{current[:80]}')")
 
@@ -838,9 +555,7 @@ class RunEngine:
 
         def write() -> None:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                run = self._held(s, run_id)
-                run.state = RunState.PAUSED
-                run.message = message
+                rows.mark_paused(self._held(s, run_id), message)
 
         try:
             _write_checkpoint(write, f"the pause of run {run_id}")
@@ -963,8 +678,7 @@ class RunEngine:
                 staff = runs.may_review(s, reviewer, run.procedure.code, today, technician_id=run.technician_id)
             except (NotPermittedError, NotFoundError) as exc:
                 raise RunRefused(str(exc)) from None
-            run.reviewer_id = staff.id
-            run.state = RunState.REVIEWED
+            rows.mark_reviewed(run, staff.id)
 
     def abort(self, run_id: str, reason: str) -> None:
         """Abort an unfinished run (its readings stay in the store)."""
@@ -972,6 +686,4 @@ class RunEngine:
             run = self._load(s, run_id)
             if run.state not in RESUMABLE:
                 raise RunStateError(f"run {run_id} is {run.state.value} and cannot be aborted")
-            run.state = RunState.ABORTED
-            run.finished_at = datetime.now(UTC)
-            run.message = reason
+            rows.mark_aborted(run, reason)

@@ -113,6 +113,19 @@ def engine_from_settings(settings: Settings | None = None) -> Engine:
     return make_engine(settings.resolved_database_url)
 
 
+def open_registry(settings: Settings | None = None, *, migrated: bool = True) -> Engine:
+    """The installation's registry engine; with ``migrated``, refuse a database not brought up to date by
+    ``caltrace db upgrade`` (:class:`SchemaOutOfDateError`: a missing SQLite file, or an older schema)."""
+    settings = settings or Settings()
+    url = make_url(settings.resolved_database_url)
+    if migrated and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise SchemaOutOfDateError(f"there is no registry at {url.database}: run `caltrace db upgrade` first")
+    engine = engine_from_settings(settings)
+    if migrated:
+        require_current(engine)
+    return engine
+
+
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
     """Sessions on ``engine`` whose changes are written to the audit log (actor: ``session.info['actor']``).
 

@@ -6,11 +6,17 @@ the SQLite registry ``caltrace.db``, the SQLite reading store ``readings.db`` an
 
 from __future__ import annotations
 
+import getpass
+import os
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registry.errors import DatabaseError
 
 
 class Settings(BaseSettings):
@@ -55,7 +61,34 @@ class Settings(BaseSettings):
         """Directory where readings wait while the time-series server is unreachable."""
         return self.data_dir / "spool"
 
+    def lab_today(self) -> date:
+        """Today's date in the lab's time zone (``timezone``, CALTRACE_TIMEZONE): the calendar day on which
+        authorisations, certificates and standards' due dates are judged."""
+        try:
+            return datetime.now(ZoneInfo(self.timezone)).date()
+        except ZoneInfoNotFoundError:
+            raise DatabaseError(
+                f"CALTRACE_TIMEZONE {self.timezone!r} is not a known time zone; use e.g. Asia/Ho_Chi_Minh"
+            ) from None
+
 
 def get_settings() -> Settings:
     """Settings from the environment, read afresh (tests change the environment between calls)."""
     return Settings()
+
+
+def lab_today() -> date:
+    """Today's date in the lab's time zone, from the installation's settings (:meth:`Settings.lab_today`)."""
+    return get_settings().lab_today()
+
+
+def default_actor() -> str:
+    """Who is recorded in the audit log for a change made from this computer's account: $CALTRACE_ACTOR, else the
+    login name (``cli`` when there is none, as in some containers)."""
+    actor = os.environ.get("CALTRACE_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "cli"

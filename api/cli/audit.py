@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from api.cli.context import registry_engine
 from api.cli.tables import Format, emit
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
@@ -16,10 +15,10 @@ app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 def verify_command() -> None:
     """Recompute the audit chain: exit 0 when intact, 1 naming the first broken entry."""
     from registry import audit
-    from registry.db import read_session
+    from registry.db import open_registry, read_session
     from registry.models import AuditHead
 
-    with read_session(registry_engine()) as session:
+    with read_session(open_registry()) as session:
         result = audit.verify(session)
         head = session.get(AuditHead, 1)
     if result.ok:
@@ -40,9 +39,9 @@ def show_command(
 ) -> None:
     """The newest entries of the audit log (who changed what, when)."""
     from registry import audit
-    from registry.db import read_session
+    from registry.db import open_registry, read_session
 
-    with read_session(registry_engine()) as session:
+    with read_session(open_registry()) as session:
         entries = audit.latest(session, last)
     rows = [
         {

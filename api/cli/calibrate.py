@@ -7,6 +7,11 @@ standard for each role that needs one (``--standard weights=W-E2``) and a connec
 needs none). Operator actions are shown on the terminal and confirmed with Enter (``s`` stops: the run pauses and
 ``--resume RUN`` continues it). ``--demo`` does everything on an in-process virtual lab with demo data.
 
+This module is the command-line shell of :class:`acquisition.session.RunSession`, which does the run's work
+(resolve the request or the resume, check and create the run, connect the roles' instruments, execute, close):
+here the options become a :class:`~acquisition.session.RunRequest`, ``--demo`` seeds the virtual lab and starts
+its simulators, the session's refusals are reworded to name the options, and the outcome is rendered.
+
 Stopping: Ctrl-C and SIGTERM are turned into an exception in the main thread, so every way a run stops goes
 through the engine's safe path (sources to standby first, then the run paused). A source that could not be
 confirmed in standby is printed on stderr in red, with what to do by hand.
@@ -20,7 +25,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,9 +38,9 @@ from api.cli.tables import budget_console, budget_table, number
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from acquisition.engine import RunEngine, RunOutcome
+    from acquisition.engine import RunOutcome
     from acquisition.methods.base import PointResult
-    from acquisition.procedures.base import Procedure
+    from acquisition.session import VirtualLab
     from api.demo.base import DemoScenario
 
 #: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later), 130 Ctrl-C, 143 SIGTERM
@@ -195,69 +200,59 @@ def calibrate_command(
     if demo:
         _demo_data_dir()
 
-    from acquisition.engine import RunEngine, RunError
-    from acquisition.procedures import get_procedure
+    from acquisition.errors import RunError
+    from acquisition.session import RunRequest, RunSession
     from acquisition.store import open_store
-    from api.cli.context import default_actor, lab_today, registry_engine, settings
-    from registry.db import session_scope
-    from registry.runs import describe_run
+    from api.cli.terminal import ask_on_terminal
+    from registry.db import open_registry
+    from registry.settings import get_settings
 
-    registry = registry_engine(migrated=not demo)
-    scenario: DemoScenario | None = None
-    if demo:
-        scenario = _prepare_demo(registry, procedure_id or _procedure_of(registry, resume or ""), actor="demo")
-    params = _parameters(param or [])
-    standards = _pairs(standard or [], "--standard", "weights=W-E2")
-    if resume:
-        with session_scope(registry, default_actor()) as s:
-            summary = describe_run(s, resume)
-        if procedure_id and procedure_id != summary["procedure"]:
-            raise fail(f"run {resume} follows {summary['procedure']}, not {procedure_id}", 2)
-        procedure_id = summary["procedure"]
-        standards = dict(summary["standards"])
-        technician = technician or summary["technician"]
-    assert procedure_id is not None
-    try:
-        procedure = get_procedure(procedure_id)
-    except LookupError as exc:
-        raise fail(str(exc), 2) from None
-    if scenario is not None:
-        technician = technician or "demo"
-        instrument = instrument or scenario.instrument or None
-        lot = lot or scenario.lot or None
-        standards = {**scenario.standards, **standards}
-        params = {**scenario.parameters, **params}
-    if not technician:
-        raise fail("give --technician USERNAME (the person performing the run, as registered in the staff list)", 2)
-    today = lab_today()
-    run_id = resume or ""
-    with open_store(settings()) as store, sigterm_stops_the_run():
-        engine = RunEngine(registry, store, actor=technician, today=lambda: today)
+    registry = open_registry(migrated=not demo)
+    request = RunRequest(
+        procedure=procedure_id,
+        instrument=instrument,
+        lot=lot,
+        technician=technician,
+        standards=_pairs(standard or [], "--standard", "weights=W-E2"),
+        connections={
+            role: _connection(text, role) for role, text in _pairs(connect or [], "--connect", "ROLE=MODEL@URL").items()
+        },
+        parameters=_parameters(param or []),
+        resume=resume,
+    )
+    today = get_settings().lab_today()
+    session = RunSession(registry, today=lambda: today)
+    with contextlib.ExitStack() as lab_stack:
+        act: Callable[[OperatorAction], None] | None = None
+        if demo:
+            session.lab, act = _virtual_lab(lab_stack, registry, procedure_id or session.procedure_of(resume or ""))
         try:
-            if not resume:
-                _check_under_test(procedure, instrument, lot)
-                run_id = engine.create(
-                    procedure,
-                    instrument=instrument,
-                    lot=lot,
-                    technician=technician,
-                    standards=standards,
-                    parameters=params,
+            resolved = session.resolve(request)
+        except RunError as exc:
+            raise fail(_in_cli_words(exc), 2) from None
+        begun = None
+        with open_store(get_settings()) as store, sigterm_stops_the_run():
+            try:
+                begun = session.start(resolved, store)
+                code, title = begun.procedure.definition.code, begun.procedure.definition.title
+                typer.echo(f"run {begun.run_id}: {code} — {title}", err=True)
+                prompter = ConsolePrompter(language, act=act)
+                outcome = session.execute(begun, prompter, ask=ask_on_terminal)
+            except RunError as exc:  # e.g. taken over or aborted while executing: the engine made the sources safe
+                _say_unsafe(list(getattr(exc, "__notes__", [])))
+                raise fail(_in_cli_words(exc), 2) from None
+            except (KeyboardInterrupt, Terminated) as exc:
+                _say_unsafe(list(getattr(exc, "__notes__", [])))
+                how = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
+                run_id = begun.run_id if begun is not None else resume or ""
+                where = f"run {run_id}" if run_id else "caltrace calibrate"
+                resume_hint = (
+                    f"; resume with: caltrace calibrate --resume {run_id}" + (" --demo" if demo else "")
+                    if run_id
+                    else ""
                 )
-            typer.echo(f"run {run_id}: {procedure.definition.code} — {procedure.definition.title}", err=True)
-            outcome = _execute(engine, procedure, run_id, scenario, connect or [], standards, language)
-        except RunError as exc:  # e.g. taken over or aborted while executing: the engine made the sources safe
-            _say_unsafe(list(getattr(exc, "__notes__", [])))
-            raise fail(str(exc), 2) from None
-        except (KeyboardInterrupt, Terminated) as exc:
-            _say_unsafe(list(getattr(exc, "__notes__", [])))
-            how = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
-            where = f"run {run_id}" if run_id else "caltrace calibrate"
-            resume_hint = (
-                f"; resume with: caltrace calibrate --resume {run_id}" + (" --demo" if demo else "") if run_id else ""
-            )
-            typer.echo(f"{where} stopped by {how}{resume_hint}", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED if how == "Ctrl-C" else EXIT_TERMINATED) from None
+                typer.echo(f"{where} stopped by {how}{resume_hint}", err=True)
+                raise typer.Exit(EXIT_INTERRUPTED if how == "Ctrl-C" else EXIT_TERMINATED) from None
     _say_unsafe(outcome.unsafe)
     _report(outcome, as_json)
     if outcome.state == "paused":
@@ -269,35 +264,57 @@ def calibrate_command(
         raise typer.Exit(EXIT_PAUSED)
 
 
-def _check_under_test(procedure: Procedure, instrument: str | None, lot: str | None) -> None:
-    """Refuse, with a one-line hint, an instrument given for a lot procedure, a lot for an instrument one, or none."""
-    code = procedure.definition.code
-    if procedure.under_test == "lot":
-        if instrument:
-            raise fail(f"{code} tests a prepackage lot, not an instrument: give --lot LOT_NUMBER, not --instrument", 2)
-        if not lot:
-            raise fail(f"{code} tests a prepackage lot: give --lot LOT_NUMBER (or the lot's registry id)", 2)
-    else:
-        if lot:
-            raise fail(f"{code} tests an instrument, not a prepackage lot: give --instrument SERIAL, not --lot", 2)
-        if not instrument:
-            raise fail("give --instrument SERIAL (or registry id) of the instrument under test", 2)
+def _in_cli_words(exc: Exception) -> str:
+    """A session's refusal as this command says it: the refusals about what the technician typed name the
+    command's options (the session's own words name none)."""
+    from acquisition.errors import MissingConnections, NoTechnician, WrongSubject
+
+    if isinstance(exc, WrongSubject):
+        code = exc.procedure
+        if exc.wanted == "lot":
+            if exc.given == "instrument":
+                return f"{code} tests a prepackage lot, not an instrument: give --lot LOT_NUMBER, not --instrument"
+            return f"{code} tests a prepackage lot: give --lot LOT_NUMBER (or the lot's registry id)"
+        if exc.given == "lot":
+            return f"{code} tests an instrument, not a prepackage lot: give --instrument SERIAL, not --lot"
+        return "give --instrument SERIAL (or registry id) of the instrument under test"
+    if isinstance(exc, NoTechnician):
+        return "give --technician USERNAME (the person performing the run, as registered in the staff list)"
+    if isinstance(exc, MissingConnections):
+        return (
+            f"no connection for {', '.join(exc.roles)}: give --connect ROLE=MODEL@URL (models: `caltrace models`), "
+            f"e.g. --connect {exc.roles[0]}=manual@manual:"
+        )
+    return str(exc)
 
 
-def _procedure_of(registry: Engine, run_id: str) -> str:
-    from registry.db import session_scope
-    from registry.runs import describe_run
+def _virtual_lab(
+    stack: contextlib.ExitStack, registry: Engine, procedure_id: str
+) -> tuple[VirtualLab, Callable[[OperatorAction], None]]:
+    """Seed the demo scenario of ``procedure_id`` and start its simulators (stopped when ``stack`` closes): the
+    session's virtual lab (addresses, hook, defaults) and the scenario's automatic operator."""
+    from acquisition.session import VirtualLab
+    from api.demo import simulator_thread
 
-    with session_scope(registry, "demo") as s:
-        return str(describe_run(s, run_id)["procedure"])
+    demo = _prepare_demo(registry, procedure_id, actor="demo")
+    sims = stack.enter_context(simulator_thread())
+    return VirtualLab(
+        addresses=demo.start(sims),
+        attach=demo.attach,
+        technician="demo",
+        instrument=demo.instrument,
+        lot=demo.lot,
+        standards=demo.standards,
+        parameters=demo.parameters,
+    ), demo.act
 
 
 def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenario:
     """Migrate, then seed the demo lab and the scenario's instrument and standards (idempotent)."""
     from acquisition.procedures import procedure_ids
-    from api.cli.context import lab_today
     from api.demo import scenario
     from registry.db import session_scope, upgrade
+    from registry.settings import lab_today
 
     try:
         demo = scenario(procedure_id)
@@ -310,74 +327,6 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
         seed_common(s, lab_today(), procedure_ids())
         demo.seed(s, lab_today())
     return demo
-
-
-def _execute(
-    engine: RunEngine,
-    procedure: Procedure,
-    run_id: str,
-    demo: DemoScenario | None,
-    connect: list[str],
-    standards: Mapping[str, str],
-    language: str,
-) -> RunOutcome:
-    """Connect every role's instrument, then execute the run."""
-    from api.cli.read import _ask_on_terminal
-    from drivers.manual import ManualEntry
-    from drivers.registry import open_instrument
-
-    given = {role: _connection(text, role) for role, text in _pairs(connect, "--connect", "ROLE=MODEL@URL").items()}
-    with contextlib.ExitStack() as stack:
-        if demo is not None:
-            from api.demo import simulator_thread
-
-            sims = stack.enter_context(simulator_thread())
-            addresses = {**demo.start(sims), **given}
-        else:
-            addresses = {**_registered_addresses(engine.registry, standards), **given}
-        roles = [spec.role for spec in procedure.definition.roles]
-        needed = engine.connections_needed(procedure, run_id)
-        missing = [r for r in roles if r in needed and r not in addresses]
-        if missing:
-            raise fail(
-                "no connection for "
-                + ", ".join(missing)
-                + ": give --connect ROLE=MODEL@URL (models: `caltrace models`), e.g. "
-                + f"--connect {missing[0]}=manual@manual:",
-                2,
-            )
-        unknown = sorted(set(addresses) - set(roles))
-        if unknown:
-            raise fail(f"{procedure.definition.code} has no role {', '.join(unknown)}; roles: {', '.join(roles)}", 2)
-        instruments = {}
-        for role, (url, model) in addresses.items():
-            driver = stack.enter_context(open_instrument(url, model, role))
-            if isinstance(driver, ManualEntry) and driver.ask is None:
-                driver.ask = _ask_on_terminal
-            if demo is not None:
-                demo.attach(role, driver)
-            instruments[role] = driver
-        prompter = ConsolePrompter(language, act=demo.act if demo is not None else None)
-        result: RunOutcome = engine.execute(procedure, run_id, instruments, prompter)
-        return result
-
-
-def _registered_addresses(registry: Engine, standards: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """role -> (URL, model) for the standards registered with an address and a driver model."""
-    from registry.db import session_factory
-    from registry.errors import NotFoundError
-    from registry.queries import find_standard
-
-    out: dict[str, tuple[str, str]] = {}
-    with session_factory(registry)() as s:
-        for role, code in standards.items():
-            try:
-                std = find_standard(s, code)
-            except NotFoundError:  # the run was refused for it already; nothing to connect
-                continue
-            if std.address and std.driver_model:
-                out[role] = (std.address, std.driver_model)
-    return out
 
 
 def _report(outcome: RunOutcome, as_json: bool) -> None:

@@ -1,17 +1,16 @@
-"""What every registry command needs: the settings, the engine, and a check that the schema is current."""
+"""Compatibility names for ``api/cli/runs.py`` (the rest of the CLI imports them from the registry directly).
+
+The helpers live where they belong: :meth:`registry.settings.Settings.lab_today` (the lab's calendar day),
+:func:`registry.settings.default_actor` (the audit actor of a CLI change) and :func:`registry.db.open_registry`
+(the registry engine, checked to be migrated). Imports are deferred so that starting the CLI loads no SQLAlchemy.
+"""
 
 from __future__ import annotations
 
-import getpass
-import os
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from registry.errors import DatabaseError
-
-if TYPE_CHECKING:  # the registry pulls in SQLAlchemy; commands import it when they run, not at start-up
+if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from registry.settings import Settings
@@ -19,43 +18,27 @@ if TYPE_CHECKING:  # the registry pulls in SQLAlchemy; commands import it when t
 
 def settings() -> Settings:
     """The installation's settings (CALTRACE_* environment variables)."""
-    from registry.settings import Settings
+    from registry.settings import get_settings
 
-    return Settings()
+    return get_settings()
 
 
 def registry_engine(*, migrated: bool = True) -> Engine:
-    """The registry engine; with ``migrated``, refuse a database not brought up to date by `caltrace db upgrade`."""
-    from sqlalchemy.engine import make_url
+    """:func:`registry.db.open_registry` with the installation's settings."""
+    from registry.db import open_registry
 
-    from registry.db import engine_from_settings, require_current
-    from registry.errors import SchemaOutOfDateError
-
-    config = settings()
-    url = make_url(config.resolved_database_url)
-    if migrated and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        raise SchemaOutOfDateError(f"there is no registry at {url.database}: run `caltrace db upgrade` first")
-    engine = engine_from_settings(config)
-    if migrated:
-        require_current(engine)
-    return engine
+    return open_registry(migrated=migrated)
 
 
 def lab_today() -> date:
-    """Today's date in the lab's time zone (CALTRACE_TIMEZONE)."""
-    tz = settings().timezone
-    try:
-        return datetime.now(ZoneInfo(tz)).date()
-    except ZoneInfoNotFoundError:
-        raise DatabaseError(f"CALTRACE_TIMEZONE {tz!r} is not a known time zone; use e.g. Asia/Ho_Chi_Minh") from None
+    """:func:`registry.settings.lab_today`."""
+    from registry.settings import lab_today as today
+
+    return today()
 
 
 def default_actor() -> str:
-    """Who is recorded in the audit log for CLI changes: $CALTRACE_ACTOR, else the login name."""
-    actor = os.environ.get("CALTRACE_ACTOR")
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "cli"
+    """:func:`registry.settings.default_actor`."""
+    from registry.settings import default_actor as actor
+
+    return actor()

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from api.cli.context import registry_engine
-
 app = typer.Typer(no_args_is_help=True, help="Create and migrate the registry database.")
 
 
@@ -16,9 +14,9 @@ def upgrade_command(
     revision: Annotated[str, typer.Option(help="Target revision (default: the newest).")] = "head",
 ) -> None:
     """Create the registry database, or migrate it to the newest schema (safe to run again)."""
-    from registry.db import current_revision, upgrade
+    from registry.db import current_revision, open_registry, upgrade
 
-    engine = registry_engine(migrated=False)
+    engine = open_registry(migrated=False)
     before = current_revision(engine)
     upgrade(engine, revision)
     after = current_revision(engine)
@@ -35,12 +33,12 @@ def downgrade_command(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: a downgrade can drop data.")] = False,
 ) -> None:
     """Migrate the registry down to REVISION (needs --yes: data in dropped tables is lost)."""
-    from registry.db import current_revision, downgrade
+    from registry.db import current_revision, downgrade, open_registry
 
     if not yes:
         typer.echo("error: a downgrade can drop tables and their data; add --yes if you mean it", err=True)
         raise typer.Exit(2)
-    engine = registry_engine(migrated=False)
+    engine = open_registry(migrated=False)
     downgrade(engine, revision)
     typer.echo(f"registry downgraded to {current_revision(engine) or 'empty (base)'}")
 
@@ -48,9 +46,9 @@ def downgrade_command(
 @app.command("current")
 def current_command() -> None:
     """Print the registry's URL (password hidden), its schema revision and the newest one."""
-    from registry.db import current_revision, head_revision
+    from registry.db import current_revision, head_revision, open_registry
 
-    engine = registry_engine(migrated=False)
+    engine = open_registry(migrated=False)
     current = current_revision(engine)
     typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
     typer.echo(f"revision: {current or 'empty (run `caltrace db upgrade`)'}  (newest: {head_revision()})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.errors import fail
+from api.cli.terminal import ask_on_terminal
 from drivers.errors import AddressError, DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.manual import ManualEntry
 from drivers.reading import Reading
@@ -50,7 +50,7 @@ def read_command(
     except (AddressError, LookupError) as exc:
         raise fail(str(exc), 2) from None
     if isinstance(inst, ManualEntry) and inst.ask is None:
-        inst.ask = _ask_on_terminal
+        inst.ask = ask_on_terminal
     store = _open_store() if keep else None
     errors = 0
     with inst, contextlib.ExitStack() as stack:
@@ -83,16 +83,6 @@ def read_command(
             )
     if errors:
         raise typer.Exit(1)
-
-
-def _ask_on_terminal(prompt: str) -> str:
-    """Ask the person at the terminal (or read the next line of piped input) for a manual reading."""
-    if sys.stdin.isatty():
-        return str(typer.prompt(prompt, err=True))
-    line = sys.stdin.readline()
-    if not line:
-        raise DeviceConnectionError("manual entry: no more input (end of file)")
-    return line.strip()
 
 
 def _open_store() -> ReadingStore:

@@ -19,7 +19,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli.context import default_actor, lab_today, registry_engine
 from api.cli.errors import fail
 from registry.errors import RegistryError
 
@@ -73,8 +72,11 @@ def _run_import(do: Callable[[Engine, str], ImportReport], actor: str | None, as
     """Run one import (all or nothing) on the configured registry, print its report and exit with its status."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from registry.db import open_registry
+    from registry.settings import default_actor
+
     try:
-        engine = registry_engine()
+        engine = open_registry()
         try:
             report = do(engine, actor or default_actor())
         finally:
@@ -112,6 +114,7 @@ def instruments_command(
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
     from registry.importer import import_instruments_concurrently
+    from registry.settings import lab_today
 
     _run_import(
         lambda engine, who: import_instruments_concurrently(
@@ -147,6 +150,7 @@ def lots_command(
     Exit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported.
     """
     from registry.importer import import_lots_concurrently
+    from registry.settings import lab_today
 
     _run_import(
         lambda engine, who: import_lots_concurrently(

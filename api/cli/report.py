@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.context import lab_today, registry_engine, settings
 from api.cli.tables import Format, emit
 from registry.vocabulary import MetrologyField
 
@@ -25,13 +24,15 @@ TodayOpt = Annotated[
 
 
 def _session() -> Session:
-    from registry.db import session_factory
+    from registry.db import open_registry, session_factory
 
-    return session_factory(registry_engine(), read_only=True)()  # reads a snapshot: never waits for a writer
+    return session_factory(open_registry(), read_only=True)()  # reads a snapshot: never waits for a writer
 
 
 def _date(text: str | None, option: str) -> date:
     if text is None:
+        from registry.settings import lab_today
+
         return lab_today()
     try:
         return date.fromisoformat(text)
@@ -110,9 +111,10 @@ def trace_command(
     if hi < lo:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
     from registry.queries import forward_trace
+    from registry.settings import get_settings
 
     with _session() as session:
-        rows = forward_trace(session, standard, lo, hi, settings().timezone)
+        rows = forward_trace(session, standard, lo, hi, get_settings().timezone)
     columns = [
         ("run_finished", "Finished (UTC)"),
         ("run_id", "Run"),
@@ -136,9 +138,10 @@ def annual_command(
     """Annual statistics: calibrations and verifications by field, pass/fail, customers, Group-2 instruments; and
     prepackage lot checks as their own category (lots, conforming or not, packers served)."""
     from registry.queries import annual_statistics
+    from registry.settings import get_settings
 
     with _session() as session:
-        stats = annual_statistics(session, year, settings().timezone)
+        stats = annual_statistics(session, year, get_settings().timezone)
     rows = [asdict(r) for r in stats.rows]
     rows.append(asdict(stats.total))
     columns = [

@@ -406,7 +406,7 @@ def test_the_lease_is_judged_by_the_registry_servers_clock_not_this_computers(
 def test_the_executing_process_shows_life_during_a_long_operator_action(
     registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("acquisition.engine.HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("acquisition.lease.HEARTBEAT_S", 0.05)
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
     seen: list[float] = []
@@ -434,7 +434,7 @@ def test_the_executing_process_shows_life_during_a_long_operator_action(
 def test_a_run_taken_over_by_another_computer_stops_here_without_reclaiming_it(
     registry: Engine, balance: MtSicsSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("acquisition.engine.HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("acquisition.lease.HEARTBEAT_S", 0.05)
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
     hosts: list[str] = []

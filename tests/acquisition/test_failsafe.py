@@ -215,7 +215,7 @@ def test_an_abort_while_executing_leaves_the_calibrator_in_standby(bench: Bench)
 def test_an_abort_is_noticed_by_the_heartbeat_during_a_long_measurement(
     bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("acquisition.engine.HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("acquisition.lease.HEARTBEAT_S", 0.05)
     other = RunEngine(bench.registry, bench.engine.store, actor=TECHNICIAN, today=lambda: TODAY)
     live = when_operating(bench, 100.0, lambda: other.abort(bench.run_id, "aborted from the office"))
     dmm = bench.drivers["dmm"]

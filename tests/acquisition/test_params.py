@@ -351,7 +351,7 @@ def test_every_parameter_a_procedure_reads_is_declared(
     def recording(**fields: Any) -> RunContext:
         return RunContext(**{**fields, "parameters": Recording(fields["parameters"], seen)})
 
-    monkeypatch.setattr("acquisition.engine.RunContext", recording)
+    monkeypatch.setattr("acquisition.creation.RunContext", recording)
     run = demo_run(code)
     assert run.outcome.state == "completed", run.outcome.message
     declared = {s.name for s in get_procedure(code).parameter_specs}

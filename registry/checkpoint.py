@@ -1,0 +1,127 @@
+"""The writes of a run's life in the registry: its creation, its checkpoint, pauses, review and abort.
+
+The run engine (:mod:`acquisition.engine`) decides *when* a run changes and *why*; these functions are *how* the
+rows change, inside the caller's transaction (:func:`registry.db.session_scope`, audited as its actor). None of
+them commits. A run's ``checkpoint`` column is one JSON document (``parameters``, ``standards``, ``completed``,
+``attempts``, ``owner``): every write here replaces it as a whole, so the ORM sees the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from registry.models import MetrologyField, ProcedureKind, Run, RunStandard, RunState
+from registry.models import Procedure as ProcedureRow
+
+#: states from which a run may still execute (be claimed), or be aborted
+RESUMABLE = (RunState.CREATED, RunState.RUNNING, RunState.PAUSED)
+
+
+def add_procedure(
+    s: Session,
+    *,
+    code: str,
+    version: str,
+    kind: str,
+    field: str,
+    title: str,
+    method_reference: str,
+    definition_sha256: str,
+) -> ProcedureRow:
+    """Register a procedure version the first time a run follows it (``kind``, ``field``: the registry's
+    vocabulary values); flushed, so its id is known."""
+    row = ProcedureRow(
+        code=code,
+        version=version,
+        kind=ProcedureKind(kind),
+        field=MetrologyField(field),
+        title=title,
+        method_reference=method_reference,
+        definition_sha256=definition_sha256,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def add_run(
+    s: Session,
+    run_id: str,
+    *,
+    procedure_id: int,
+    instrument_id: int | None,
+    lot_id: int | None,
+    technician_id: int,
+    standards: Mapping[str, tuple[int, int]],
+    checkpoint: Mapping[str, Any],
+) -> Run:
+    """A new run in state ``created``, with its reference standards (role -> (standard id, certificate id));
+    flushed, so that its context can be read back in the same transaction."""
+    run = Run(
+        id=run_id,
+        procedure_id=procedure_id,
+        instrument_id=instrument_id,
+        lot_id=lot_id,
+        technician_id=technician_id,
+        state=RunState.CREATED,
+        checkpoint=dict(checkpoint),
+    )
+    run.standards = [
+        RunStandard(standard_id=standard_id, certificate_id=certificate_id, role=role)
+        for role, (standard_id, certificate_id) in standards.items()
+    ]
+    s.add(run)
+    s.flush()
+    return run
+
+
+def locked_run(s: Session, run_id: str) -> Run | None:
+    """``run_id`` locked for this transaction (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's writing transactions
+    are serialised already), or None when there is no such run."""
+    return s.get(Run, run_id, with_for_update=True)
+
+
+def record_owner(run: Run, owner: Mapping[str, Any]) -> None:
+    """The executing process's record (and sign of life) in the run's checkpoint."""
+    run.checkpoint = {**run.checkpoint, "owner": dict(owner)}
+
+
+def save_progress(
+    run: Run,
+    current_step: str,
+    completed: Mapping[str, Any],
+    attempts: Mapping[str, int],
+    owner: Mapping[str, Any],
+) -> None:
+    """The step under way (title, cut to the column's 80 characters), the completed steps' kept values, each
+    step's attempt count and the owner's sign of life, in one write."""
+    run.current_step = current_step[:80]
+    run.checkpoint = {
+        **run.checkpoint,
+        "completed": dict(completed),
+        "attempts": dict(attempts),
+        "owner": dict(owner),
+    }
+
+
+def mark_paused(run: Run, message: str) -> None:
+    """The run paused, with the message that says why and what to do before resuming."""
+    run.state = RunState.PAUSED
+    run.message = message
+
+
+def mark_reviewed(run: Run, reviewer_id: int) -> None:
+    """A completed run reviewed by the staff member ``reviewer_id`` (the caller checked the authorisation)."""
+    run.reviewer_id = reviewer_id
+    run.state = RunState.REVIEWED
+
+
+def mark_aborted(run: Run, reason: str) -> None:
+    """An unfinished run aborted for ``reason`` (its readings stay in the store)."""
+    run.state = RunState.ABORTED
+    run.finished_at = datetime.now(UTC)
+    run.message = reason
