@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from acquisition.engine import RunEngine, RunOutcome
     from acquisition.methods.base import PointResult
     from acquisition.procedures.base import Procedure
-    from api.demo.base import DemoScenario
+    from lab.base import DemoScenario
 
 #: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later), 130 Ctrl-C, 143 SIGTERM
 EXIT_PAUSED = 3
@@ -296,7 +296,7 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
     """Migrate, then seed the demo lab and the scenario's instrument and standards (idempotent)."""
     from acquisition.procedures import procedure_ids
     from api.cli.context import lab_today
-    from api.demo import scenario
+    from lab import scenario
     from registry.db import session_scope, upgrade
 
     try:
@@ -305,7 +305,7 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
         raise fail(str(exc), 2) from None
     upgrade(registry)
     with session_scope(registry, actor) as s:
-        from api.demo.base import seed_common
+        from lab.base import seed_common
 
         seed_common(s, lab_today(), procedure_ids())
         demo.seed(s, lab_today())
@@ -329,7 +329,7 @@ def _execute(
     given = {role: _connection(text, role) for role, text in _pairs(connect, "--connect", "ROLE=MODEL@URL").items()}
     with contextlib.ExitStack() as stack:
         if demo is not None:
-            from api.demo import simulator_thread
+            from lab import simulator_thread
 
             sims = stack.enter_context(simulator_thread())
             addresses = {**demo.start(sims), **given}

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from acquisition.procedures import procedure_ids
 from acquisition.store import SQLiteReadingStore
-from api.demo.nawi_cg18 import true_mass
+from lab.nawi_cg18 import true_mass
 from registry.db import make_engine, session_factory, session_scope
 from registry.models import ReferenceStandard, Result, Run, RunState
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator

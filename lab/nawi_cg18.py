@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.procedures.weightset import Piece, compose
 from acquisition.prompts import OperatorAction
-from api.demo.base import (
+from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,
     instrument,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, prepackage_lot, standard
+from lab.base import DemoScenario, prepackage_lot, standard
 from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread

@@ -4,7 +4,7 @@
 :func:`seed_common`) and the scenario's own instrument under test and reference standards (``seed``); starts the
 scenario's simulators on loopback (``start``), connects the drivers by URL exactly as for real instruments, and
 lets :meth:`DemoScenario.act` perform every operator action on the simulators. Nothing here is used outside demo
-mode and tests: this is the one place besides ``caltrace simulate`` that imports ``simulators``.
+mode and tests: the ``lab`` package is the one place that imports ``simulators``.
 
 Seeding is idempotent (get-or-create by serial number, lot number, code and username), so ``--demo`` can be run
 again, or a run resumed, on the same data directory. Certificates are dated relative to ``today`` so they are

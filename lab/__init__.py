@@ -1,21 +1,26 @@
-"""Demo scenarios by procedure id (see :mod:`api.demo.base`); imported on first use."""
+"""The virtual lab's fixtures: demo scenarios by procedure id (see :mod:`lab.base`), imported on first use.
+
+``lab`` sits above ``simulators`` and below ``api``: ``caltrace calibrate --demo`` and ``caltrace simulate`` import it
+when they run (never at ``api`` import time), and it is the only package that imports ``simulators``
+(import-linter contracts in pyproject.toml). See docs/decisions/0340-lab-package.md.
+"""
 
 from __future__ import annotations
 
 import importlib
 
-from api.demo.base import DemoScenario
+from lab.base import DemoScenario
 from simulators.runner import SimulatorThread
 
 #: procedure id -> "module:Class" of its demo scenario
 SCENARIOS: dict[str, str] = {
-    "nawi-calibration-cg18": "api.demo.nawi_cg18:NawiCg18Demo",
-    "nawi-verification-r76": "api.demo.nawi_r76:NawiR76Demo",
-    "weight-calibration-r111": "api.demo.weights_r111:WeightR111Demo",
-    "water-meter-verification-r49": "api.demo.water_r49:WaterR49Demo",
-    "flow-meter-calibration": "api.demo.flow_calibration:FlowCalibrationDemo",
-    "dmm-calibration": "api.demo.dmm:DmmDemo",
-    "prepackage-r87": "api.demo.prepackage_r87:PrepackageR87Demo",
+    "nawi-calibration-cg18": "lab.nawi_cg18:NawiCg18Demo",
+    "nawi-verification-r76": "lab.nawi_r76:NawiR76Demo",
+    "weight-calibration-r111": "lab.weights_r111:WeightR111Demo",
+    "water-meter-verification-r49": "lab.water_r49:WaterR49Demo",
+    "flow-meter-calibration": "lab.flow_calibration:FlowCalibrationDemo",
+    "dmm-calibration": "lab.dmm:DmmDemo",
+    "prepackage-r87": "lab.prepackage_r87:PrepackageR87Demo",
 }
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import (
+from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,
     instrument,

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.flow import water_density
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, previous_certificate, standard
 from drivers.base import Instrument
 from drivers.manual import ManualEntry
+from lab.base import DemoScenario, instrument, previous_certificate, standard
 from registry.models import MetrologyField
 from simulators.flowrig import FlowMeterSimulator
 from simulators.runner import SimulatorThread
