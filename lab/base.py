@@ -37,6 +37,7 @@ from registry.models import (
 )
 from registry.queries import find_customer, find_staff, find_standard, laboratory
 from registry.runs import find_instrument, find_lot
+from simulators.base import SimOptions
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -286,5 +287,7 @@ def load_balance(balance: MtSicsSimulator, action: OperatorAction, certified: Ce
 
 def start_environment(sims: SimulatorThread, temperature: float = 21.0, humidity: float = 52.0) -> tuple[str, str]:
     """Start the demo thermo-hygro-barometer (COMET T7510 on Modbus TCP); returns (URL, driver model)."""
-    env = sims.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=temperature, humidity=humidity))
+    env = sims.start(
+        EnvironmentSimulator(SimOptions("env-1", "20231005", seed=3), temperature=temperature, humidity=humidity)
+    )
     return env.url, "comet-t7510"

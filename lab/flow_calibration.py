@@ -20,6 +20,7 @@ from acquisition.prompts import OperatorAction
 from lab.base import DemoScenario, instrument, previous_certificate, standard
 from lab.water_r49 import SETTLE_TIME_CONSTANTS, TIME_CONSTANT, VirtualClock, kg_per_s
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.flowrig import FlowMeterSimulator
 from simulators.runner import SimulatorThread
 
@@ -107,15 +108,13 @@ class FlowCalibrationDemo(DemoScenario):
 
     def _simulator(self, name: str, serial: str, model: str, curve: list[list[float]]) -> FlowMeterSimulator:
         return FlowMeterSimulator(
-            name,
-            serial,
+            SimOptions(name, serial, seed=7),
             model=model,
             flow=0.0,
             time_constant=TIME_CONSTANT,
             density=self.density,
             temperature=WATER_TEMPERATURE,
             error_curve=curve,
-            seed=7,
             clock=self.clock,
         )
 
