@@ -3,14 +3,19 @@
 ``lab`` sits above ``simulators`` and below ``api``: ``caltrace calibrate --demo`` and ``caltrace simulate`` import it
 when they run (never at ``api`` import time), and it is the only package that imports ``simulators``
 (import-linter contracts in pyproject.toml). See docs/decisions/0340-lab-package.md.
+
+This module imports nothing heavy at import time, so ``caltrace simulate`` (which needs only :mod:`lab.virtual`)
+does not load the registry and the scenarios.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from lab.base import DemoScenario
-from simulators.runner import SimulatorThread
+if TYPE_CHECKING:
+    from lab.base import DemoScenario
+    from simulators.runner import SimulatorThread
 
 #: procedure id -> "module:Class" of its demo scenario
 SCENARIOS: dict[str, str] = {
@@ -30,6 +35,8 @@ def scenario(procedure: str) -> DemoScenario:
         target = SCENARIOS[procedure]
     except KeyError:
         raise LookupError(f"no demo for procedure {procedure!r}; demos exist for {', '.join(SCENARIOS)}") from None
+    from lab.base import DemoScenario  # noqa: PLC0415 - the registry and ORM load only when a demo runs
+
     module_name, _, class_name = target.partition(":")
     demo = getattr(importlib.import_module(module_name), class_name)()
     if not isinstance(demo, DemoScenario) or demo.procedure != procedure:
@@ -39,4 +46,6 @@ def scenario(procedure: str) -> DemoScenario:
 
 def simulator_thread() -> SimulatorThread:
     """A new background loop for a demo's simulators (a context manager that stops them all)."""
+    from simulators.runner import SimulatorThread  # noqa: PLC0415 - loaded only when a demo runs
+
     return SimulatorThread()

@@ -42,3 +42,10 @@ def test_importing_every_api_module_loads_neither_lab_nor_simulators() -> None:
 def test_the_probe_sees_the_lab_when_it_is_imported() -> None:
     """The check above can fail: importing the demo scenarios loads both."""
     assert _import("lab")[1] == ["lab", "simulators"]
+
+
+def test_the_virtual_lab_command_does_not_load_the_registry() -> None:
+    """`caltrace simulate` needs lab.virtual only; the scenarios (registry, ORM) load when a demo runs."""
+    code = "import sys, lab.virtual; print(','.join(sorted({'sqlalchemy', 'registry', 'lab.base'} & set(sys.modules))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == ""
