@@ -22,7 +22,7 @@ system:
 	bash scripts/system-packages.sh
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy drivers acquisition uncertainty certificates api simulators registry && $(BIN)/lint-imports
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy drivers acquisition uncertainty certificates api lab simulators registry && $(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/acquisition_rate.py

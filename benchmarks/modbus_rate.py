@@ -37,6 +37,7 @@ from pymodbus.client import ModbusSerialClient
 
 from drivers.address import Address, parse_address
 from drivers.transport.modbus import ClientFactory, ModbusClient, ModbusTransport, TracePacket, open_pymodbus
+from simulators.base import SimOptions
 from simulators.flowrig import FlowMeterSimulator
 from simulators.runner import SimulatorThread
 
@@ -87,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     clients: list[tuple[str, ClientFactory]] = [("caltrace", open_pymodbus), ("pymodbus", plain_pymodbus)]
     results: dict[str, list[float]] = {name: [] for name, _ in clients}
     with SimulatorThread() as lab:
-        sim = lab.start(FlowMeterSimulator("bench-flow", "S0", settings=settings, framing="rtu", unit=1, seed=1))
+        sim = lab.start(
+            FlowMeterSimulator(SimOptions("bench-flow", "S0", settings=settings, seed=1), framing="rtu", unit=1)
+        )
         print(f"Modbus RTU at {BAUD} baud 8E1 ({bits} bits/char), RTU framed on TCP, paced by the simulator")
         for count in (2, 18):
             request, reply = 8, 5 + 2 * count

@@ -36,9 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from drivers.address import SerialSettings
-from simulators.base import SimulatedInstrument
-from simulators.faults import Faults
+from simulators.base import SimOptions, SimulatedInstrument
 from simulators.serial_server import LineConnection, SerialServer
 
 LF = b"\n"
@@ -196,20 +194,13 @@ class _LineSimulator(SimulatedInstrument):
 
     eol: ClassVar[str] = "\r\n"
 
-    def __init__(
-        self,
-        instrument_id: str,
-        serial_number: str,
-        *,
-        settings: SerialSettings | None,
-        faults: Faults | None,
-        seed: int | None,
-        port: int,
-    ) -> None:
-        super().__init__(instrument_id, serial_number, faults)
+    def __init__(self, options: SimOptions) -> None:
+        super().__init__(options)
         self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults, terminator=LF)
+        self._rng = random.Random(options.seed)
+        self.server = SerialServer(
+            self._serve, port=options.port, settings=options.settings, faults=self.faults, terminator=LF
+        )
 
     async def _send(self, conn: LineConnection, text: str) -> bool:
         return await conn.send((text + self.eol).encode("ascii", "replace"))
@@ -251,13 +242,8 @@ class Fluke5520ASimulator(_LineSimulator):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         firmware: str = "1.5+1.3+1.7+*",
         output: float = 0.0,
         unit: str = "V",
@@ -267,8 +253,8 @@ class Fluke5520ASimulator(_LineSimulator):
         limit_positive: float = 1020.0,
         limit_negative: float = -1020.0,
     ) -> None:
-        super().__init__(instrument_id, serial_number, settings=settings, faults=faults, seed=seed, port=port)
-        if "," in serial_number or "," in firmware:
+        super().__init__(options)
+        if "," in self.serial_number or "," in firmware:
             raise ValueError("serial number and firmware may not contain commas (they are *IDN? fields)")
         if not 0 <= error_fraction <= 1:
             raise ValueError("error_fraction must be between 0 and 1")
@@ -439,13 +425,8 @@ class _DmmSimulator(_LineSimulator):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None,
-        faults: Faults | None,
-        seed: int | None,
-        port: int,
         input_from: str,
         gain_error_ppm: float,
         offset: float,
@@ -453,7 +434,7 @@ class _DmmSimulator(_LineSimulator):
         line_frequency: float,
         integration_time: bool,
     ) -> None:
-        super().__init__(instrument_id, serial_number, settings=settings, faults=faults, seed=seed, port=port)
+        super().__init__(options)
         if noise_ppm < 0 or line_frequency <= 0:
             raise ValueError("noise_ppm must be >= 0 and line_frequency > 0 Hz")
         self.input_from = input_from
@@ -567,13 +548,8 @@ class Keysight34465ASimulator(_DmmSimulator):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         firmware: str = "A.02.14-02.40-02.14-00.49-03-01",
         input_from: str = "",
         gain_error_ppm: float = 0.0,
@@ -583,12 +559,7 @@ class Keysight34465ASimulator(_DmmSimulator):
         integration_time: bool = True,
     ) -> None:
         super().__init__(
-            instrument_id,
-            serial_number,
-            settings=settings,
-            faults=faults,
-            seed=seed,
-            port=port,
+            options,
             input_from=input_from,
             gain_error_ppm=gain_error_ppm,
             offset=offset,
@@ -700,13 +671,8 @@ class HP3458ASimulator(_DmmSimulator):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         input_from: str = "",
         gain_error_ppm: float = 0.0,
         offset: float = 0.0,
@@ -715,12 +681,7 @@ class HP3458ASimulator(_DmmSimulator):
         integration_time: bool = True,
     ) -> None:
         super().__init__(
-            instrument_id,
-            serial_number,
-            settings=settings,
-            faults=faults,
-            seed=seed,
-            port=port,
+            options,
             input_from=input_from,
             gain_error_ppm=gain_error_ppm,
             offset=offset,

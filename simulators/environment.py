@@ -19,9 +19,7 @@ import threading
 import time
 from typing import Any, ClassVar, Literal
 
-from drivers.address import SerialSettings
-from simulators.base import SimulatedInstrument
-from simulators.faults import Faults
+from simulators.base import SimOptions, SimulatedInstrument
 from simulators.modbus_server import ModbusDevice, ModbusServer
 
 ERROR_RAW = 0x8000  # what the simulator puts in a register whose sensor has failed
@@ -47,7 +45,7 @@ class EnvironmentSimulator(SimulatedInstrument):
 
     ``temperature`` (°C), ``humidity`` (%RH) and ``pressure`` (hPa) are the set points the readings drift
     around; ``noise`` scales the random noise (0 = exactly the set point); ``unit`` is the Modbus unit id.
-    ``settings`` paces the bytes at a serial line rate (None = unpaced; the T7310 default line is 9600 8N2).
+    ``options.settings`` paces the bytes at a serial line rate (None = unpaced; the T7310 default line is 9600 8N2).
     """
 
     protocol: ClassVar[str] = "modbus-tcp"
@@ -56,13 +54,8 @@ class EnvironmentSimulator(SimulatedInstrument):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         framing: Literal["tcp", "rtu"] = "tcp",
         unit: int = 1,
         temperature: float = 21.5,
@@ -70,24 +63,26 @@ class EnvironmentSimulator(SimulatedInstrument):
         pressure: float = 1008.0,
         noise: float = 1.0,
     ) -> None:
-        super().__init__(instrument_id, serial_number, faults)
+        super().__init__(options)
         if framing not in ("tcp", "rtu"):
-            raise ValueError(f"{instrument_id}: framing must be 'tcp' or 'rtu', got {framing!r}")
-        if not (serial_number.isdigit() and len(serial_number) <= 8):
-            raise ValueError(f"{instrument_id}: a Comet serial number is up to 8 digits (BCD), got {serial_number!r}")
+            raise ValueError(f"{self.instrument_id}: framing must be 'tcp' or 'rtu', got {framing!r}")
+        if not (self.serial_number.isdigit() and len(self.serial_number) <= 8):
+            raise ValueError(
+                f"{self.instrument_id}: a Comet serial number is up to 8 digits (BCD), got {self.serial_number!r}"
+            )
         if noise < 0:
-            raise ValueError(f"{instrument_id}: noise must be >= 0")
+            raise ValueError(f"{self.instrument_id}: noise must be >= 0")
         self.framing: Literal["tcp", "rtu"] = framing
         self.unit = unit
         self._lock = threading.Lock()
-        self._rng = random.Random(seed)
+        self._rng = random.Random(options.seed)
         self._phase = self._rng.uniform(0, 2 * math.pi)
         self._t0 = time.monotonic()
         self._noise = noise
         self._set: dict[str, float] = {}
         self._errors: set[str] = set()
         self.set_conditions(temperature=temperature, humidity=humidity, pressure=pressure)
-        serial_regs = [int(serial_number.zfill(8)[:4], 16), int(serial_number.zfill(8)[4:], 16)]
+        serial_regs = [int(self.serial_number.zfill(8)[:4], 16), int(self.serial_number.zfill(8)[4:], 16)]
         measured = {
             0x30: lambda: self._register("temperature"),
             0x31: lambda: self._register("humidity"),
@@ -103,7 +98,9 @@ class EnvironmentSimulator(SimulatedInstrument):
             input_registers={**measured, **fixed} if rtu else None,
             answer_any_unit=not rtu,
         )
-        self.server = ModbusServer(self.device, framing=framing, port=port, settings=settings, faults=self.faults)
+        self.server = ModbusServer(
+            self.device, framing=framing, port=options.port, settings=options.settings, faults=self.faults
+        )
 
     # -- physics ------------------------------------------------------------------------------------------------
     def _now(self) -> dict[str, float]:

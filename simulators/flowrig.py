@@ -27,11 +27,9 @@ from typing import Any, ClassVar, Literal
 
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
-from drivers.address import SerialSettings
 from drivers.flowmeter import PROFILES
 from drivers.transport.modbus import DataType, encode_value
-from simulators.base import SimulatedInstrument
-from simulators.faults import Faults
+from simulators.base import SimOptions, SimulatedInstrument
 from simulators.modbus_server import Framing, ModbusDevice, ModbusServer, RegisterKind
 
 #: flow unit -> (factor to the base unit, is it a volume unit); base units kg/s and m3/s
@@ -325,7 +323,7 @@ class _MeterDevice(ModbusDevice):
 class FlowMeterSimulator(SimulatedInstrument):
     """A Modbus flow meter (``model``: a registry model of :mod:`drivers.flowmeter`) on a :class:`FlowRig`.
 
-    ``framing`` ``"tcp"`` (Modbus TCP) or ``"rtu"`` (RTU framed on raw TCP, paced by ``settings``); ``unit`` the
+    ``framing`` ``"tcp"`` (Modbus TCP) or ``"rtu"`` (RTU framed on raw TCP, paced by ``options.settings``); ``unit`` the
     Modbus unit id; ``flow`` the initial (settled) set point in ``flow_unit``; ``time_constant`` (s), ``noise``
     (relative), ``density`` (kg/m3), ``temperature`` (°C), ``error_curve`` ([flow kg/s, error %] points) and
     ``clock`` (seconds; a virtual clock lets a demo run a long test volume instantly) go to the rig.
@@ -339,13 +337,8 @@ class FlowMeterSimulator(SimulatedInstrument):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         model: str = "siemens-sitrans-fc-mass6000",
         framing: Literal["tcp", "rtu"] = "tcp",
         unit: int = 1,
@@ -358,11 +351,11 @@ class FlowMeterSimulator(SimulatedInstrument):
         error_curve: Sequence[Sequence[float]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(instrument_id, serial_number, faults)
+        super().__init__(options)
         if model not in _MAPS:
-            raise ValueError(f"{instrument_id}: model must be one of {', '.join(_MAPS)}, got {model!r}")
+            raise ValueError(f"{self.instrument_id}: model must be one of {', '.join(_MAPS)}, got {model!r}")
         if framing not in ("tcp", "rtu"):
-            raise ValueError(f"{instrument_id}: framing must be 'tcp' or 'rtu', got {framing!r}")
+            raise ValueError(f"{self.instrument_id}: framing must be 'tcp' or 'rtu', got {framing!r}")
         self.meter_model = model
         self.profile = PROFILES[model]
         self.framing: Literal["tcp", "rtu"] = framing
@@ -375,16 +368,18 @@ class FlowMeterSimulator(SimulatedInstrument):
                 density=density,
                 temperature=temperature,
                 error_curve=error_curve,
-                seed=seed,
+                seed=options.seed,
                 clock=clock,
             )
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"{instrument_id}: {exc}") from None
+            raise ValueError(f"{self.instrument_id}: {exc}") from None
         self._t0 = time.monotonic()
         self._regs, functions = _MAPS[model](unit)
         self.device = _MeterDevice(self._refresh, unit, functions=functions, answer_any_unit=False)
         self._refresh()
-        self.server = ModbusServer(self.device, framing=framing, port=port, settings=settings, faults=self.faults)
+        self.server = ModbusServer(
+            self.device, framing=framing, port=options.port, settings=options.settings, faults=self.faults
+        )
 
     def _refresh(self) -> None:
         sample = self.rig.sample()

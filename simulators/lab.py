@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from drivers.address import SerialSettings, parse_address
-from simulators.base import SimulatedInstrument
+from simulators.base import SimOptions, SimulatedInstrument
 from simulators.runner import SimulatorThread
 
 #: simulator kind -> "module:Class"
@@ -46,7 +46,8 @@ class InstrumentSpec:
     """One simulator in a lab configuration.
 
     ``line`` is an optional serial line for pacing, written as an address query (``baud=9600&parity=N``);
-    empty = unpaced. ``params`` go to the simulator's constructor (capacity, resolution, framing, unit...).
+    empty = unpaced. ``id``, ``serial_number``, ``port``, ``line`` and ``seed`` become the simulator's
+    :class:`SimOptions`; ``params`` are its model's keywords (capacity, resolution, framing, unit...).
     """
 
     id: str
@@ -87,14 +88,16 @@ class InstrumentSpec:
             return None
         return parse_address(f"socket://127.0.0.1:1?{self.line}").serial
 
+    def options(self) -> SimOptions:
+        """The common options of this simulator (id, serial number, line pacing, port, seed)."""
+        return SimOptions(self.id, self.serial_number, settings=self.settings(), port=self.port, seed=self.seed)
+
     def build(self) -> SimulatedInstrument:
         """Instantiate the simulator (not started)."""
         module_name, _, class_name = SIMULATORS[self.kind].partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         try:
-            sim: SimulatedInstrument = cls(
-                self.id, self.serial_number, settings=self.settings(), seed=self.seed, port=self.port, **self.params
-            )
+            sim: SimulatedInstrument = cls(self.options(), **self.params)
         except TypeError as exc:  # an unknown or missing parameter
             raise ValueError(f"instrument {self.id} ({self.kind}): {exc}") from None
         return sim

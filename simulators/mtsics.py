@@ -28,10 +28,9 @@ import contextlib
 import time
 from typing import Any, ClassVar
 
-from drivers.address import SerialSettings
 from drivers.mtsics import VALUE_WIDTH
 from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState, SimulatedBalance
-from simulators.faults import Faults
+from simulators.base import SimOptions
 from simulators.serial_server import LineConnection, SerialServer
 
 EOL = "\r\n"
@@ -66,7 +65,7 @@ class MtSicsSimulator(SimulatedBalance):
     model works in grams), ``balance_type`` (I2 type text), ``firmware`` (I3 text), ``settle_time`` (s to
     stability after a load change), ``noise`` (settled noise, g; default d/10), ``stability_timeout`` (s that
     ``S`` waits before ``S I``), ``adjust_seconds`` (C3 duration, s), ``stream_interval`` (s between SIR lines).
-    ``settings`` paces the line (None = unpaced); ``seed`` makes the noise reproducible.
+    ``options.settings`` paces the line (None = unpaced); ``options.seed`` makes the noise reproducible.
     Controls: ``place(load_g, position="centre")``, ``add(load_g)``, ``remove()``, ``set_drift(g_per_s)``,
     ``set_sensitivity_error(relative)``, ``set_eccentricity(position, relative)`` and ``fault`` (from
     :class:`SimulatedBalance`).
@@ -77,13 +76,8 @@ class MtSicsSimulator(SimulatedBalance):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         capacity: float = 220.0,
         resolution: float = 0.0001,
         unit: str = "g",
@@ -95,8 +89,8 @@ class MtSicsSimulator(SimulatedBalance):
         adjust_seconds: float = 5.0,
         stream_interval: float = 0.1,
     ) -> None:
-        super().__init__(instrument_id, serial_number, faults)
-        if '"' in serial_number or '"' in balance_type or '"' in firmware:
+        super().__init__(options)
+        if '"' in self.serial_number or '"' in balance_type or '"' in firmware:
             raise ValueError("serial number, balance type and firmware may not contain double quotes")
         if not unit or any(c.isspace() for c in unit):
             raise ValueError(f"unit must be a non-empty word, got {unit!r}")
@@ -108,14 +102,14 @@ class MtSicsSimulator(SimulatedBalance):
             settle_time_s=settle_time,
             noise_g=noise,
             adjust_seconds=adjust_seconds,
-            seed=seed,
+            seed=options.seed,
         )
         self.unit = unit
         self.balance_type = balance_type
         self.firmware = firmware
         self.stability_timeout = float(stability_timeout)
         self.stream_interval = float(stream_interval)
-        self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults)
+        self.server = SerialServer(self._serve, port=options.port, settings=options.settings, faults=self.faults)
 
     # -- SimulatedInstrument --------------------------------------------------------------------------------
     def manifest_entry(self) -> dict[str, Any]:

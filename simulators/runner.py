@@ -16,7 +16,7 @@ class SimulatorThread:
     """An event loop in a daemon thread hosting simulators; use as a context manager.
 
     >>> with SimulatorThread() as lab:               # doctest: +SKIP
-    ...     sim = lab.start(MtSicsSimulator("bal1", "1234567"))
+    ...     sim = lab.start(MtSicsSimulator(SimOptions("bal1", "1234567")))
     ...     url = sim.url
     """
 

@@ -35,9 +35,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from drivers.address import SerialSettings
 from simulators.balance_physics import BalancePhysics, Indication, Outcome, RangeState, SimulatedBalance
-from simulators.faults import Faults
+from simulators.base import SimOptions
 from simulators.serial_server import LineConnection, SerialServer
 
 ESC = 0x1B
@@ -55,7 +54,7 @@ class _Session:
 class SartoriusSimulator(SimulatedBalance):
     """A Sartorius SBI balance (default: a 220 g x 0.1 mg analytical balance, type ``MSE224S-100-DU``).
 
-    ``settings`` paces the line (None = unpaced); ``capacity`` and ``resolution`` (readability d) in g;
+    ``options.settings`` paces the line (None = unpaced); ``capacity`` and ``resolution`` (readability d) in g;
     ``settle_time`` (s) to stability after a load change; ``adjust_seconds`` (s) an ``ESC Z`` lasts;
     ``output_format`` is 16 or 22 characters per line; ``id_code`` is the 22-character form's ID; ``auto_print_s``
     (s) makes the balance print on its own at that interval (None = print on request only).
@@ -71,13 +70,8 @@ class SartoriusSimulator(SimulatedBalance):
 
     def __init__(
         self,
-        instrument_id: str,
-        serial_number: str,
+        options: SimOptions,
         *,
-        settings: SerialSettings | None = None,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        port: int = 0,
         type_name: str = "MSE224S-100-DU",
         software_version: str = "01-70-03",
         apc_version: str = "01-47-02",
@@ -90,7 +84,7 @@ class SartoriusSimulator(SimulatedBalance):
         auto_print_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(instrument_id, serial_number, faults)
+        super().__init__(options)
         if len(id_code) > 6 or not id_code.isprintable():
             raise ValueError(f"id_code must be at most 6 printable characters, got {id_code!r}")
         self.type_name = type_name
@@ -98,9 +92,14 @@ class SartoriusSimulator(SimulatedBalance):
         self.apc_version = apc_version
         self.id_code = id_code
         self.physics = BalancePhysics(
-            capacity, resolution, settle_time_s=settle_time, adjust_seconds=adjust_seconds, seed=seed, clock=clock
+            capacity,
+            resolution,
+            settle_time_s=settle_time,
+            adjust_seconds=adjust_seconds,
+            seed=options.seed,
+            clock=clock,
         )
-        self.server = SerialServer(self._serve, port=port, settings=settings, faults=self.faults)
+        self.server = SerialServer(self._serve, port=options.port, settings=options.settings, faults=self.faults)
         self._lock = threading.Lock()
         self._format = 16
         self._error: int | None = None

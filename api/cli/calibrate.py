@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from acquisition.engine import RunOutcome
     from acquisition.methods.base import PointResult
     from acquisition.session import VirtualLab
-    from api.demo.base import DemoScenario
+    from lab.base import DemoScenario
 
 #: exit codes: 0 completed, 2 refused or bad arguments, 3 paused (resume later), 130 Ctrl-C, 143 SIGTERM
 EXIT_PAUSED = 3
@@ -294,7 +294,7 @@ def _virtual_lab(
     """Seed the demo scenario of ``procedure_id`` and start its simulators (stopped when ``stack`` closes): the
     session's virtual lab (addresses, hook, defaults) and the scenario's automatic operator."""
     from acquisition.session import VirtualLab
-    from api.demo import simulator_thread
+    from lab import simulator_thread
 
     demo = _prepare_demo(registry, procedure_id, actor="demo")
     sims = stack.enter_context(simulator_thread())
@@ -312,7 +312,7 @@ def _virtual_lab(
 def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenario:
     """Migrate, then seed the demo lab and the scenario's instrument and standards (idempotent)."""
     from acquisition.procedures import procedure_ids
-    from api.demo import scenario
+    from lab import scenario
     from registry.db import session_scope, upgrade
     from registry.settings import lab_today
 
@@ -322,7 +322,7 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
         raise fail(str(exc), 2) from None
     upgrade(registry)
     with session_scope(registry, actor) as s:
-        from api.demo.base import seed_common
+        from lab.base import seed_common
 
         seed_common(s, lab_today(), procedure_ids())
         demo.seed(s, lab_today())

@@ -1,18 +1,18 @@
 """``caltrace simulate`` (the virtual lab) and ``caltrace control`` (act on a running one).
 
-This is the one runtime module allowed to import ``simulators`` (an import-linter contract says so).
+The simulators are reached through :mod:`lab.virtual`, imported when the command runs; no ``api`` module imports
+``simulators`` (an import-linter contract says so).
 """
 
 from __future__ import annotations
 
 import json
-import random
 import signal
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,10 +23,9 @@ from api.cli.read import format_reading
 from drivers.errors import DriverError
 from drivers.reading import Reading
 from drivers.registry import open_instrument
-from simulators.lab import DEFAULT_LAB, VirtualLab, load_config
 
-#: loads a demo puts on the balances in turn (g): OIML nominal values
-DEMO_LOADS_G = (0.0, 1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+if TYPE_CHECKING:
+    from lab.virtual import VirtualLab
 
 
 def _table(lab: VirtualLab) -> Table:
@@ -56,17 +55,6 @@ def _poll_forever(
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
-def _demo_activity(lab: VirtualLab, stop: threading.Event, period: float) -> None:
-    """Put loads on the balances now and then, so the stream shows settling and stable readings."""
-    rng = random.Random(7)
-    while not stop.wait(period):
-        for sim in lab.instruments.values():
-            if "place" in sim.controls:
-                capacity = float(getattr(sim, "capacity", 200.0))
-                choices = [m for m in DEMO_LOADS_G if m <= capacity]
-                sim.control("place", load_g=rng.choice(choices))
-
-
 def simulate_command(
     config: Annotated[
         Path | None, typer.Option(help='Lab configuration JSON ({"instruments": [...]}); default: the built-in lab.')
@@ -83,6 +71,8 @@ def simulate_command(
     duration: Annotated[float, typer.Option(min=0.0, help="Stop after this many seconds (0 = until Ctrl-C).")] = 0.0,
 ) -> None:
     """Start the virtual lab: simulated instruments on 127.0.0.1 speaking their real wire protocols."""
+    from lab.virtual import DEFAULT_LAB, VirtualLab, demo_activity, load_config
+
     try:
         specs = load_config(config) if config else list(DEFAULT_LAB)
     except ValueError as exc:
@@ -108,7 +98,7 @@ def simulate_command(
                     threading.Thread(target=_poll_forever, args=(entry, interval, readings, lock, stop), daemon=True)
                 )
             if demo:
-                threads.append(threading.Thread(target=_demo_activity, args=(lab, stop, 8.0), daemon=True))
+                threads.append(threading.Thread(target=demo_activity, args=(lab, stop, 8.0), daemon=True))
             for t in threads:
                 t.start()
         console.print("virtual lab running; Ctrl-C to stop" + (" (streaming readings)" if stream else ""))

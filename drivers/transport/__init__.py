@@ -1,9 +1,11 @@
 """Transports own the byte stream: opening, timeouts, one-request-one-reply locking and reconnection.
 
-Drivers only encode commands and decode replies; they never sleep or retry.
+Drivers only encode commands and decode replies; they never sleep or retry. Opening, closing, back-off and the
+per-instrument lock are written once, in :mod:`drivers.transport.lifecycle`.
 """
 
 from drivers.transport.backoff import Backoff
+from drivers.transport.lifecycle import TransportLifecycle
 from drivers.transport.modbus import (
     DataType,
     ModbusTransport,
@@ -20,6 +22,7 @@ __all__ = [
     "RegisterSpec",
     "SerialPort",
     "SerialTransport",
+    "TransportLifecycle",
     "decode_registers",
     "encode_value",
 ]

@@ -15,7 +15,8 @@ Specification V1.1b3, section 7 "MODBUS Exception Responses"):
 * pymodbus' own retries are 0: this transport decides. A READ is idempotent, so after a connection loss it is sent
   once more on a fresh connection; a WRITE never is. After a timeout or a garbled reply the link is closed, so a
   late reply can never be taken for the answer to the next request; it reopens on the next call. Failed
-  connection attempts back off exponentially (:class:`Backoff`).
+  connection attempts back off exponentially (:class:`Backoff`; the life cycle shared with the serial transport is
+  :mod:`drivers.transport.lifecycle`).
 """
 
 from __future__ import annotations
@@ -25,21 +26,21 @@ import math
 import select
 import struct
 import termios
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol, Self, cast
+from typing import Any, Literal, Protocol, cast
 
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.client.mixin import ModbusClientMixin
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from drivers.address import Address, parse_address
+from drivers.address import Address
 from drivers.errors import DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.transport.backoff import Backoff
+from drivers.transport.lifecycle import TransportLifecycle
 
 ByteOrder = Literal["ABCD", "CDAB", "BADC", "DCBA"]
 RegisterKind = Literal["holding", "input"]
@@ -271,12 +272,16 @@ def open_pymodbus(address: Address, trace: TracePacket) -> ModbusClient:
     )
 
 
-class ModbusTransport:
+class ModbusTransport(TransportLifecycle[ModbusClient]):
     """A Modbus link to one device (one unit id), serialised by a per-instrument lock.
 
     ``name`` labels the instrument in every error message (drivers refine it after identification, e.g.
     ``"Comet T7510 SN 12345678"``). ``client_factory`` builds the pymodbus client (tests may pass another).
+    Opening, closing, back-off and the lock: :class:`~drivers.transport.lifecycle.TransportLifecycle`.
     """
+
+    down_reason = "last connection attempt failed"
+    advice = "Check the cable, power, IP address/port and that no other program holds the port."
 
     def __init__(
         self,
@@ -286,68 +291,22 @@ class ModbusTransport:
         client_factory: ClientFactory = open_pymodbus,
         backoff: Backoff | None = None,
     ) -> None:
-        self.address = parse_address(address) if isinstance(address, str) else address
+        super().__init__(address, name=name, backoff=backoff)
         if self.address.kind not in ("modbus-tcp", "modbus-rtu"):
             raise ValueError(
                 f"{self.address.shown}: not a Modbus address (use modbus+tcp://, modbus+rtu:// or modbus+rtu+socket://)"
             )
-        self.name = name or "instrument"
         self.unit = self.address.unit
         self._factory = client_factory
-        self._backoff = backoff or Backoff()
-        self._client: ModbusClient | None = None
-        self._lock = threading.RLock()
         self._rx = b""  # bytes received during the current request (for error messages)
 
     # -- life cycle -------------------------------------------------------------------------------------------
-    def describe(self) -> str:
-        """``name at url``, for messages."""
-        return f"{self.name} at {self.address.shown}"
-
-    @property
-    def is_open(self) -> bool:
-        """True while a client is connected."""
-        return self._client is not None
-
-    def open(self) -> None:
-        """Connect now (otherwise on first use). Raises DeviceConnectionError."""
-        with self._lock:
-            self._ensure_open()
-
-    def close(self) -> None:
-        """Close the link; the next call reconnects."""
-        with self._lock:
-            client, self._client = self._client, None
-            if client is not None:
-                with suppress(Exception):
-                    client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[Self]:
-        """Hold the instrument for a multi-request exchange: other threads wait."""
-        with self._lock:
-            yield self
-
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending and data:
             self._rx = bytes(data)
         return data
 
-    def _ensure_open(self) -> ModbusClient:
-        if self._client is not None:
-            return self._client
-        wait = self._backoff.wait_left()
-        if wait > 0:
-            raise DeviceConnectionError(
-                f"{self.describe()}: link is down (last connection attempt failed); next attempt in {wait:.1f} s. "
-                "Check the cable, power, IP address/port and that no other program holds the port."
-            )
+    def _connect(self) -> ModbusClient:
         problem = ""
         client: ModbusClient | None = None
         try:
@@ -357,17 +316,14 @@ class ModbusTransport:
             ok, problem = False, f" ({exc})"
         if not ok:
             if client is not None:
-                with suppress(Exception):
-                    client.close()
-            self._backoff.failed()
-            raise DeviceConnectionError(
-                f"{self.describe()}: cannot connect{problem}. Check the cable, power, IP address/port and that no "
-                "other program holds the port."
-            )
+                self._disconnect(client)
+            raise DeviceConnectionError(f"{self.describe()}: cannot connect{problem}. {self.advice}")
         assert client is not None
-        self._backoff.succeeded()
-        self._client = client
         return client
+
+    def _disconnect(self, link: ModbusClient) -> None:
+        with suppress(Exception):
+            link.close()
 
     # -- requests ---------------------------------------------------------------------------------------------
     def _execute(self, what: str, call: Callable[[ModbusClient], Any], *, idempotent: bool) -> Any:
@@ -379,10 +335,10 @@ class ModbusTransport:
                 try:
                     response = call(client)
                 except ConnectionException as exc:
-                    self.close()
                     if attempt + 1 < attempts:
+                        self.close()
                         continue  # a read is idempotent: reconnect and send it once more
-                    self._backoff.failed()
+                    self._link_lost()
                     raise DeviceConnectionError(
                         f"{self.describe()}: connection lost during {what} ({exc}); it will be reopened on the next "
                         "request. Check the cable, power and network."
@@ -404,8 +360,7 @@ class ModbusTransport:
                     self.close()
                     raise ProtocolError(f"{self.describe()}: {what} failed: {exc}") from exc
                 except OSError as exc:
-                    self.close()
-                    self._backoff.failed()
+                    self._link_lost()
                     raise DeviceConnectionError(
                         f"{self.describe()}: link error during {what} ({exc}); it will be reopened on the next request."
                     ) from exc

@@ -3,23 +3,22 @@
 One request, one reply: every exchange holds a per-instrument lock. Reply timeouts are totals, not per-byte.
 When the link breaks the failing call raises :class:`DeviceConnectionError` (a command is never re-sent
 silently: it may not be idempotent, e.g. tare); the next call reopens the link, with exponential back-off
-between attempts.
+between attempts (the life cycle shared with the Modbus transport: :mod:`drivers.transport.lifecycle`).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from types import TracebackType
-from typing import Protocol, Self
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Protocol
 
 import serial
 
-from drivers.address import Address, parse_address
+from drivers.address import Address
 from drivers.errors import DeviceConnectionError, DeviceTimeoutError, ProtocolError
 from drivers.transport.backoff import Backoff
+from drivers.transport.lifecycle import TransportLifecycle
 
 CRLF = b"\r\n"
 MAX_LINE = 4096  # bytes; a longer "line" is garbage or the wrong device
@@ -58,12 +57,16 @@ def open_pyserial(address: Address) -> SerialPort:
     return port
 
 
-class SerialTransport:
+class SerialTransport(TransportLifecycle[SerialPort]):
     """A line-oriented serial link to one instrument.
 
     ``name`` labels the instrument in every error message (drivers refine it after identification, e.g.
     ``"Mettler-Toledo XS205 SN 1234567"``). ``port_factory`` opens the port (tests pass a scripted port).
+    Opening, closing, back-off and the lock: :class:`~drivers.transport.lifecycle.TransportLifecycle`.
     """
+
+    down_reason = "last reconnection failed"
+    advice = "Check the cable, power and address."
 
     def __init__(
         self,
@@ -73,78 +76,36 @@ class SerialTransport:
         port_factory: PortFactory = open_pyserial,
         backoff: Backoff | None = None,
     ) -> None:
-        self.address = parse_address(address) if isinstance(address, str) else address
-        self.name = name or "instrument"
+        super().__init__(address, name=name, backoff=backoff)
         self._factory = port_factory
-        self._backoff = backoff or Backoff()
-        self._port: SerialPort | None = None
         self._buffer = bytearray()
-        self._lock = threading.RLock()
 
     # -- life cycle -------------------------------------------------------------------------------------------
-    def describe(self) -> str:
-        """``name at url``, for messages."""
-        return f"{self.name} at {self.address.shown}"
-
-    @property
-    def is_open(self) -> bool:
-        """True while a port is open."""
-        return self._port is not None
-
-    def open(self) -> None:
-        """Open the port now (otherwise it opens on first use). Raises DeviceConnectionError."""
-        with self._lock:
-            self._ensure_open()
-
     def close(self) -> None:
-        """Close the port; the next call reopens it."""
+        """Close the port and drop buffered input; the next call reopens it. Idempotent."""
         with self._lock:
-            port, self._port = self._port, None
             self._buffer.clear()
-            if port is not None:
-                with suppress(OSError, serial.SerialException):
-                    port.close()
+            super().close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
-
-    def _ensure_open(self) -> SerialPort:
-        if self._port is not None:
-            return self._port
-        wait = self._backoff.wait_left()
-        if wait > 0:
-            raise DeviceConnectionError(
-                f"{self.describe()}: link is down (last reconnection failed); next attempt in {wait:.1f} s. "
-                "Check the cable, power and address."
-            )
+    def _connect(self) -> SerialPort:
         try:
-            self._port = self._factory(self.address)
+            port = self._factory(self.address)
         except (OSError, serial.SerialException, ValueError) as exc:
-            self._backoff.failed()
-            raise DeviceConnectionError(
-                f"{self.describe()}: cannot open the link ({exc}). Check the cable, power and address."
-            ) from exc
-        self._backoff.succeeded()
+            raise DeviceConnectionError(f"{self.describe()}: cannot open the link ({exc}). {self.advice}") from exc
         self._buffer.clear()
-        return self._port
+        return port
+
+    def _disconnect(self, link: SerialPort) -> None:
+        with suppress(OSError, serial.SerialException):
+            link.close()
 
     def _broken(self, exc: BaseException, doing: str) -> DeviceConnectionError:
-        self.close()
-        self._backoff.failed()
+        self._link_lost()
         return DeviceConnectionError(
             f"{self.describe()}: connection lost while {doing} ({exc}); it will be reopened on the next request."
         )
 
     # -- exchanges --------------------------------------------------------------------------------------------
-    @contextmanager
-    def exclusive(self) -> Iterator[Self]:
-        """Hold the instrument for a multi-step exchange (e.g. a reply stream): other threads wait."""
-        with self._lock:
-            yield self
-
     def write(self, data: bytes) -> None:
         """Send raw bytes."""
         with self._lock:

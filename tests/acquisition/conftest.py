@@ -15,9 +15,9 @@ from acquisition.engine import RunEngine, RunOutcome
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
-from api.demo import scenario
-from api.demo.base import TECHNICIAN, DemoScenario, seed_common
 from drivers.registry import open_instrument
+from lab import scenario
+from lab.base import TECHNICIAN, DemoScenario, seed_common
 from registry.db import make_engine, session_scope, upgrade
 from simulators.runner import SimulatorThread
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pytest
 
-from api.demo.nawi_cg18 import CERTIFIED, ECCENTRICITY, SENSITIVITY, true_mass
+from lab.nawi_cg18 import CERTIFIED, ECCENTRICITY, SENSITIVITY, true_mass
 from tests.acquisition.conftest import DemoRun
 
 D = 0.0001  # readability of the demo balance (g)

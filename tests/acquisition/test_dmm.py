@@ -31,8 +31,8 @@ from acquisition.methods.electrical import DMMBand, DMMSpec
 from acquisition.procedures import dmm as dmm_module
 from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.dmm import DmmCalibration
-from api.demo.base import DemoScenario
-from api.demo.dmm import CALIBRATOR_ERROR_FRACTION, GAIN_ERROR_PPM, DmmDemo
+from lab.base import DemoScenario
+from lab.dmm import CALIBRATOR_ERROR_FRACTION, GAIN_ERROR_PPM, DmmDemo
 from registry.db import session_factory
 from registry.models import Conformity, Result, Run
 from simulators.electrical import output_spec

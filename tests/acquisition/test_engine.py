@@ -46,6 +46,7 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 from tests.support.postgres import PostgresServer
@@ -144,7 +145,9 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]
 
 @pytest.fixture
 def balance(sim_thread: SimulatorThread) -> Iterator[MtSicsSimulator]:
-    sim = sim_thread.start(MtSicsSimulator("bal-1", "B912345678", settle_time=0.2, stability_timeout=0.3, seed=3))
+    sim = sim_thread.start(
+        MtSicsSimulator(SimOptions("bal-1", "B912345678", seed=3), settle_time=0.2, stability_timeout=0.3)
+    )
     assert isinstance(sim, MtSicsSimulator)
     yield sim
 

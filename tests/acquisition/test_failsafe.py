@@ -24,10 +24,10 @@ from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import Procedure, RunContext, StepData
 from acquisition.prompts import AutomaticPrompter, OperatorAborted, OperatorAction
 from acquisition.store import SQLiteReadingStore
-from api.demo.base import TECHNICIAN, seed_common
-from api.demo.dmm import DmmDemo
 from drivers.base import Instrument
 from drivers.registry import open_instrument
+from lab.base import TECHNICIAN, seed_common
+from lab.dmm import DmmDemo
 from registry.db import make_engine, session_factory, session_scope, upgrade
 from registry.models import Run, RunState
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator

@@ -63,6 +63,7 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
+from simulators.base import SimOptions
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -236,11 +237,15 @@ def registry(tmp_path: Path) -> Engine:
 
 
 def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: SimulatorThread, tmp_path: Path) -> None:
-    balance = sim_thread.start(MtSicsSimulator("bal-1", "B912345678", settle_time=0.15, stability_timeout=0.3, seed=11))
+    balance = sim_thread.start(
+        MtSicsSimulator(SimOptions("bal-1", "B912345678", seed=11), settle_time=0.15, stability_timeout=0.3)
+    )
     assert isinstance(balance, MtSicsSimulator)
     balance.control("set_sensitivity_error", relative=SENSITIVITY)
     balance.control("set_eccentricity", position=ECC_POSITION, relative=ECC_RELATIVE)
-    env = sim_thread.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=21.0, humidity=48.0))
+    env = sim_thread.start(
+        EnvironmentSimulator(SimOptions("env-1", "20231005", seed=3), temperature=21.0, humidity=48.0)
+    )
 
     def act(action: OperatorAction) -> None:  # the certified conventional masses of the pieces the action names
         placed = math.fsum(CERTIFIED[label][1] for label in action.params.get("weights", []))

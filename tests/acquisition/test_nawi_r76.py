@@ -44,8 +44,8 @@ from sqlalchemy import select
 
 from acquisition.procedures.base import InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.nawi_r76 import NawiVerificationR76, r76_min_capacity
-from api.demo.base import DemoScenario
-from api.demo.nawi_r76 import CERTIFIED, ECCENTRICITY, SENSITIVITY
+from lab.base import DemoScenario
+from lab.nawi_r76 import CERTIFIED, ECCENTRICITY, SENSITIVITY
 from registry.db import session_factory
 from registry.models import Conformity, EnvironmentRecord, Run
 from tests.acquisition.conftest import DemoRun

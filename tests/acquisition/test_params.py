@@ -29,7 +29,7 @@ from acquisition.procedures.params import (
     text,
     whole,
 )
-from api.demo import scenario
+from lab import scenario
 from registry.db import make_engine, session_factory
 from registry.models import Run
 from tests.acquisition.conftest import DemoRun

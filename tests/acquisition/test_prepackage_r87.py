@@ -1,6 +1,6 @@
 """`prepackage-r87`: refusals by hand, and the demo lot end to end (accepted, then short on average: rejected).
 
-Expected decisions are worked here from the demo's true masses (seeded, see api/demo/prepackage_r87.py) with the
+Expected decisions are worked here from the demo's true masses (seeded, see lab/prepackage_r87.py) with the
 rule tables quoted from OIML R87:2016 / Circular 21/2014/TT-BKHCN, not from the procedure:
 
 * Table 1, tolerable deficiency T1 for Qn from 500 g to 1 000 g: 15 g (and 3 % of 500 g = 15 g for the row
@@ -30,9 +30,9 @@ from acquisition.procedures.base import InstrumentUnderTest, LotUnderTest, RunCo
 from acquisition.procedures.prepackage_r87 import PrepackageR87
 from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
-from api.demo.base import TECHNICIAN, DemoScenario, instrument, prepackage_lot, seed_common
-from api.demo.prepackage_r87 import BALANCE, LOT, PrepackageR87Demo
 from drivers.registry import open_instrument
+from lab.base import TECHNICIAN, DemoScenario, instrument, prepackage_lot, seed_common
+from lab.prepackage_r87 import BALANCE, LOT, PrepackageR87Demo
 from registry.db import make_engine, session_factory, session_scope, upgrade
 from registry.models import Conformity, Customer, MetrologyField, PrepackageLot, Procedure, ProcedureKind, Run
 from simulators.runner import SimulatorThread

@@ -24,9 +24,9 @@ from acquisition.engine import RunEngine
 from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.store import SQLiteReadingStore
 from api.cli import app
-from api.demo.base import DemoScenario
 from benchmarks.registry_import import write_instruments_csv
 from drivers.registry import open_instrument
+from lab.base import DemoScenario
 from registry.db import make_engine, read_session
 from registry.models import MeasuringInstrument, Run, RunState
 from simulators.mtsics import MtSicsSimulator

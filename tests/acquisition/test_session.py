@@ -24,9 +24,9 @@ from acquisition.errors import (
 from acquisition.prompts import AutomaticPrompter, OperatorAborted, OperatorAction, Prompter
 from acquisition.session import RunRequest, RunSession, VirtualLab
 from acquisition.store import SQLiteReadingStore
-from api.demo import scenario
-from api.demo.base import TECHNICIAN, DemoScenario, seed_common
 from drivers.base import Instrument
+from lab import scenario
+from lab.base import TECHNICIAN, DemoScenario, seed_common
 from registry.db import make_engine, session_factory, session_scope, upgrade
 from registry.models import Result, Run, RunState
 from simulators.runner import SimulatorThread

@@ -26,8 +26,8 @@ from acquisition.procedures.base import (
 )
 from acquisition.procedures.water_r49 import WaterMeterVerificationR49
 from acquisition.prompts import OperatorAborted, OperatorAction
-from api.demo.base import DemoScenario
-from api.demo.water_r49 import WaterR49Demo
+from lab.base import DemoScenario
+from lab.water_r49 import WaterR49Demo
 from registry.db import session_scope
 from registry.models import Conformity, EnvironmentRecord, Run
 from tests.acquisition.conftest import DemoRun

@@ -1,6 +1,6 @@
 """`weight-calibration-r111`: plan and evaluation by hand, and the demo end to end on the simulated comparator.
 
-End to end (demo scenario, :mod:`api.demo.weights_r111`): the virtual operator puts the reference's certified
+End to end (demo scenario, :mod:`lab.weights_r111`): the virtual operator puts the reference's certified
 conventional mass (200.000 05 g) or the test weight's true conventional mass on the MT-SICS comparator (d = 0.01 mg,
 noise 0.01 mg). Both weights have density 8000 kg/m³, so the buoyancy correction m_cr(ρ_a − ρ_0)(1/ρ_t − 1/ρ_r) is
 zero and the expected conventional mass is the configured truth itself; the expected U follows from the budget
@@ -26,8 +26,8 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.weights_r111 import WeightCalibrationR111
-from api.demo.base import DemoScenario
-from api.demo.weights_r111 import (
+from lab.base import DemoScenario
+from lab.weights_r111 import (
     CENTRING_DISTANCE_MM,
     COMPARATOR_D_G,
     COMPARATOR_ECCENTRICITY_D2_MM,

@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from acquisition.procedures import procedure_ids
 from acquisition.store import SQLiteReadingStore
-from api.demo.nawi_cg18 import true_mass
+from lab.nawi_cg18 import true_mass
 from registry.db import make_engine, session_factory, session_scope
 from registry.models import ReferenceStandard, Result, Run, RunState
+from simulators.base import SimOptions
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
@@ -222,10 +223,14 @@ def test_instruments_configured_by_url_with_a_person_answering_the_prompts(
     env: dict[str, str], sim_thread: SimulatorThread
 ) -> None:
     assert caltrace(env, "calibrate", "--demo", "-p", CG18, "--json").returncode == 0  # the demo lab's registry
-    balance = sim_thread.start(MtSicsSimulator("bal-9", "B912345678", settle_time=0.1, stability_timeout=0.3, seed=5))
+    balance = sim_thread.start(
+        MtSicsSimulator(SimOptions("bal-9", "B912345678", seed=5), settle_time=0.1, stability_timeout=0.3)
+    )
     assert isinstance(balance, MtSicsSimulator)
     balance.control("set_sensitivity_error", relative=-3e-6)
-    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=22.0, humidity=55.0))
+    thermo = sim_thread.start(
+        EnvironmentSimulator(SimOptions("env-9", "20231005", seed=9), temperature=22.0, humidity=55.0)
+    )
     command = [
         CALTRACE, "calibrate", "-p", CG18, "-i", "B912345678", "-t", "demo",
         "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV",
@@ -265,14 +270,18 @@ def test_a_dmm_and_a_5520a_configured_by_url_with_a_person_making_the_connection
     env: dict[str, str], sim_thread: SimulatorThread
 ) -> None:
     assert caltrace(env, "calibrate", "--demo", "-p", DMM, "--json").returncode == 0  # the demo lab's registry
-    calibrator = Fluke5520ASimulator("cal-9", "9345012", seed=15, error_fraction=0.0)  # an exact source
-    dmm = Keysight34465ASimulator("dmm-9", "MY57503456", seed=16, input_from="cal-9", integration_time=False)
+    calibrator = Fluke5520ASimulator(SimOptions("cal-9", "9345012", seed=15), error_fraction=0.0)  # an exact source
+    dmm = Keysight34465ASimulator(
+        SimOptions("dmm-9", "MY57503456", seed=16), input_from="cal-9", integration_time=False
+    )
     dmm.connect_lab({"cal-9": calibrator})  # the test leads from the calibrator to the DMM
     sim_thread.start(calibrator)
     sim_thread.start(dmm)
     gain = -20e-6
     dmm.control("set_error", gain_error_ppm=gain * 1e6)
-    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=23.0, humidity=50.0))
+    thermo = sim_thread.start(
+        EnvironmentSimulator(SimOptions("env-9", "20231005", seed=9), temperature=23.0, humidity=50.0)
+    )
     command = [
         CALTRACE, "calibrate", "-p", DMM, "-i", "MY57503456", "-t", "demo",
         "-s", "calibrator=DEMO-5520A", "-s", "environment=DEMO-ENV",

@@ -23,6 +23,7 @@ import pytest
 
 from registry.db import make_engine, session_factory
 from registry.models import Run, RunState
+from simulators.base import SimOptions
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
 from simulators.environment import EnvironmentSimulator
 from simulators.runner import SimulatorThread
@@ -105,13 +106,17 @@ def start(env: dict[str, str], sim_thread: SimulatorThread) -> Iterator[Callable
     sessions: list[Session] = []
 
     def begin(answer: Callable[[Session, str], str] | None = None) -> Session:
-        calibrator = Fluke5520ASimulator("cal-9", "9345012", seed=15, error_fraction=0.0)
-        dmm = Keysight34465ASimulator("dmm-9", "MY57503456", seed=16, input_from="cal-9", integration_time=False)
+        calibrator = Fluke5520ASimulator(SimOptions("cal-9", "9345012", seed=15), error_fraction=0.0)
+        dmm = Keysight34465ASimulator(
+            SimOptions("dmm-9", "MY57503456", seed=16), input_from="cal-9", integration_time=False
+        )
         dmm.connect_lab({"cal-9": calibrator})
         sim_thread.start(calibrator)
         sim_thread.start(dmm)
         dmm.control("fault", fault="delay", seconds=0.3)  # a slow meter: the 100 V point lasts a few seconds
-        thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=23.0, humidity=50.0))
+        thermo = sim_thread.start(
+            EnvironmentSimulator(SimOptions("env-9", "20231005", seed=9), temperature=23.0, humidity=50.0)
+        )
         command = [
             CALTRACE, "calibrate", "-p", DMM, "-i", "MY57503456", "-t", "demo",
             "-s", "calibrator=DEMO-5520A", "-s", "environment=DEMO-ENV",

@@ -1,7 +1,7 @@
 """`caltrace calibrate --demo --procedure weight-calibration-r111 --json` as a technician runs it: the run completes
 and the stored result carries the full OIML R111-1:2004 C.6 budget, one row per term with its source.
 
-Expected U (demo data, api/demo/weights_r111.py), worked by hand in mg: reference U/k = 0.05; drift from the two
+Expected U (demo data, lab/weights_r111.py), worked by hand in mg: reference U/k = 0.05; drift from the two
 demo certificates |200.000 05 − 200.000 03| g = 0.02 mg half-width, 0.02/√3 = 0.011547; resolution 0.01/√6 =
 0.0040825; certified repeatability 0.02/√3 = 0.011547; eccentricity (3/30)·0.05/(2√3) = 0.0014434; magnetism 0:
 u = 0.052777, U = 0.10555; buoyancy (equal densities, |ρ_a − ρ_0| <= 0.03 kg/m³) and sensitivity (1e-4 of

@@ -22,6 +22,7 @@ from drivers.fluke5520a import Fluke5520A
 from drivers.reading import ReadingStatus
 from drivers.registry import open_instrument
 from drivers.transport import Backoff, SerialTransport
+from simulators.base import SimOptions
 from simulators.electrical import (
     Fluke5520ASimulator,
     HP3458ASimulator,
@@ -48,10 +49,10 @@ def keysight(sim: Keysight34465ASimulator, timeout: float = 1.0) -> Keysight3446
 
 
 def wired(lab: SimulatorThread, **dmm: object) -> tuple[Fluke5520ASimulator, Keysight34465ASimulator]:
-    cal = Fluke5520ASimulator("cal-1", CAL_SN, seed=1)
-    params: dict = {"seed": 2, "input_from": "cal-1", "integration_time": False}
+    cal = Fluke5520ASimulator(SimOptions("cal-1", CAL_SN, seed=1))
+    params: dict = {"input_from": "cal-1", "integration_time": False}
     params.update(dmm)
-    meter = Keysight34465ASimulator("dmm-1", "MY57503456", **params)
+    meter = Keysight34465ASimulator(SimOptions("dmm-1", "MY57503456", seed=2), **params)
     meter.connect_lab({"cal-1": cal})
     lab.start(cal)
     lab.start(meter)
@@ -60,7 +61,7 @@ def wired(lab: SimulatorThread, **dmm: object) -> tuple[Fluke5520ASimulator, Key
 
 # -- 5520A raw bytes and check 9 ------------------------------------------------------------------------------
 def test_5520a_identification_and_standby_at_power_up(sim_thread):
-    sim = sim_thread.start(Fluke5520ASimulator("cal-1", CAL_SN))
+    sim = sim_thread.start(Fluke5520ASimulator(SimOptions("cal-1", CAL_SN)))
     with transport(sim.url, "raw 5520A") as t:
         idn = t.query(b"*IDN?\n")
         assert re.fullmatch(rb"FLUKE,5520A,9345012,[^,\r\n]+\r\n", idn), idn
@@ -70,7 +71,7 @@ def test_5520a_identification_and_standby_at_power_up(sim_thread):
 
 
 def test_check9_readings_refused_after_out_until_oper_confirmed(sim_thread):
-    sim = sim_thread.start(Fluke5520ASimulator("cal-1", CAL_SN, seed=3))
+    sim = sim_thread.start(Fluke5520ASimulator(SimOptions("cal-1", CAL_SN, seed=3)))
     with calibrator(sim) as cal:
         cal.set_output(10, "V")
         with pytest.raises(DeviceError, match="Fluke 5520A SN 9345012.*standby") as info:
@@ -85,7 +86,7 @@ def test_check9_readings_refused_after_out_until_oper_confirmed(sim_thread):
 
 
 def test_check9_err_queue_drains_to_zero(sim_thread):
-    sim = sim_thread.start(Fluke5520ASimulator("cal-1", CAL_SN))
+    sim = sim_thread.start(Fluke5520ASimulator(SimOptions("cal-1", CAL_SN)))
     with transport(sim.url, "raw 5520A") as t:
         t.write(b"BOGUS\nOUT 10 XYZ\n")
         first = t.query(b"ERR?\n")
@@ -99,7 +100,7 @@ def test_check9_err_queue_drains_to_zero(sim_thread):
 
 
 def test_newly_selected_high_voltage_drops_to_standby(sim_thread):
-    sim = sim_thread.start(Fluke5520ASimulator("cal-1", CAL_SN))
+    sim = sim_thread.start(Fluke5520ASimulator(SimOptions("cal-1", CAL_SN)))
     with calibrator(sim) as cal:
         cal.set_output(10, "V")
         cal.operate()
@@ -114,7 +115,7 @@ def test_newly_selected_high_voltage_drops_to_standby(sim_thread):
 
 
 def test_driver_identifies_and_registry_opens_it(sim_thread):
-    sim = sim_thread.start(Fluke5520ASimulator("cal-1", CAL_SN, firmware="2.1"))
+    sim = sim_thread.start(Fluke5520ASimulator(SimOptions("cal-1", CAL_SN), firmware="2.1"))
     with open_instrument(sim.url, "fluke-5520a", "cal-1") as cal:
         info = cal.identify()
         assert (info.model, info.serial_number, info.firmware) == ("5520A", CAL_SN, "2.1")
@@ -172,7 +173,9 @@ def test_lab_rejects_input_from_an_unknown_source():
 
 # -- DMM physics -----------------------------------------------------------------------------------------------
 def test_noise_falls_with_nplc(sim_thread):
-    sim = sim_thread.start(Keysight34465ASimulator("dmm-1", "MY1", seed=4, integration_time=False, noise_ppm=1.0))
+    sim = sim_thread.start(
+        Keysight34465ASimulator(SimOptions("dmm-1", "MY1", seed=4), integration_time=False, noise_ppm=1.0)
+    )
     sim.control("apply", value=5.0, unit="V")
     with keysight(sim) as dmm:
         dmm.configure("dc_voltage", 10)
@@ -184,7 +187,7 @@ def test_noise_falls_with_nplc(sim_thread):
 
 
 def test_range_overload_and_configured_error(sim_thread):
-    sim = sim_thread.start(Keysight34465ASimulator("dmm-1", "MY1", seed=5, integration_time=False))
+    sim = sim_thread.start(Keysight34465ASimulator(SimOptions("dmm-1", "MY1", seed=5), integration_time=False))
     sim.control("apply", value=10.0, unit="V")
     with keysight(sim) as dmm:
         dmm.configure("dc_voltage", 1)
@@ -199,7 +202,7 @@ def test_range_overload_and_configured_error(sim_thread):
 
 
 def test_34465a_raw_scpi_and_invalid_nplc(sim_thread):
-    sim = sim_thread.start(Keysight34465ASimulator("dmm-1", "MY57503456", integration_time=False))
+    sim = sim_thread.start(Keysight34465ASimulator(SimOptions("dmm-1", "MY57503456"), integration_time=False))
     with transport(sim.url, "raw 34465A") as t:
         idn = t.query(b"*IDN?\n", terminator=b"\n")
         assert re.fullmatch(rb"Keysight Technologies,34465A,MY57503456,A\.\d\d\.\d\d-[-.0-9]+\n", idn), idn
@@ -212,7 +215,7 @@ def test_34465a_raw_scpi_and_invalid_nplc(sim_thread):
 
 
 def test_3458a_raw_bytes_and_no_answer_to_idn(sim_thread):
-    sim = sim_thread.start(HP3458ASimulator("dmm-2", "2823A12345", integration_time=False))
+    sim = sim_thread.start(HP3458ASimulator(SimOptions("dmm-2", "2823A12345"), integration_time=False))
     with transport(sim.url, "raw 3458A", 0.3) as t:
         assert t.query(b"ID?\r\n") == b"HP3458A\r\n"
         t.write(b"END ALWAYS;PRESET NORM;DCV 10;NPLC 1\r\n")
@@ -224,7 +227,7 @@ def test_3458a_raw_bytes_and_no_answer_to_idn(sim_thread):
 
 
 def test_integration_time_follows_nplc(sim_thread):
-    sim = sim_thread.start(Keysight34465ASimulator("dmm-1", "MY1"))
+    sim = sim_thread.start(Keysight34465ASimulator(SimOptions("dmm-1", "MY1")))
     with keysight(sim, timeout=2.0) as dmm:
         dmm.configure("dc_voltage", 10)
         started = time.monotonic()

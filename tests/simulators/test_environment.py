@@ -14,6 +14,7 @@ from drivers.environment import CometT7310, CometT7510
 from drivers.errors import DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.reading import ReadingStatus
 from drivers.registry import open_instrument
+from simulators.base import SimOptions
 from simulators.environment import EnvironmentSimulator, dew_point
 from simulators.runner import SimulatorThread
 
@@ -30,7 +31,7 @@ def values(driver) -> dict[str, float]:
 
 @pytest.mark.parametrize(("framing", "driver_cls"), [("tcp", CometT7510), ("rtu", CometT7310)])
 def test_driver_reads_the_simulator(lab, framing, driver_cls):
-    sim = lab.start(EnvironmentSimulator("env1", "20123456", framing=framing, noise=0, seed=3))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env1", "20123456", seed=3), framing=framing, noise=0))
     with driver_cls.connect(sim.url, "env1") as drv:
         info = drv.identify()
         assert info.serial_number == "20123456"
@@ -46,7 +47,9 @@ def test_driver_reads_the_simulator(lab, framing, driver_cls):
 
 
 def test_noise_and_drift_stay_in_a_realistic_band(lab):
-    sim = lab.start(EnvironmentSimulator("env2", "1", seed=7, temperature=21.0, humidity=45.0, pressure=1005.0))
+    sim = lab.start(
+        EnvironmentSimulator(SimOptions("env2", "1", seed=7), temperature=21.0, humidity=45.0, pressure=1005.0)
+    )
     with CometT7510.connect(sim.url) as drv:
         for _ in range(20):
             v = values(drv)
@@ -56,7 +59,7 @@ def test_noise_and_drift_stay_in_a_realistic_band(lab):
 
 
 def test_faithfulness_check_7_rtu(lab):
-    sim = lab.start(EnvironmentSimulator("env3", "12345678", framing="rtu", unit=3))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env3", "12345678"), framing="rtu", unit=3))
     with CometT7310.connect(sim.url + "&timeout=0.3", "env3") as drv:
         drv.identify()
         with pytest.raises(DeviceError) as info:
@@ -70,7 +73,7 @@ def test_faithfulness_check_7_rtu(lab):
 
 
 def test_t7510_answers_any_unit_on_tcp_and_only_function_3(lab):
-    sim = lab.start(EnvironmentSimulator("env4", "12345678", framing="tcp", noise=0))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env4", "12345678"), framing="tcp", noise=0))
     with CometT7510.connect(sim.url.replace("unit=1", "unit=9") + "&timeout=0.5") as drv:
         assert values(drv)["temperature"] == 21.5
         with pytest.raises(DeviceError) as info:
@@ -80,7 +83,7 @@ def test_t7510_answers_any_unit_on_tcp_and_only_function_3(lab):
 
 def test_paced_rtu_9600_8n2(lab):
     settings = SerialSettings(baud=9600, stopbits=2)  # the T7310's line (8 data bits, 2 stop bits, no parity)
-    sim = lab.start(EnvironmentSimulator("env5", "12345678", framing="rtu", settings=settings, noise=0))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env5", "12345678", settings=settings), framing="rtu", noise=0))
     with CometT7310.connect(sim.url, "env5") as drv:
         drv.poll()
         start = time.monotonic()
@@ -91,7 +94,7 @@ def test_paced_rtu_9600_8n2(lab):
 
 
 def test_faults_name_the_instrument_then_recover(lab):
-    sim = lab.start(EnvironmentSimulator("env6", "12345678", framing="rtu", noise=0))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env6", "12345678"), framing="rtu", noise=0))
     with CometT7310.connect(sim.url + "&timeout=0.3", "env6") as drv:
         drv.identify()
         name = "Comet T7310 SN 12345678"
@@ -109,7 +112,7 @@ def test_faults_name_the_instrument_then_recover(lab):
 
 
 def test_controls_are_thread_safe_while_polling(lab):
-    sim = lab.start(EnvironmentSimulator("env7", "12345678", noise=0))
+    sim = lab.start(EnvironmentSimulator(SimOptions("env7", "12345678"), noise=0))
     stop = threading.Event()
 
     def churn() -> None:
@@ -130,8 +133,8 @@ def test_controls_are_thread_safe_while_polling(lab):
 
 
 def test_manifest_and_registry(lab):
-    tcp = lab.start(EnvironmentSimulator("env8", "1", framing="tcp"))
-    rtu_sim = lab.start(EnvironmentSimulator("env9", "2", framing="rtu", unit=5))
+    tcp = lab.start(EnvironmentSimulator(SimOptions("env8", "1"), framing="tcp"))
+    rtu_sim = lab.start(EnvironmentSimulator(SimOptions("env9", "2"), framing="rtu", unit=5))
     assert tcp.manifest_entry()["model"] == "comet-t7510" and tcp.manifest_entry()["unit"] == 1
     entry = rtu_sim.manifest_entry()
     assert (entry["model"], entry["protocol"], entry["unit"]) == ("comet-t7310", "modbus-rtu", 5)
@@ -140,7 +143,7 @@ def test_manifest_and_registry(lab):
 
 
 def test_bad_controls_and_parameters():
-    sim = EnvironmentSimulator("env10", "1")
+    sim = EnvironmentSimulator(SimOptions("env10", "1"))
     with pytest.raises(ValueError, match="humidity"):
         sim.control("set_conditions", humidity=120)
     with pytest.raises(ValueError, match="quantity"):
@@ -148,9 +151,9 @@ def test_bad_controls_and_parameters():
     with pytest.raises(ValueError, match="unknown action"):
         sim.control("explode")
     with pytest.raises(ValueError, match="8 digits"):
-        EnvironmentSimulator("env11", "B123")
+        EnvironmentSimulator(SimOptions("env11", "B123"))
     with pytest.raises(ValueError, match="framing"):
-        EnvironmentSimulator("env12", "1", framing="ascii")  # type: ignore[arg-type]
+        EnvironmentSimulator(SimOptions("env12", "1"), framing="ascii")  # type: ignore[arg-type]
 
 
 def test_dew_point_reference():

@@ -21,6 +21,7 @@ from drivers.errors import DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.flowmeter import PromassModbus, SiemensMass6000
 from drivers.registry import open_instrument
 from drivers.transport.modbus import ModbusTransport
+from simulators.base import SimOptions
 from simulators.flowrig import FlowMeterSimulator, FlowRig
 from simulators.lab import InstrumentSpec
 from simulators.runner import SimulatorThread
@@ -63,7 +64,7 @@ def lab():
 
 def quiet(model: str, framing: Literal["tcp", "rtu"] = "rtu", unit: int = 1, **kw) -> FlowMeterSimulator:
     params = {"noise": 0.0, "error_curve": [], "flow": 6.10383, **kw}
-    return FlowMeterSimulator("flow-t", "S1", model=model, framing=framing, unit=unit, **params)
+    return FlowMeterSimulator(SimOptions("flow-t", "S1"), model=model, framing=framing, unit=unit, **params)
 
 
 # -- physics ----------------------------------------------------------------------------------------------------
@@ -194,7 +195,9 @@ def test_foreign_unit_on_tcp_is_ignored_too(lab):
 # -- through the drivers ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("model", "framing"), [(m, f) for m in MODELS for f in ("tcp", "rtu")])
 def test_every_model_reads_through_its_driver(lab, model, framing):
-    sim = lab.start(FlowMeterSimulator("flow-x", "S2", model=model, framing=framing, unit=4, flow=2.0, seed=1))
+    sim = lab.start(
+        FlowMeterSimulator(SimOptions("flow-x", "S2", seed=1), model=model, framing=framing, unit=4, flow=2.0)
+    )
     with open_instrument(sim.url, model, "flow-x") as drv:
         drv.identify()
         readings = drv.poll()

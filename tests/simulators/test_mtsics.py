@@ -22,6 +22,7 @@ from drivers.mtsics import MtSicsBalance
 from drivers.reading import ReadingStatus
 from drivers.registry import open_instrument
 from drivers.transport import Backoff, SerialTransport
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -29,10 +30,10 @@ SERIAL = "B912345678"
 WEIGHT_LINE = re.compile(rb"^S ([SD]) (.{10}) g\r\n$")
 
 
-def start(lab: SimulatorThread, **kw) -> MtSicsSimulator:
-    params: dict[str, Any] = {"settle_time": 0.3, "stability_timeout": 0.4, "adjust_seconds": 0.4, "seed": 7}
+def start(lab: SimulatorThread, settings: SerialSettings | None = None, **kw) -> MtSicsSimulator:
+    params: dict[str, Any] = {"settle_time": 0.3, "stability_timeout": 0.4, "adjust_seconds": 0.4}
     params.update(kw)
-    sim = lab.start(MtSicsSimulator("bal-1", SERIAL, **params))
+    sim = lab.start(MtSicsSimulator(SimOptions("bal-1", SERIAL, settings=settings, seed=7), **params))
     assert isinstance(sim, MtSicsSimulator)
     return sim
 

@@ -18,14 +18,15 @@ from drivers.address import SerialSettings, parse_address
 from drivers.errors import DeviceConnectionError, DeviceTimeoutError, ProtocolError
 from drivers.reading import ReadingStatus
 from drivers.sartorius_sbi import SartoriusBalance
+from simulators.base import SimOptions
 from simulators.runner import SimulatorThread
 from simulators.sartorius_sbi import SartoriusSimulator
 
 
-def start(lab: SimulatorThread, **kw: Any) -> SartoriusSimulator:
-    params: dict[str, Any] = {"settle_time": 0.3, "seed": 7, "adjust_seconds": 0.3}
+def start(lab: SimulatorThread, settings: SerialSettings | None = None, **kw: Any) -> SartoriusSimulator:
+    params: dict[str, Any] = {"settle_time": 0.3, "adjust_seconds": 0.3}
     params.update(kw)
-    sim = SartoriusSimulator("bal1", "0037712345", **params)
+    sim = SartoriusSimulator(SimOptions("bal1", "0037712345", settings=settings, seed=7), **params)
     lab.start(sim)
     return sim
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.procedures.weightset import Piece, compose
 from acquisition.prompts import OperatorAction
-from api.demo.base import (
+from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,
     instrument,
@@ -22,6 +22,7 @@ from api.demo.base import (
     weight_set,
 )
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -107,7 +108,7 @@ class NawiCg18Demo(DemoScenario):
         s.flush()
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
-        sim = sims.start(MtSicsSimulator("bal-1", SERIAL, settle_time=0.15, stability_timeout=0.3, seed=11))
+        sim = sims.start(MtSicsSimulator(SimOptions("bal-1", SERIAL, seed=11), settle_time=0.15, stability_timeout=0.3))
         assert isinstance(sim, MtSicsSimulator)
         sim.control("set_sensitivity_error", relative=SENSITIVITY)
         for position, relative in ECCENTRICITY.items():

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.flow import water_density
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, previous_certificate, standard
 from drivers.base import Instrument
 from drivers.manual import ManualEntry
+from lab.base import DemoScenario, instrument, previous_certificate, standard
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.flowrig import FlowMeterSimulator
 from simulators.runner import SimulatorThread
 
@@ -158,15 +159,13 @@ class WaterR49Demo(DemoScenario):
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(
             FlowMeterSimulator(
-                "master-1",
-                "M6K-DEMO-15",
+                SimOptions("master-1", "M6K-DEMO-15", seed=5),
                 model=MASTER_MODEL,
                 flow=0.0,
                 time_constant=TIME_CONSTANT,
                 density=self.density,
                 temperature=WATER_TEMPERATURE,
                 error_curve=[[kg_per_s(q, self.density), e] for q, e, _ in MASTER_CERTIFICATE],
-                seed=5,
                 clock=self.clock,
             )
         )

@@ -1,7 +1,7 @@
 """Demo of ``flow-meter-calibration``: an E+H Promass 83 (the meter under test, with an error curve) against a
 Siemens MASS 6000 master meter, two simulated Modbus flow meters in series on one rig.
 
-Both simulators run on the same :class:`~api.demo.water_r49.VirtualClock`; ``run-volume`` sets both flows at the
+Both simulators run on the same :class:`~lab.water_r49.VirtualClock`; ``run-volume`` sets both flows at the
 same (virtual) instant, moves the clock by the volume's run time (3.6 V/q seconds), stops both and lets the flow
 die away (40 time constants). The two rigs therefore carry exactly the same true total, and the totals differ only
 by the meters' errors: the Promass by :data:`METER_CURVE`, the master by its certified curve (which the
@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from acquisition.methods.flow import water_density
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, instrument, previous_certificate, standard
-from api.demo.water_r49 import SETTLE_TIME_CONSTANTS, TIME_CONSTANT, VirtualClock, kg_per_s
+from lab.base import DemoScenario, instrument, previous_certificate, standard
+from lab.water_r49 import SETTLE_TIME_CONSTANTS, TIME_CONSTANT, VirtualClock, kg_per_s
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.flowrig import FlowMeterSimulator
 from simulators.runner import SimulatorThread
 
@@ -107,15 +108,13 @@ class FlowCalibrationDemo(DemoScenario):
 
     def _simulator(self, name: str, serial: str, model: str, curve: list[list[float]]) -> FlowMeterSimulator:
         return FlowMeterSimulator(
-            name,
-            serial,
+            SimOptions(name, serial, seed=7),
             model=model,
             flow=0.0,
             time_constant=TIME_CONSTANT,
             density=self.density,
             temperature=WATER_TEMPERATURE,
             error_curve=curve,
-            seed=7,
             clock=self.clock,
         )
 

@@ -4,7 +4,7 @@
 :func:`seed_common`) and the scenario's own instrument under test and reference standards (``seed``); starts the
 scenario's simulators on loopback (``start``), connects the drivers by URL exactly as for real instruments, and
 lets :meth:`DemoScenario.act` perform every operator action on the simulators. Nothing here is used outside demo
-mode and tests: this is the one place besides ``caltrace simulate`` that imports ``simulators``.
+mode and tests: the ``lab`` package is the one place that imports ``simulators``.
 
 Seeding is idempotent (get-or-create by serial number, lot number, code and username), so ``--demo`` can be run
 again, or a run resumed, on the same data directory. Certificates are dated relative to ``today`` so they are
@@ -37,6 +37,7 @@ from registry.models import (
 )
 from registry.queries import find_customer, find_staff, find_standard, laboratory
 from registry.runs import find_instrument, find_lot
+from simulators.base import SimOptions
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -286,5 +287,7 @@ def load_balance(balance: MtSicsSimulator, action: OperatorAction, certified: Ce
 
 def start_environment(sims: SimulatorThread, temperature: float = 21.0, humidity: float = 52.0) -> tuple[str, str]:
     """Start the demo thermo-hygro-barometer (COMET T7510 on Modbus TCP); returns (URL, driver model)."""
-    env = sims.start(EnvironmentSimulator("env-1", "20231005", seed=3, temperature=temperature, humidity=humidity))
+    env = sims.start(
+        EnvironmentSimulator(SimOptions("env-1", "20231005", seed=3), temperature=temperature, humidity=humidity)
+    )
     return env.url, "comet-t7510"

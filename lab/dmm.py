@@ -14,8 +14,9 @@ from typing import ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
+from lab.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.electrical import Fluke5520ASimulator, Keysight34465ASimulator
 from simulators.runner import SimulatorThread
 
@@ -69,8 +70,10 @@ class DmmDemo(DemoScenario):
         )
 
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
-        cal = Fluke5520ASimulator("cal-1", CALIBRATOR_SERIAL, seed=5, error_fraction=CALIBRATOR_ERROR_FRACTION)
-        dmm = Keysight34465ASimulator("dmm-1", SERIAL, seed=6, input_from="cal-1", integration_time=False)
+        cal = Fluke5520ASimulator(
+            SimOptions("cal-1", CALIBRATOR_SERIAL, seed=5), error_fraction=CALIBRATOR_ERROR_FRACTION
+        )
+        dmm = Keysight34465ASimulator(SimOptions("dmm-1", SERIAL, seed=6), input_from="cal-1", integration_time=False)
         dmm.connect_lab({"cal-1": cal})  # the virtual lab's wiring (input_from), done here by hand
         sims.start(cal)
         sims.start(dmm)

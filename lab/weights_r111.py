@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
+from lab.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
 from registry.models import MetrologyField, StandardCertificate
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -171,14 +172,12 @@ class WeightR111Demo(DemoScenario):
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(
             MtSicsSimulator(
-                "comp-1",
-                "C220000001",
+                SimOptions("comp-1", "C220000001", seed=17),
                 resolution=COMPARATOR_D_G,
                 noise=COMPARATOR_NOISE_G,
                 balance_type="COMPARATOR-220",
                 settle_time=0.1,
                 stability_timeout=0.3,
-                seed=17,
             )
         )
         assert isinstance(sim, MtSicsSimulator)

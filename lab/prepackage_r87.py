@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import DemoScenario, prepackage_lot, standard
+from lab.base import DemoScenario, prepackage_lot, standard
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -105,14 +106,12 @@ class PrepackageR87Demo(DemoScenario):
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(
             MtSicsSimulator(
-                "bal-r87",
-                "B2200R87",
+                SimOptions("bal-r87", "B2200R87", seed=87),
                 capacity=2200.0,
                 resolution=0.01,
                 balance_type="XS2002S",
                 settle_time=0.05,
                 stability_timeout=0.3,
-                seed=87,
             )
         )
         assert isinstance(sim, MtSicsSimulator)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from acquisition.prompts import OperatorAction
-from api.demo.base import (
+from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,
     instrument,
@@ -31,6 +31,7 @@ from api.demo.base import (
     weight_set,
 )
 from registry.models import MetrologyField
+from simulators.base import SimOptions
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
 
@@ -105,15 +106,13 @@ class NawiR76Demo(DemoScenario):
     def start(self, sims: SimulatorThread) -> dict[str, tuple[str, str]]:
         sim = sims.start(
             MtSicsSimulator(
-                "bal-r76",
-                SERIAL,
+                SimOptions("bal-r76", SERIAL, seed=76),
                 capacity=MAX_G,
                 resolution=D_G,
                 balance_type="XS2002S",
                 settle_time=SETTLE_TIME_S,
                 stability_timeout=0.3,
                 noise=NOISE_G,
-                seed=76,
             )
         )
         assert isinstance(sim, MtSicsSimulator)
