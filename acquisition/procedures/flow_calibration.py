@@ -13,7 +13,7 @@ quantity (both mass or both volume) the density cancels out of the error.
 Evaluation: :func:`acquisition.methods.flow.water_meter_point` at each flow (error E = 100 (V_meter − V_ref)/V_ref
 in %, V_ref corrected by the master's certified error, U from repeatability, both registers' resolution and the
 master's certificate), then :func:`~acquisition.methods.flow.flow_meter_error_curve` fits E(Q) of degree
-``curve_degree`` (weighted by u(E); the fit goes into each point's budget under ``error_curve``). No conformity
+``curve_degree`` (weighted by u(E); the fit goes into each point's evidence under ``error_curve``). No conformity
 unless ``accuracy_class`` (1 or 2) with ``q3_m3_h`` and ``r`` ask for the OIML R49 MPE; otherwise ``notAssessed``.
 
 Units: flow rates m³/h, volumes L, errors %, temperatures °C, densities kg/m³.
@@ -298,7 +298,7 @@ class FlowMeterCalibration(Procedure):
                 "water_density_kg_m3": density,
                 "master": {"error": e_m, "U": u_m, "k": k_m, "certificate": context.standards["master"].certificate},
             }
-            points.append(dataclasses.replace(point, budget=point.budget | extra))
+            points.append(dataclasses.replace(point, evidence=point.evidence | extra))
         if cfg["degree"] is None:
             return points
         fit = flow_meter_error_curve(points, degree=cfg["degree"])
@@ -315,5 +315,5 @@ class FlowMeterCalibration(Procedure):
             assert point.point is not None
             fitted, u_fitted = fit.predict(point.point)
             curve_here = summary | {"fitted": fitted, "u_fitted": u_fitted}
-            out.append(dataclasses.replace(point, budget=point.budget | {"error_curve": curve_here}))
+            out.append(dataclasses.replace(point, evidence=point.evidence | {"error_curve": curve_here}))
         return out

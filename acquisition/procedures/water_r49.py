@@ -547,5 +547,5 @@ class WaterMeterVerificationR49(Procedure):
                 "water_density_kg_m3": density,
                 "master": {"error": e_m, "U": u_m, "k": k_m, "certificate": context.standards["master"].certificate},
             }
-            points.append(dataclasses.replace(point, budget=point.budget | extra))
+            points.append(dataclasses.replace(point, evidence=point.evidence | extra))
         return list(water_meter_verification(points).points)

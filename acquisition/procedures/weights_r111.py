@@ -733,11 +733,12 @@ class WeightCalibrationR111(Procedure):
         )
         pr = result.point_result
         ref_std = context.standards["reference"]
-        budget = {
-            **pr.budget,
+        evidence = {
+            **pr.evidence,
             "air_density": {"value": rho.value, "u": rho.u, "formula": rho.formula, "budget": rho.budget},
             "environment": environment,
-            "reference": {
+            # the reference weight (before 0006 this key was overwritten by the engine's method reference)
+            "reference_weight": {
                 "code": ref_std.code,
                 "certificate": ref_std.certificate,
                 "conventional_mass_g": cfg["reference"].conventional_mass,
@@ -760,4 +761,4 @@ class WeightCalibrationR111(Procedure):
         note = f"{pr.note.rstrip('. ')}. ρ_a = {rho.value:.5f} kg/m³ ({rho.formula})."
         if env_note:
             note += f" {env_note}"
-        return [dataclasses.replace(pr, budget=budget, note=note)]
+        return [dataclasses.replace(pr, evidence=evidence, note=note)]
