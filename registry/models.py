@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from registry.vocabulary import MetrologyField as MetrologyField  # noqa: PLC0414 - re-exported for callers
 from registry.vocabulary import identity_part
@@ -528,6 +528,12 @@ class Result(Base):
     run: Mapped[Run] = relationship(back_populates="results")
 
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+    @validates("conformity")
+    def _conformity(self, key: str, value: Conformity | str) -> Conformity:
+        """A conformity given as its string value (``PointResult.row``) becomes the enum member at once; a value
+        outside the vocabulary is a ValueError naming it."""
+        return Conformity(value)
 
 
 class Certificate(Base):

@@ -280,3 +280,15 @@ def test_0006_certificate_has_an_instrument_or_a_lot_and_downgrade_refuses_lot_c
         assert c.execute(text("SELECT number, instrument_id FROM certificate")).all() == [("C-1", 1)]
     with pytest.raises(DBAPIError), bare_engine.begin() as c:  # an instrument is required again
         c.execute(text("UPDATE certificate SET instrument_id = NULL"))
+
+
+def test_a_point_result_row_maps_onto_the_result_model() -> None:
+    from acquisition.methods.base import PointResult
+    from registry.models import Conformity, Result
+
+    row = PointResult("net quantity", 500.0, "g", 498.0, "g", conformity="fail", evidence={"package": 7}).row()
+    stored = Result(run_id="r", seq=1, **row)
+    assert stored.conformity is Conformity.FAIL  # the string value becomes the member at once
+    assert (stored.budget, stored.evidence, stored.decision_rule, stored.note) == (None, {"package": 7}, "", "")
+    with pytest.raises(ValueError, match="'noPass' is not a valid Conformity"):
+        Result(run_id="r", seq=2, **(row | {"conformity": "noPass"}))
