@@ -39,7 +39,7 @@ from acquisition.errors import (
     WrongSubject,
 )
 from acquisition.lease import HEARTBEAT_S, STALE_S, _holder_problem
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, overall
 from acquisition.procedures.base import (
     DeviceCommand,
     Procedure,
@@ -137,14 +137,8 @@ class RunOutcome:
 
 
 def _overall(results: list[PointResult]) -> Conformity:
-    """Fail if any row fails; pass if every judged row passes (informational ``notAssessed`` rows, such as a
-    repeatability or an average tare, do not count); not assessed when no row is judged."""
-    verdicts = {r.conformity for r in results} - {"notAssessed"}
-    if verdicts & {"fail", "noPass", "conditionalFail"}:
-        return Conformity.FAIL
-    if verdicts and verdicts <= {"pass", "conditionalPass", "noFail"}:
-        return Conformity.PASS
-    return Conformity.NOT_ASSESSED
+    """The run's overall verdict: :func:`acquisition.methods.base.overall` of its rows (decision 0331)."""
+    return Conformity(overall(r.conformity for r in results))
 
 
 def make_safe(instruments: Mapping[str, Instrument]) -> list[str]:
@@ -491,22 +485,7 @@ class RunEngine:
                 run = self._held(s, run_id)
                 s.query(Result).filter(Result.run_id == run_id).delete()
                 for seq, r in enumerate(results, 1):
-                    s.add(
-                        Result(
-                            run_id=run_id,
-                            seq=seq,
-                            quantity=r.quantity,
-                            point=r.point,
-                            point_unit=r.point_unit,
-                            value=r.value,
-                            unit=r.unit,
-                            expanded_uncertainty=r.U,
-                            coverage_factor=r.k,
-                            mpe=r.mpe,
-                            conformity=Conformity(r.conformity),
-                            budget={**r.budget, "rule": r.rule, "reference": r.reference, "note": r.note},
-                        )
-                    )
+                    s.add(Result(run_id=run_id, seq=seq, **r.row()))
                 run.state = RunState.COMPLETED
                 run.finished_at = datetime.now(UTC)
                 run.current_step = ""

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from registry.vocabulary import MetrologyField as MetrologyField  # noqa: PLC0414 - re-exported for callers
 from registry.vocabulary import identity_part
@@ -122,14 +122,14 @@ class CertificateStatus(enum.StrEnum):
 
 
 class Conformity(enum.StrEnum):
-    """Conformity statement of one result (DCC ``conformity`` values, plus not-assessed)."""
+    """Conformity statement of one result or run: the one vocabulary (decision 0331), DCC 3.3.0 ``conformity``
+    values that ILAC G8:09/2019 decision rules give, plus not-assessed (no statement). DCC's ``noPass``/``noFail``
+    are not used; migration 0006 converted any stored ones."""
 
     PASS = "pass"
     FAIL = "fail"
     CONDITIONAL_PASS = "conditionalPass"
     CONDITIONAL_FAIL = "conditionalFail"
-    NO_PASS = "noPass"
-    NO_FAIL = "noFail"
     NOT_ASSESSED = "notAssessed"
 
 
@@ -498,7 +498,11 @@ class Result(Base):
     """One result of a run: the value at a test point with its expanded uncertainty U (coverage factor k).
 
     ``point`` and ``value`` are in ``point_unit`` and ``unit``; ``mpe`` (same unit as value) is the maximum
-    permissible error the conformity was judged against, if any. ``budget`` is the uncertainty budget (JSON).
+    permissible error the conformity was judged against, if any. ``budget`` is the uncertainty budget in the one
+    declared shape (``acquisition.methods.base.Budget.as_json``; NULL when the result states no uncertainty),
+    ``evidence`` the raw data behind the result (JSON object), ``decision_rule`` the rule the conformity was judged
+    by, ``method_reference`` the clauses and tables of the standard used, ``note`` what the certificate must say
+    (decision 0330).
     """
 
     __tablename__ = "result"
@@ -515,15 +519,26 @@ class Result(Base):
     coverage_factor: Mapped[float | None] = mapped_column(Float)
     mpe: Mapped[float | None] = mapped_column(Float)
     conformity: Mapped[Conformity] = mapped_column(_enum(Conformity, "conformity"), default=Conformity.NOT_ASSESSED)
-    budget: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    budget: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision_rule: Mapped[str] = mapped_column(Text, default="")
+    method_reference: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
 
     run: Mapped[Run] = relationship(back_populates="results")
 
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
 
+    @validates("conformity")
+    def _conformity(self, key: str, value: Conformity | str) -> Conformity:
+        """A conformity given as its string value (``PointResult.row``) becomes the enum member at once; a value
+        outside the vocabulary is a ValueError naming it."""
+        return Conformity(value)
+
 
 class Certificate(Base):
-    """A calibration certificate or verification certificate/stamp issued for a run.
+    """A calibration certificate or verification certificate/stamp issued for a run, whose subject is one measuring
+    instrument or one prepackage lot (exactly one of ``instrument_id`` and ``lot_id`` is set, as for runs).
 
     ``xml_sha256``/``pdf_sha256`` are the SHA-256 of the signed DCC and PDF. An amended or substituted certificate
     points to its replacement through ``replaced_by_id``.
@@ -539,7 +554,8 @@ class Certificate(Base):
     )
     run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="RESTRICT"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
-    instrument_id: Mapped[int] = mapped_column(ForeignKey("measuring_instrument.id", ondelete="RESTRICT"))
+    instrument_id: Mapped[int | None] = mapped_column(ForeignKey("measuring_instrument.id", ondelete="RESTRICT"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("prepackage_lot.id", ondelete="RESTRICT"), index=True)
     signer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"))
     issued_at: Mapped[datetime | None] = mapped_column(index=True)
     valid_until: Mapped[date | None] = mapped_column(Date)
@@ -550,8 +566,16 @@ class Certificate(Base):
 
     run: Mapped[Run] = relationship()
     customer: Mapped[Customer] = relationship()
-    instrument: Mapped[MeasuringInstrument] = relationship()
+    instrument: Mapped[MeasuringInstrument | None] = relationship()
+    lot: Mapped[PrepackageLot | None] = relationship()
     signer: Mapped[Staff | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "(instrument_id IS NOT NULL AND lot_id IS NULL) OR (instrument_id IS NULL AND lot_id IS NOT NULL)",
+            name="one_subject",
+        ),
+    )
 
 
 # --- audit ---------------------------------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ from registry.models import (
 from registry.vocabulary import name_key
 
 LAB_TZ = "Asia/Ho_Chi_Minh"
-PASSING = {Conformity.PASS, Conformity.CONDITIONAL_PASS, Conformity.NO_FAIL}
-FAILING = {Conformity.FAIL, Conformity.CONDITIONAL_FAIL, Conformity.NO_PASS}
+PASSING = {Conformity.PASS, Conformity.CONDITIONAL_PASS}
+FAILING = {Conformity.FAIL, Conformity.CONDITIONAL_FAIL}
 FINISHED = (RunState.COMPLETED, RunState.REVIEWED)
 
 

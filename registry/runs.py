@@ -188,19 +188,14 @@ def run_results(s: Session, run_id: str) -> list[Result]:
     return list(s.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.seq)))
 
 
-#: what the run engine keeps beside the budget in ``result.budget`` (the registry has no columns for them)
-RESULT_TEXTS = ("rule", "reference", "note")
-
-
 def result_json(r: Result) -> dict[str, Any]:
     """One stored result, JSON-ready, in the shape of ``calibrate --json`` (``PointResult.as_dict``) plus ``seq``.
 
-    ``budget`` is the uncertainty budget as the method recorded it (``acquisition.methods.base.budget_json``:
-    model, unit, rows, u, dof, k, coverage_probability, U, plus any details the method keeps); the decision
-    rule, reference and note the engine stores beside it come out as the result's own fields.
+    ``budget`` is the uncertainty budget in the one declared shape (``acquisition.methods.base.Budget.as_json``:
+    model, unit, rows, u, dof, k, coverage_probability, U; None when the result states no uncertainty),
+    ``evidence`` the raw data behind the result; the decision rule, method reference and note are their own
+    columns and fields (decision 0330).
     """
-    stored = dict(r.budget or {})
-    texts = {key: stored.pop(key, "") or "" for key in RESULT_TEXTS}
     return {
         "seq": r.seq,
         "quantity": r.quantity,
@@ -212,6 +207,9 @@ def result_json(r: Result) -> dict[str, Any]:
         "k": r.coverage_factor,
         "mpe": r.mpe,
         "conformity": r.conformity.value,
-        **texts,
-        "budget": stored,
+        "rule": r.decision_rule,
+        "reference": r.method_reference,
+        "budget": r.budget,
+        "evidence": dict(r.evidence or {}),
+        "note": r.note,
     }

@@ -41,8 +41,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
-from acquisition.methods.base import PointResult, budget_json, finite
+from acquisition.methods.base import Budget, PointResult, finite
 from uncertainty import Model, decide, gum, normal, rectangular
 
 __all__ = [
@@ -484,7 +485,8 @@ def dmm_point(
     ``dmm_range``: the DMM range used (unit); ``resolution``: the DMM's last digit on that range (unit);
     ``frequency``: Hz for ACV/ACI, 0 for DC. ``dmm=None`` gives a calibration without a conformity statement.
     ``rule``: ``"guarded"`` (w = U, default) or ``"simple"`` (w = 0). The calibrator row and the DMM row used are
-    cited in the budget (``rows[dV_cal].source``, ``tolerance_source``); an unverified row is named in the note.
+    cited in the budget (``rows[dV_cal].source``) and the evidence (``tolerance_source``); an unverified row is
+    named in the note.
     """
     fn = _function(function)
     unit = FUNCTIONS[fn]
@@ -527,10 +529,10 @@ def dmm_point(
             f"|output| + {row.floor:g} {unit} = {a:.4g} {unit}, {how}; {_checked(row.verified, row.source)}"
         ),
     }
-    budget = budget_json(
+    budget = Budget.of(
         out, unit=unit, model=f"E = {_EXPRESSION}", describe=describe, notes=zero, keep=lambda r: r.input != "V_cal"
     )
-    budget |= {
+    evidence: dict[str, Any] = {
         "readings": xs,
         "calibrator_limit": a,
         "calibrator_spec": f"{calibrator.model} {calibrator.period}, {calibrator.confidence:.0%}",
@@ -559,11 +561,11 @@ def dmm_point(
             else "simple acceptance (ILAC G8:09/2019 4.2.1, w = 0)"
         )
         reference = f"{dmm.edition}; " + reference
-        budget["tolerance_source"] = (
+        evidence["tolerance_source"] = (
             f"{dmm.model} {dmm.period}, {fn} {drow.range:g} {unit} range: ±({drow.ppm_reading:g} ppm of reading + "
             f"{drow.ppm_range:g} ppm of range) = {mpe:.4g} {unit}; {_checked(drow.verified, drow.source)}"
         )
-        budget["tolerance_row_verified"] = drow.verified
+        evidence["tolerance_row_verified"] = drow.verified
         if not drow.verified:
             notes.append(f"{dmm.model} {dmm.period} {fn} {drow.range:g} {unit} range row unverified against the text")
         if dmm.conditions:
@@ -589,5 +591,6 @@ def dmm_point(
         rule=rule_text,
         reference=reference,
         budget=budget,
+        evidence=evidence,
         note="; ".join(notes),
     )

@@ -13,7 +13,7 @@ Model of one test point (n runs, each with start/stop readings of the meter unde
 certificate; mean(E_i): type A, s/√n with n − 1 degrees of freedom (n = 1: no repeatability term, said in the
 note and the budget row). δE_T: the water temperature difference between the meters (rectangular, ±100·β·ΔT %,
 β the expansion coefficient of water); δe_drift: the master's drift since its calibration (rectangular, from its
-certificate history). The budget is ``methods.base.budget_json`` (each row's source, unit and note).
+certificate history). The budget is a ``methods.base.Budget`` (each row's source, unit and note).
 Sensitivities (first order, at the mean volumes): c_m = 100/V_ref, c_r = 100 V_meter/(V_master V_ref),
 c_e = (100 + E)/(100 + e_master). U = k u_c with k = t_95(ν_eff) (Welch–Satterthwaite) from ``uncertainty.gum``.
 
@@ -31,7 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acquisition.methods.base import PointResult, budget_json, finite
+from acquisition.methods.base import Budget, PointResult, finite
 from uncertainty import Model, decide, fit_line_wls, fit_polynomial, gum, normal, rectangular
 
 __all__ = [
@@ -440,7 +440,7 @@ def water_meter_point(
         conformity=conformity,
         rule=rule_text,
         reference=reference,
-        budget=budget_json(
+        budget=Budget.of(
             out,
             unit="%",
             model=_MODEL_TEXT,
@@ -452,8 +452,8 @@ def water_meter_point(
             },
             units=_UNITS,
             notes=_notes(n, master_U, delta_t, drift),
-        )
-        | {"runs": errors, "nominal": nominal},
+        ),
+        evidence={"runs": errors, "nominal": nominal},
         note="; ".join(notes),
     )
 

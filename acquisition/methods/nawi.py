@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from acquisition.methods.base import PointResult, budget_json, finite
+from acquisition.methods.base import Budget, PointResult, finite, overall
 from uncertainty import Model, gum, normal, rectangular
 
 __all__ = [
@@ -609,7 +609,7 @@ def errors_of_indication(
                 f"zero: the {rep.n} indications of the repeatability test were equal; their rounding is in the "
                 "δI_digL and δI_dig0 rows"
             )
-        budget = budget_json(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
+        budget = Budget.of(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
         results.append(
             PointResult(
                 quantity="error of indication" if p.direction == "up" else "error of indication (decreasing load)",
@@ -742,7 +742,7 @@ def _judged(
     mpe: float,
     reference: str,
     note: str,
-    budget: dict[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> PointResult:
     ok = abs(value) <= mpe * (1 + _REL)
     return PointResult(
@@ -756,7 +756,7 @@ def _judged(
         rule=SIMPLE_ACCEPTANCE,
         reference=reference,
         note=note,
-        budget=budget or {},
+        evidence=evidence or {},
     )
 
 
@@ -952,8 +952,10 @@ def discrimination_changeover_test(
 
 
 def verdict(results: Sequence[PointResult]) -> str:
-    """Overall verification result: ``pass`` when every judged result passes, else ``fail`` (simple acceptance)."""
-    judged = [r for r in results if r.conformity != "notAssessed"]
-    if not judged:
+    """Overall verification result, the run engine's overall verdict (:func:`acquisition.methods.base.overall`,
+    decision 0331): ``fail`` when a judged result is rejected, ``pass`` when every judged result is accepted.
+    ValueError when no result is judged."""
+    judged = overall(r.conformity for r in results)
+    if judged == "notAssessed":
         raise ValueError("no judged results: run the verification tests first")
-    return "pass" if all(r.conformity == "pass" for r in judged) else "fail"
+    return judged

@@ -284,7 +284,7 @@ def assess_lot(
             rule="mean test: x̄ >= Qn − λ·s (R87:2016 3.1, 4)",
             reference=ref,
             note=plan_note,
-            budget={"n": plan.n, "lambda": plan.lam, "s": s, "limit": mean_limit},
+            evidence={"n": plan.n, "lambda": plan.lam, "s": s, "limit": mean_limit},
         )
     )
     results.append(
@@ -299,7 +299,7 @@ def assess_lot(
             rule=f"at most c = {plan.c} below Qn − T1 = {lim1:g} {unit}",
             reference=ref,
             note=plan_note,
-            budget={"T1": t1, "packages": list(d1)},
+            evidence={"T1": t1, "packages": list(d1)},
         )
     )
     results.append(
@@ -313,7 +313,7 @@ def assess_lot(
             conformity="pass" if ok2 else "fail",
             rule=f"none below Qn − T2 = {lim2:g} {unit}",
             reference=ref,
-            budget={"T2": t2, "packages": list(d2)},
+            evidence={"T2": t2, "packages": list(d2)},
         )
     )
     return LotDecision(

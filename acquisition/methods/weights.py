@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from acquisition.methods.base import PointResult, budget_json, budget_rows, finite
+from acquisition.methods.base import Budget, PointResult, budget_rows, finite
 from uncertainty import Model, gum, normal, rectangular, triangular
 
 R111 = "OIML R111-1:2004"
@@ -392,7 +392,8 @@ class WeightCalibration:
     mean_difference: float
     buoyancy_correction: float
     air_density: float | None
-    budget: dict[str, Any]
+    budget: Budget
+    evidence: dict[str, Any]
     point_result: PointResult
 
 
@@ -481,8 +482,8 @@ def calibrate_weight(
     otherwise the standard deviation of the n ≥ 2 cycle differences. Reference (C.6.2): U/k and the drift u_inst
     (rectangular, half-width ``reference.drift``). Buoyancy u_b (C.6.3). Comparator (C.6.4): sensitivity,
     resolution, eccentricity and magnetism from ``comparator``, each its own budget row. U = k·u_c with k = 2;
-    ``mpe`` (mg) overrides the Table 1 lookup. The budget is :func:`acquisition.methods.base.budget_json` (g) plus
-    ``conventional_mass_g``, ``u_c_g``, ``cycles``, ``scheme``, ``differences_g``, ``air_density_kg_m3``,
+    ``mpe`` (mg) overrides the Table 1 lookup. The budget is a :class:`acquisition.methods.base.Budget` (g); the
+    evidence holds ``conventional_mass_g``, ``u_c_g``, ``cycles``, ``scheme``, ``differences_g``, ``air_density_kg_m3``,
     ``buoyancy_correction_g`` and ``U_max_mg``.
     """
     if not isinstance(test, TestWeight) or not isinstance(reference, ReferenceWeight):
@@ -608,19 +609,17 @@ def calibrate_weight(
     dev_mg = (m_ct - nominal) * 1000.0
     U_mg = out.U * 1000.0
     conformity, u_ok, note = r111_conformity(dev_mg, U_mg, delta_m)
-    budget = budget_json(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
-    budget.update(
-        {
-            "conventional_mass_g": m_ct,
-            "u_c_g": out.u,
-            "cycles": n,
-            "scheme": scheme,
-            "differences_g": diffs,
-            "air_density_kg_m3": rho_a,
-            "buoyancy_correction_g": C_b,
-            "U_max_mg": delta_m / 3.0,
-        }
-    )
+    budget = Budget.of(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
+    evidence = {
+        "conventional_mass_g": m_ct,
+        "u_c_g": out.u,
+        "cycles": n,
+        "scheme": scheme,
+        "differences_g": diffs,
+        "air_density_kg_m3": rho_a,
+        "buoyancy_correction_g": C_b,
+        "U_max_mg": delta_m / 3.0,
+    }
     pr = PointResult(
         quantity="conventional mass deviation (m_c - m_0)",
         point=nominal,
@@ -634,6 +633,7 @@ def calibrate_weight(
         rule="R111-1:2004 5.3.1 |m_c − m_0| + U ≤ δm, and 5.2 U ≤ δm/3",
         reference=f"OIML R111-1:2004 Annex C ({scheme}), {R111_MPE_MG.edition} class {test.weight_class}",
         budget=budget,
+        evidence=evidence,
         note=(f"value is m_c − m_0; m_c = {m_ct:.7f} g. " + note).strip(),
     )
     return WeightCalibration(
@@ -653,5 +653,6 @@ def calibrate_weight(
         buoyancy_correction=C_b,
         air_density=rho_a,
         budget=budget,
+        evidence=evidence,
         point_result=pr,
     )

@@ -253,6 +253,21 @@ PARAMETERS = (
 )
 
 
+@dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters: readings per point, the DMM specification judged against (None: no
+    conformity statement), the calibrator's distribution, the decision rule, the stability spread (in the
+    calibrator's limits) and timeout (s), and the test points."""
+
+    n: int
+    spec: DMMSpec | None
+    distribution: str
+    rule: str
+    spread: float
+    timeout: float
+    points: list[DmmPoint]
+
+
 class DmmCalibration(Procedure):
     """DMM vs Fluke 5520A: error, U (calibrator specification as reference) and conformity per test point."""
 
@@ -294,7 +309,7 @@ class DmmCalibration(Procedure):
     parameter_specs = PARAMETERS
 
     # ------------------------------------------------------------------------------------------- parameters
-    def _settings(self, context: RunContext) -> dict[str, Any]:
+    def _settings(self, context: RunContext) -> Config:
         n = self.parameter(context, "readings_per_point")
         # checked against the live table (a specification added at run time counts), not the declared choices
         raw = context.parameters.get("dmm_spec", spec_named(PARAMETERS, "dmm_spec").default)
@@ -316,15 +331,15 @@ class DmmCalibration(Procedure):
         parsed = [self._point(row, i, ppm, spec) for i, row in enumerate(points, 1)]
         for pt in parsed:
             self._check_ratio(pt, spec, distribution, rule)
-        return {
-            "n": n,
-            "spec": spec,
-            "distribution": distribution,
-            "rule": rule,
-            "spread": spread,
-            "timeout": timeout,
-            "points": parsed,
-        }
+        return Config(
+            n=n,
+            spec=spec,
+            distribution=distribution,
+            rule=rule,
+            spread=spread,
+            timeout=timeout,
+            points=parsed,
+        )
 
     @staticmethod
     def _point(row: Any, i: int, ppm: float, spec: DMMSpec | None) -> DmmPoint:
@@ -389,7 +404,7 @@ class DmmCalibration(Procedure):
             )
         ]
         connected = ""
-        for i, pt in enumerate(cfg["points"], 1):
+        for i, pt in enumerate(cfg.points, 1):
             if pt.connection != connected:
                 connected = pt.connection
                 vi, en = CONNECTIONS[connected]
@@ -416,8 +431,8 @@ class DmmCalibration(Procedure):
                         f"{pt.label()}, thang đo {_human(pt.range, pt.unit)} / "
                         f"{pt.label()}, range {_human(pt.range, pt.unit)}"
                     ),
-                    keep=cfg["n"],
-                    stability=StabilityCriterion(window=cfg["n"], max_spread=cfg["spread"] * a, timeout=cfg["timeout"]),
+                    keep=cfg.n,
+                    stability=StabilityCriterion(window=cfg.n, max_spread=cfg.spread * a, timeout=cfg.timeout),
                     meta={
                         "function": pt.function,
                         "value": pt.value,
@@ -443,14 +458,14 @@ class DmmCalibration(Procedure):
 
     def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
         """The calibrator must cover the largest voltage point (V); other functions are checked by the table."""
-        volts = [abs(p.value) for p in self._settings(context)["points"] if p.unit == "V"]
+        volts = [abs(p.value) for p in self._settings(context).points if p.unit == "V"]
         return {"calibrator": (0.0, max(volts), "V")} if volts else {}
 
     # ------------------------------------------------------------------------------------------- evaluate
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._settings(context)
         results = []
-        for i, pt in enumerate(cfg["points"], 1):
+        for i, pt in enumerate(cfg.points, 1):
             step = data[self._step_id(i, pt)]
             expected = SETUP[pt.function][2]
             if step.unit.lower() != expected.lower():
@@ -466,9 +481,9 @@ class DmmCalibration(Procedure):
                     resolution=pt.resolution,
                     frequency=pt.frequency,
                     calibrator=FLUKE_5520A_1Y,
-                    dmm=cfg["spec"],
-                    calibrator_distribution=cfg["distribution"],
-                    rule=cfg["rule"],
+                    dmm=cfg.spec,
+                    calibrator_distribution=cfg.distribution,
+                    rule=cfg.rule,
                 )
             )
         return results

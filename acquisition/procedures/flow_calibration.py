@@ -13,7 +13,7 @@ quantity (both mass or both volume) the density cancels out of the error.
 Evaluation: :func:`acquisition.methods.flow.water_meter_point` at each flow (error E = 100 (V_meter − V_ref)/V_ref
 in %, V_ref corrected by the master's certified error, U from repeatability, both registers' resolution and the
 master's certificate), then :func:`~acquisition.methods.flow.flow_meter_error_curve` fits E(Q) of degree
-``curve_degree`` (weighted by u(E); the fit goes into each point's budget under ``error_curve``). No conformity
+``curve_degree`` (weighted by u(E); the fit goes into each point's evidence under ``error_curve``). No conformity
 unless ``accuracy_class`` (1 or 2) with ``q3_m3_h`` and ``r`` ask for the OIML R49 MPE; otherwise ``notAssessed``.
 
 Units: flow rates m³/h, volumes L, errors %, temperatures °C, densities kg/m³.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
 
 from acquisition.methods.base import PointResult
 from acquisition.methods.flow import (
@@ -147,6 +146,24 @@ PARAMETERS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters: flows (m³/h) with their volumes (L), runs per flow, the error curve's degree
+    (None: no curve), the rates and class to judge against (None: no verdict), the decision rule, the flow
+    tolerance (a fraction) and the resolutions of meter and master (L)."""
+
+    flows: list[float]
+    volumes: list[float]
+    runs: int
+    degree: int | None
+    rates: FlowRates | None
+    accuracy_class: int | None
+    rule: str
+    tolerance: float
+    d_meter: float
+    d_master: float
+
+
 class FlowMeterCalibration(Procedure):
     """Errors of a flow meter's totaliser against a master meter at several flow rates, with U and an error curve."""
 
@@ -205,7 +222,7 @@ class FlowMeterCalibration(Procedure):
             raise ValueError(f"parameter volumes_l needs one volume per flow ({len(flows)}), got {len(values)}")
         return values
 
-    def _config(self, context: RunContext) -> dict[str, Any]:
+    def _config(self, context: RunContext) -> Config:
         flows = self._flows(context)
         degree: int | None = self.parameter(context, "curve_degree")
         if degree is not None and len(flows) < degree + 2:
@@ -229,18 +246,18 @@ class FlowMeterCalibration(Procedure):
         if d_meter is None:
             inst = context.instrument
             d_meter = resolution_litres(inst.resolution, inst.resolution_unit, "flow meter", "meter_resolution_l")
-        return {
-            "flows": flows,
-            "volumes": self._volumes(context, flows),
-            "runs": self.parameter(context, "runs"),
-            "degree": degree,
-            "rates": rates,
-            "class": cls,
-            "rule": self.parameter(context, "rule"),
-            "tolerance": self.parameter(context, "flow_tolerance_percent") / 100.0,
-            "d_meter": d_meter,
-            "d_master": self.parameter(context, "master_resolution_l"),
-        }
+        return Config(
+            flows=flows,
+            volumes=self._volumes(context, flows),
+            runs=self.parameter(context, "runs"),
+            degree=degree,
+            rates=rates,
+            accuracy_class=cls,
+            rule=self.parameter(context, "rule"),
+            tolerance=self.parameter(context, "flow_tolerance_percent") / 100.0,
+            d_meter=d_meter,
+            d_master=self.parameter(context, "master_resolution_l"),
+        )
 
     def _curve(self, context: RunContext, flows: list[float]) -> list[MasterCurvePoint]:
         curve = master_curve(context.standards["master"])
@@ -250,13 +267,13 @@ class FlowMeterCalibration(Procedure):
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._config(context)
-        self._curve(context, cfg["flows"])
+        self._curve(context, cfg.flows)
         steps: list[Step] = []
-        tol = cfg["tolerance"]
-        for j, (q, volume) in enumerate(zip(cfg["flows"], cfg["volumes"], strict=True), 1):
+        tol = cfg.tolerance
+        for j, (q, volume) in enumerate(zip(cfg.flows, cfg.volumes, strict=True), 1):
             label = f"q{j}"
             action = run_volume_action(label, q, volume, q * (1 - tol), q * (1 + tol))
-            for i in range(1, cfg["runs"] + 1):
+            for i in range(1, cfg.runs + 1):
                 steps += run_steps(f"{label}-{i}", label, i, "totalizer", action)
             if self.parameter(context, "water_temperature_c") is None:
                 steps.append(water_step(f"{label}-water", label))
@@ -268,26 +285,26 @@ class FlowMeterCalibration(Procedure):
 
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._config(context)
-        curve = self._curve(context, cfg["flows"])
+        curve = self._curve(context, cfg.flows)
         points: list[PointResult] = []
-        for j, (q, volume) in enumerate(zip(cfg["flows"], cfg["volumes"], strict=True), 1):
+        for j, (q, volume) in enumerate(zip(cfg.flows, cfg.volumes, strict=True), 1):
             label = f"q{j}"
             t, density = water_conditions(context.parameters, data, f"{label}-water", f"{q:g} m³/h")
-            runs = master_runs(data, label, cfg["runs"], density, volume, f"{q:g} m³/h")
+            runs = master_runs(data, label, cfg.runs, density, volume, f"{q:g} m³/h")
             e_m, u_m, k_m = master_error_at(curve, q)
             drift, drift_source = master_drift_at(context.standards["master"], q)
             point = water_meter_point(
                 runs,
                 flow_rate=q,
-                meter_resolution=cfg["d_meter"],
-                master_resolution=cfg["d_master"],
+                meter_resolution=cfg.d_meter,
+                master_resolution=cfg.d_master,
                 master_error=e_m,
                 master_U=u_m,
                 master_k=k_m,
-                rates=cfg["rates"],
-                accuracy_class=cfg["class"],
+                rates=cfg.rates,
+                accuracy_class=cfg.accuracy_class,
                 water_temperature=t,
-                rule=cfg["rule"],
+                rule=cfg.rule,
                 temperature_difference=self.parameter(context, "temperature_difference_k"),
                 master_drift=drift,
                 drift_source=drift_source,
@@ -298,10 +315,10 @@ class FlowMeterCalibration(Procedure):
                 "water_density_kg_m3": density,
                 "master": {"error": e_m, "U": u_m, "k": k_m, "certificate": context.standards["master"].certificate},
             }
-            points.append(dataclasses.replace(point, budget=point.budget | extra))
-        if cfg["degree"] is None:
+            points.append(dataclasses.replace(point, evidence=point.evidence | extra))
+        if cfg.degree is None:
             return points
-        fit = flow_meter_error_curve(points, degree=cfg["degree"])
+        fit = flow_meter_error_curve(points, degree=cfg.degree)
         summary = {
             "degree": fit.degree,
             "coefficients": list(fit.coefficients),
@@ -315,5 +332,5 @@ class FlowMeterCalibration(Procedure):
             assert point.point is not None
             fitted, u_fitted = fit.predict(point.point)
             curve_here = summary | {"fitted": fitted, "u_fitted": u_fitted}
-            out.append(dataclasses.replace(point, budget=point.budget | {"error_curve": curve_here}))
+            out.append(dataclasses.replace(point, evidence=point.evidence | {"error_curve": curve_here}))
         return out

@@ -30,6 +30,7 @@ uncertainty line U(m) = U0 + α·m (cg-18 8) as two rows. Masses in g, densities
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from acquisition.methods.base import PointResult
@@ -272,6 +273,27 @@ PARAMETERS = (
 )
 
 
+@dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters (masses in g): Max, d, the test loads composed of the weight set's pieces,
+    whether the balance was adjusted, whether the air density is measured and its variation (kg/m³),
+    the convection term (relative), the repeatability and eccentricity loads with the number of repetitions, and
+    whether to test decreasing loads and give the uncertainty in use."""
+
+    max_load: float
+    d: float
+    loads: list[Load]
+    adjusted: bool
+    measured: bool
+    variation: float
+    convection: float
+    repeat: Load
+    ecc: Load
+    n: int
+    down: bool
+    in_use: bool
+
+
 class NawiCalibrationCg18(Procedure):
     """EURAMET cg-18 v4.0 calibration: repeatability, eccentricity, errors of indication, U per cg-18 7."""
 
@@ -303,7 +325,7 @@ class NawiCalibrationCg18(Procedure):
     )
     parameter_specs = PARAMETERS
 
-    def _loads(self, context: RunContext) -> dict[str, Any]:
+    def _loads(self, context: RunContext) -> Config:
         """The run's settings; every load (g) composed of the weight set's pieces (ValueError when it cannot be)."""
         top = context.instrument.range_max
         d = context.instrument.resolution
@@ -337,30 +359,30 @@ class NawiCalibrationCg18(Procedure):
         measured = self.parameter(context, "air_density") == "measured"
         if measured:
             sensor_uncertainty(context.standards[ENVIRONMENT_ROLE.role], hint=_ASSUMED_HINT)
-        return {
-            "max": float(top),
-            "d": float(d),
-            "loads": made,
-            "adjusted": self.parameter(context, "adjusted_before_calibration"),
-            "measured": measured,
-            "variation": self.parameter(context, "air_density_variation_kg_m3"),
-            "convection": self.parameter(context, "convection_relative"),
-            "repeat": repeat,
-            "ecc": make(weights, given("eccentricity_load_g", round(top / 3, 6)), "eccentricity_load_g", code),
-            "n": n,
-            "down": self.parameter(context, "down"),
-            "in_use": self.parameter(context, "uncertainty_in_use"),
-        }
+        return Config(
+            max_load=float(top),
+            d=float(d),
+            loads=made,
+            adjusted=self.parameter(context, "adjusted_before_calibration"),
+            measured=measured,
+            variation=self.parameter(context, "air_density_variation_kg_m3"),
+            convection=self.parameter(context, "convection_relative"),
+            repeat=repeat,
+            ecc=make(weights, given("eccentricity_load_g", round(top / 3, 6)), "eccentricity_load_g", code),
+            n=n,
+            down=self.parameter(context, "down"),
+            in_use=self.parameter(context, "uncertainty_in_use"),
+        )
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._loads(context)
         crit = StabilityCriterion(
             window=self.parameter(context, "settle_window"),
-            max_spread=2 * cfg["d"],
+            max_spread=2 * cfg.d,
             timeout=self.parameter(context, "stability_timeout_s"),
         )
         steps = []
-        if cfg["adjusted"]:
+        if cfg.adjusted:
             steps.append(
                 Step(
                     "adjust",
@@ -375,7 +397,7 @@ class NawiCalibrationCg18(Procedure):
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
             )
         )
-        for i in range(1, cfg["n"] + 1):  # each weighing (no load, then the load) is one unit
+        for i in range(1, cfg.n + 1):  # each weighing (no load, then the load) is one unit
             group = f"rep-{i}"
             steps.append(
                 Step(
@@ -391,8 +413,8 @@ class NawiCalibrationCg18(Procedure):
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Độ lặp lại {i}: {cfg['repeat'].nominal:g} g / repeatability {i}: {cfg['repeat'].nominal:g} g",
-                    _place(cfg["repeat"]),
+                    f"Độ lặp lại {i}: {cfg.repeat.nominal:g} g / repeatability {i}: {cfg.repeat.nominal:g} g",
+                    _place(cfg.repeat),
                     stability=crit,
                     group=group,
                 )
@@ -401,8 +423,8 @@ class NawiCalibrationCg18(Procedure):
             Step(
                 "ecc-centre",
                 "balance",
-                f"Độ lệch tâm: giữa đĩa {cfg['ecc'].nominal:g} g / eccentricity: centre {cfg['ecc'].nominal:g} g",
-                _place(cfg["ecc"]),
+                f"Độ lệch tâm: giữa đĩa {cfg.ecc.nominal:g} g / eccentricity: centre {cfg.ecc.nominal:g} g",
+                _place(cfg.ecc),
                 stability=crit,
                 group="eccentricity",
             )
@@ -413,7 +435,7 @@ class NawiCalibrationCg18(Procedure):
                     f"ecc-{key}",
                     "balance",
                     f"Độ lệch tâm: {vi} / eccentricity: {en}",
-                    _place(cfg["ecc"], key, vi, en),
+                    _place(cfg.ecc, key, vi, en),
                     stability=crit,
                     group="eccentricity",
                 )
@@ -430,7 +452,7 @@ class NawiCalibrationCg18(Procedure):
                 group="errors",
             )
         )
-        for load in cfg["loads"]:
+        for load in cfg.loads:
             steps.append(
                 Step(
                     f"load-{load.nominal:g}",
@@ -442,8 +464,8 @@ class NawiCalibrationCg18(Procedure):
                     group="errors",
                 )
             )
-        if cfg["down"]:
-            for load in _down(cfg["loads"]):
+        if cfg.down:
+            for load in _down(cfg.loads):
                 steps.append(
                     Step(
                         f"down-{load.nominal:g}",
@@ -472,33 +494,33 @@ class NawiCalibrationCg18(Procedure):
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._loads(context)
         rep = repeatability(
-            cfg["repeat"].nominal,
-            [data[f"rep-{i}"].values[0] - data[f"rep-zero-{i}"].values[0] for i in range(1, cfg["n"] + 1)],
+            cfg.repeat.nominal,
+            [data[f"rep-{i}"].values[0] - data[f"rep-zero-{i}"].values[0] for i in range(1, cfg.n + 1)],
         )
         ecc = eccentricity(
-            cfg["ecc"].nominal,
+            cfg.ecc.nominal,
             data["ecc-centre"].values[0],
             [data[f"ecc-{k}"].values[0] for k, _, _ in ECCENTRICITY_POSITIONS],
         )
         zero = data["zero"].values[0]
-        conv = cfg["convection"]
-        points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero, context, conv) for load in cfg["loads"]]
-        if cfg["down"]:
+        conv = cfg.convection
+        points = [_point(load, data[f"load-{load.nominal:g}"].values[0], zero, context, conv) for load in cfg.loads]
+        if cfg.down:
             points.extend(
                 _point(load, data[f"down-{load.nominal:g}"].values[0], zero, context, conv, "down")
-                for load in _down(cfg["loads"])
+                for load in _down(cfg.loads)
             )
-        if cfg["measured"]:
+        if cfg.measured:
             u_sensor = sensor_uncertainty(context.standards[ENVIRONMENT_ROLE.role], hint=_ASSUMED_HINT)
             rho, _, _ = run_air_density(data, u_sensor, hint=_ASSUMED_HINT)
-            air = AirBuoyancy(rho.value, rho.u, adjusted=cfg["adjusted"], variation=cfg["variation"])
+            air = AirBuoyancy(rho.value, rho.u, adjusted=cfg.adjusted, variation=cfg.variation)
         else:
-            air = AirBuoyancy(None, adjusted=cfg["adjusted"], variation=cfg["variation"])
-        balance = Balance(max_load=cfg["max"], d=cfg["d"])
+            air = AirBuoyancy(None, adjusted=cfg.adjusted, variation=cfg.variation)
+        balance = Balance(max_load=cfg.max_load, d=cfg.d)
         results = [rep.as_result(), ecc.as_result()]
         errors = errors_of_indication(balance, points, rep, ecc, air=air)
         results.extend(errors)
-        if cfg["in_use"]:
+        if cfg.in_use:
             line = uncertainty_line([r for r in errors if r.quantity == "error of indication"])
             for quantity, value, unit in (
                 ("uncertainty in use U0", line.U0, "g"),

@@ -522,7 +522,7 @@ class NawiVerificationR76(Procedure):
         results: list[PointResult] = []
         for row, (_, step, load) in zip(rows, series, strict=True):
             note = row.note + f"; reference {load.mass:.10g} g ({' + '.join(load.labels)})"
-            results.append(dataclasses.replace(row, note=note, budget=reference(load, first(step), zero)))
+            results.append(dataclasses.replace(row, note=note, evidence=reference(load, first(step), zero)))
         if cfg.skipped:
             results[0] = dataclasses.replace(
                 results[0],
@@ -542,13 +542,13 @@ class NawiVerificationR76(Procedure):
             in_service=cfg.in_service,
         )
         results.extend(
-            dataclasses.replace(row, budget=reference(cfg.ecc, first(s), ecc_zero))
+            dataclasses.replace(row, evidence=reference(cfg.ecc, first(s), ecc_zero))
             for row, s in zip(ecc_rows, ecc_steps, strict=True)
         )
 
         nets = [first(f"rep-{i}") - first(f"rep-zero-{i}") for i in range(1, cfg.repetitions + 1)]
         rep_row = repeatability_test(cfg.rep.nominal, nets, cfg.e, cfg.cls, in_service=cfg.in_service)
-        results.append(dataclasses.replace(rep_row, budget={"net_indications_g": nets, "weights": cfg.rep.labels}))
+        results.append(dataclasses.replace(rep_row, evidence={"net_indications_g": nets, "weights": cfg.rep.labels}))
 
         for load in cfg.disc:
             key = f"disc-{load.nominal:g}"
@@ -557,7 +557,7 @@ class NawiVerificationR76(Procedure):
             results.append(
                 dataclasses.replace(
                     row,
-                    budget={
+                    evidence={
                         "weights": load.labels,
                         "small_weights": cfg.small_count,
                         "small_g": cfg.small,

@@ -21,9 +21,10 @@ every package, λ = 0, c = 0, a conservative choice);
 
 Evaluation through :mod:`acquisition.methods.prepackages`: the average tare of the empty packagings, net
 quantity = gross − average tare, then :func:`assess_lot`. Rows, each with conformity pass/fail: the mean test, the
-T1- and T2-defective counts and the lot decision (whose budget holds the tares, gross and net masses of every
-package). Single packages are not result rows: a T1-defective package is allowed (up to c) in an accepted lot, and
-the engine's overall verdict is "fail" as soon as one row fails ("not assessed" as soon as one row is unjudged).
+T1- and T2-defective counts and the lot decision (whose evidence holds the tares, gross and net masses of every
+package; no row states an uncertainty budget). Single packages are not result rows: a T1-defective package is
+allowed (up to c) in an accepted lot, and the run's overall verdict (``acquisition.methods.base.overall``) is "fail"
+as soon as one row fails.
 """
 
 from __future__ import annotations
@@ -313,7 +314,7 @@ class PrepackageR87(Procedure):
                 ),
                 reference=reference,
                 note="; ".join(decision.reasons) + f"; empty-pan drift over the run {drift:+.4g} g; {t1_row.note}",
-                budget={
+                evidence={
                     "lot_size": cfg.lot_size,
                     "n": cfg.plan.n,
                     "lambda": cfg.plan.lam,

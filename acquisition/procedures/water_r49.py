@@ -421,6 +421,22 @@ PARAMETERS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The run's resolved parameters: rates (m³/h), test points by name with their flows (m³/h) and volumes (L),
+    runs per point, the meter's accuracy class, the resolutions of meter and master (L) and the decision rule."""
+
+    rates: FlowRates
+    points: list[str]
+    flows: dict[str, float]
+    volumes: dict[str, float]
+    runs: int
+    accuracy_class: int
+    d_meter: float
+    d_master: float
+    rule: str
+
+
 class WaterMeterVerificationR49(Procedure):
     """OIML R49-2:2013 7.4 verification against a master meter at Q1, Q2, Q3; MPE per R49-1:2013 4.2."""
 
@@ -452,7 +468,7 @@ class WaterMeterVerificationR49(Procedure):
     )
     parameter_specs = PARAMETERS
 
-    def _config(self, context: RunContext) -> dict[str, Any]:
+    def _config(self, context: RunContext) -> Config:
         rates = flow_rates(self.parameter(context, "q3_m3_h"), self.parameter(context, "r"))
         points: list[str] = self.parameter(context, "points")
         volumes: dict[str, float] = self.parameter(context, "volumes_l") or {}
@@ -478,17 +494,17 @@ class WaterMeterVerificationR49(Procedure):
                 instrument.resolution, instrument.resolution_unit, "water meter", "meter_resolution_l"
             )
         self.parameter(context, "water_temperature_c")  # a bad value is refused at planning, not at the end
-        return {
-            "rates": rates,
-            "points": points,
-            "flows": flows,
-            "volumes": vols,
-            "runs": self.parameter(context, "runs"),
-            "class": accuracy_class(self.parameter(context, "accuracy_class"), instrument.accuracy_class),
-            "d_meter": d_meter,
-            "d_master": self.parameter(context, "master_resolution_l"),
-            "rule": self.parameter(context, "rule"),
-        }
+        return Config(
+            rates=rates,
+            points=points,
+            flows=flows,
+            volumes=vols,
+            runs=self.parameter(context, "runs"),
+            accuracy_class=accuracy_class(self.parameter(context, "accuracy_class"), instrument.accuracy_class),
+            d_meter=d_meter,
+            d_master=self.parameter(context, "master_resolution_l"),
+            rule=self.parameter(context, "rule"),
+        )
 
     def _curve(self, context: RunContext, flows: Mapping[str, float]) -> list[MasterCurvePoint]:
         curve = master_curve(context.standards["master"])
@@ -498,54 +514,54 @@ class WaterMeterVerificationR49(Procedure):
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._config(context)
-        self._curve(context, cfg["flows"])
-        rates: FlowRates = cfg["rates"]
+        self._curve(context, cfg.flows)
+        rates: FlowRates = cfg.rates
         steps: list[Step] = []
-        for name in cfg["points"]:
+        for name in cfg.points:
             lo, hi = allowed_flow_range(rates, name)
-            action = run_volume_action(name, cfg["flows"][name], cfg["volumes"][name], lo, hi)
-            for i in range(1, cfg["runs"] + 1):
+            action = run_volume_action(name, cfg.flows[name], cfg.volumes[name], lo, hi)
+            for i in range(1, cfg.runs + 1):
                 steps += run_steps(f"{name.lower()}-{i}", name, i, "register", action)
             if self.parameter(context, "water_temperature_c") is None:
                 steps.append(water_step(f"{name.lower()}-water", name))
         return steps
 
     def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
-        flows = self._config(context)["flows"].values()
+        flows = self._config(context).flows.values()
         return {"master": (min(flows), max(flows), "m³/h")}
 
     def evaluate(self, context: RunContext, data: Mapping[str, StepData]) -> list[PointResult]:
         cfg = self._config(context)
-        curve = self._curve(context, cfg["flows"])
+        curve = self._curve(context, cfg.flows)
         points: list[PointResult] = []
-        for name in cfg["points"]:
-            q = cfg["flows"][name]
+        for name in cfg.points:
+            q = cfg.flows[name]
             t, density = water_conditions(context.parameters, data, f"{name.lower()}-water", name)
-            runs = master_runs(data, name.lower(), cfg["runs"], density, cfg["volumes"][name], name)
+            runs = master_runs(data, name.lower(), cfg.runs, density, cfg.volumes[name], name)
             e_m, u_m, k_m = master_error_at(curve, q)
             drift, drift_source = master_drift_at(context.standards["master"], q)
             point = water_meter_point(
                 runs,
                 flow_rate=q,
-                meter_resolution=cfg["d_meter"],
-                master_resolution=cfg["d_master"],
+                meter_resolution=cfg.d_meter,
+                master_resolution=cfg.d_master,
                 master_error=e_m,
                 master_U=u_m,
                 master_k=k_m,
-                rates=cfg["rates"],
+                rates=cfg.rates,
                 nominal=name,
-                accuracy_class=cfg["class"],
+                accuracy_class=cfg.accuracy_class,
                 water_temperature=t,
-                rule=cfg["rule"],
+                rule=cfg.rule,
                 temperature_difference=self.parameter(context, "temperature_difference_k"),
                 master_drift=drift,
                 drift_source=drift_source,
             )
             extra = {
-                "test_volume_l": cfg["volumes"][name],
+                "test_volume_l": cfg.volumes[name],
                 "water_temperature_c": t,
                 "water_density_kg_m3": density,
                 "master": {"error": e_m, "U": u_m, "k": k_m, "certificate": context.standards["master"].certificate},
             }
-            points.append(dataclasses.replace(point, budget=point.budget | extra))
+            points.append(dataclasses.replace(point, evidence=point.evidence | extra))
         return list(water_meter_verification(points).points)

@@ -62,7 +62,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from acquisition.methods.base import PointResult
 from acquisition.methods.weights import (
@@ -290,6 +290,27 @@ PARAMETERS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything plan and evaluate need, checked: nominal value (g), class and its MPE δm (mg), ABBA cycles, the
+    reference weight, the comparator's d (g), pooled s (g) with its degrees of freedom and balance terms, the test
+    weight, the environment sensors' u, the air density formula and the stability criterion."""
+
+    nominal: float
+    weight_class: str
+    mpe: float
+    cycles: int
+    reference: ReferenceWeight
+    d: float
+    comparator: Comparator
+    pooled_s: float | None
+    pooled_dof: float | None
+    test: TestWeight
+    u_env: dict[str, float]
+    formula: Literal["cipm2007", "r111"]
+    stability: StabilityCriterion
+
+
 class WeightCalibrationR111(Procedure):
     """OIML R111-1:2004 Annex C: one weight against a reference weight of the same nominal value, ABBA cycles."""
 
@@ -334,7 +355,7 @@ class WeightCalibrationR111(Procedure):
 
     # ------------------------------------------------------------------------------------------------ set-up
 
-    def _setup(self, context: RunContext) -> dict[str, Any]:
+    def _setup(self, context: RunContext) -> Config:
         """Everything plan and evaluate need from the context, checked; ValueError says what to fix."""
         p = context.parameters
         inst = context.instrument
@@ -371,25 +392,25 @@ class WeightCalibrationR111(Procedure):
         window = self.parameter(context, "settle_window")
         spread_d = self.parameter(context, "stability_spread_d")
         timeout = self.parameter(context, "stability_timeout_s")
-        return {
-            "nominal": nominal,
-            "class": weight_class,
-            "mpe": mpe,
-            "cycles": cycles,
-            "reference": reference,
-            "d": d,
-            "comparator": comparator,
-            "pooled_s": pooled_s,
-            "pooled_dof": pooled_dof,
-            "test": test,
-            "u_env": u_env,
-            "formula": formula,
-            "stability": StabilityCriterion(
+        return Config(
+            nominal=nominal,
+            weight_class=weight_class,
+            mpe=mpe,
+            cycles=cycles,
+            reference=reference,
+            d=d,
+            comparator=comparator,
+            pooled_s=pooled_s,
+            pooled_dof=pooled_dof,
+            test=test,
+            u_env=u_env,
+            formula=formula,
+            stability=StabilityCriterion(
                 window=window,
                 max_spread=(5.0 if spread_d is None else spread_d) * d,
                 timeout=30.0 if timeout is None else timeout,
             ),
-        }
+        )
 
     def _reference(self, std: StandardUsed, nominal: float, p: Mapping[str, Any]) -> ReferenceWeight:
         """The reference's certificate row for ``nominal`` (g) as a :class:`ReferenceWeight`."""
@@ -658,7 +679,7 @@ class WeightCalibrationR111(Procedure):
 
     def plan(self, context: RunContext) -> list[Step]:
         cfg = self._setup(context)
-        nominal, n = cfg["nominal"], cfg["cycles"]
+        nominal, n = cfg.nominal, cfg.cycles
         steps = [
             Step(
                 "env-start", "environment", "Điều kiện môi trường lúc bắt đầu / environment at start", environment=True
@@ -684,7 +705,7 @@ class WeightCalibrationR111(Procedure):
                             f"ABBA {i}/{n} {label}: {en_weight} {nominal:g} g"
                         ),
                         action,
-                        stability=cfg["stability"],
+                        stability=cfg.stability,
                         meta={"cycle": i, "position": position, "weight": weight, "nominal_g": nominal},
                         group=f"cycle-{i}",  # an ABBA cycle's drift cancellation needs its 4 readings in a row
                     )
@@ -695,7 +716,7 @@ class WeightCalibrationR111(Procedure):
         return steps
 
     def required_range(self, context: RunContext) -> Mapping[str, tuple[float, float, str]]:
-        nominal = self._setup(context)["nominal"]
+        nominal = self._setup(context).nominal
         return {"reference": (nominal, nominal, "g"), "comparator": (nominal, nominal, "g")}
 
     # ------------------------------------------------------------------------------------------------ evaluate
@@ -704,7 +725,7 @@ class WeightCalibrationR111(Procedure):
         cfg = self._setup(context)
         p = context.parameters
         cycles: list[list[float]] = []
-        for i in range(1, cfg["cycles"] + 1):
+        for i in range(1, cfg.cycles + 1):
             cycle = []
             for _position, _weight, label in ABBA:
                 sd = data[f"cycle-{i}-{label}"]
@@ -716,48 +737,49 @@ class WeightCalibrationR111(Procedure):
         # sensor standard uncertainty combined with the change during the run (rectangular over the range seen)
         rho, environment, env_note = run_air_density(
             data,
-            cfg["u_env"],
-            formula=cfg["formula"],
+            cfg.u_env,
+            formula=cfg.formula,
             pressure=read(PARAMETERS, p, "pressure_hpa"),
             hint="; or give parameter pressure_hpa (and u_pressure_hpa) when the instrument has no barometer",
         )
         result = calibrate_weight(
-            cfg["test"],
-            cfg["reference"],
+            cfg.test,
+            cfg.reference,
             cycles,
             scheme="ABBA",
-            comparator=cfg["comparator"],
+            comparator=cfg.comparator,
             air_density=rho,
-            pooled_s=cfg["pooled_s"],
-            pooled_dof=cfg["pooled_dof"],
+            pooled_s=cfg.pooled_s,
+            pooled_dof=cfg.pooled_dof,
         )
         pr = result.point_result
         ref_std = context.standards["reference"]
-        budget = {
-            **pr.budget,
+        evidence = {
+            **pr.evidence,
             "air_density": {"value": rho.value, "u": rho.u, "formula": rho.formula, "budget": rho.budget},
             "environment": environment,
-            "reference": {
+            # the reference weight (before 0006 this key was overwritten by the engine's method reference)
+            "reference_weight": {
                 "code": ref_std.code,
                 "certificate": ref_std.certificate,
-                "conventional_mass_g": cfg["reference"].conventional_mass,
-                "U_g": cfg["reference"].U,
-                "k": cfg["reference"].k,
-                "drift_g": cfg["reference"].drift,
-                "drift_source": cfg["reference"].drift_source,
+                "conventional_mass_g": cfg.reference.conventional_mass,
+                "U_g": cfg.reference.U,
+                "k": cfg.reference.k,
+                "drift_g": cfg.reference.drift,
+                "drift_source": cfg.reference.drift_source,
             },
             "comparator": {
                 "code": context.standards["comparator"].code,
-                "d_g": cfg["d"],
-                "pooled_s_g": cfg["pooled_s"],
-                "sensitivity": cfg["comparator"].sensitivity,
-                "u_sensitivity_rel": cfg["comparator"].u_sensitivity_rel,
-                "eccentricity_u_g": cfg["comparator"].eccentricity_u,
-                "magnetism_u_g": cfg["comparator"].magnetism_u,
+                "d_g": cfg.d,
+                "pooled_s_g": cfg.pooled_s,
+                "sensitivity": cfg.comparator.sensitivity,
+                "u_sensitivity_rel": cfg.comparator.u_sensitivity_rel,
+                "eccentricity_u_g": cfg.comparator.eccentricity_u,
+                "magnetism_u_g": cfg.comparator.magnetism_u,
             },
             "readings_g": cycles,
         }
         note = f"{pr.note.rstrip('. ')}. ρ_a = {rho.value:.5f} kg/m³ ({rho.formula})."
         if env_note:
             note += f" {env_note}"
-        return [dataclasses.replace(pr, budget=budget, note=note)]
+        return [dataclasses.replace(pr, evidence=evidence, note=note)]

@@ -58,9 +58,10 @@ def show_command(
 ) -> None:
     """One run: procedure, instrument or prepackage lot, standards, state, its results and their budgets.
 
-    ``--format json`` gives every result with its rule, reference, note and full uncertainty budget (rows with
+    ``--format json`` gives every result with its rule, reference, note, full uncertainty budget (rows with
     input, source, value, unit, u, distribution, sensitivity, contribution, dof, note; then u, dof, k,
-    coverage_probability, U) — the shape of ``calibrate --json``; the table form prints each result's budget
+    coverage_probability, U; null when the result states no uncertainty) and evidence (the raw data behind it)
+    — the shape of ``calibrate --json``; the table form prints each result's budget
     table after the results; CSV lists the results only.
     """
     from api.cli.context import registry_engine

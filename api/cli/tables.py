@@ -105,14 +105,16 @@ BUDGET_COLUMNS: tuple[tuple[str, str, bool, int | None], ...] = (
 )
 
 
-def budget_table(console: Console, title: str, budget: Mapping[str, Any]) -> bool:
-    """Print an uncertainty budget (the ``acquisition.methods.base.budget_json`` shape) on ``console``.
+def budget_table(console: Console, title: str, budget: Mapping[str, Any] | None) -> bool:
+    """Print an uncertainty budget (``acquisition.methods.base.Budget`` or its JSON document) on ``console``.
 
     One row per input (input, source, value, unit, u, distribution, sensitivity, contribution in the result's
     unit, dof — ∞ for infinitely many — and note), the model as the caption, then u_c, ν_eff, k (with the
     coverage probability) and U = k·u_c with the budget's unit. Long sources and notes wrap. False (nothing
-    printed) when the budget has no rows, e.g. a lot decision that states no uncertainty.
+    printed) when there is no budget (None: the result states no uncertainty, e.g. a lot decision) or it has no rows.
     """
+    if budget is None:
+        return False
     rows = budget.get("rows") or []
     if not isinstance(rows, list) or not rows:
         return False

@@ -210,7 +210,7 @@ def test_a_3458a_dc_point_is_judged_against_the_3458a_table() -> None:
     assert r.U is not None and r.mpe is not None and r.mpe < r.U
     assert r.conformity == "pass" and "simple acceptance" in r.rule
     assert "3458A 1 year DCV 10 V range row unverified" in r.note and "is not below the tolerance" in r.note
-    assert "3458A" in r.reference and "5965-4971" in r.budget["tolerance_source"]
+    assert "3458A" in r.reference and "5965-4971" in r.evidence["tolerance_source"]
 
 
 def test_a_3458a_table_has_no_ac_rows_and_says_what_to_do() -> None:
@@ -280,7 +280,7 @@ def test_errors_found_are_the_simulated_gain_error_with_u_from_the_5520a_spec(
         assert "guarded acceptance" in r.rule
         # every row used here is unverified (5520A DCV/ACV/DCI/OHM, 34465A): the result and its budget say so
         cal_row = next(row for row in r.budget["rows"] if row["input"] == "dV_cal")
-        assert "unverified" in cal_row["source"] and "unverified" in r.budget["tolerance_source"], fn
+        assert "unverified" in cal_row["source"] and "unverified" in r.evidence["tolerance_source"], fn
         assert f"{fn} " in r.note and "unverified against the text" in r.note, fn
     demo = run.demo
     assert isinstance(demo, DmmDemo) and demo.calibrator is not None
@@ -290,7 +290,7 @@ def test_errors_found_are_the_simulated_gain_error_with_u_from_the_5520a_spec(
         stored = s.query(Result).filter_by(run_id=run.outcome.run_id).order_by(Result.seq).all()
         assert len(stored) == len(POINTS)
         for row, (fn, *_) in zip(stored, POINTS, strict=True):
-            assert "unverified" in row.budget["note"] and "unverified" in row.budget["tolerance_source"], fn
+            assert "unverified" in row.note and "unverified" in row.evidence["tolerance_source"], fn
             assert any("unverified" in b.get("source", "") for b in row.budget["rows"]), fn
     assert demo.calibrator.wire.level().operate is False  # left in standby
     assert run.outcome.readings >= N * len(POINTS)

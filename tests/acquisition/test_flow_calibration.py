@@ -107,9 +107,9 @@ def test_evaluate_by_hand_with_a_class() -> None:
         e_m = 0.08 - 0.06 * (q - 0.5) / 39.5
         assert p.value == pytest.approx(100 * (100.5 * (1 + e_m / 100) / 100 - 1), rel=1e-9)
         assert (p.point, p.mpe, p.conformity) == (q, 2.0, "pass")
-        assert p.budget["error_curve"]["degree"] == 1
+        assert p.evidence["error_curve"]["degree"] == 1
     # the points lie on a line: E falls with q as the master's error does, slope 100.5/100 · (−0.06/39.5) %/(m³/h)
-    assert points[0].budget["error_curve"]["coefficients"][1] == pytest.approx(-1.005 * 0.06 / 39.5, rel=1e-6)
+    assert points[0].evidence["error_curve"]["coefficients"][1] == pytest.approx(-1.005 * 0.06 / 39.5, rel=1e-6)
 
 
 def test_demo_finds_the_promass_error_curve(demo_run: Callable[..., DemoRun]) -> None:
@@ -138,7 +138,7 @@ def test_demo_finds_the_promass_error_curve(demo_run: Callable[..., DemoRun]) ->
         assert "-PREV" in rows["de_drift"]["source"] and "0.5 K" in rows["dE_T"]["source"]
         assert r.k is not None and 1.95 < r.k < 2.1
         assert (r.mpe, r.conformity) == (None, "notAssessed")
-        curve = r.budget["error_curve"]
+        curve = r.evidence["error_curve"]
         assert curve["degree"] == 2 and math.isfinite(curve["chi2"])
         # a quadratic through this convex curve stays within 0.05 % of it at the test flows (it cannot pass
         # through all five points exactly)

@@ -200,7 +200,7 @@ def test_discrimination_rows_from_evaluate() -> None:
     assert rows[5.0].conformity == "pass" and rows[5.0].value == pytest.approx(0.01, abs=1e-12)
     assert rows[1100.0].conformity == "fail" and rows[1100.0].value == pytest.approx(0.0, abs=1e-12)
     assert rows[2200.0].conformity == "notAssessed" and "repeat the test at this load" in rows[2200.0].note
-    assert rows[5.0].budget == {
+    assert rows[5.0].evidence == {
         "weights": ["5 g"],
         "small_weights": 10,
         "small_g": pytest.approx(0.001),
@@ -246,7 +246,7 @@ def test_r76_demo_passes(demo_run: Callable[..., DemoRun]) -> None:
         assert r.value == pytest.approx(SENSITIVITY * mass(r.point), abs=D), r
         assert r.mpe == pytest.approx(MPE[r.point], rel=1e-12)
         assert r.conformity == "pass"
-        assert r.budget["conventional_mass_g"] == pytest.approx(mass(r.point), abs=1e-12)
+        assert r.evidence["conventional_mass_g"] == pytest.approx(mass(r.point), abs=1e-12)
     ecc = [r for r in results if r.quantity == "eccentricity error"]
     assert [r.note for r in ecc] == ["centre", "front left", "back left", "back right", "front right"]
     assert list(ECCENTRICITY) == ["front-left"] and ECCENTRICITY["front-left"] == pytest.approx(0.03 / 730.0, rel=1e-12)
@@ -264,12 +264,12 @@ def test_r76_demo_passes(demo_run: Callable[..., DemoRun]) -> None:
     assert [r.point for r in disc] == [5.0, 1100.0, 2200.0]
     for r in disc:  # I by hand (module docstring); I − d after the small weights, I + d after 1.4 d
         initial = {5.0: 5.01, 1100.0: 1100.02, 2200.0: 2200.03}[r.point]
-        assert r.budget["initial_g"] == pytest.approx(initial, abs=1e-9), r
-        assert r.budget["below_g"] == pytest.approx(initial - D, abs=1e-9), r
-        assert r.budget["back_g"] == pytest.approx(initial, abs=1e-9) or r.budget["back_g"] == pytest.approx(
+        assert r.evidence["initial_g"] == pytest.approx(initial, abs=1e-9), r
+        assert r.evidence["below_g"] == pytest.approx(initial - D, abs=1e-9), r
+        assert r.evidence["back_g"] == pytest.approx(initial, abs=1e-9) or r.evidence["back_g"] == pytest.approx(
             initial - D, abs=1e-9
         )
-        assert r.budget["after_g"] == pytest.approx(initial + D, abs=1e-9), r
+        assert r.evidence["after_g"] == pytest.approx(initial + D, abs=1e-9), r
         assert r.value == pytest.approx(D, abs=1e-9) and r.mpe == D and r.conformity == "pass"
         assert r.reference == "OIML R76-1:2006 3.8.2.2, A.4.8.2"
     assert len(results) == 9 + 5 + 1 + 3

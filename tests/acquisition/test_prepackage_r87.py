@@ -104,8 +104,8 @@ def test_a_small_lot_is_weighed_whole_and_its_mean_must_reach_qn() -> None:
     assert got["T1-defective prepackages"].value == 0 and got["T1-defective prepackages"].mpe == 0
     decision = got["lot decision"]
     assert decision.conformity == "fail" and "unverified" in decision.note
-    assert (decision.budget["n"], decision.budget["lambda"], decision.budget["c"]) == (20, 0.0, 0)
-    assert decision.budget["sampling_plan_note"].startswith("unverified")
+    assert (decision.evidence["n"], decision.evidence["lambda"], decision.evidence["c"]) == (20, 0.0, 0)
+    assert decision.evidence["sampling_plan_note"].startswith("unverified")
 
 
 def test_an_instrument_context_is_refused() -> None:
@@ -151,7 +151,7 @@ def test_r87_demo_lot_is_accepted(demo_run: Callable[..., DemoRun]) -> None:
     # the scenario as designed: two packets below Qn − T1 (allowed: 3), none below Qn − T2, mean well above
     assert want["t1"] == 2 and want["t2"] == 0 and want["accepted"]
     got = rows(run)
-    assert got["lot decision"].budget["average_tare_g"] == pytest.approx(want["tare"], abs=0.006)
+    assert got["lot decision"].evidence["average_tare_g"] == pytest.approx(want["tare"], abs=0.006)
     assert got["mean net quantity"].value == pytest.approx(want["mean"], abs=0.011)
     assert got["mean net quantity"].conformity == "pass"
     assert got["mean net quantity"].mpe == pytest.approx(LAMBDA * want["s"], abs=0.01)
@@ -159,10 +159,10 @@ def test_r87_demo_lot_is_accepted(demo_run: Callable[..., DemoRun]) -> None:
     assert got["T2-defective prepackages"].value == 0 and got["T2-defective prepackages"].conformity == "pass"
     decision = got["lot decision"]
     assert decision.conformity == "pass" and decision.value == 1.0
-    assert decision.budget["T1"] == T1 and decision.budget["n"] == N
-    assert decision.budget["T1_defectives"] == [7, 23]  # the demo's short packets
-    assert len(decision.budget["net_g"]) == N
-    assert decision.budget["package_status"] == {"7": "T1-defective", "23": "T1-defective"}
+    assert decision.evidence["T1"] == T1 and decision.evidence["n"] == N
+    assert decision.evidence["T1_defectives"] == [7, 23]  # the demo's short packets
+    assert len(decision.evidence["net_g"]) == N
+    assert decision.evidence["package_status"] == {"7": "T1-defective", "23": "T1-defective"}
     with session_factory(run.registry)() as s:
         stored = s.get(Run, run.outcome.run_id)
         assert stored is not None and stored.overall is Conformity.PASS

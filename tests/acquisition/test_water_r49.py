@@ -160,7 +160,7 @@ def test_evaluate_by_hand_at_q3(master_unit: str, start: float, stop: float) -> 
     rows = {row["input"]: row for row in point.budget["rows"]}
     assert "no earlier certificate" in rows["de_drift"]["source"]
     assert (point.point, point.mpe, point.conformity) == (2.4, 2.0, "pass")
-    assert point.budget["water_density_kg_m3"] == 1000.0
+    assert point.evidence["water_density_kg_m3"] == 1000.0
 
 
 def test_evaluate_without_temperature_reading_says_what_to_do() -> None:

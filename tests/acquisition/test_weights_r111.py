@@ -202,17 +202,17 @@ def test_evaluate_by_hand_with_buoyancy_and_pressure_from_a_parameter() -> None:
     ]
     (r,) = proc.evaluate(ctx, _data(proc.plan(ctx), cycles, {"temperature": 20.0, "humidity": 50.0}))
     rho_a = (0.34848 * 950 - 0.009 * 50 * math.exp(0.061 * 20)) / 293.15
-    assert r.budget["air_density"]["value"] == pytest.approx(1.124106, abs=1e-6)
+    assert r.evidence["air_density"]["value"] == pytest.approx(1.124106, abs=1e-6)
     c_b = 200.00005 * (rho_a - 1.2) * (1 / 7950 - 1 / 8000)
     assert c_b == pytest.approx(-1.19330e-5, rel=1e-4)
-    assert r.budget["buoyancy_correction_g"] == pytest.approx(c_b, rel=1e-9)
+    assert r.evidence["buoyancy_correction_g"] == pytest.approx(c_b, rel=1e-9)
     assert r.value == pytest.approx((200.00005 + 0.00059333333 + c_b - 200.0) * 1000, abs=1e-6)
     assert r.value == pytest.approx(0.631400, abs=1e-6)
     rows = {row["input"]: row for row in r.budget["rows"]}
     assert rows["dI"]["u"] == pytest.approx(6.6667e-6, rel=1e-4)
     assert rows["dI"]["dof"] == 2
     assert rows["resolution"]["u"] == pytest.approx(0.00001 / math.sqrt(6), rel=1e-9)  # triangular, half-width d
-    assert r.budget["environment"]["pressure"] == {"mean": 950.0, "u": 0.5, "n": 1}
+    assert r.evidence["environment"]["pressure"] == {"mean": 950.0, "u": 0.5, "n": 1}
     assert "Pressure 950 hPa from parameter pressure_hpa" in r.note
     assert (r.quantity, r.point, r.unit, r.mpe, r.conformity) == (
         "conventional mass deviation (m_c - m_0)",
@@ -302,8 +302,8 @@ def test_evaluate_full_r111_budget_with_balance_terms_and_drift_from_history() -
     # the one budget shape, with the keys readers use kept
     assert {"model", "unit", "rows", "u", "dof", "k", "coverage_probability", "U"} <= set(b)
     assert b["unit"] == "g" and b["U"] == pytest.approx(2 * u_c * mg, rel=1e-6) and b["k"] == 2.0
-    assert b["conventional_mass_g"] == pytest.approx(200.00005 + dm * mg, abs=1e-10)
-    assert b["cycles"] == 3 and b["air_density_kg_m3"] == pytest.approx(rho_a, abs=1e-9)
+    assert r.evidence["conventional_mass_g"] == pytest.approx(200.00005 + dm * mg, abs=1e-10)
+    assert r.evidence["cycles"] == 3 and r.evidence["air_density_kg_m3"] == pytest.approx(rho_a, abs=1e-9)
     rows = {row["input"]: row for row in b["rows"]}
     expected = {
         "dI": u_w,
@@ -424,7 +424,7 @@ def test_demo_weight_conforms_to_f1(demo_run: Callable[..., DemoRun]) -> None:
     expected_mg = (REFERENCE_G + (TEST_MASS_G - REFERENCE_G) - 200.0) * 1000  # 0.60 mg
     assert expected_mg == pytest.approx(0.60, abs=1e-9)
     assert r.value == pytest.approx(expected_mg, abs=3 * COMPARATOR_D_G * 1000)  # within 3 d
-    assert r.budget["buoyancy_correction_g"] == pytest.approx(0.0, abs=1e-12)
+    assert r.evidence["buoyancy_correction_g"] == pytest.approx(0.0, abs=1e-12)
     rows = {row["input"]: row for row in r.budget["rows"]}
     assert set(rows) == {"m_cr", "drift_r", "dI", "buoyancy", "sensitivity", "resolution", "eccentricity", "magnetism"}
     # drift from the demo reference's two certificates: |200.000 05 − 200.000 03| g = 0.02 mg half-width, both named
@@ -439,13 +439,13 @@ def test_demo_weight_conforms_to_f1(demo_run: Callable[..., DemoRun]) -> None:
     assert (r.mpe, r.conformity) == (1.0, "pass")
     # air density at the simulated lab (21 °C, 52 %RH, 1008 hPa), R111 E.3-1 by hand:
     # (0.34848·1008 − 0.009·52·exp(0.061·21))/294.15 = 1.18845 kg/m³; the simulated room drifts ±0.15 °C
-    assert r.budget["air_density"]["value"] == pytest.approx(1.18845, abs=0.002)
-    assert r.budget["air_density"]["formula"] == "cipm2007"
+    assert r.evidence["air_density"]["value"] == pytest.approx(1.18845, abs=0.002)
+    assert r.evidence["air_density"]["formula"] == "cipm2007"
 
     # every kept comparator value is the last reading stored for its step (the stable one)
     store = run.engine.store
     run_id = run.outcome.run_id
-    for i, cycle in enumerate(r.budget["readings_g"], start=1):
+    for i, cycle in enumerate(r.evidence["readings_g"], start=1):
         for label, kept in zip(LABELS, cycle, strict=True):
             stored = store.query(run_id=run_id, step=f"cycle-{i}-{label}#1")
             assert len(stored) >= 3, (i, label)  # at least the stability window

@@ -55,9 +55,10 @@ def test_demo_completes_with_the_full_r111_budget(env: dict[str, str]) -> None:
     engine = make_engine(f"sqlite:///{Path(env['CALTRACE_DATA_DIR']) / 'caltrace.db'}")
     with session_factory(engine)() as s:
         (stored,) = s.scalars(select(Result).where(Result.run_id == doc["run_id"])).all()
-        budget = stored.budget
+        budget, evidence = stored.budget, stored.evidence
     engine.dispose()
-    assert {"model", "unit", "rows", "u", "dof", "k", "U", "conventional_mass_g", "air_density_kg_m3"} <= set(budget)
+    assert budget is not None and {"model", "unit", "rows", "u", "dof", "k", "U"} <= set(budget)
+    assert {"conventional_mass_g", "air_density_kg_m3"} <= set(evidence)  # the raw data beside the budget
     rows = {row["input"]: row for row in budget["rows"]}
     assert set(rows) == {"m_cr", "drift_r", "dI", "buoyancy", "sensitivity", "resolution", "eccentricity", "magnetism"}
     assert all(row["source"] for row in rows.values())

@@ -80,13 +80,13 @@ def test_calibrator_ac_voltage_row_by_hand_and_marked_unverified() -> None:
         calibrator_distribution="rectangular",
     )  # fmt: skip
     u_cal = 530e-6 / math.sqrt(3)
-    assert p.budget["calibrator_limit"] == pytest.approx(530e-6, rel=1e-12)
+    assert p.evidence["calibrator_limit"] == pytest.approx(530e-6, rel=1e-12)
     assert p.budget["u"] == pytest.approx(math.sqrt(u_cal**2 + (1e-6 / math.sqrt(12)) ** 2), rel=1e-9)
     cal_row = next(r for r in p.budget["rows"] if r["input"] == "dV_cal")
     assert cal_row["u"] == pytest.approx(u_cal, rel=1e-9)
     assert "unverified" in cal_row["source"] and "0.33 to 3.29999 V" in cal_row["source"]
     assert "ACV 0.33 to 3.29999 V, 45 to 10000 Hz unverified" in p.note
-    assert p.budget["calibrator_row_verified"] is False
+    assert p.evidence["calibrator_row_verified"] is False
 
 
 def test_a_verified_row_says_so_and_adds_no_unverified_note() -> None:
@@ -131,7 +131,7 @@ def test_worked_example_10_v_dc() -> None:
     assert "guarded acceptance" in p.rule and "ILAC G8" in p.rule
     assert (p.unit, p.point_unit, p.point) == ("V", "V", 10.0)
     assert "DCV 0 to 32.99999 V unverified" in p.note and "34465A 1 year DCV 10 V range row unverified" in p.note
-    assert "unverified" in p.budget["tolerance_source"]
+    assert "unverified" in p.evidence["tolerance_source"]
     # the one budget shape: the set output V_cal is no contribution; each row has its source and unit
     rows = {r["input"]: r for r in p.budget["rows"]}
     assert set(rows) == {"I_bar", "dI_res", "dV_cal"}
@@ -187,11 +187,11 @@ def test_resistance_and_dc_current_points() -> None:
     """1 kΩ: a = 28 ppm·1000 Ω + 2 mΩ = 30 mΩ -> u = 11.647 mΩ; 34465A 1 kΩ range tolerance
     80 ppm·1000.01 + 10 ppm·1000 = 90.0008 mΩ. 10 mA DCI: a = 100 ppm·10 mA + 0.25 µA = 1.25 µA."""
     r = dmm_point("OHM", 1000.0, [1000.01, 1000.01], dmm_range=1e3, resolution=1e-3)
-    assert r.budget["calibrator_limit"] == pytest.approx(30e-3, rel=1e-12)
+    assert r.evidence["calibrator_limit"] == pytest.approx(30e-3, rel=1e-12)
     assert r.mpe == pytest.approx(90.0008e-3, rel=1e-9)
     assert r.unit == "Ω"
     i = dmm_point("DCI", 10e-3, [10.0001e-3, 10.0002e-3], dmm_range=10e-3, resolution=1e-8)
-    assert i.budget["calibrator_limit"] == pytest.approx(1.25e-6, rel=1e-12)
+    assert i.evidence["calibrator_limit"] == pytest.approx(1.25e-6, rel=1e-12)
     assert i.unit == "A"
 
 
@@ -252,6 +252,6 @@ def test_3458a_point_under_simple_acceptance_says_the_5520a_cannot_demonstrate_i
     assert p.conformity == "pass" and "simple acceptance" in p.rule
     assert "is not below the tolerance" in p.note
     assert "3458A 1 year DCV 10 V range row unverified" in p.note and "ACAL" in p.note
-    assert "cross-checked" in p.budget["tolerance_source"] and "5965-4971" in p.reference
+    assert "cross-checked" in p.evidence["tolerance_source"] and "5965-4971" in p.reference
     with pytest.raises(ValueError, match="no ACV rows"):
         dmm_point("ACV", 1.0, [1.0], dmm_range=1.0, resolution=1e-7, frequency=1000.0, dmm=HP_3458A_1Y)
