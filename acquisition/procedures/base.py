@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.procedures.params import ParamSpec, read
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 

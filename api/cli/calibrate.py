@@ -18,15 +18,13 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acquisition.prompts import OperatorAborted, OperatorAction, Prompter, localised
 from api.cli.errors import fail
 from api.cli.tables import budget_console, budget_table, number
 
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
 EXIT_PAUSED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-STOP_WORDS = {"s", "stop", "q", "quit", "dừng", "dung"}
 
 
 class Terminated(BaseException):
@@ -73,49 +70,6 @@ def _say_unsafe(messages: list[str]) -> None:
     """A source left possibly live: one loud line each on stderr."""
     for message in messages:
         typer.secho(message, err=True, fg="red", bold=True)
-
-
-class ConsolePrompter(Prompter):
-    """Shows progress and operator actions on stderr; waits for Enter (or performs the action itself in a demo)."""
-
-    def __init__(self, language: str = "vi", act: Callable[[OperatorAction], None] | None = None) -> None:
-        self.language = language
-        self.act = act
-
-    def _say(self, text: str) -> None:
-        typer.echo(text, err=True)
-
-    def progress(self, number: int, total: int, title: str) -> None:
-        width = 24
-        done = round(width * (number - 1) / max(total, 1))
-        bar = "█" * done + "░" * (width - done)
-        self._say(f"{bar} {number}/{total} {localised(title, self.language)}")
-
-    def notify(self, message: str) -> None:
-        self._say(f"  {message}")
-
-    def perform(self, action: OperatorAction) -> None:
-        other = "en" if self.language == "vi" else "vi"
-        if self.act is not None:
-            self._say(f"  [demo] {action.text(self.language)} ({action.text(other)})")
-            self.act(action)
-            return
-        self._say(f"  → {action.text(self.language)}\n    ({action.text(other)})")
-        prompt = "    Enter khi xong, s để dừng / Enter when done, s to stop: "
-        if sys.stdin.isatty():
-            try:
-                answer = str(typer.prompt(prompt, default="", show_default=False, err=True))
-            except typer.Abort as exc:  # click turns Ctrl-C and end of input at a prompt into Abort
-                if isinstance(exc.__context__, KeyboardInterrupt):
-                    raise KeyboardInterrupt from None  # the same stop as Ctrl-C anywhere else
-                raise OperatorAborted("no operator at the terminal (input ended)") from None
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                raise OperatorAborted("no operator at the terminal (input ended)")
-            answer = line
-        if answer.strip().lower() in STOP_WORDS:
-            raise OperatorAborted("dừng theo yêu cầu / stopped on request")
 
 
 def _pairs(values: list[str], option: str, example: str) -> dict[str, str]:
@@ -322,8 +276,8 @@ def _execute(
     language: str,
 ) -> RunOutcome:
     """Connect every role's instrument, then execute the run."""
-    from api.cli.read import _ask_on_terminal
-    from drivers.manual import ManualEntry
+    from acquisition.channel import wire_manual_entry
+    from api.cli.operator import operator_channel
     from drivers.registry import open_instrument
 
     given = {role: _connection(text, role) for role, text in _pairs(connect, "--connect", "ROLE=MODEL@URL").items()}
@@ -349,16 +303,15 @@ def _execute(
         unknown = sorted(set(addresses) - set(roles))
         if unknown:
             raise fail(f"{procedure.definition.code} has no role {', '.join(unknown)}; roles: {', '.join(roles)}", 2)
+        channel = operator_channel(language, demo.act if demo is not None else None, by=engine.actor)
         instruments = {}
         for role, (url, model) in addresses.items():
             driver = stack.enter_context(open_instrument(url, model, role))
-            if isinstance(driver, ManualEntry) and driver.ask is None:
-                driver.ask = _ask_on_terminal
             if demo is not None:
                 demo.attach(role, driver)
+            wire_manual_entry(channel, role, driver)  # a manual reading is a pending action of the run
             instruments[role] = driver
-        prompter = ConsolePrompter(language, act=demo.act if demo is not None else None)
-        result: RunOutcome = engine.execute(procedure, run_id, instruments, prompter)
+        result: RunOutcome = engine.execute(procedure, run_id, instruments, channel)
         return result
 
 

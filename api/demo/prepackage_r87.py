@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from api.demo.base import DemoScenario, prepackage_lot, standard
 from registry.models import MetrologyField
 from simulators.mtsics import MtSicsSimulator

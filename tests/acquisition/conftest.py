@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import AutomaticFrontEnd, OperatorChannel, wire_manual_entry
 from acquisition.engine import RunEngine, RunOutcome
 from acquisition.procedures import get_procedure, procedure_ids
-from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
 from api.demo import scenario
 from api.demo.base import TECHNICIAN, DemoScenario, seed_common
@@ -40,11 +40,13 @@ class DemoRun:
         proc = get_procedure(self.outcome.procedure)
         with contextlib.ExitStack() as stack:
             connected = {}
+            channel = OperatorChannel(AutomaticFrontEnd(self.demo.act))
             for role, (url, model) in self.addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
                 self.demo.attach(role, driver)
+                wire_manual_entry(channel, role, driver)
                 connected[role] = driver
-            self.outcome = self.engine.execute(proc, self.outcome.run_id, connected, AutomaticPrompter(self.demo.act))
+            self.outcome = self.engine.execute(proc, self.outcome.run_id, connected, channel)
         return self.outcome
 
 
@@ -81,11 +83,13 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
         )
         with contextlib.ExitStack() as stack:
             connected = {}
+            channel = OperatorChannel(AutomaticFrontEnd(demo.act))
             for role, (url, model) in addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
                 demo.attach(role, driver)
+                wire_manual_entry(channel, role, driver)  # manual readings through the channel, as the CLI does
                 connected[role] = driver
-            outcome = engine.execute(proc, run_id, connected, AutomaticPrompter(demo.act))
+            outcome = engine.execute(proc, run_id, connected, channel)
         return DemoRun(outcome, engine, registry, demo, dict(addresses))
 
     yield run
