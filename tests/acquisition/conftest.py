@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from acquisition.channel import AutomaticFrontEnd, OperatorChannel, wire_manual_entry
 from acquisition.engine import RunEngine, RunOutcome
+from acquisition.events import Event
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.store import SQLiteReadingStore
 from api.demo import scenario
@@ -55,11 +56,17 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
     """``demo_run(procedure_id, prepare=None, **parameters)``: seed, start the demo's simulators, run to the end.
 
     ``prepare(demo)`` runs after the simulators start and before the run (e.g. to set a simulated error);
+    ``subscriber`` follows the run's events;
     ``parameters`` override the demo's run parameters.
     """
     stores: list[SQLiteReadingStore] = []
 
-    def run(procedure: str, prepare: Callable[[DemoScenario], None] | None = None, **parameters: object) -> DemoRun:
+    def run(
+        procedure: str,
+        prepare: Callable[[DemoScenario], None] | None = None,
+        subscriber: Callable[[Event], None] | None = None,
+        **parameters: object,
+    ) -> DemoRun:
         registry = make_engine(f"sqlite:///{tmp_path / f'{procedure}.db'}")
         upgrade(registry)
         demo = scenario(procedure)
@@ -84,6 +91,8 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
         with contextlib.ExitStack() as stack:
             connected = {}
             channel = OperatorChannel(AutomaticFrontEnd(demo.act))
+            if subscriber is not None:
+                channel.events.subscribe(subscriber)
             for role, (url, model) in addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
                 demo.attach(role, driver)
