@@ -581,7 +581,10 @@ class RunEngine:
                     outcome = self._pause_busy(stopping, code, run_id, exc)
                 except BaseException as exc:  # Ctrl-C, a signal turned into an exception, taken over, a fault
                     self._interrupted(run_id, stopping, exc)
-                    channel.publish("paused", message=_interruption(exc, stopping.step))
+                    if isinstance(exc, RunError):  # taken over or aborted elsewhere: not paused by this process
+                        channel.publish("stopped", message=str(exc))
+                    else:
+                        channel.publish("paused", message=_interruption(exc, stopping.step))
                     raise
                 if outcome.state == RunState.COMPLETED.value:
                     channel.publish("completed", results=len(outcome.results), warnings=list(outcome.warnings))

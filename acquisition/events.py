@@ -12,6 +12,7 @@ Kinds (``Event.kind``) and their ``data`` (JSON-ready; units in the key names or
 - ``warning``: ``message``
 - ``cancelled``: ``by``, ``abort``, ``reason``
 - ``paused``: ``message``; ``completed``: ``results`` (how many), ``warnings``
+- ``stopped``: ``message`` (the run was taken over or aborted elsewhere; this process stopped executing it)
 
 Delivery: :meth:`EventBus.publish` calls every callback subscriber in the publishing thread, in subscription
 order; a subscriber that raises is logged and skipped, never breaking the run. :meth:`EventBus.stream` gives a

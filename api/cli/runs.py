@@ -164,7 +164,9 @@ def actions_command(
         if run_id:
             describe_run(s, run_id)  # an unknown run is an error, not an empty list
         rows = run_actions(s, run_id) if every and run_id else pending_actions(s, run_id)
-    emit(rows, ACTION_COLUMNS, fmt, title="operator actions")
+    answered = {"status", "answer", "value", "answered_by", "note"}  # empty while pending: left out of the table
+    columns = ACTION_COLUMNS if every or fmt is Format.JSON else [c for c in ACTION_COLUMNS if c[0] not in answered]
+    emit(rows, columns, fmt, title="operator actions")
 
 
 @app.command("answer")
