@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +21,9 @@ from api.cli.operator import ConsoleDisplay, ConsoleFrontEnd
 from drivers.registry import open_instrument
 from registry.actions import answer_action, pending_actions, run_actions
 from registry.db import read_session, session_scope
+from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
+from simulators.runner import SimulatorThread
 from tests.acquisition.test_engine import ToyProcedure, balance, make_engine_, registry  # noqa: F401 - fixtures
 
 
@@ -104,3 +108,62 @@ def test_a_value_is_typed_and_an_empty_line_is_skipped() -> None:
         time.sleep(0.01)
     [answer] = answers
     assert (answer.kind, answer.value, answer.by) == ("value", "21,4 °C", "lan")  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(300)
+def test_a_run_waiting_at_its_terminal_is_cancelled_from_a_second_terminal_within_a_second(
+    tmp_path: Path, sim_thread: SimulatorThread
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    env["CALTRACE_ACTOR"] = "minh"
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([caltrace, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    seeded = run("calibrate", "--demo", "-p", "nawi-calibration-cg18", "--json")  # the demo lab's registry
+    assert seeded.returncode == 0, seeded.stderr
+    balance = sim_thread.start(MtSicsSimulator("bal-9", "B912345678", settle_time=0.1, stability_timeout=0.3, seed=5))
+    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=22.0, humidity=55.0))
+    proc = subprocess.Popen(
+        [
+            caltrace, "calibrate", "-p", "nawi-calibration-cg18", "-i", "B912345678", "-t", "demo",
+            "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV",
+            "--connect", f"balance=mt-sics@{balance.url}?timeout=1",
+            "--connect", f"environment=comet-t7510@{thermo.url}",
+            "--param", "loads_g=[50,100,150,200,220]", "--param", "repeat_load_g=100",
+            "--param", "eccentricity_load_g=70",
+        ],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    asked = threading.Event()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line.strip().startswith("→ "):
+                asked.set()  # the technician is asked (and nobody presses Enter)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert asked.wait(60), "".join(lines) + f" (exit {proc.poll()})"
+    run_id = next(line for line in lines if line.startswith("run ")).split()[1].rstrip(":")
+    listed = run("runs", "actions", run_id, "--format", "json")
+    assert listed.returncode == 0 and '"status": "pending"' in listed.stdout, listed.stderr
+    cancel = run("runs", "cancel", run_id, "--reason", "wrong weight set")
+    assert cancel.returncode == 0, cancel.stderr
+    cancelled = time.monotonic()
+    proc.wait(60)
+    elapsed = time.monotonic() - cancelled
+    reader.join(10)
+    err = "".join(lines)
+    assert proc.returncode == 3, err  # paused
+    assert elapsed < 3.0, f"{elapsed:.1f} s"  # noticed within about a second (and the process ended)
+    assert f"run {run_id} paused: cancelled by minh at '" in err and "(wrong weight set)" in err
+    assert f"resume with: caltrace calibrate --resume {run_id}" in err
+    assert "Traceback" not in err
+    shown = run("runs", "actions", run_id, "--all", "--format", "json")
+    assert '"status": "cancelled"' in shown.stdout and '"status": "pending"' not in shown.stdout
