@@ -830,6 +830,7 @@ class RunEngine:
                 run.current_step = ""
                 run.overall = _overall(results)
                 run.message = "; ".join([*unsafe, *warnings])
+                actions.handle_cancels(s, run_id, "too late")  # asked after the last step was measured
 
         _write_checkpoint(write_results, f"the results of run {run_id}")
         return RunOutcome(
