@@ -18,6 +18,7 @@ errors in :mod:`acquisition.errors` (re-exported here), and the row changes of a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -30,6 +31,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from acquisition import creation, lease
+from acquisition.channel import (
+    ActionTimedOut,
+    FrontEnd,
+    OperatorAborted,
+    OperatorChannel,
+    RunCancelled,
+)
 from acquisition.errors import (
     RunError,
     RunNotFound,
@@ -49,18 +57,18 @@ from acquisition.procedures.base import (
     StepData,
     resume_point,
 )
-from acquisition.prompts import OperatorAborted, Prompter
 from acquisition.stability import StabilityTimeout, wait_until_stable
 from acquisition.store import ReadingStore, StoredReading
 from drivers.base import Instrument
 from drivers.errors import DriverError
 from drivers.reading import Reading
+from registry import actions, runs
 from registry import checkpoint as rows
-from registry import runs
 from registry.checkpoint import RESUMABLE
 from registry.db import retry_when_locked, server_time, session_scope
 from registry.errors import NotFoundError, NotPermittedError, RegistryBusyError
 from registry.models import (
+    ActionStatus,
     Conformity,
     EnvironmentRecord,
     MeasuringInstrument,
@@ -278,9 +286,20 @@ class RunEngine:
         return creation.connections_needed(self.registry, self.actor, procedure, run_id)
 
     def execute(
-        self, procedure: Procedure, run_id: str, instruments: Mapping[str, Instrument], prompter: Prompter
+        self,
+        procedure: Procedure,
+        run_id: str,
+        instruments: Mapping[str, Instrument],
+        operator: OperatorChannel | FrontEnd,
     ) -> RunOutcome:
-        """Run (or resume) ``run_id`` to the end, or until it pauses; ``instruments`` maps role -> open driver."""
+        """Run (or resume) ``run_id`` to the end, or until it pauses; ``instruments`` maps role -> open driver.
+
+        ``operator`` is the run's operator channel (or a front end, given a channel of its own): every operator
+        action and manual-entry value goes through it, and it carries the run's events and cancellation.
+        Actions an earlier execution left pending (a process that died) are closed as superseded when the run is
+        claimed, and so are cancel requests it never saw: this execution asks again.
+        """
+        channel = operator if isinstance(operator, OperatorChannel) else OperatorChannel(operator)
         code = procedure.definition.code
         with session_scope(self.registry, self.actor) as s:
             run = s.get(Run, run_id, with_for_update=True)  # PostgreSQL: two claims of one run are serialised
@@ -298,6 +317,8 @@ class RunEngine:
             run.message = ""
             run.started_at = run.started_at or datetime.now(UTC)
             run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
+            actions.close_pending(s, run_id, ActionStatus.SUPERSEDED, "asked again: the run was resumed")
+            actions.handle_cancels(s, run_id, "superseded")
             context = self._context(s, run)
             checkpoint = dict(run.checkpoint)
         stopping = _Stopping(instruments)
@@ -306,14 +327,29 @@ class RunEngine:
             target=self._heartbeat, args=(run_id, stop, stopping.lost), name=f"run-{run_id}-alive", daemon=True
         )
         beat.start()
+
+        def gone() -> None:  # the registry shows the run no longer running: the taken-over/aborted error now
+            stopping.lost.set()
+            self._still_held(run_id, stopping)
+
         try:
-            try:
-                return self._execute_claimed(procedure, run_id, prompter, context, checkpoint, stopping)
-            except RegistryBusyError as exc:  # a checkpoint could not be written: pause (sources safe first)
-                return self._pause_busy(stopping, code, run_id, exc)
-            except BaseException as exc:  # Ctrl-C, a signal turned into an exception, taken over, a fault
-                self._interrupted(run_id, stopping, exc)
-                raise
+            with channel.bound(self.registry, run_id, self.actor, retry=_write_checkpoint, gone=gone):
+                try:
+                    outcome = self._execute_claimed(procedure, run_id, channel, context, checkpoint, stopping)
+                except RegistryBusyError as exc:  # a checkpoint could not be written: pause (sources safe first)
+                    outcome = self._pause_busy(stopping, code, run_id, exc)
+                except BaseException as exc:  # Ctrl-C, a signal turned into an exception, taken over, a fault
+                    self._interrupted(run_id, stopping, exc)
+                    if isinstance(exc, RunError):  # taken over or aborted elsewhere: not paused by this process
+                        channel.publish("stopped", message=str(exc))
+                    else:
+                        channel.publish("paused", message=_interruption(exc, stopping.step))
+                    raise
+                if outcome.state == RunState.COMPLETED.value:
+                    channel.publish("completed", results=len(outcome.results), warnings=list(outcome.warnings))
+                elif outcome.state == RunState.PAUSED.value:
+                    channel.publish("paused", message=outcome.message)
+                return outcome
         finally:
             stop.set()
             beat.join(5)
@@ -357,7 +393,7 @@ class RunEngine:
         self,
         procedure: Procedure,
         run_id: str,
-        prompter: Prompter,
+        channel: OperatorChannel,
         context: RunContext,
         checkpoint: dict[str, Any],
         stopping: _Stopping,
@@ -410,15 +446,17 @@ class RunEngine:
             attempts[step.id] = attempts.get(step.id, 0) + 1
             stopping.step = step.title
             self._save(run_id, step.title, completed, attempts)
-            prompter.progress(number, len(steps), step.title)
+            channel.at_step(step.id)
+            channel.publish("step-started", number=number, total=len(steps), title=step.title, step=step.id)
             try:
                 for command in step.commands:
+                    channel.check()
                     self._still_held(run_id, stopping)
                     self._command(instruments[command.role], command)
                 if step.action is not None:
-                    prompter.perform(step.action)
+                    channel.perform(step.action)
                 kept = (
-                    self._measure(run_id, step, attempts[step.id], instruments[step.role], stopping)
+                    self._measure(run_id, step, attempts[step.id], instruments[step.role], stopping, channel)
                     if step.keep
                     else []
                 )
@@ -426,6 +464,10 @@ class RunEngine:
                 return self._pause(
                     stopping, code, run_id, f"stopped by the operator at '{step.title}': {exc}".rstrip(": ")
                 )
+            except ActionTimedOut as exc:
+                return self._pause(stopping, code, run_id, f"'{step.title}': {exc}")
+            except RunCancelled as exc:
+                return self._cancelled(stopping, code, run_id, step.title, exc, channel)
             except StabilityTimeout as exc:
                 return self._pause(stopping, code, run_id, f"'{step.title}': {exc}")
             except (DriverError, OSError, TimeoutError) as exc:
@@ -442,7 +484,7 @@ class RunEngine:
                 "quantities": [r.quantity for r in kept],
             }
             if step.environment:
-                problem = self._record_environment(procedure, run_id, step, kept, warnings, prompter)
+                problem = self._record_environment(procedure, run_id, step, kept, warnings, channel)
                 if problem:
                     self._save(run_id, step.title, completed, attempts)
                     return self._pause(stopping, code, run_id, problem)
@@ -491,6 +533,7 @@ class RunEngine:
                 run.current_step = ""
                 run.overall = _overall(results)
                 run.message = "; ".join([*unsafe, *warnings])
+                actions.handle_cancels(s, run_id, "too late")  # asked after the last step was measured
 
         _write_checkpoint(write_results, f"the results of run {run_id}")
         return RunOutcome(
@@ -568,21 +611,81 @@ class RunEngine:
             f"other long write has finished), resume it: caltrace calibrate --resume {run_id}",
         )
 
+    def _cancelled(
+        self, stopping: _Stopping, code: str, run_id: str, step: str, exc: RunCancelled, channel: OperatorChannel
+    ) -> RunOutcome:
+        """A cancel of the run (decision 0311): sources to standby first, then the run paused (resumable) or, when
+        the request asks for it, aborted; the message says who cancelled, where, and why."""
+        channel.publish("cancelled", by=exc.by, abort=exc.abort, reason=exc.reason)
+        why = f" ({exc.reason})" if exc.reason else ""
+        if not exc.abort:
+            outcome = self._pause(
+                stopping,
+                code,
+                run_id,
+                f"cancelled by {exc.by} at '{step}'{why}; resume the run: caltrace calibrate --resume {run_id}",
+            )
+            with contextlib.suppress(Exception), session_scope(self.registry, self.actor) as s:
+                actions.handle_cancels(s, run_id, "paused")
+            return outcome
+        unsafe = stopping.secure()
+        message = " ".join([*unsafe, f"aborted: cancelled by {exc.by} at '{step}'{why}"]).strip()
+
+        def write() -> None:
+            with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
+                run = self._held(s, run_id)
+                run.state = RunState.ABORTED
+                run.finished_at = datetime.now(UTC)
+                run.message = message
+                actions.close_pending(s, run_id, ActionStatus.CANCELLED, "the run was cancelled and aborted")
+                actions.handle_cancels(s, run_id, "aborted")
+
+        _write_checkpoint(write, f"the abort of run {run_id}")
+        log.info("run %s aborted: %s", run_id, message)
+        return RunOutcome(
+            run_id,
+            code,
+            RunState.ABORTED.value,
+            message,
+            [],
+            self._count(run_id),
+            unsafe=list(unsafe),
+            spooled=self._spooled(),
+        )
+
     @staticmethod
     def _command(instrument: Instrument, command: DeviceCommand) -> None:
         """Send one remote command (checked to exist before the run started)."""
         getattr(instrument, command.method)(**command.args)
 
     def _measure(
-        self, run_id: str, step: Step, attempt: int, instrument: Instrument, stopping: _Stopping
+        self,
+        run_id: str,
+        step: Step,
+        attempt: int,
+        instrument: Instrument,
+        stopping: _Stopping,
+        channel: OperatorChannel,
     ) -> list[Reading]:
+        """The step's kept readings; between polls (and in a stability wait's pauses) a cancel of the run is
+        looked for (acquisition.channel: at once locally, at most every 0.5 s in the registry)."""
         tag = f"{step.id}#{attempt}"
 
         def poll() -> list[Reading]:
+            channel.check()
             self._still_held(run_id, stopping)
             readings = instrument.poll()
             if readings:
                 self.store.append([StoredReading.from_reading(r, run_id=run_id, step=tag) for r in readings])
+                for r in readings:
+                    channel.publish(
+                        "reading",
+                        step=step.id,
+                        quantity=r.quantity,
+                        value=r.value if r.has_value else None,
+                        unit=r.unit,
+                        status=r.status.value,
+                    )
             if step.quantity:
                 readings = [r for r in readings if r.quantity == step.quantity]
             return readings
@@ -590,7 +693,9 @@ class RunEngine:
         if step.environment:
             return poll()
         if step.stability is not None:
-            window = wait_until_stable(poll, step.stability, pause=self.poll_pause)
+            window = wait_until_stable(poll, step.stability, pause=self.poll_pause, sleep=channel.sleep)
+            last = window[-1]
+            channel.publish("stable", step=step.id, count=len(window), value=last.value, unit=last.unit)
             return window[-step.keep :]
         kept: list[Reading] = []
         tries = 0
@@ -608,7 +713,7 @@ class RunEngine:
         step: Step,
         readings: list[Reading],
         warnings: list[str],
-        prompter: Prompter,
+        channel: OperatorChannel,
     ) -> str:
         """Record environmental readings; returns a message when a 'stop' limit is broken (else '')."""
         limits = {lim.quantity: lim for lim in procedure.definition.environment}
@@ -624,7 +729,7 @@ class RunEngine:
                     stop = f"environment out of limits: {text}; restore the conditions, then resume"
                 else:
                     warnings.append(text)
-                    prompter.notify(f"warning: {text}")
+                    channel.publish("warning", message=text)
 
         def write() -> None:
             with session_scope(self.registry, self.actor) as s:
@@ -666,3 +771,4 @@ class RunEngine:
             if run.state not in RESUMABLE:
                 raise RunStateError(f"run {run_id} is {run.state.value} and cannot be aborted")
             rows.mark_aborted(run, reason)
+            actions.close_pending(s, run_id, ActionStatus.WITHDRAWN, f"the run was aborted: {reason}")

@@ -11,8 +11,8 @@ A front end (the command line today, the web service next) turns what the techni
    no connection names a role the procedure lacks, opens and prepares each role's instrument, runs the engine
    (:meth:`acquisition.engine.RunEngine.execute`) and closes every instrument however the run ends.
 
-The session neither prints nor reads the terminal: the operator is reached through the prompter (and, for manual
-entry, the ``ask`` callback) the front end passes in, and every refusal is a typed
+The session neither prints nor reads the terminal: the operator is reached through the operator channel (or front
+end) the front end passes in (manual-entry readings included), and every refusal is a typed
 :class:`~acquisition.errors.RunRefused` (or :class:`~acquisition.errors.RunStateError`) whose message is the
 front end's to show; the command line rewords the ones that name its options (decision record 0320).
 
@@ -31,15 +31,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import FrontEnd, OperatorChannel, wire_manual_entry
 from acquisition.creation import check_subject
 from acquisition.engine import RunEngine, RunOutcome
 from acquisition.errors import MissingConnections, NoTechnician, RunStateError, UnknownProcedure, UnknownRoles
 from acquisition.procedures import get_procedure
 from acquisition.procedures.base import Procedure
-from acquisition.prompts import Prompter
 from acquisition.store import ReadingStore
 from drivers.base import Instrument
-from drivers.manual import Asker, ManualEntry
 from drivers.registry import open_instrument
 from registry.db import read_session
 from registry.errors import NotFoundError
@@ -236,33 +235,34 @@ class RunSession:
             raise UnknownRoles(started.procedure.definition.code, unknown, roles)
         return addresses
 
-    def execute(self, started: StartedRun, prompter: Prompter, *, ask: Asker | None = None) -> RunOutcome:
+    def execute(self, started: StartedRun, operator: OperatorChannel | FrontEnd) -> RunOutcome:
         """Open and connect every role's instrument, execute the run to its end or its pause, close them all.
 
-        ``prompter`` carries out the operator actions; ``ask`` answers a manual-entry instrument's prompts (left
-        as it is when None). Errors of :meth:`connections` are raised before any instrument is opened; a driver
-        that cannot be opened raises its driver error (the instruments opened before it are closed).
+        ``operator`` is the run's operator channel (or a front end, given a channel of its own): every operator
+        action, and every reading of a manual-entry instrument, is a pending action of the run answered through it
+        (:func:`acquisition.channel.wire_manual_entry`). Errors of :meth:`connections` are raised before any
+        instrument is opened; a driver that cannot be opened raises its driver error (the instruments opened
+        before it are closed).
         """
+        channel = operator if isinstance(operator, OperatorChannel) else OperatorChannel(operator)
         addresses = self.connections(started)
         attach = self.lab.attach if self.lab is not None else None
         with contextlib.ExitStack() as stack:
             instruments: dict[str, Instrument] = {}
             for role, (url, model) in addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
-                if isinstance(driver, ManualEntry) and driver.ask is None and ask is not None:
-                    driver.ask = ask
                 if attach is not None:
                     attach(role, driver)
+                wire_manual_entry(channel, role, driver)  # after attach: the virtual lab's reader answers in demos
                 instruments[role] = driver
-            return started.engine.execute(started.procedure, started.run_id, instruments, prompter)
+            return started.engine.execute(started.procedure, started.run_id, instruments, channel)
 
     def run(
         self,
         request: RunRequest,
         store: ReadingStore,
-        prompter: Prompter,
+        operator: OperatorChannel | FrontEnd,
         *,
-        ask: Asker | None = None,
         started: Callable[[StartedRun], None] | None = None,
     ) -> RunOutcome:
         """:meth:`resolve`, :meth:`start` and :meth:`execute` in one call; ``started`` (when given) is told the
@@ -270,7 +270,7 @@ class RunSession:
         begun = self.start(self.resolve(request), store)
         if started is not None:
             started(begun)
-        return self.execute(begun, prompter, ask=ask)
+        return self.execute(begun, operator)
 
     def _registered(self, standards: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         """role -> (URL, model) for the standards registered with an address and a driver model."""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from drivers.base import Instrument
 from registry.errors import NotFoundError
 from registry.models import (

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from lab.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
 from registry.models import MetrologyField
 from simulators.base import SimOptions

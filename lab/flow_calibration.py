@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.flow import water_density
-from acquisition.prompts import OperatorAction
 from lab.base import DemoScenario, instrument, previous_certificate, standard
 from lab.water_r49 import SETTLE_TIME_CONSTANTS, TIME_CONSTANT, VirtualClock, kg_per_s
 from registry.models import MetrologyField

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from acquisition.channel import OperatorAction
 from acquisition.procedures.weightset import Piece, compose
-from acquisition.prompts import OperatorAction
 from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,

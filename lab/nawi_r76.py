@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from lab.base import (
     ENVIRONMENT_STANDARD,
     DemoScenario,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from lab.base import DemoScenario, prepackage_lot, standard
 from registry.models import MetrologyField
 from simulators.base import SimOptions

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.flow import water_density
-from acquisition.prompts import OperatorAction
 from drivers.base import Instrument
 from drivers.manual import ManualEntry
 from lab.base import DemoScenario, instrument, previous_certificate, standard

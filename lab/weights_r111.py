@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from acquisition.prompts import OperatorAction
+from acquisition.channel import OperatorAction
 from lab.base import ENVIRONMENT_STANDARD, DemoScenario, instrument, standard, start_environment
 from registry.models import MetrologyField, StandardCertificate
 from simulators.base import SimOptions

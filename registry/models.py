@@ -536,6 +536,69 @@ class Result(Base):
         return Conformity(value)
 
 
+class ActionStatus(enum.StrEnum):
+    """Life of an operator action: pending until answered, or closed without an answer (and why)."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+    TIMED_OUT = "timedOut"
+    CANCELLED = "cancelled"  # the run was cancelled while the action waited
+    WITHDRAWN = "withdrawn"  # the run stopped (paused, interrupted, aborted) while the action waited
+    SUPERSEDED = "superseded"  # left pending by a process that died; the run was resumed (asked again) or aborted
+
+
+class OperatorActionRecord(Base):
+    """One request to the operator of a running run: do something and confirm (``expects = done``) or type a
+    value (``expects = value``: manual entry, in ``unit`` for ``quantity``). Any process may list pending ones and
+    answer (registry.actions); the first answer wins. ``answer`` is ``done``, ``value`` or ``stop`` (the run
+    pauses); ``answer_value`` is the typed text, ``answered_by`` who answered; ``note`` why a stop or a closing.
+    """
+
+    __tablename__ = "operator_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(80), default="")  # the step's id
+    kind: Mapped[str] = mapped_column(String(40))
+    text_vi: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expects: Mapped[str] = mapped_column(String(8), default="done")
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    quantity: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus, "action_status"), default=ActionStatus.PENDING)
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    deadline: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answer_value: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_operator_action_status_run", "status", "run_id"),
+        CheckConstraint("expects IN ('done', 'value')", name="expects"),
+        CheckConstraint("answer IS NULL OR answer IN ('done', 'value', 'stop')", name="answer"),
+    )
+
+
+class CancelRequest(Base):
+    """A request to stop a running run (from its terminal or another process): the run stops on the engine's safe
+    path and is paused (``abort`` false, resumable) or aborted. ``handled_at`` is set when the engine acted on it,
+    or when a resume superseded it (``outcome`` says which)."""
+
+    __tablename__ = "run_cancel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    abort: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    handled_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(20), default="")
+
+
 class Certificate(Base):
     """A calibration certificate or verification certificate/stamp issued for a run, whose subject is one measuring
     instrument or one prepackage lot (exactly one of ``instrument_id`` and ``lot_id`` is set, as for runs).

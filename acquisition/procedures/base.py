@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.procedures.params import ParamSpec, read
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 
@@ -122,7 +122,7 @@ class DeviceCommand:
 class Step:
     """One step of a run: remote commands, an optional operator action, then readings from one role's instrument.
 
-    ``commands`` run first (in order), then ``action`` is performed by the prompter. ``keep`` stable readings are
+    ``commands`` run first (in order), then ``action`` goes to the operator channel. ``keep`` stable readings are
     kept (after the stability criterion is met, if any); every reading polled is stored; ``keep = 0`` makes a step
     of commands and actions only. ``quantity`` filters multi-quantity instruments (environment: temperature,
     humidity, pressure; flow meter: totalizer). ``environment`` marks a step that records the environmental

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.electrical import (
     FLUKE_5520A_1Y,
@@ -57,7 +58,6 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.params import ParamSpec, choice, number, spec_named
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 #: dmm_spec parameter -> the DMM specification judged against (None: calibration without a conformity statement).

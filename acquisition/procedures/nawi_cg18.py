@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.nawi import (
     AIR_DENSITY_BOUND,
@@ -61,7 +62,6 @@ from acquisition.procedures.environment import run_air_density, sensor_uncertain
 from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, make, pieces
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.nawi import (
     DISCRIMINATION_ADD_D,
@@ -62,7 +63,6 @@ from acquisition.procedures.base import (
 )
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, Kind, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 _UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}

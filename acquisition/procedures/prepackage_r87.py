@@ -33,6 +33,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.prepackages import (
     R87_SAMPLING,
@@ -53,7 +54,6 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, number
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 _UNITS = {"g": 1.0, "kg": 1000.0}

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.flow import (
     FlowRates,
@@ -53,7 +54,6 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.params import Kind, ParamSpec
-from acquisition.prompts import OperatorAction
 
 #: volume unit -> litres
 VOLUME_UNITS: dict[str, float] = {

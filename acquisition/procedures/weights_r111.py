@@ -64,6 +64,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from acquisition.channel import OperatorAction
 from acquisition.methods.base import PointResult
 from acquisition.methods.weights import (
     CLASSES,
@@ -90,7 +91,6 @@ from acquisition.procedures.base import (
 from acquisition.procedures.environment import run_air_density, sensor_uncertainty
 from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, read
-from acquisition.prompts import OperatorAction
 from acquisition.stability import StabilityCriterion
 
 #: ABBA order within a cycle: (position, weight, label) — A = reference, B = test (R111-1:2004 C.4.3)

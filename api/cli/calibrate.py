@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -31,13 +30,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acquisition.prompts import OperatorAborted, OperatorAction, Prompter, localised
 from api.cli.errors import fail
 from api.cli.tables import budget_console, budget_table, number
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from acquisition.channel import OperatorAction
     from acquisition.engine import RunOutcome
     from acquisition.methods.base import PointResult
     from acquisition.session import VirtualLab
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 EXIT_PAUSED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-STOP_WORDS = {"s", "stop", "q", "quit", "dừng", "dung"}
 
 
 class Terminated(BaseException):
@@ -78,49 +76,6 @@ def _say_unsafe(messages: list[str]) -> None:
     """A source left possibly live: one loud line each on stderr."""
     for message in messages:
         typer.secho(message, err=True, fg="red", bold=True)
-
-
-class ConsolePrompter(Prompter):
-    """Shows progress and operator actions on stderr; waits for Enter (or performs the action itself in a demo)."""
-
-    def __init__(self, language: str = "vi", act: Callable[[OperatorAction], None] | None = None) -> None:
-        self.language = language
-        self.act = act
-
-    def _say(self, text: str) -> None:
-        typer.echo(text, err=True)
-
-    def progress(self, number: int, total: int, title: str) -> None:
-        width = 24
-        done = round(width * (number - 1) / max(total, 1))
-        bar = "█" * done + "░" * (width - done)
-        self._say(f"{bar} {number}/{total} {localised(title, self.language)}")
-
-    def notify(self, message: str) -> None:
-        self._say(f"  {message}")
-
-    def perform(self, action: OperatorAction) -> None:
-        other = "en" if self.language == "vi" else "vi"
-        if self.act is not None:
-            self._say(f"  [demo] {action.text(self.language)} ({action.text(other)})")
-            self.act(action)
-            return
-        self._say(f"  → {action.text(self.language)}\n    ({action.text(other)})")
-        prompt = "    Enter khi xong, s để dừng / Enter when done, s to stop: "
-        if sys.stdin.isatty():
-            try:
-                answer = str(typer.prompt(prompt, default="", show_default=False, err=True))
-            except typer.Abort as exc:  # click turns Ctrl-C and end of input at a prompt into Abort
-                if isinstance(exc.__context__, KeyboardInterrupt):
-                    raise KeyboardInterrupt from None  # the same stop as Ctrl-C anywhere else
-                raise OperatorAborted("no operator at the terminal (input ended)") from None
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                raise OperatorAborted("no operator at the terminal (input ended)")
-            answer = line
-        if answer.strip().lower() in STOP_WORDS:
-            raise OperatorAborted("dừng theo yêu cầu / stopped on request")
 
 
 def _pairs(values: list[str], option: str, example: str) -> dict[str, str]:
@@ -203,7 +158,7 @@ def calibrate_command(
     from acquisition.errors import RunError
     from acquisition.session import RunRequest, RunSession
     from acquisition.store import open_store
-    from api.cli.terminal import ask_on_terminal
+    from api.cli.operator import operator_channel
     from registry.db import open_registry
     from registry.settings import get_settings
 
@@ -236,8 +191,8 @@ def calibrate_command(
                 begun = session.start(resolved, store)
                 code, title = begun.procedure.definition.code, begun.procedure.definition.title
                 typer.echo(f"run {begun.run_id}: {code} — {title}", err=True)
-                prompter = ConsolePrompter(language, act=act)
-                outcome = session.execute(begun, prompter, ask=ask_on_terminal)
+                channel = operator_channel(language, act, by=begun.resolved.technician)
+                outcome = session.execute(begun, channel)
             except RunError as exc:  # e.g. taken over or aborted while executing: the engine made the sources safe
                 _say_unsafe(list(getattr(exc, "__notes__", [])))
                 raise fail(_in_cli_words(exc), 2) from None

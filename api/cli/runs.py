@@ -1,4 +1,5 @@
-"""``caltrace runs``: list and show runs, review a completed run, abort an unfinished one."""
+"""``caltrace runs``: list and show runs, review a completed run, abort an unfinished one; list and answer the
+operator actions of running runs, cancel a running run."""
 
 from __future__ import annotations
 
@@ -122,3 +123,104 @@ def abort_command(
         except RunError as exc:
             raise fail(str(exc), 2) from None
     typer.echo(f"run {run_id} aborted")
+
+
+ACTION_COLUMNS = [
+    ("action_id", "action"),
+    ("run_id", "run"),
+    ("step", "step"),
+    ("kind", "kind"),
+    ("text_vi", "việc cần làm"),
+    ("text_en", "what to do"),
+    ("expects", "expects"),
+    ("unit", "unit"),
+    ("status", "status"),
+    ("requested_at", "asked"),
+    ("deadline", "deadline"),
+    ("answer", "answer"),
+    ("value", "value"),
+    ("answered_by", "answered by"),
+    ("note", "note"),
+]
+
+
+@app.command("actions")
+def actions_command(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: the pending actions of every run).")] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="With RUN: every action of the run (answered and closed ones too).")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
+) -> None:
+    """Operator actions waiting for an answer (of RUN, or of every run), oldest first; answer one with
+    `caltrace runs answer ACTION_ID`."""
+    from api.cli.context import registry_engine
+    from registry.actions import pending_actions, run_actions
+    from registry.db import read_session
+    from registry.runs import describe_run
+
+    if every and not run_id:
+        raise fail("--all lists one run's actions: give the RUN too", 2)
+    with read_session(registry_engine()) as s:
+        if run_id:
+            describe_run(s, run_id)  # an unknown run is an error, not an empty list
+        rows = run_actions(s, run_id) if every and run_id else pending_actions(s, run_id)
+    answered = {"status", "answer", "value", "answered_by", "note"}  # empty while pending: left out of the table
+    columns = ACTION_COLUMNS if every or fmt is Format.JSON else [c for c in ACTION_COLUMNS if c[0] not in answered]
+    emit(rows, columns, fmt, title="operator actions")
+
+
+@app.command("answer")
+def answer_command(
+    action_id: Annotated[int, typer.Argument(help="Action id (see `caltrace runs actions`).")],
+    value: Annotated[
+        str | None, typer.Option("--value", help="The value read, for an action that expects one (e.g. '21.4 °C').")
+    ] = None,
+    stop: Annotated[bool, typer.Option("--stop", help="Answer stop: the run pauses (resumable).")] = False,
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the answer, e.g. the reason to stop).")] = "",
+) -> None:
+    """Answer a pending operator action of a running run: done (no option), --value V, or --stop.
+
+    The first answer counts (from here, the run's own terminal, or any other); a later one is refused and says who
+    answered. The answer is recorded with CALTRACE_ACTOR (else the login name) as who answered.
+    """
+    from api.cli.context import default_actor, registry_engine
+    from registry.actions import answer_action
+    from registry.db import session_scope
+    from registry.errors import NotFoundError, NotPermittedError
+
+    if stop and value is not None:
+        raise fail("give --value or --stop, not both", 2)
+    kind = "stop" if stop else "value" if value is not None else "done"
+    actor = default_actor()
+    try:
+        with session_scope(registry_engine(), actor) as s:
+            row = answer_action(s, action_id, answer=kind, by=actor, value=value, note=note)
+            run_id = row.run_id
+    except (NotPermittedError, NotFoundError) as exc:
+        raise fail(str(exc), 2) from None
+    shown = f" ({value})" if value else ""
+    typer.echo(f"action {action_id} of run {run_id} answered {kind}{shown} by {actor}")
+
+
+@app.command("cancel")
+def cancel_command(
+    run_id: Annotated[str, typer.Argument(help="Run id of a running run.")],
+    abort: Annotated[bool, typer.Option("--abort", help="Abort the run instead of pausing it.")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown in the run's message, kept in the audit).")] = "",
+) -> None:
+    """Stop a running run from anywhere: the computer executing it notices within about a second, puts the sources
+    in standby and pauses the run (resume it with `caltrace calibrate --resume RUN`), or aborts it with --abort."""
+    from api.cli.context import default_actor, registry_engine
+    from registry.actions import request_cancel
+    from registry.db import session_scope
+    from registry.errors import NotFoundError, NotPermittedError
+
+    actor = default_actor()
+    try:
+        with session_scope(registry_engine(), actor) as s:
+            request_cancel(s, run_id, by=actor, abort=abort, reason=reason)
+    except (NotPermittedError, NotFoundError) as exc:
+        raise fail(str(exc), 2) from None
+    how = "abort" if abort else "pause"
+    typer.echo(f"run {run_id}: cancel requested by {actor} ({how}); the run stops within about a second")

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import AutomaticFrontEnd, OperatorChannel, wire_manual_entry
 from acquisition.engine import RunEngine, RunOutcome
+from acquisition.events import Event
 from acquisition.procedures import get_procedure, procedure_ids
-from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
 from drivers.registry import open_instrument
 from lab import scenario
@@ -40,11 +41,13 @@ class DemoRun:
         proc = get_procedure(self.outcome.procedure)
         with contextlib.ExitStack() as stack:
             connected = {}
+            channel = OperatorChannel(AutomaticFrontEnd(self.demo.act))
             for role, (url, model) in self.addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
                 self.demo.attach(role, driver)
+                wire_manual_entry(channel, role, driver)
                 connected[role] = driver
-            self.outcome = self.engine.execute(proc, self.outcome.run_id, connected, AutomaticPrompter(self.demo.act))
+            self.outcome = self.engine.execute(proc, self.outcome.run_id, connected, channel)
         return self.outcome
 
 
@@ -53,11 +56,17 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
     """``demo_run(procedure_id, prepare=None, **parameters)``: seed, start the demo's simulators, run to the end.
 
     ``prepare(demo)`` runs after the simulators start and before the run (e.g. to set a simulated error);
+    ``subscriber`` follows the run's events;
     ``parameters`` override the demo's run parameters.
     """
     stores: list[SQLiteReadingStore] = []
 
-    def run(procedure: str, prepare: Callable[[DemoScenario], None] | None = None, **parameters: object) -> DemoRun:
+    def run(
+        procedure: str,
+        prepare: Callable[[DemoScenario], None] | None = None,
+        subscriber: Callable[[Event], None] | None = None,
+        **parameters: object,
+    ) -> DemoRun:
         registry = make_engine(f"sqlite:///{tmp_path / f'{procedure}.db'}")
         upgrade(registry)
         demo = scenario(procedure)
@@ -81,11 +90,15 @@ def demo_run(tmp_path: Path, sim_thread: SimulatorThread) -> Iterator[Callable[.
         )
         with contextlib.ExitStack() as stack:
             connected = {}
+            channel = OperatorChannel(AutomaticFrontEnd(demo.act))
+            if subscriber is not None:
+                channel.events.subscribe(subscriber)
             for role, (url, model) in addresses.items():
                 driver = stack.enter_context(open_instrument(url, model, role))
                 demo.attach(role, driver)
+                wire_manual_entry(channel, role, driver)  # manual readings through the channel, as the CLI does
                 connected[role] = driver
-            outcome = engine.execute(proc, run_id, connected, AutomaticPrompter(demo.act))
+            outcome = engine.execute(proc, run_id, connected, channel)
         return DemoRun(outcome, engine, registry, demo, dict(addresses))
 
     yield run

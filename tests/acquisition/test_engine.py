@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import AutomaticFrontEnd, OperatorAction
 from acquisition.engine import STALE_S, RunEngine, RunRefused, RunStateError, RunTakenOver
 from acquisition.methods.base import PointResult
 from acquisition.procedures.base import (
@@ -27,7 +28,6 @@ from acquisition.procedures.base import (
     Step,
     StepData,
 )
-from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.stability import StabilityCriterion
 from acquisition.store import SQLiteReadingStore
 from drivers.errors import DeviceError
@@ -159,7 +159,7 @@ def make_engine_(registry: Engine, tmp_path: Path) -> RunEngine:
 def test_a_run_completes_with_every_reading_stored(registry: Engine, balance: MtSicsSimulator, tmp_path: Path) -> None:
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
         outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, prompter)
     assert outcome.state == "completed", outcome.message
@@ -220,14 +220,14 @@ def test_a_device_lost_mid_run_pauses_and_the_run_resumes(
 
     cut: list[bool] = []
     with open_instrument(f"{balance.url}?timeout=0.3", "mt-sics", "bal-1") as inst:
-        paused = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(act))
+        paused = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(act))
     assert paused.state == "paused"
     assert "100 g" in paused.message and "resume" in paused.message
     before = engine.store.query(run_id=run_id)
 
     balance.control("fault", fault="clear")
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
-        done = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(act))
+        done = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(act))
     assert done.state == "completed", done.message
     after = engine.store.query(run_id=run_id)
     # the first attempt's readings are all still there; the step ran again as attempt 2; nothing duplicated
@@ -242,7 +242,7 @@ def test_each_connected_instrument_is_prepared_and_a_refusal_pauses_before_any_s
 ) -> None:
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     prepared: list[str] = []
 
     def refuse() -> None:
@@ -291,7 +291,7 @@ def test_a_run_executed_by_a_live_process_cannot_be_taken_over(
             assert run is not None
             run.state = RunState.RUNNING
             run.checkpoint = {**run.checkpoint, "owner": {"host": socket.gethostname(), "pid": other.pid}}
-        prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+        prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
         with pytest.raises(RunStateError, match=f"being executed by process {other.pid}"):
             engine.execute(ToyProcedure(), run_id, {}, prompter)
     finally:
@@ -332,7 +332,7 @@ def test_a_live_pid_that_started_at_another_time_or_boot_does_not_hold_the_run(
         run.state = RunState.RUNNING
         owner = {"host": socket.gethostname(), "pid": pid, "process": process, "seen": time.time()}
         run.checkpoint = {**run.checkpoint, "owner": owner}
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
         if record == "same process":
             with pytest.raises(RunStateError, match=f"being executed by process {pid}"):
@@ -369,7 +369,7 @@ def test_a_run_executed_on_another_computer_is_refused_until_that_computer_falls
 ) -> None:
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     _claimed_elsewhere(registry, run_id, time.time() - 20)  # heard from 20 s ago: still at work
     with pytest.raises(RunStateError, match=r"computer 'lab-pc-2' \(process 4242, last heard from 2\d s ago\)"):
         engine.execute(ToyProcedure(), run_id, {}, prompter)
@@ -392,7 +392,7 @@ def test_the_lease_is_judged_by_the_registry_servers_clock_not_this_computers(
     clock) would look silent for an hour and be taken over; judged by the server's clock it is still at work."""
     engine = make_engine_(registry, tmp_path)
     run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     _claimed_elsewhere(registry, run_id, time.time() - 20)  # the server is on this computer: its clock is time.time
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 3600.0)
@@ -429,7 +429,7 @@ def test_the_executing_process_shows_life_during_a_long_operator_action(
         balance.control("place", load_g=action.params["load_g"])
 
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
-        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(slow_operator))
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(slow_operator))
     assert outcome.state == "completed", outcome.message
     assert seen[1] - seen[0] >= 0.2  # refreshed by the heartbeat while the operator worked
 
@@ -453,7 +453,7 @@ def test_a_run_taken_over_by_another_computer_stops_here_without_reclaiming_it(
         open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst,
         pytest.raises(RunTakenOver, match=r"taken over by computer 'lab-pc-2' \(process 4242\).*continue the run on"),
     ):
-        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(operator))
+        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(operator))
     assert hosts == ["lab-pc-2"]
     with session_factory(registry)() as s:
         run = s.get(Run, run_id)
@@ -478,7 +478,7 @@ def test_a_run_aborted_while_it_executes_stops_at_the_next_step(
         open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst,
         pytest.raises(RunTakenOver, match="aborted while this computer executed it \\(wrong balance on the bench\\)"),
     ):
-        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(operator))
+        engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(operator))
     with session_factory(registry)() as s:
         run = s.get(Run, run_id)
         assert run is not None and run.state is RunState.ABORTED and run.message == "wrong balance on the bench"
@@ -506,7 +506,7 @@ def test_a_run_that_can_no_longer_be_planned_pauses_with_the_reason_instead_of_c
         run.checkpoint = {**run.checkpoint, "parameters": {"impossible": True}}
     with pytest.raises(RunRefused, match="cannot be planned any more: 200 g cannot be made.*abort it"):
         engine.connections_needed(_PlanFromCheckpoint(), run_id)
-    prompter = AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"]))
+    prompter = AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"]))
     outcome = engine.execute(_PlanFromCheckpoint(), run_id, {}, prompter)
     assert outcome.state == "paused"
     assert "cannot be planned any more: 200 g cannot be made" in outcome.message and "Abort it" in outcome.message

@@ -19,10 +19,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from acquisition.channel import AutomaticFrontEnd, OperatorAborted, OperatorAction
 from acquisition.engine import RunEngine, RunTakenOver
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import Procedure, RunContext, StepData
-from acquisition.prompts import AutomaticPrompter, OperatorAborted, OperatorAction
 from acquisition.store import SQLiteReadingStore
 from drivers.base import Instrument
 from drivers.registry import open_instrument
@@ -69,7 +69,7 @@ class Bench:
 
     def execute(self, act: Callable[[OperatorAction], None] | None = None) -> Any:
         return self.engine.execute(
-            self.procedure, self.run_id, self.drivers, AutomaticPrompter(act or (lambda a: None))
+            self.procedure, self.run_id, self.drivers, AutomaticFrontEnd(act or (lambda a: None))
         )
 
     def run_row(self) -> tuple[RunState, str]:

@@ -64,8 +64,8 @@ def test_r76_groups_follow_the_tests() -> None:
 
 def test_every_step_title_is_vietnamese_then_english() -> None:
     """Issue 14: `--lang en` swaps step titles as it swaps prompts; every title of every demo plan is "vi / en"."""
+    from acquisition.channel import localised
     from acquisition.procedures import get_procedure, procedure_ids
-    from acquisition.prompts import localised
     from tests.acquisition import (
         test_dmm,
         test_flow_calibration,

@@ -42,11 +42,11 @@ from scipy import stats
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import AutomaticFrontEnd, OperatorAction
 from acquisition.engine import RunEngine, RunRefused
 from acquisition.methods.weights import air_density
 from acquisition.procedures.base import CertificateRecord, InstrumentUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.nawi_cg18 import NawiCalibrationCg18
-from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.store import SQLiteReadingStore
 from drivers.registry import open_instrument
 from registry.db import make_engine, session_factory, session_scope, upgrade
@@ -264,7 +264,7 @@ def test_cg18_calibration_on_the_virtual_lab(registry: Engine, sim_thread: Simul
         open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as bal,
         open_instrument(env.url, "comet-t7510", "env-1") as thermo,
     ):
-        outcome = engine.execute(procedure, run_id, {"balance": bal, "environment": thermo}, AutomaticPrompter(act))
+        outcome = engine.execute(procedure, run_id, {"balance": bal, "environment": thermo}, AutomaticFrontEnd(act))
     assert outcome.state == "completed", outcome.message
 
     ecc = next(r for r in outcome.results if r.quantity == "eccentricity |ΔI_ecc|max")

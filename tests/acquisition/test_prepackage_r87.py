@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from acquisition.channel import AutomaticFrontEnd
 from acquisition.engine import RunEngine, RunRefused
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import InstrumentUnderTest, LotUnderTest, RunContext, StandardUsed, StepData
 from acquisition.procedures.prepackage_r87 import PrepackageR87
-from acquisition.prompts import AutomaticPrompter
 from acquisition.store import SQLiteReadingStore
 from drivers.registry import open_instrument
 from lab.base import TECHNICIAN, DemoScenario, instrument, prepackage_lot, seed_common
@@ -296,6 +296,6 @@ def test_a_run_created_under_version_1_still_resumes(
         connected = {
             role: stack.enter_context(open_instrument(url, model, role)) for role, (url, model) in addresses.items()
         }
-        outcome = seeded.execute(PrepackageR87(), run_id, connected, AutomaticPrompter(demo.act))
+        outcome = seeded.execute(PrepackageR87(), run_id, connected, AutomaticFrontEnd(demo.act))
     assert outcome.state == "completed", outcome.message
     assert PrepackageR87.definition.version == "2"

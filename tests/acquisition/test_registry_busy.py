@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 from typer.testing import CliRunner
 
 import acquisition.engine as engine_module
+from acquisition.channel import AutomaticFrontEnd, OperatorAction
 from acquisition.engine import RunEngine
-from acquisition.prompts import AutomaticPrompter, OperatorAction
 from acquisition.store import SQLiteReadingStore
 from api.cli import app
 from benchmarks.registry_import import write_instruments_csv
@@ -172,7 +172,7 @@ def _run_with_lock_at_second_load(
                 threading.Timer(hold_s, held[0].rollback).start()
 
     with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
-        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticPrompter(act))
+        outcome = engine.execute(ToyProcedure(), run_id, {"balance": inst}, AutomaticFrontEnd(act))
     return engine, run_id, outcome, held
 
 
@@ -219,6 +219,6 @@ def test_a_checkpoint_that_never_gets_the_lock_pauses_the_run_with_the_reason_an
             ToyProcedure(),
             run_id,
             {"balance": inst},
-            AutomaticPrompter(lambda a: balance.control("place", load_g=a.params["load_g"])),
+            AutomaticFrontEnd(lambda a: balance.control("place", load_g=a.params["load_g"])),
         )
     assert done.state == "completed", done.message

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from acquisition.channel import AutomaticFrontEnd, OperatorAborted, OperatorAction
 from acquisition.errors import (
     MissingConnections,
     NoTechnician,
@@ -21,7 +22,6 @@ from acquisition.errors import (
     UnknownRoles,
     WrongSubject,
 )
-from acquisition.prompts import AutomaticPrompter, OperatorAborted, OperatorAction, Prompter
 from acquisition.session import RunRequest, RunSession, VirtualLab
 from acquisition.store import SQLiteReadingStore
 from drivers.base import Instrument
@@ -98,7 +98,7 @@ def test_a_session_runs_the_demo_on_simulators_and_closes_every_instrument(lab: 
     outcome = lab.session().run(
         RunRequest(procedure=CG18),
         lab.store,
-        AutomaticPrompter(lab.demo.act),
+        AutomaticFrontEnd(lab.demo.act),
         started=lambda begun: told.append(begun.run_id),
     )
     assert outcome.state == "completed", outcome.message
@@ -116,11 +116,13 @@ def test_a_session_runs_the_demo_on_simulators_and_closes_every_instrument(lab: 
         assert len(stored) == len(outcome.results) > 0
 
 
-class StopAtFirstAction(Prompter):
-    """The operator stops at the first action (the run pauses)."""
+def _stop(action: OperatorAction) -> None:
+    raise OperatorAborted("stopped on request")
 
-    def perform(self, action: OperatorAction) -> None:
-        raise OperatorAborted("stopped on request")
+
+def StopAtFirstAction() -> AutomaticFrontEnd:
+    """The operator stops at the first action (the run pauses)."""
+    return AutomaticFrontEnd(_stop)
 
 
 def test_a_paused_run_is_resumed_through_the_session_with_its_own_procedure_and_standards(lab: Lab) -> None:
@@ -133,7 +135,7 @@ def test_a_paused_run_is_resumed_through_the_session_with_its_own_procedure_and_
     resolved = session.resolve(RunRequest(resume=paused.run_id))
     assert resolved.procedure.definition.code == CG18 and resolved.technician == TECHNICIAN
     assert dict(resolved.standards) == dict(lab.demo.standards)
-    done = session.run(RunRequest(resume=paused.run_id), lab.store, AutomaticPrompter(lab.demo.act))
+    done = session.run(RunRequest(resume=paused.run_id), lab.store, AutomaticFrontEnd(lab.demo.act))
     assert (done.run_id, done.state) == (paused.run_id, "completed"), done.message
     assert _runs(lab.registry) == 1  # a resume creates no run
 
@@ -171,7 +173,7 @@ def test_a_connection_for_a_role_the_procedure_lacks_is_refused(lab: Lab) -> Non
     request = RunRequest(procedure=CG18, connections={"oven": ("manual:", "manual")})
     begun = session.start(session.resolve(request), lab.store)
     with pytest.raises(UnknownRoles) as refused:
-        session.execute(begun, AutomaticPrompter(lab.demo.act))
+        session.execute(begun, AutomaticFrontEnd(lab.demo.act))
     roles = ", ".join(spec.role for spec in begun.procedure.definition.roles)
     assert str(refused.value) == f"{CG18} has no role oven; roles: {roles}"
     assert lab.opened == []

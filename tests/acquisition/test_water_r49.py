@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import select
 
+from acquisition.channel import OperatorAborted, OperatorAction
 from acquisition.engine import RunRefused
 from acquisition.procedures.base import (
     InstrumentUnderTest,
@@ -25,7 +26,6 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.water_r49 import WaterMeterVerificationR49
-from acquisition.prompts import OperatorAborted, OperatorAction
 from lab.base import DemoScenario
 from lab.water_r49 import WaterR49Demo
 from registry.db import session_scope

@@ -34,6 +34,8 @@ TABLES = {
     "audit_log",
     "audit_head",
     "prepackage_lot",
+    "operator_action",
+    "run_cancel",
 }
 
 
@@ -245,3 +247,22 @@ def test_0004_refuses_a_lot_it_cannot_convert_and_changes_nothing(bare_engine: E
         assert c.execute(text("SELECT count(*) FROM result")).scalar() == 2
     assert "prepackage_lot" not in inspect(bare_engine).get_table_names()
     assert _audit_ok(bare_engine) == 1
+
+
+# --- 0007: operator actions and cancel requests ---------------------------------------------------------------------
+
+
+def test_0007_adds_and_drops_the_operator_action_and_cancel_tables(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0006")
+    assert not {"operator_action", "run_cancel"} & set(inspect(bare_engine).get_table_names())
+    upgrade(bare_engine, "0007")
+    columns = {c["name"] for c in inspect(bare_engine).get_columns("operator_action")}
+    assert columns >= {"run_id", "step", "kind", "text_vi", "text_en", "params", "expects", "unit", "requested_at",
+                       "deadline", "answered_at", "answer", "answer_value", "answered_by", "status"}  # fmt: skip
+    assert {c["name"] for c in inspect(bare_engine).get_columns("run_cancel")} >= {"run_id", "requested_by", "abort"}
+    checks = {c["name"] for c in inspect(bare_engine).get_check_constraints("operator_action")}
+    assert {"ck_operator_action_answer", "ck_operator_action_expects"} <= checks  # done/value/stop; done/value
+    downgrade(bare_engine, "0006")
+    assert not {"operator_action", "run_cancel"} & set(inspect(bare_engine).get_table_names())
+    upgrade(bare_engine)
+    assert {"operator_action", "run_cancel"} <= set(inspect(bare_engine).get_table_names())

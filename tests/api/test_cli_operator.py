@@ -1,0 +1,169 @@
+# ruff: noqa: F811 - the fixtures of test_engine are imported by name and used as parameters
+"""The terminal as a front end of the operator channel: Enter answers, another terminal may answer first, the end
+of input stops the run, and the progress display follows the run's events."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from acquisition.channel import OperatorChannel
+from acquisition.events import EventBus
+from api.cli.operator import ConsoleDisplay, ConsoleFrontEnd
+from drivers.registry import open_instrument
+from registry.actions import answer_action, pending_actions, run_actions
+from registry.db import read_session, session_scope
+from simulators.environment import EnvironmentSimulator
+from simulators.mtsics import MtSicsSimulator
+from simulators.runner import SimulatorThread
+from tests.acquisition.test_engine import ToyProcedure, balance, make_engine_, registry  # noqa: F401 - fixtures
+
+
+def _pending(registry: Engine, run_id: str, text_en: str) -> int:
+    """The id of the pending action of ``run_id`` that says ``text_en``, once it is pending."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with read_session(registry) as s:
+            rows = [r for r in pending_actions(s, run_id) if r["text_en"] == text_en]
+        if rows:
+            return int(rows[0]["action_id"])
+        time.sleep(0.02)
+    raise AssertionError(f"no pending action {text_en!r}")
+
+
+@pytest.mark.parametrize("registry", ["sqlite"], indirect=True)
+def test_the_terminal_answers_and_a_second_terminal_may_answer_first(
+    registry: Engine, balance: MtSicsSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = engine.create(ToyProcedure(), instrument="B912345678", technician="lan", standards={"weights": "W-1"})
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r")
+    console = ConsoleFrontEnd("vi", by="lan", stdin=stdin)
+    channel = OperatorChannel(console)
+    channel.events.subscribe(ConsoleDisplay("vi"))
+    outcome: list[object] = []
+    with open_instrument(f"{balance.url}?timeout=1", "mt-sics", "bal-1") as inst:
+        worker = threading.Thread(
+            target=lambda: outcome.append(engine.execute(ToyProcedure(), run_id, {"balance": inst}, channel))
+        )
+        worker.start()
+        # 0 g: the technician presses Enter at the run's terminal
+        _pending(registry, run_id, "Place 0 g")
+        os.write(write_end, b"\n")
+        # 100 g: answered from another terminal first
+        second = _pending(registry, run_id, "Place 100 g")
+        balance.control("place", load_g=100.0)
+        with session_scope(registry, "hoa") as s:
+            answer_action(s, second, answer="done", by="hoa")
+        # 200 g: the terminal's input ends (nobody there): the run pauses
+        _pending(registry, run_id, "Place 200 g")
+        os.close(write_end)
+        worker.join(30)
+    assert not worker.is_alive()
+    [done] = outcome
+    assert done.state == "paused"  # type: ignore[attr-defined]
+    assert "stopped by the operator at '200 g': no operator at the terminal (input ended)" in done.message  # type: ignore[attr-defined]
+    err = capsys.readouterr().err
+    assert "  → Đặt 0 g\n    (Place 0 g)" in err  # Vietnamese first, as ConsolePrompter printed it
+    assert "░ 1/3 0 g" in err and " 3/3 200 g" in err  # the progress display, an event subscriber
+    assert "(đã được trả lời / answered by hoa)" in err
+    with read_session(registry) as s:
+        rows = run_actions(s, run_id)
+    assert [(r["answer"], r["answered_by"]) for r in rows] == [("done", "lan"), ("done", "hoa"), ("stop", "lan")]
+    stdin.close()
+
+
+def test_the_display_prints_progress_and_warnings_as_the_prompter_did() -> None:
+    lines: list[str] = []
+    bus = EventBus()
+    bus.subscribe(ConsoleDisplay("en", say=lines.append))
+    bus.publish("step-started", "r", number=2, total=4, title="Cân 100 g / Weigh 100 g", step="s2")
+    bus.publish("warning", "r", message="temperature 27 °C outside 18..26 °C (env)")
+    bus.publish("reading", "r", value=1.0)  # not shown
+    # bar: 24 cells, round(24 * (2 - 1) / 4) = 6 done
+    assert lines == [
+        "█" * 6 + "░" * 18 + " 2/4 Weigh 100 g / Cân 100 g",
+        "  warning: temperature 27 °C outside 18..26 °C (env)",
+    ]
+
+
+def test_a_value_is_typed_and_an_empty_line_is_skipped() -> None:
+    from acquisition.channel import OperatorAction, Request
+
+    answers: list[object] = []
+    console = ConsoleFrontEnd("vi", by="lan", stdin=io.StringIO("\n21,4 °C\n"))
+    request = Request(1, "r", "env", OperatorAction("manual-entry", "nhập", "enter", expects="value"), prompt="t")
+    console.present(request, answers.append)
+    deadline = time.monotonic() + 5
+    while not answers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [answer] = answers
+    assert (answer.kind, answer.value, answer.by) == ("value", "21,4 °C", "lan")  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(300)
+def test_a_run_waiting_at_its_terminal_is_cancelled_from_a_second_terminal_within_a_second(
+    tmp_path: Path, sim_thread: SimulatorThread
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    env["CALTRACE_ACTOR"] = "minh"
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([caltrace, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    seeded = run("calibrate", "--demo", "-p", "nawi-calibration-cg18", "--json")  # the demo lab's registry
+    assert seeded.returncode == 0, seeded.stderr
+    balance = sim_thread.start(MtSicsSimulator("bal-9", "B912345678", settle_time=0.1, stability_timeout=0.3, seed=5))
+    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=22.0, humidity=55.0))
+    proc = subprocess.Popen(
+        [
+            caltrace, "calibrate", "-p", "nawi-calibration-cg18", "-i", "B912345678", "-t", "demo",
+            "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV",
+            "--connect", f"balance=mt-sics@{balance.url}?timeout=1",
+            "--connect", f"environment=comet-t7510@{thermo.url}",
+            "--param", "loads_g=[50,100,150,200,220]", "--param", "repeat_load_g=100",
+            "--param", "eccentricity_load_g=70",
+        ],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    asked = threading.Event()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line.strip().startswith("→ "):
+                asked.set()  # the technician is asked (and nobody presses Enter)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert asked.wait(60), "".join(lines) + f" (exit {proc.poll()})"
+    run_id = next(line for line in lines if line.startswith("run ")).split()[1].rstrip(":")
+    listed = run("runs", "actions", run_id, "--format", "json")
+    assert listed.returncode == 0 and '"status": "pending"' in listed.stdout, listed.stderr
+    cancel = run("runs", "cancel", run_id, "--reason", "wrong weight set")
+    assert cancel.returncode == 0, cancel.stderr
+    cancelled = time.monotonic()
+    proc.wait(60)
+    elapsed = time.monotonic() - cancelled
+    reader.join(10)
+    err = "".join(lines)
+    assert proc.returncode == 3, err  # paused
+    assert elapsed < 3.0, f"{elapsed:.1f} s"  # noticed within about a second (and the process ended)
+    assert f"run {run_id} paused: cancelled by minh at '" in err and "(wrong weight set)" in err
+    assert f"resume with: caltrace calibrate --resume {run_id}" in err
+    assert "Traceback" not in err
+    shown = run("runs", "actions", run_id, "--all", "--format", "json")
+    assert '"status": "cancelled"' in shown.stdout and '"status": "pending"' not in shown.stdout
