@@ -491,7 +491,21 @@ def standards_show(code: Annotated[str, typer.Argument()], as_json: AsJson = Fal
             doc["certificates"] = [
                 dict(d, values=c.values) for d, c in zip(doc["certificates"], std.certificates, strict=True)
             ]
+            _show(doc, as_json)
+            return
+        values = std.certificates[-1].values if std.certificates else []
     _show(doc, as_json)
+    if values:
+        typer.echo("certified values (latest certificate):")
+        for v in values:
+            what = v.get("label") or v.get("quantity") or v.get("point", "")
+            value = f"{v['value']:.6f}".rstrip("0").rstrip(".") + f" {v.get('unit', '')}" if "value" in v else ""
+            extra = (f", class {v['class']}" if "class" in v else "") + (
+                f", density {v['density']:g} kg/m³" if "density" in v else ""
+            )
+            unit = str(v.get("unit", ""))
+            u = f"{v['U'] * 1000:.3g} mg" if unit == "g" and v["U"] < 0.1 else f"{v['U']:.3g} {unit}"
+            typer.echo(f"  - {what}: {value}{' ' if value else ''}U {u} (k = {v.get('k', 2):g}){extra}")
 
 
 @standards_app.command("deactivate")

@@ -236,3 +236,61 @@ def test_environment_certificate_rows_per_quantity(engine: Engine, tmp_path: Pat
         ("humidity", 3.0, "%RH"),
         ("pressure", 1.0, "hPa"),
     ]
+
+
+def test_xlsx_with_english_headers(engine: Engine, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Staff list"])  # a title row above the header
+    sheet.append(["Username", "Full name", "Roles", "Procedures", "Officer card", "Card valid until"])
+    sheet.append(["lan", "Nguyễn Thị Lan", "technician", "nawi-calibration-cg18", "KĐV-7", date(2028, 6, 30)])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    with session_scope(engine, "test") as s:
+        report = import_staff(s, path, today=TODAY, catalogue=CATALOGUE)
+    assert report.imported == 1 and report.ok, report.rejected
+    with session_scope(engine, "t") as s:
+        lan = s.scalars(select(Staff)).one()
+        assert lan.officer_card_expires == date(2028, 6, 30)
+        assert [(a.procedure_code, a.can_perform, a.can_review) for a in lan.authorisations] == [
+            ("nawi-calibration-cg18", True, False)
+        ]
+
+
+def test_a_certificate_used_by_a_run_is_not_changed(engine: Engine, tmp_path: Path) -> None:
+    from registry.models import (
+        Customer,
+        MeasuringInstrument,
+        MetrologyField,
+        Procedure,
+        ProcedureKind,
+        Run,
+        RunStandard,
+    )
+
+    run(engine, import_standards, tmp_path, STANDARDS.splitlines()[0] + "\n" + STANDARDS.splitlines()[1] + "\n")
+    first = "\n".join(CERTS.splitlines()[:3]) + "\n"
+    run(engine, import_certificates, tmp_path, first)
+    with session_scope(engine, "test") as s:
+        procedure = Procedure(
+            code="nawi-calibration-cg18", version="2", kind=ProcedureKind.CALIBRATION, field=MetrologyField.MASS,
+            title="t", method_reference="cg-18",
+        )  # fmt: skip
+        owner = Customer(name="C")
+        instrument = MeasuringInstrument(
+            owner=owner, kind="Cân", field=MetrologyField.MASS, serial_number="S1", interval_months=12
+        )
+        staff = Staff(username="lan", full_name="Lan")
+        cert = s.scalars(select(StandardCertificate)).one()
+        used = Run(id="r-1", procedure=procedure, instrument=instrument, technician=staff)
+        s.add_all([procedure, owner, instrument, staff, used])
+        s.flush()
+        s.add(RunStandard(run_id="r-1", standard_id=cert.standard_id, certificate_id=cert.id, role="weights"))
+    changed = first.replace('"-0,06 mg"', '"-0,07 mg"')
+    report = run(engine, import_certificates, tmp_path, changed, update=True)
+    assert report.updated == 0 and "was used by a run" in reasons(report)[2]
+    with session_scope(engine, "t") as s:
+        assert s.scalars(select(StandardCertificate)).one().values[1]["value"] == pytest.approx(99.99994, abs=1e-12)
