@@ -53,7 +53,18 @@ def catalogue() -> Catalogue:
 
     codes = tuple(procedure_ids())
     kinds = sorted({k for c in codes for role in get_procedure(c).definition.roles for k in role.standard_kinds})
-    return Catalogue(codes, tuple(kinds), tuple(models()), parse_address)
+    return Catalogue(codes, tuple(kinds), tuple(models()), parse_address, piece_note)
+
+
+def piece_note(nominal_g: float, correction_g: float, u_g: float, weight_class: str) -> str:
+    """ "" when a weight meets its class, else why not: OIML R111-1:2004 5.3.1 |m_c − m_0| + U ≤ δm and 5.2
+    U ≤ δm/3, δm from Table 1 (``acquisition.methods.weights``); U in g at k = 2. ValueError for a nominal value or
+    class the table does not encode."""
+    from acquisition.methods.weights import mpe_mg, r111_conformity
+
+    mpe = mpe_mg(nominal_g, weight_class)
+    conformity, _, note = r111_conformity(correction_g * 1000.0, u_g * 1000.0, mpe)
+    return "" if conformity == "pass" else f"{nominal_g:g} g class {weight_class}: {note}"
 
 
 def _import_into(function_name: str) -> Callable[[Any, str, Path, bool, bool], ImportReport]:

@@ -24,7 +24,7 @@ from registry.importer.cells import (
     parse_quantity,
 )
 from registry.importer.records import Catalogue, _Record, _RecordImporter, any_date, import_records, lengths, schema
-from registry.importer.report import ImportReport
+from registry.importer.report import ImportReport, RowIssue
 from registry.importer.standards import WEIGHT_SET
 from registry.models import Base, ReferenceStandard, RunStandard, StandardCertificate
 from registry.units import canonical_unit, convert
@@ -265,9 +265,27 @@ class _CertificateImporter(_RecordImporter):
             piece["label"] = label
         if cls:
             piece["class"] = cls
+            self._check_class(row, piece, cls)
         if density is not None:
             piece["density"] = float(density)
         return piece
+
+    def _check_class(self, row: int, piece: dict[str, Any], cls: str) -> None:
+        """Note (not reject: the certificate states the piece's conventional mass whatever its class) a piece that
+        does not meet its class. U is taken at k = 2, as R111 states it: U·2/k, never less than the certificate's U
+        (conservative for k > 2)."""
+        check = self.catalogue.check_piece
+        if check is None:
+            return
+        u2 = max(piece["U"], piece["U"] * 2.0 / piece["k"])
+        try:
+            note = check(piece["point"], piece["value"] - piece["point"], u2, cls)
+        except ValueError as exc:
+            note = str(exc)
+        if note:
+            self.report.warnings.append(
+                RowIssue(row, "class", self.columns.name("class"), f"kept as certified, but: {note}")
+            )
 
     def accept(self, row: _Row) -> bool:
         """A row of a new certificate, or of a registered one when updating (not one a run used); its dates and

@@ -26,13 +26,16 @@ from registry.models import Base, Customer
 class Catalogue:
     """What the software offers that a centre's records must name correctly, given by the caller (the api layer):
     the procedure ids (``acquisition.procedures.procedure_ids``), the reference-standard kinds the procedures' roles
-    accept, the driver model names (``drivers.registry.models``) and a check of a driver address URL (raises
-    ValueError saying what is wrong). Empty means "not checked"."""
+    accept, the driver model names (``drivers.registry.models``), a check of a driver address URL (raises
+    ValueError saying what is wrong) and a check of a weight against its class. Empty means "not checked"."""
 
     procedures: tuple[str, ...] = ()
     standard_kinds: tuple[str, ...] = ()
     driver_models: tuple[str, ...] = ()
     check_address: Callable[[str], object] | None = None
+    #: a weight-set piece against its class: (nominal g, conventional mass − nominal g, U g at k = 2, class) -> ""
+    #: when it conforms, else a note saying why (the api layer gives OIML R111-1:2004 5.2 and 5.3.1, Table 1)
+    check_piece: Callable[[float, float, float, str], str] | None = None
 
 
 @dataclass

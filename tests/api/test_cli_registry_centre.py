@@ -194,3 +194,24 @@ def test_a_centre_set_up_from_the_examples_runs_cg18_by_url_and_reviews_it(
         assert r["value"] == pytest.approx(2e-6 * true_mass(r["point"]), abs=1.5e-4)
     reviewed = caltrace(env, "runs", "review", doc["run_id"], "--reviewer", "hoa")
     assert reviewed.returncode == 0, reviewed.stderr
+
+
+def test_a_piece_outside_its_class_is_imported_with_a_note(registry: Engine, tmp_path: Path) -> None:
+    """E2 200 g: δm = 0.3 mg (OIML R111-1:2004 Table 1). Correction +0.25 mg with U 0.10 mg gives
+    |m_c − m_0| + U = 0.35 mg > 0.3 mg (5.3.1): kept (the certificate states its mass) with a note. The 100 g
+    piece (δm 0.16 mg): 0.06 + 0.05 = 0.11 mg, U 0.05 ≤ 0.16/3: no note. The examples themselves give none."""
+    import_examples()
+    sheet = tmp_path / "certs.csv"
+    sheet.write_text(
+        "mã chuẩn,số giấy chứng nhận,cơ quan cấp,ngày hiệu chuẩn,hiệu lực đến,ký hiệu,giá trị danh định,"
+        "số hiệu chính,độ không đảm bảo đo,cấp chính xác\n"
+        'W-E2,N-2,VMI,01/12/2026,30/11/2027,200 g,200 g,"+0,25 mg","0,10 mg",E2\n'
+        'W-E2,N-2,VMI,01/12/2026,30/11/2027,100 g,100 g,"-0,06 mg","0,05 mg",E2\n',
+        encoding="utf-8-sig",
+    )
+    result = cli("import", "certificates", str(sheet))
+    assert result.exit_code == 0, result.output
+    assert "0.35 mg exceeds δm = 0.3 mg (R111-1:2004 5.3.1)" in result.output
+    assert "100 g class E2" not in result.output
+    examples = cli("import", "certificates", str(EXAMPLES / "certificates.csv"), "--dry-run", "--update")
+    assert "class E2" not in examples.output
