@@ -10,21 +10,24 @@ For each procedure, on ``today`` (the lab's calendar day), the registry must hol
 - for each role the procedure fills with a reference standard (``RoleSpec.standard_kinds``), an active standard of
   an accepted kind whose certificate is in force and not expired (``registry.runs.usable_standard``);
 - for a calibration, a line of the CMC table in the procedure's metrology field (ILAC P14:09/2020 5.4 forbids
-  stating an uncertainty smaller than the CMC, so a calibration without one cannot be reported).
+  stating an uncertainty smaller than the CMC, so a calibration without one cannot be reported); for a given
+  instrument, lines whose ranges together hold the instrument's whole range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import ProcedureDefinition
-from registry.models import Authorisation, CmcEntry, ReferenceStandard, Staff
+from registry.models import Authorisation, CmcEntry, MeasuringInstrument, ReferenceStandard, Staff
 from registry.queries import current_certificate, laboratory
+from registry.units import convert
 
 
 @dataclass(frozen=True)
@@ -115,19 +118,58 @@ def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> 
     return gaps
 
 
-def _cmc_gaps(s: Session, definition: ProcedureDefinition, lab_id: int | None) -> list[str]:
+def _covered(lines: list[CmcEntry], instrument: MeasuringInstrument) -> bool:
+    """True when the CMC lines' ranges together hold the instrument's whole range (each line converted to the
+    instrument's unit; lines in another dimension are skipped): the calibration points may fall anywhere in it."""
+    low = instrument.range_min if instrument.range_min is not None else 0.0
+    high = instrument.range_max
+    assert high is not None
+    spans = []
+    for line in lines:
+        ends = [
+            convert(Decimal(repr(v)), line.range_unit, instrument.range_unit, difference=False)
+            for v in (line.range_min, line.range_max)
+        ]
+        if ends[0] is not None and ends[1] is not None:
+            spans.append((float(ends[0]), float(ends[1])))
+    slack = 1e-9 * max(abs(high), abs(low), 1e-300)  # ends written alike in other units (0.22 kg = 220 g)
+    reached = low
+    for start, stop in sorted(spans):
+        if start - slack > reached:
+            break
+        reached = max(reached, stop)
+    return reached + slack >= high and any(start - slack <= low for start, _ in spans)
+
+
+def _cmc_gaps(
+    s: Session, definition: ProcedureDefinition, lab_id: int | None, instrument: MeasuringInstrument | None
+) -> list[str]:
     if definition.kind != "calibration" or lab_id is None:
         return []
-    line = s.scalars(
-        select(CmcEntry.id).where(CmcEntry.laboratory_id == lab_id, CmcEntry.field == definition.field).limit(1)
-    ).first()
-    if line is None:
+    lines = list(
+        s.scalars(select(CmcEntry).where(CmcEntry.laboratory_id == lab_id, CmcEntry.field == definition.field))
+    )
+    if not lines:
         return [f"no CMC line for the field {definition.field}: the calibration's uncertainty cannot be checked"]
+    if instrument is None:
+        return []
+    if instrument.range_max is None or not instrument.range_unit:
+        return [f"instrument {instrument.serial_number} has no range registered: no CMC line can be matched to it"]
+    if not _covered(lines, instrument):
+        low = instrument.range_min if instrument.range_min is not None else 0.0
+        held = "; ".join(f"{x.range_min:g} – {x.range_max:g} {x.range_unit}" for x in lines)
+        return [
+            f"the CMC table does not cover the range {low:g} – {instrument.range_max:g} {instrument.range_unit} "
+            f"of instrument {instrument.serial_number} (its lines in the field: {held})"
+        ]
     return []
 
 
-def readiness(s: Session, today: date, codes: list[str] | None = None) -> list[Readiness]:
-    """Per procedure (``codes``, default all), what the registry lacks on ``today`` before it can be run."""
+def readiness(
+    s: Session, today: date, codes: list[str] | None = None, instrument: MeasuringInstrument | None = None
+) -> list[Readiness]:
+    """Per procedure (``codes``, default all), what the registry lacks on ``today`` before it can be run; with
+    ``instrument``, also whether the CMC lines of a calibration cover that instrument's range."""
     lab = laboratory(s)
     out = []
     for code in codes or procedure_ids():
@@ -135,6 +177,6 @@ def readiness(s: Session, today: date, codes: list[str] | None = None) -> list[R
         missing = [] if lab is not None else ["no laboratory registered (caltrace registry import laboratory FILE)"]
         missing += _staff_gaps(s, definition, today)
         missing += _standard_gaps(s, definition, today)
-        missing += _cmc_gaps(s, definition, lab.id if lab is not None else None)
+        missing += _cmc_gaps(s, definition, lab.id if lab is not None else None, instrument)
         out.append(Readiness(code, definition.title, tuple(missing)))
     return out

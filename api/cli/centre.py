@@ -532,6 +532,10 @@ def standards_deactivate(code: Annotated[str, typer.Argument()], actor: Actor = 
 
 def check_command(
     procedure: Annotated[list[str] | None, typer.Option("--procedure", "-p", help="Only this procedure.")] = None,
+    instrument: Annotated[
+        str | None,
+        typer.Option("--instrument", "-i", help="Also check that a CMC line covers this instrument's range (serial)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """What the centre still lacks before it can run each procedure. Exit 0 when nothing is missing."""
@@ -545,7 +549,16 @@ def check_command(
             f"{unknown[0]!r} is not a procedure id; the procedures are: {', '.join(procedure_ids())}", EXIT_USAGE
         )
     with _session() as s:
-        found = readiness(s, lab_today(), list(procedure) if procedure else None)
+        subject = None
+        if instrument is not None:
+            from registry.errors import NotFoundError
+            from registry.runs import find_instrument
+
+            try:
+                subject = find_instrument(s, instrument)
+            except NotFoundError as exc:
+                raise fail(str(exc), EXIT_NOT_FOUND) from exc
+        found = readiness(s, lab_today(), list(procedure) if procedure else None, subject)
     if as_json:
         typer.echo(
             json.dumps(

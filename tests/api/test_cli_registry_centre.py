@@ -74,6 +74,18 @@ def test_examples_make_a_centre_ready_for_cg18(registry: Engine) -> None:
     assert "V08.KL-2026/0117" in listing.output and "W-E2" in listing.output
 
 
+def test_check_for_an_instrument_needs_cmc_lines_covering_its_range(registry: Engine) -> None:
+    """The example CMC lines are 0 – 220 g and 0.2 kg – 6 kg: together they hold C034512789's 0 – 4200 g (the
+    second line converted to g: 200 g – 6000 g), not 6A1234567's 150 kg."""
+    import_examples()
+    assert cli("import", "instruments", str(EXAMPLES / "instruments.csv")).exit_code == 0
+    assert cli("check", "-p", "nawi-calibration-cg18", "-i", "B912345678").exit_code == 0
+    assert cli("check", "-p", "nawi-calibration-cg18", "-i", "C034512789").exit_code == 0
+    big = cli("check", "-p", "nawi-calibration-cg18", "-i", "6A1234567")
+    assert big.exit_code == 1 and "does not cover the range 0 – 150 kg of instrument 6A1234567" in big.output
+    assert cli("check", "-i", "NOPE").exit_code == 1
+
+
 def test_expired_certificate_and_deactivated_staff_show_up_in_check(
     registry: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
