@@ -9,8 +9,9 @@ For each procedure, on ``today`` (the lab's calendar day), the registry must hol
   ``registry.runs.may_review``), and an active signatory;
 - for each role the procedure fills with a reference standard (``RoleSpec.standard_kinds``), an active standard of
   an accepted kind whose certificate is in force and not expired (``registry.runs.usable_standard``);
-- for a calibration, a line of the CMC table in the procedure's metrology field (ILAC P14:09/2020 5.4 forbids
-  stating an uncertainty smaller than the CMC, so a calibration without one cannot be reported); for a given
+- for a calibration, a line of the CMC table in the procedure's metrology field (ILAC P14:09/2020 does not let a
+  certificate state an uncertainty smaller than the CMC, so a calibration outside the CMC table cannot be reported;
+  clause number not checked against the edition's text: unverified); for a given
   instrument, lines whose ranges together hold the instrument's whole range.
 """
 
