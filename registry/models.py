@@ -148,6 +148,9 @@ class Laboratory(Base):
     designation_code: Mapped[str | None] = mapped_column(String(40))  # verification designation by the authority
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
+    logo_path: Mapped[str] = mapped_column(String(300), default="", server_default="")  # image file for reports
+    #: certificate number pattern, e.g. ``{year}/HC-{seq:05d}`` (placeholders: year, yy, month, seq); "" unset
+    certificate_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
     cmc: Mapped[list[CmcEntry]] = relationship(back_populates="laboratory", cascade="all, delete-orphan")
 

@@ -38,7 +38,9 @@ app.add_typer(report_app, name="report", help="Reports: instruments and standard
 app.add_typer(readings_app, name="readings", help="Raw readings in the time-series store; send spooled ones.")
 app.add_typer(runs_app, name="runs", help="Runs: list, show, review, abort.")
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
-app.add_typer(registry_app, name="registry", help="The shared registry: import instruments from spreadsheets.")
+app.add_typer(
+    registry_app, name="registry", help="The shared registry: set up the centre, import records, check what is missing."
+)
 
 
 def main() -> None:

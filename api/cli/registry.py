@@ -159,3 +159,12 @@ def lots_command(
         actor,
         as_json,
     )
+
+
+def _register_centre() -> None:
+    from api.cli import centre
+
+    centre.register(app, import_app, _run_import)
+
+
+_register_centre()

@@ -22,7 +22,10 @@ The package, by concern:
 - :mod:`~registry.importer.report`: the import report
 - :mod:`~registry.importer.base`: rows, owners (customers) and writes shared by every kind of record
 - :mod:`~registry.importer.driver`: the import itself (check, write in a savepoint, dry run, two transactions)
-- :mod:`~registry.importer.instruments`, :mod:`~registry.importer.lots`: the two kinds of record
+- :mod:`~registry.importer.instruments`, :mod:`~registry.importer.lots`: customers' instruments and lots
+- :mod:`~registry.importer.records`: what the imports that set up a centre share (:class:`Catalogue`)
+- :mod:`~registry.importer.laboratory`, :mod:`~registry.importer.staff`: the laboratory and its CMC table; staff
+- :mod:`~registry.importer.standards`, :mod:`~registry.importer.certificates`: standards and their certificates
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from registry.importer.cells import (
     parse_range,
     parse_tax_code,
 )
+from registry.importer.certificates import import_certificates
 from registry.importer.fields import infer_field, parse_field
 from registry.importer.headers import (
     COLUMN_ALIASES,
@@ -56,6 +60,7 @@ from registry.importer.headers import (
     column_for_header,
 )
 from registry.importer.instruments import import_instruments, import_instruments_concurrently
+from registry.importer.laboratory import import_cmc, import_laboratory
 from registry.importer.lots import (
     LOT_COLUMN_ALIASES,
     LOT_OPTIONAL_COLUMNS,
@@ -66,8 +71,11 @@ from registry.importer.lots import (
     import_lots_concurrently,
     parse_lot_size,
 )
+from registry.importer.records import Catalogue
 from registry.importer.report import CreatedCustomer, ImportReport, RowIssue
 from registry.importer.sheets import HEADER_SEARCH_ROWS, MAX_FILE_BYTES, Sheet, read_sheet
+from registry.importer.staff import import_staff
+from registry.importer.standards import import_standards
 from registry.units import canonical_unit, convert
 
 __all__ = [
@@ -87,6 +95,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "VIETNAMESE_HEADERS",
+    "Catalogue",
     "Cell",
     "CellError",
     "CreatedCustomer",
@@ -102,10 +111,15 @@ __all__ = [
     "column_for_header",
     "convert",
     "driver",
+    "import_certificates",
+    "import_cmc",
     "import_instruments",
     "import_instruments_concurrently",
+    "import_laboratory",
     "import_lots",
     "import_lots_concurrently",
+    "import_staff",
+    "import_standards",
     "infer_field",
     "instruments",
     "lots",

@@ -298,6 +298,15 @@ def test_conformity_at_and_beyond_the_limits() -> None:
     assert r111_conformity(0.0, 3.001, 9.0)[:2] == ("notAssessed", False)
 
 
+def test_conformity_at_the_limits_written_in_decimal() -> None:
+    """An E2 200 g weight (δm = 0.3 mg, R111-1:2004 Table 1) with U = 0.1 mg = δm/3 and |m_c − m_0| = 0.2 mg, so
+    |m_c − m_0| + U = 0.3 mg = δm: both limits met exactly, though 0.3/3 and 0.2 + 0.1 are not exact in binary."""
+    assert r111_conformity(0.0, 0.1, mpe_mg(200, "E2"))[:2] == ("pass", True)
+    assert r111_conformity(0.2, 0.1, mpe_mg(200, "E2"))[:2] == ("pass", True)
+    assert r111_conformity(0.2001, 0.1, mpe_mg(200, "E2"))[0] == "fail"
+    assert r111_conformity(0.0, 0.1001, mpe_mg(200, "E2"))[:2] == ("notAssessed", False)
+
+
 def test_bad_arguments() -> None:
     ref = ReferenceWeight(1000.0, U=0.0001)
     t = TestWeight(1000.0, "F1")
