@@ -266,3 +266,25 @@ def test_0007_adds_and_drops_the_operator_action_and_cancel_tables(bare_engine: 
     assert not {"operator_action", "run_cancel"} & set(inspect(bare_engine).get_table_names())
     upgrade(bare_engine)
     assert {"operator_action", "run_cancel"} <= set(inspect(bare_engine).get_table_names())
+
+
+# --- 0008: the laboratory's logo and certificate numbering -----------------------------------------------------------
+
+
+def test_0008_adds_and_drops_the_laboratory_logo_and_numbering(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0007")
+    with bare_engine.begin() as c:  # a laboratory registered before 0008 stays valid: both columns default to ""
+        c.execute(
+            text(
+                "INSERT INTO laboratory (name, address, accreditation_code, phone, email) "
+                "VALUES ('TĐC', 'Huế', 'VILAS 1', '', '')"
+            )
+        )
+    upgrade(bare_engine, "0008")
+    with bare_engine.connect() as c:
+        row = c.execute(text("SELECT logo_path, certificate_numbering FROM laboratory")).one()
+    assert tuple(row) == ("", "")
+    downgrade(bare_engine, "0007")
+    assert not {"logo_path", "certificate_numbering"} & {
+        c["name"] for c in inspect(bare_engine).get_columns("laboratory")
+    }

@@ -5,7 +5,7 @@ as ``{year}/HC-{seq:05d}``, "" when not set), both NOT NULL with server default 
 Downgrade: drops both columns (their values are lost; the laboratory spreadsheet can set them again).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
