@@ -24,7 +24,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -70,10 +70,8 @@ from registry.errors import NotFoundError, NotPermittedError, RegistryBusyError
 from registry.models import (
     ActionStatus,
     Conformity,
-    EnvironmentRecord,
     MeasuringInstrument,
     PrepackageLot,
-    Result,
     Run,
     RunState,
 )
@@ -313,10 +311,7 @@ class RunEngine:
                 problem = _holder_problem(run_id, run.checkpoint.get("owner") or {}, server_time(s))
                 if problem:
                     raise RunStateError(problem)
-            run.state = RunState.RUNNING
-            run.message = ""
-            run.started_at = run.started_at or datetime.now(UTC)
-            run.checkpoint = {**run.checkpoint, "owner": self._owner(s)}
+            rows.mark_claimed(run, self._owner(s))
             actions.close_pending(s, run_id, ActionStatus.SUPERSEDED, "asked again: the run was resumed")
             actions.handle_cancels(s, run_id, "superseded")
             context = self._context(s, run)
@@ -525,14 +520,9 @@ class RunEngine:
         def write_results() -> None:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
                 run = self._held(s, run_id)
-                s.query(Result).filter(Result.run_id == run_id).delete()
-                for seq, r in enumerate(results, 1):
-                    s.add(Result(run_id=run_id, seq=seq, **r.row()))
-                run.state = RunState.COMPLETED
-                run.finished_at = datetime.now(UTC)
-                run.current_step = ""
-                run.overall = _overall(results)
-                run.message = "; ".join([*unsafe, *warnings])
+                rows.record_results(
+                    s, run, [r.row() for r in results], _overall(results), "; ".join([*unsafe, *warnings])
+                )
                 actions.handle_cancels(s, run_id, "too late")  # asked after the last step was measured
 
         _write_checkpoint(write_results, f"the results of run {run_id}")
@@ -633,10 +623,7 @@ class RunEngine:
 
         def write() -> None:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
-                run = self._held(s, run_id)
-                run.state = RunState.ABORTED
-                run.finished_at = datetime.now(UTC)
-                run.message = message
+                rows.mark_aborted(self._held(s, run_id), message)
                 actions.close_pending(s, run_id, ActionStatus.CANCELLED, "the run was cancelled and aborted")
                 actions.handle_cancels(s, run_id, "aborted")
 
@@ -731,20 +718,14 @@ class RunEngine:
                     warnings.append(text)
                     channel.publish("warning", message=text)
 
+        records = [
+            rows.EnvironmentValue(r.quantity, r.value, r.unit, r.timestamp, ok)
+            for r, ok in zip(readings, within, strict=True)
+        ]
+
         def write() -> None:
             with session_scope(self.registry, self.actor) as s:
-                for r, ok in zip(readings, within, strict=True):
-                    s.add(
-                        EnvironmentRecord(
-                            run_id=run_id,
-                            phase=step.id,
-                            quantity=r.quantity,
-                            value=r.value,
-                            unit=r.unit,
-                            at=r.timestamp,
-                            within_limits=ok,
-                        )
-                    )
+                rows.add_environment_records(s, run_id, step.id, records)
 
         _write_checkpoint(write, f"the environment readings of run {run_id} ('{step.title[:80]}')")
         return stop

@@ -1,4 +1,5 @@
-"""The writes of a run's life in the registry: its creation, its checkpoint, pauses, review and abort.
+"""The writes of a run's life in the registry: its creation, claim, checkpoint, environment, pauses, results,
+review and abort.
 
 The run engine (:mod:`acquisition.engine`) decides *when* a run changes and *why*; these functions are *how* the
 rows change, inside the caller's transaction (:func:`registry.db.session_scope`, audited as its actor). None of
@@ -8,17 +9,39 @@ them commits. A run's ``checkpoint`` column is one JSON document (``parameters``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry.models import MetrologyField, ProcedureKind, Run, RunStandard, RunState
+from registry.models import (
+    Conformity,
+    EnvironmentRecord,
+    MetrologyField,
+    ProcedureKind,
+    Result,
+    Run,
+    RunStandard,
+    RunState,
+)
 from registry.models import Procedure as ProcedureRow
 
 #: states from which a run may still execute (be claimed), or be aborted
 RESUMABLE = (RunState.CREATED, RunState.RUNNING, RunState.PAUSED)
+
+
+@dataclass(frozen=True)
+class EnvironmentValue:
+    """One environmental reading of a run as recorded: quantity, value in ``unit``, when (UTC) and whether it was
+    within the procedure's limits."""
+
+    quantity: str
+    value: float
+    unit: str
+    at: datetime
+    within_limits: bool
 
 
 def add_procedure(
@@ -125,3 +148,43 @@ def mark_aborted(run: Run, reason: str) -> None:
     run.state = RunState.ABORTED
     run.finished_at = datetime.now(UTC)
     run.message = reason
+
+
+def mark_claimed(run: Run, owner: Mapping[str, Any]) -> None:
+    """The run claimed for execution by ``owner`` (this process): state ``running``, its message cleared, the
+    start time kept from the first execution."""
+    run.state = RunState.RUNNING
+    run.message = ""
+    run.started_at = run.started_at or datetime.now(UTC)
+    record_owner(run, owner)
+
+
+def add_environment_records(s: Session, run_id: str, phase: str, records: Sequence[EnvironmentValue]) -> None:
+    """One ``environment_record`` row per reading of an environment step ``phase`` (the step id)."""
+    for r in records:
+        s.add(
+            EnvironmentRecord(
+                run_id=run_id,
+                phase=phase,
+                quantity=r.quantity,
+                value=r.value,
+                unit=r.unit,
+                at=r.at,
+                within_limits=r.within_limits,
+            )
+        )
+
+
+def record_results(
+    s: Session, run: Run, results: Sequence[Mapping[str, Any]], overall: Conformity, message: str
+) -> None:
+    """The run completed: its result rows (each the column values of one point result, in order; earlier rows of
+    the run are replaced), its overall conformity and message, state ``completed``."""
+    s.query(Result).filter(Result.run_id == run.id).delete()
+    for seq, fields in enumerate(results, 1):
+        s.add(Result(run_id=run.id, seq=seq, **fields))
+    run.state = RunState.COMPLETED
+    run.finished_at = datetime.now(UTC)
+    run.current_step = ""
+    run.overall = overall
+    run.message = message

@@ -116,8 +116,25 @@ def _dof(name: str, dof: Any, *, least: float) -> float:
     return value
 
 
+class _ReadsAsJson(Mapping[str, Any]):
+    """Read-only mapping access to a typed record through its JSON document (``as_json``), so code written for
+    the earlier dict shape (``budget["U"]``, ``row["input"]``) keeps working."""
+
+    def as_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_json()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_json())
+
+    def __len__(self) -> int:
+        return len(self.as_json())
+
+
 @dataclass(frozen=True, eq=True)
-class BudgetRow(Mapping[str, Any]):
+class BudgetRow(_ReadsAsJson):
     """One contribution of an uncertainty budget (GUM JCGM 100:2008 8, 5.1.3).
 
     ``value`` and ``u`` (the standard uncertainty u(x_i)) are in ``unit``; ``sensitivity`` is c_i and
@@ -189,18 +206,9 @@ class BudgetRow(Mapping[str, Any]):
         except KeyError as exc:
             raise ValueError(f"a budget row needs {exc.args[0]!r}: {dict(doc)!r}") from None
 
-    def __getitem__(self, key: str) -> Any:
-        return self.as_json()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.as_json())
-
-    def __len__(self) -> int:
-        return len(self.as_json())
-
 
 @dataclass(frozen=True, eq=True)
-class Budget(Mapping[str, Any]):
+class Budget(_ReadsAsJson):
     """The one uncertainty budget shape of a result (GUM JCGM 100:2008 5.1.2, 6.2, 6.3, G.4; decision 0330).
 
     ``rows`` (the contributions), then u_c = ``u``, ν_eff = ``dof`` (Welch–Satterthwaite, GUM G.4.1;
@@ -318,15 +326,6 @@ class Budget(Mapping[str, Any]):
             )
         except KeyError as exc:
             raise ValueError(f"an uncertainty budget needs {exc.args[0]!r}") from None
-
-    def __getitem__(self, key: str) -> Any:
-        return self.as_json()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.as_json())
-
-    def __len__(self) -> int:
-        return len(self.as_json())
 
 
 #: the keys of a budget document (``Budget.as_json``); everything else a method records is evidence

@@ -33,8 +33,7 @@ def list_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
     """The latest runs, newest first."""
-    from api.cli.context import registry_engine
-    from registry.db import read_session
+    from registry.db import open_registry, read_session
     from registry.models import RunState
     from registry.runs import list_runs
 
@@ -42,7 +41,7 @@ def list_command(
         wanted = RunState(state) if state else None
     except ValueError:
         raise fail(f"--state must be one of {', '.join(s.value for s in RunState)}", 2) from None
-    with read_session(registry_engine()) as s:
+    with read_session(open_registry()) as s:
         rows = list_runs(s, wanted, limit)
     emit(rows, COLUMNS, fmt, title="runs")
 
@@ -65,11 +64,10 @@ def show_command(
     — the shape of ``calibrate --json``; the table form prints each result's budget
     table after the results; CSV lists the results only.
     """
-    from api.cli.context import registry_engine
-    from registry.db import read_session
+    from registry.db import open_registry, read_session
     from registry.runs import describe_run, result_json, run_results
 
-    with read_session(registry_engine()) as s:
+    with read_session(open_registry()) as s:
         summary = describe_run(s, run_id)
         results = [result_json(r) for r in run_results(s, run_id)]
     if fmt is Format.JSON:
@@ -96,12 +94,13 @@ def review_command(
     """Mark a completed run reviewed (the reviewer must be authorised to review the procedure)."""
     from acquisition.engine import RunEngine, RunError
     from acquisition.store import open_store
-    from api.cli.context import lab_today, registry_engine, settings
+    from registry.db import open_registry
+    from registry.settings import get_settings, lab_today
 
     today = lab_today()
-    with open_store(settings()) as store:
+    with open_store(get_settings()) as store:
         try:
-            RunEngine(registry_engine(), store, actor=reviewer, today=lambda: today).review(run_id, reviewer)
+            RunEngine(open_registry(), store, actor=reviewer, today=lambda: today).review(run_id, reviewer)
         except RunError as exc:
             raise fail(str(exc), 2) from None
     typer.echo(f"run {run_id} reviewed by {reviewer}")
@@ -115,11 +114,12 @@ def abort_command(
     """Abandon an unfinished run; its readings stay in the store."""
     from acquisition.engine import RunEngine, RunError
     from acquisition.store import open_store
-    from api.cli.context import default_actor, registry_engine, settings
+    from registry.db import open_registry
+    from registry.settings import default_actor, get_settings
 
-    with open_store(settings()) as store:
+    with open_store(get_settings()) as store:
         try:
-            RunEngine(registry_engine(), store, actor=default_actor()).abort(run_id, reason)
+            RunEngine(open_registry(), store, actor=default_actor()).abort(run_id, reason)
         except RunError as exc:
             raise fail(str(exc), 2) from None
     typer.echo(f"run {run_id} aborted")
@@ -154,14 +154,13 @@ def actions_command(
 ) -> None:
     """Operator actions waiting for an answer (of RUN, or of every run), oldest first; answer one with
     `caltrace runs answer ACTION_ID`."""
-    from api.cli.context import registry_engine
     from registry.actions import pending_actions, run_actions
-    from registry.db import read_session
+    from registry.db import open_registry, read_session
     from registry.runs import describe_run
 
     if every and not run_id:
         raise fail("--all lists one run's actions: give the RUN too", 2)
-    with read_session(registry_engine()) as s:
+    with read_session(open_registry()) as s:
         if run_id:
             describe_run(s, run_id)  # an unknown run is an error, not an empty list
         rows = run_actions(s, run_id) if every and run_id else pending_actions(s, run_id)
@@ -184,17 +183,17 @@ def answer_command(
     The first answer counts (from here, the run's own terminal, or any other); a later one is refused and says who
     answered. The answer is recorded with CALTRACE_ACTOR (else the login name) as who answered.
     """
-    from api.cli.context import default_actor, registry_engine
     from registry.actions import answer_action
-    from registry.db import session_scope
+    from registry.db import open_registry, session_scope
     from registry.errors import NotFoundError, NotPermittedError
+    from registry.settings import default_actor
 
     if stop and value is not None:
         raise fail("give --value or --stop, not both", 2)
     kind = "stop" if stop else "value" if value is not None else "done"
     actor = default_actor()
     try:
-        with session_scope(registry_engine(), actor) as s:
+        with session_scope(open_registry(), actor) as s:
             row = answer_action(s, action_id, answer=kind, by=actor, value=value, note=note)
             run_id = row.run_id
     except (NotPermittedError, NotFoundError) as exc:
@@ -211,14 +210,14 @@ def cancel_command(
 ) -> None:
     """Stop a running run from anywhere: the computer executing it notices within about a second, puts the sources
     in standby and pauses the run (resume it with `caltrace calibrate --resume RUN`), or aborts it with --abort."""
-    from api.cli.context import default_actor, registry_engine
     from registry.actions import request_cancel
-    from registry.db import session_scope
+    from registry.db import open_registry, session_scope
     from registry.errors import NotFoundError, NotPermittedError
+    from registry.settings import default_actor
 
     actor = default_actor()
     try:
-        with session_scope(registry_engine(), actor) as s:
+        with session_scope(open_registry(), actor) as s:
             request_cancel(s, run_id, by=actor, abort=abort, reason=reason)
     except (NotPermittedError, NotFoundError) as exc:
         raise fail(str(exc), 2) from None

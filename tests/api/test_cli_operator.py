@@ -21,6 +21,7 @@ from api.cli.operator import ConsoleDisplay, ConsoleFrontEnd
 from drivers.registry import open_instrument
 from registry.actions import answer_action, pending_actions, run_actions
 from registry.db import read_session, session_scope
+from simulators.base import SimOptions
 from simulators.environment import EnvironmentSimulator
 from simulators.mtsics import MtSicsSimulator
 from simulators.runner import SimulatorThread
@@ -124,8 +125,12 @@ def test_a_run_waiting_at_its_terminal_is_cancelled_from_a_second_terminal_withi
 
     seeded = run("calibrate", "--demo", "-p", "nawi-calibration-cg18", "--json")  # the demo lab's registry
     assert seeded.returncode == 0, seeded.stderr
-    balance = sim_thread.start(MtSicsSimulator("bal-9", "B912345678", settle_time=0.1, stability_timeout=0.3, seed=5))
-    thermo = sim_thread.start(EnvironmentSimulator("env-9", "20231005", seed=9, temperature=22.0, humidity=55.0))
+    balance = sim_thread.start(
+        MtSicsSimulator(SimOptions("bal-9", "B912345678", seed=5), settle_time=0.1, stability_timeout=0.3)
+    )
+    thermo = sim_thread.start(
+        EnvironmentSimulator(SimOptions("env-9", "20231005", seed=9), temperature=22.0, humidity=55.0)
+    )
     proc = subprocess.Popen(
         [
             caltrace, "calibrate", "-p", "nawi-calibration-cg18", "-i", "B912345678", "-t", "demo",

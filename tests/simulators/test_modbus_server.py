@@ -130,15 +130,22 @@ def test_rtu_pacing_lower_bound(lab, parity, bits):
     server = serve(lab, settings=settings)
     try:
         request = rtu("01 03 00 30 00 04")  # 8 characters
-        reply, first, last = exchange(server.port, request, 13)  # 3 + 8 data + 2 CRC
-        assert reply == rtu("01 03 08 00 D7 01 F4 00 71 27 8F")
         char = bits / 19200
-        # the request arrives at line rate, then 3.5 characters of silence end the frame, then the reply's
-        # first character takes one character time; the remaining 12 follow at line rate
-        assert first >= (len(request) + 3.5 + 1) * char * 0.95
-        assert last >= (len(request) + 3.5 + len(reply)) * char * 0.95
-        # spread over the line; a late first-byte observation shrinks the gap, so only half the ideal is required
-        assert last - first >= (len(reply) - 1) * char * 0.5
+        gaps = []
+        for _ in range(3):  # the spread is observed by a client thread: a loaded machine can wake it late once
+            reply, first, last = exchange(server.port, request, 13)  # 3 + 8 data + 2 CRC
+            assert reply == rtu("01 03 08 00 D7 01 F4 00 71 27 8F")
+            # the request arrives at line rate, then 3.5 characters of silence end the frame, then the reply's
+            # first character takes one character time; the remaining 12 follow at line rate
+            assert first >= (len(request) + 3.5 + 1) * char * 0.95
+            assert last >= (len(request) + 3.5 + len(reply)) * char * 0.95
+            gaps.append(last - first)
+            # spread over the line; a late first-byte observation shrinks the gap, so only half the ideal is
+            # required, in at least one of three exchanges (a reply sent in one burst fails all three)
+            if gaps[-1] >= (len(reply) - 1) * char * 0.5:
+                break
+        else:
+            raise AssertionError(f"reply not spread over the line in any exchange: gaps {gaps} s")
     finally:
         lab.call(server.stop())
 
