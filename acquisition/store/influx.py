@@ -507,7 +507,12 @@ class InfluxReadingStore(ReadingStore):
         self._spool.put(chunks)
         self._spooled = True
         if not self._outage_logged:
-            log.warning("%s; readings are spooled in %s until it answers", reason, self._spool.path)
+            log.warning(  # the caller reports what waits in the spool (the CLI once, on stderr)
+                "%s; readings are spooled in %s until it answers",
+                reason,
+                self._spool.path,
+                extra={"reported_by_caller": True},
+            )
             self._outage_logged = True
         self._wake.set()
 

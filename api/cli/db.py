@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(no_args_is_help=True, help="Create and migrate the registry database.")
 
@@ -25,6 +28,42 @@ def upgrade_command(
         typer.echo(f"registry at {where} is already at revision {after}")
     else:
         typer.echo(f"registry at {where} migrated from {before or 'empty'} to revision {after}")
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Add the demo laboratory, staff, standards, customers and instruments to the registry (as `make run` does).
+
+    Safe to run again: what is there already is left alone, so a second run adds nothing.
+    """
+    from acquisition.procedures import procedure_ids
+    from lab import seed_demo_lab
+    from registry.db import open_registry, session_scope
+    from registry.settings import get_settings
+
+    engine = open_registry()
+    before = _row_count(engine)
+    with session_scope(engine, "demo") as s:
+        seed_demo_lab(s, get_settings().lab_today(), procedure_ids())
+    added = _row_count(engine) - before
+    where = engine.url.render_as_string(hide_password=True)
+    if added:
+        typer.echo(f"demo lab seeded in the registry at {where} ({added} records added)")
+    else:
+        typer.echo(f"demo lab already in the registry at {where}; nothing to add")
+
+
+def _row_count(engine: Engine) -> int:
+    """Rows in every table of the registry (the demo seed's count of what it added)."""
+    from sqlalchemy import func, select
+
+    from registry.models import Base
+
+    with engine.connect() as connection:
+        return sum(
+            int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in Base.metadata.sorted_tables
+        )
 
 
 @app.command("downgrade")
