@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from registry.errors import DatabaseError
+from registry.errors import BadSettingError
 
 #: default TCP port of the virtual lab's control interface; its instruments listen on the next ports (``lab_port``)
 DEFAULT_LAB_PORT = 4100
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         try:
             return datetime.now(ZoneInfo(self.timezone)).date()
         except ZoneInfoNotFoundError:
-            raise DatabaseError(
+            raise BadSettingError(
                 f"CALTRACE_TIMEZONE {self.timezone!r} is not a known time zone; use e.g. Asia/Ho_Chi_Minh"
             ) from None
 

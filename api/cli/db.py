@@ -84,10 +84,19 @@ def downgrade_command(
 
 @app.command("current")
 def current_command() -> None:
-    """Print the registry's URL (password hidden), its schema revision and the newest one."""
-    from registry.db import current_revision, head_revision, open_registry
+    """Print the registry's URL (password hidden), its schema revision and the newest one (a SQLite registry not
+    yet created is reported, not created)."""
+    from pathlib import Path
 
-    engine = open_registry(migrated=False)
-    current = current_revision(engine)
-    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    from sqlalchemy.engine import make_url
+
+    from registry.db import current_revision, head_revision, normalise_url, open_registry
+    from registry.settings import get_settings
+
+    url = make_url(normalise_url(get_settings().resolved_database_url))
+    typer.echo(f"database: {url.render_as_string(hide_password=True)}")
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        typer.echo(f"revision: none, no registry there yet (run `caltrace db upgrade`)  (newest: {head_revision()})")
+        return
+    current = current_revision(open_registry(migrated=False))
     typer.echo(f"revision: {current or 'empty (run `caltrace db upgrade`)'}  (newest: {head_revision()})")

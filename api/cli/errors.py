@@ -4,9 +4,9 @@ Exit codes of every ``caltrace`` command (the README's table):
 
 * 0 — done.
 * 1 — the command could not do its work: rows rejected, a record not found, an instrument, database or server
-  that does not answer, a broken audit chain.
-* 2 — bad usage or refused: a wrong option or value, a bad address or unknown model, a registry not yet
-  migrated, a refusal by the registry's records (not authorised, standard expired), a port already in use.
+  that does not answer, a registry not yet created or migrated (`caltrace db upgrade`), a broken audit chain.
+* 2 — bad usage or refused: a wrong option or value, a bad address or unknown model, a wrong setting,
+  a refusal by the registry's records (not authorised, standard expired), a port already in use.
 * 3 — a run paused (resume it later).
 * 130 — stopped by Ctrl-C; 143 — stopped by SIGTERM.
 """
@@ -19,7 +19,7 @@ import typer
 
 from api.cli.logs import configure_logging
 from drivers.errors import AddressError, DriverError, UnknownModelError
-from registry.errors import MigrationRefusedError, NotPermittedError, RegistryError, SchemaOutOfDateError
+from registry.errors import BadSettingError, MigrationRefusedError, NotPermittedError, RegistryError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # rejected rows, not found, no answer
@@ -29,7 +29,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 #: errors that mean "bad usage or refused" (exit 2); every other DriverError/RegistryError exits 1
-_USAGE_ERRORS = (AddressError, UnknownModelError, NotPermittedError, SchemaOutOfDateError, MigrationRefusedError)
+_USAGE_ERRORS = (AddressError, UnknownModelError, BadSettingError, NotPermittedError, MigrationRefusedError)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -18,7 +18,7 @@ from pathlib import Path
 #: the top-level packages whose warnings are shown on the terminal (every other logger goes to the file only)
 OWN_PACKAGES = ("api", "acquisition", "certificates", "drivers", "lab", "registry", "simulators", "uncertainty")
 #: libraries whose INFO/DEBUG chatter is not worth the file either (their warnings still go there)
-QUIET_LIBRARIES = ("sqlalchemy", "urllib3", "pymodbus", "influxdb_client", "asyncio")
+QUIET_LIBRARIES = ("sqlalchemy", "urllib3", "pymodbus", "influxdb_client", "asyncio", "alembic.runtime.plugins")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
