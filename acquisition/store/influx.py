@@ -484,7 +484,7 @@ class InfluxReadingStore(ReadingStore):
             if batch is None:
                 self._spooled = False
                 if self._outage_logged:
-                    log.warning("InfluxDB at %s is back; the spool is empty", self.url)
+                    log.info("InfluxDB at %s is back; the spool is empty", self.url)  # news for the log file
                     self._outage_logged = False
                 return
             try:

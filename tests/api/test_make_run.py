@@ -267,3 +267,26 @@ def test_control_without_a_running_lab_says_to_start_it(tmp_path: Path) -> None:
     for args in (("control", "bal-1", "place", "load_g=1"), ("read", "bal-1")):
         done = caltrace(env, *args)
         assert done.returncode == 2 and "caltrace simulate" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_seeding_again_on_later_days_adds_nothing_while_everything_is_in_force(tmp_path: Path) -> None:
+    """A `make run` next month adds nothing either: certificates (due 275 days after the seed) and officer cards
+    (3 years) are still in force, so nothing is renewed (the audit log gains no entry)."""
+    from datetime import date, timedelta
+
+    from acquisition.procedures import procedure_ids
+    from lab import seed_demo_lab
+    from registry.db import make_engine, session_scope, upgrade
+
+    database = tmp_path / "caltrace.db"
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    day = date(2026, 3, 2)
+    with session_scope(engine, "demo") as s:
+        seed_demo_lab(s, day, procedure_ids())
+    seeded = row_counts(database)
+    for later in (day + timedelta(days=1), day + timedelta(days=30), day + timedelta(days=200)):
+        with session_scope(engine, "demo") as s:
+            seed_demo_lab(s, later, procedure_ids())
+        assert row_counts(database) == seeded, later
+    engine.dispose()
