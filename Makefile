@@ -1,4 +1,5 @@
-# caltrace: `make run` starts the service on embedded defaults; `make test` runs the whole suite.
+# caltrace: `make run` seeds the demo lab into the data directory and starts the virtual lab on its fixed ports
+# (CALTRACE_LAB_PORT, default 4100); `make test` runs the whole suite.
 # Both set up everything first (Debian packages the tests need, .venv, locked dependencies).
 .PHONY: run test setup system lint bench lock clean
 VENV := .venv
@@ -7,6 +8,7 @@ STAMP := $(VENV)/.caltrace-installed
 
 run: setup
 	$(BIN)/caltrace db upgrade
+	$(BIN)/caltrace db seed-demo
 	$(BIN)/caltrace simulate --stream
 
 test: setup system

@@ -95,6 +95,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: ``extra`` of a log record whose message the caller also gets back and reports (the CLI keeps it off the
+#: terminal, so it is printed once; the log file has it)
+REPORTED_BY_CALLER = {"reported_by_caller": True}
 
 T = TypeVar("T")
 
@@ -166,8 +169,8 @@ def make_safe(instruments: Mapping[str, Instrument]) -> list[str]:
                 f"DANGER: the {role} ({type(instrument).__name__} {instrument.instrument_id}) could not be confirmed "
                 f"in {safe}, so its output may be live: switch it to {safe} by hand now. Cause: {reason}"
             )
-    for problem in problems:
-        log.error("%s", problem)
+    for problem in problems:  # the caller reports them too (the CLI in red): logged for the file, not the terminal
+        log.error("%s", problem, extra=REPORTED_BY_CALLER)
     return problems
 
 
@@ -362,7 +365,7 @@ class RunEngine:
         try:
             with self._checkpoint_lock, session_scope(self.registry, self.actor) as s:
                 rows.mark_paused(self._held(s, run_id), message)
-            log.warning("run %s paused: %s", run_id, message)
+            log.warning("run %s paused: %s", run_id, message, extra=REPORTED_BY_CALLER)
         except BaseException:  # a second interrupt, or the registry is away: the run stays 'running' (resumable)
             log.warning("run %s: could not record the pause (%s)", run_id, message, exc_info=True)
 
@@ -576,7 +579,7 @@ class RunEngine:
                 f". {exc}: the registry still shows the run as running, and --resume takes it over once this "
                 f"process has ended (from another computer after {STALE_S:.0f} s)"
             )
-            log.error("run %s stopped; its pause could not be recorded: %s", run_id, message)
+            log.error("run %s stopped; its pause could not be recorded: %s", run_id, message, extra=REPORTED_BY_CALLER)
         else:
             log.info("run %s paused: %s", run_id, message)  # the caller reports it (the CLI once, on stderr)
         return RunOutcome(

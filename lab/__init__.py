@@ -14,6 +14,11 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
     from lab.base import DemoScenario
     from simulators.runner import SimulatorThread
 
@@ -49,3 +54,15 @@ def simulator_thread() -> SimulatorThread:
     from simulators.runner import SimulatorThread  # noqa: PLC0415 - loaded only when a demo runs
 
     return SimulatorThread()
+
+
+def seed_demo_lab(s: Session, today: date, procedures: Sequence[str]) -> None:
+    """Add, if absent, everything the demos use: the demo laboratory, customers, technician and reviewer
+    (authorised for ``procedures``), and every scenario's instrument or lot under test and reference standards with
+    certificates in force on ``today`` — the lab ``make run`` leaves in the data directory. Idempotent: run again on
+    the same day, it adds nothing."""
+    from lab.base import seed_common  # noqa: PLC0415 - the registry and ORM load only when the lab is seeded
+
+    seed_common(s, today, procedures)
+    for procedure in SCENARIOS:
+        scenario(procedure).seed(s, today)

@@ -115,7 +115,8 @@ def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
             staff = Staff(username=username, full_name=full_name)
             s.add(staff)
         staff.officer_card = staff.officer_card or f"KĐV-DEMO-{username.upper()}"
-        staff.officer_card_expires = card_expires
+        if staff.officer_card_expires is None or staff.officer_card_expires < today:  # renewed only when lapsed
+            staff.officer_card_expires = card_expires
         have = {a.procedure_code for a in staff.authorisations}
         for code in procedures:
             if code not in have:

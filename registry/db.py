@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import audit
-from registry.errors import DatabaseError, RegistryBusyError, RegistryError, SchemaOutOfDateError
+from registry.errors import BadSettingError, DatabaseError, RegistryBusyError, RegistryError, SchemaOutOfDateError
 from registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,14 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(
+        raise BadSettingError(
             f"CALTRACE_DATABASE_URL {url!r} is not a database URL; "
             "use e.g. postgresql+psycopg://user:password@host:5432/caltrace or sqlite:///path/caltrace.db"
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseError(
+        raise BadSettingError(
             f"unsupported database {parsed.get_backend_name()!r}: caltrace supports SQLite and PostgreSQL"
         )
     return parsed.render_as_string(hide_password=False)

@@ -11,6 +11,11 @@ class DatabaseError(RegistryError):
     """The database cannot be reached or used (bad URL, server down, permissions)."""
 
 
+class BadSettingError(DatabaseError):
+    """A setting that cannot be used as written (CALTRACE_DATABASE_URL not a supported URL, an unknown
+    CALTRACE_TIMEZONE): the user must change it (the CLI exits 2)."""
+
+
 class RegistryBusyError(DatabaseError):
     """The registry stayed locked by another writer longer than the retries allowed; nothing was written."""
 

@@ -224,7 +224,9 @@ class VirtualLab:
         self.runner = None
 
     def __enter__(self) -> Self:
-        return self.start()
+        """Start the lab (on any free control port), unless it was started already (``VirtualLab(...).start(port)``
+        then ``with``: starting again would build a second set of simulators and leak the first)."""
+        return self if self.runner is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

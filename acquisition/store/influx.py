@@ -484,7 +484,7 @@ class InfluxReadingStore(ReadingStore):
             if batch is None:
                 self._spooled = False
                 if self._outage_logged:
-                    log.warning("InfluxDB at %s is back; the spool is empty", self.url)
+                    log.info("InfluxDB at %s is back; the spool is empty", self.url)  # news for the log file
                     self._outage_logged = False
                 return
             try:
@@ -507,7 +507,12 @@ class InfluxReadingStore(ReadingStore):
         self._spool.put(chunks)
         self._spooled = True
         if not self._outage_logged:
-            log.warning("%s; readings are spooled in %s until it answers", reason, self._spool.path)
+            log.warning(  # the caller reports what waits in the spool (the CLI once, on stderr)
+                "%s; readings are spooled in %s until it answers",
+                reason,
+                self._spool.path,
+                extra={"reported_by_caller": True},
+            )
             self._outage_logged = True
         self._wake.set()
 

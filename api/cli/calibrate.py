@@ -108,8 +108,15 @@ def _connection(text: str, role: str) -> tuple[str, str]:
 
 
 def _demo_data_dir() -> None:
-    """A fresh data directory for ``--demo`` when none is configured (announced on stderr)."""
-    if os.environ.get("CALTRACE_DATA_DIR") or os.environ.get("CALTRACE_DATABASE_URL"):
+    """The data directory of ``--demo``: the configured one (CALTRACE_DATA_DIR or CALTRACE_DATABASE_URL), else the
+    default one when it holds a registry (the lab ``make run`` leaves, so ``runs list`` shows the demo run), else a
+    fresh temporary one (announced on stderr)."""
+    from registry.settings import default_data_dir, get_settings
+
+    settings = get_settings()  # the environment and .env files
+    if settings.database_url or settings.data_dir != default_data_dir().resolve():
+        return
+    if (settings.data_dir / "caltrace.db").exists():
         return
     path = tempfile.mkdtemp(prefix="caltrace-demo-")
     os.environ["CALTRACE_DATA_DIR"] = path

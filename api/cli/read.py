@@ -6,6 +6,7 @@ import contextlib
 import json
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -30,9 +31,16 @@ def format_reading(r: Reading) -> str:
 
 def read_command(
     url: Annotated[
-        str, typer.Argument(help="Instrument address, e.g. socket://127.0.0.1:4001 or modbus+tcp://host:502?unit=1")
+        str,
+        typer.Argument(
+            help="Instrument address, e.g. socket://127.0.0.1:4001 or modbus+tcp://host:502?unit=1; or the id of an "
+            "instrument of the running virtual lab (bal-1, env-1...: its manifest gives address and model)."
+        ),
     ],
-    model: Annotated[str, typer.Option("--model", "-m", help="Driver model name (see `caltrace models`).")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Driver model name (see `caltrace models`); needed with an address."),
+    ] = None,
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of polls.")] = 1,
     interval: Annotated[float, typer.Option(min=0.0, help="Seconds between polls.")] = 0.5,
     instrument_id: Annotated[str, typer.Option("--id", help="Id to label readings with (default: the URL).")] = "",
@@ -43,8 +51,18 @@ def read_command(
     ] = False,
     run_id: Annotated[str | None, typer.Option("--run", help="Tag kept readings with this run id.")] = None,
     step: Annotated[str | None, typer.Option("--step", help="Tag kept readings with this step.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="Virtual lab manifest to look an instrument id up in (default: lab.json in the data directory)."
+        ),
+    ] = None,
 ) -> None:
     """Print COUNT polls of readings from the instrument at URL (and with --store, keep them)."""
+    if ":" not in url:  # no scheme: an instrument of the virtual lab, by its id
+        url, model, instrument_id = _from_manifest(url, model, instrument_id, manifest)
+    if model is None:
+        raise fail("give --model MODEL with an address (`caltrace models` lists them)", 2)
     try:
         inst = open_instrument(url, model, instrument_id)
     except (AddressError, LookupError) as exc:
@@ -83,6 +101,28 @@ def read_command(
             )
     if errors:
         raise typer.Exit(1)
+
+
+def _from_manifest(wanted: str, model: str | None, label: str, manifest: Path | None) -> tuple[str, str, str]:
+    """(URL, model, label) of the virtual lab's instrument ``wanted`` (its id or serial number), from the manifest
+    the running ``caltrace simulate`` wrote; ``model`` and ``label`` given on the command line win."""
+    from api.cli.simulate import load_manifest
+
+    try:
+        path, doc = load_manifest(manifest)
+    except ValueError as exc:
+        raise fail(
+            f"{wanted!r} is not an address (e.g. socket://10.0.0.5:4001); as a virtual lab id: {exc}", 2
+        ) from None
+    for entry in doc["instruments"]:
+        if wanted in (entry.get("id"), entry.get("serial_number")):
+            return str(entry["url"]), model or str(entry["model"]), label or str(entry["id"])
+    known = ", ".join(str(e.get("id")) for e in doc["instruments"])
+    raise fail(
+        f"{wanted!r} is neither an address (e.g. socket://10.0.0.5:4001) nor an instrument of the virtual lab in "
+        f"{path} ({known})",
+        2,
+    )
 
 
 def _open_store() -> ReadingStore:

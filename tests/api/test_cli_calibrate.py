@@ -84,16 +84,6 @@ def test_demo_prints_the_result_table_and_budget(env: dict[str, str]) -> None:
     assert "Đặt 100 g ở giữa đĩa cân" in done.stderr  # the operator actions, Vietnamese first
 
 
-def test_a_demo_without_a_data_directory_gets_a_fresh_one(tmp_path: Path) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
-    environ["TMPDIR"] = str(tmp_path)
-    done = caltrace(environ, "calibrate", "--demo", "-p", CG18, "--json")
-    assert done.returncode == 0, done.stderr
-    assert "demo: fresh data directory" in done.stderr
-    made = list(tmp_path.glob("caltrace-demo-*"))
-    assert len(made) == 1 and (made[0] / "caltrace.db").exists() and (made[0] / "readings.db").exists()
-
-
 def test_an_unknown_technician_and_an_unknown_procedure_are_refused(env: dict[str, str]) -> None:
     done = caltrace(env, "calibrate", "--demo", "-p", CG18, "--technician", "nobody")
     assert done.returncode == 2

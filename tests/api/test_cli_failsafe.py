@@ -168,6 +168,8 @@ def test_a_signal_mid_point_pauses_the_run_with_the_calibrator_in_standby(
     stderr = "".join(session.log)
     assert f"stopped by {how}" in stderr and f"--resume {session.run_id()}" in stderr
     assert "Traceback" not in stderr and "DANGER" not in stderr
+    # said once: the CLI's line; the engine's own record of the pause goes to the log file, not the terminal
+    assert stderr.count(f"stopped by {how}") == 1 and f"run {session.run_id()} paused" not in stderr
     state, message = session.run_row()
     assert state is RunState.PAUSED and "100 V" in message  # the step under way is named
     assert ("interrupted (Ctrl-C)" if how == "Ctrl-C" else "SIGTERM received") in message
@@ -226,6 +228,8 @@ def test_a_calibrator_left_unconfirmed_is_reported_in_red_on_stderr(start: Calla
     assert returncode == (143 if stop == "SIGTERM" else 3), "".join(session.log)
     danger = [line for line in session.log if "DANGER" in line]
     assert danger, "".join(session.log)
+    # the warning is printed once, in red by the CLI (not again by the engine's log record: that is in the file)
+    assert len([line for line in session.log if line.startswith(("DANGER", "error: DANGER"))]) == 1, danger
     assert "calibrator" in danger[0] and "standby" in danger[0] and "by hand" in danger[0]
     state, message = session.run_row()
     assert state is RunState.PAUSED and message.startswith("DANGER")

@@ -18,12 +18,23 @@ def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run([CALTRACE, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def own_data_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every command of this module on a data directory of its own (never the checkout's ``var``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALTRACE_DATA_DIR", str(tmp_path_factory.mktemp("var")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """`caltrace simulate --manifest` in its own process, with the default lab."""
+    """`caltrace simulate --manifest` in its own process, with the default lab on any free ports."""
     manifest = tmp_path_factory.mktemp("lab") / "lab.json"
     proc = subprocess.Popen(
-        [CALTRACE, "simulate", "--manifest", str(manifest)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [CALTRACE, "simulate", "--manifest", str(manifest), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while not manifest.exists():
@@ -130,13 +141,13 @@ def test_read_from_a_vanished_instrument_is_a_clear_error(tmp_path: Path) -> Non
 def test_simulate_rejects_a_bad_configuration(tmp_path: Path) -> None:
     config = tmp_path / "lab.json"
     config.write_text(json.dumps({"instruments": [{"id": "x", "kind": "teapot", "serial_number": "1"}]}))
-    result = run("simulate", "--config", str(config))
+    result = run("simulate", "--config", str(config), "--port", "0")
     assert result.returncode == 2
     assert "unknown kind 'teapot'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_simulate_stream_prints_live_readings() -> None:
-    result = run("simulate", "--stream", "--interval", "0.2", "--duration", "2", timeout=60)
+    result = run("simulate", "--stream", "--interval", "0.2", "--duration", "2", "--port", "0", timeout=60)
     assert result.returncode == 0, result.stderr
     lines = [ln for ln in result.stdout.splitlines() if "[stable]" in ln or "[dynamic]" in ln]
     assert any("bal-1" in ln for ln in lines) and any("env-1" in ln for ln in lines)

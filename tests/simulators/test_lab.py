@@ -56,3 +56,13 @@ def test_manifest_and_control_port(tmp_path: Path) -> None:
             f.write(b"{not json\n")
             f.flush()
             assert json.loads(f.readline())["ok"] is False
+
+
+def test_a_started_lab_used_as_a_context_manager_is_not_started_twice() -> None:
+    specs = [InstrumentSpec("b1", "mt-sics", "S1", seed=1)]
+    lab = VirtualLab(specs).start()
+    runner, sim, control = lab.runner, lab.instrument("b1"), lab.control_port
+    with lab as same:
+        assert same is lab and lab.runner is runner and lab.instrument("b1") is sim
+        assert lab.control_port == control
+    assert lab.runner is None  # stopped when the block ends
