@@ -204,6 +204,7 @@ def up2(x: float) -> str:
     return f"{digits * 10**exponent:.{max(0, -exponent)}f}"
 
 
+@pytest.mark.timeout(300)  # eleven commands, each starting Python
 def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     done = caltrace(env, "calibrate", "--demo", "-p", CG18, "--json")
     run_id = json.loads(done.stdout)["run_id"]
@@ -227,23 +228,17 @@ def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     local = (reviewed_at + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M:%S")
     assert f"người xem xét    demo-reviewer\nxem xét lúc      {local} +07:00\n" in table.stdout
     assert "trạng thái       đã xem xét" in table.stdout
-    # result 4 (error of indication at 100 g): U rounded up to two significant digits, with its unit, k = 2.00
+    # result 4 (error of indication at 100 g): U rounded up to two significant digits, with its unit; k
     r4 = after["results"][3]
     assert r4["quantity"] == "error of indication" and r4["point"] == 100.0
     U_text = up2(r4["U"]).replace(".", ",")
     U_text = U_text[:5] + "\u202f" + U_text[5:] if len(U_text) > 6 else U_text  # "0,000 27": groups of three
     line = next(x for x in table.stdout.splitlines() if x.startswith("│  4 "))
-    assert "sai số chỉ thị" in line and f"{U_text} g" in line and "2,00" in line and "không đánh giá" in line
+    k_text = f"{math.floor(r4['k'] * 100 + 0.5) / 100:.2f}".replace(".", ",")  # two decimals, half up: 2,00 or 2,01
+    assert "sai số chỉ thị" in line and f"{U_text} g" in line and k_text in line and "không đánh giá" in line
     english = caltrace(env, "runs", "show", run_id, "--lang", "en")
     assert f"reviewer         demo-reviewer\nreviewed         {local} +07:00\n" in english.stdout
     assert "error of indication" in english.stdout and "not assessed" in english.stdout
-    bad = caltrace(env, "runs", "show", run_id, "--lang", "fr")
-    assert bad.returncode == 2 and "--lang must be vi or en" in bad.stderr
-    # CSV opens in Excel as UTF-8: it starts with the byte-order mark
-    csv_bytes = subprocess.run(
-        [CALTRACE, "runs", "list", "-f", "csv"], env=env, capture_output=True, timeout=60, check=True
-    ).stdout
-    assert csv_bytes.startswith(b"\xef\xbb\xbfrun_id,procedure,")
 
 
 def _operator(proc: subprocess.Popen[str], place: Callable[[float], None], log: list[str]) -> None:
@@ -514,3 +509,10 @@ def test_runs_show_prints_each_budget_table_readable_at_120_columns(env: dict[st
         assert f"U     = k·u_c = {up2(b['U'])} %" in part
     vietnamese = caltrace(env, "runs", "show", doc["run_id"]).stdout
     assert "ngân sách độ không đảm bảo đo #1" in vietnamese and "xác suất phủ 95 %" in vietnamese
+    bad = caltrace(env, "runs", "show", doc["run_id"], "--lang", "fr")
+    assert bad.returncode == 2 and "--lang must be vi or en" in bad.stderr
+    # CSV opens in Excel as UTF-8: it starts with the byte-order mark
+    csv_bytes = subprocess.run(
+        [CALTRACE, "runs", "list", "-f", "csv"], env=env, capture_output=True, timeout=60, check=True
+    ).stdout
+    assert csv_bytes.startswith(b"\xef\xbb\xbfrun_id,procedure,")
