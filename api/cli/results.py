@@ -171,7 +171,9 @@ def result_row(result: Mapping[str, Any], language: Language, seq: int | None = 
     return {
         "seq": "" if number is None else str(number),
         "quantity": quantity_words(str(result.get("quantity") or ""), language),
-        "point": "" if point is None else _plain(float(point), str(result.get("point_unit") or ""), language, 6),
+        "point": (
+            "" if point is None else _plain(float(point), str(result.get("point_unit") or ""), language, POINT_DIGITS)
+        ),
         "value": value,
         "U": U,
         "k": k,
@@ -219,7 +221,8 @@ def lab_time(value: datetime | str | None, timezone: str) -> str:
 
 
 def summary_lines(summary: Mapping[str, Any], language: Language, timezone: str) -> list[str]:
-    """The run summary as ``label  value`` lines in ``language``, times in the lab's time zone."""
+    """The run summary as ``label  value`` lines in ``language``, times in the lab's time zone; empty fields are
+    left out, a run nobody reviewed yet says so."""
     from acquisition.wording import conformity_words
 
     index = 1 if language == "vi" else 2
@@ -229,6 +232,10 @@ def summary_lines(summary: Mapping[str, Any], language: Language, timezone: str)
         if key not in summary:
             continue
         value = summary[key]
+        if key == "reviewer" and not value:
+            value = "chưa xem xét" if language == "vi" else "not reviewed"
+        if value is None or value in ("", {}):  # nothing to say (no lot, no message, not finished)
+            continue
         if key in ("created_at", "finished_at", "reviewed_at"):
             text = lab_time(value, timezone)
         elif key == "overall" and value:

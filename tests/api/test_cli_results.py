@@ -155,6 +155,11 @@ def test_the_summary_names_the_reviewer_and_review_time_in_words() -> None:
     assert "chuẩn sử dụng    weights: W-E2" in vi
     en = summary_lines(summary, "en", "Asia/Ho_Chi_Minh")
     assert "reviewer         lan" in en and "reviewed         2026-12-04 00:30:00 +07:00" in en
+    waiting = summary_lines(
+        {**summary, "state": "completed", "reviewer": None, "reviewed_at": None, "lot": ""}, "vi", "UTC"
+    )
+    assert "người xem xét    chưa xem xét" in waiting and "trạng thái       hoàn thành" in waiting
+    assert not any(line.startswith(("xem xét lúc", "lô hàng")) for line in waiting)  # nothing to say: left out
 
 
 def budget() -> dict[str, Any]:
