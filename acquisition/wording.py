@@ -18,7 +18,12 @@ Sources
   failure and noFail as a pass (``acquisition.engine._overall``). The words below say literally "not stated as
   pass" / "not stated as fail": **meaning unverified**.
 * Minimum-type limits (OIML R76-1:2006 discrimination, a minimum capacity) are labelled "tối thiểu" / "minimum",
-  maximum-type ones (a maximum permissible error) "tối đa" / "maximum".
+  maximum-type ones (a maximum permissible error) "tối đa" / "maximum". Which results are judged against a minimum
+  is declared per result quantity in :data:`MINIMUM_LIMITS` (the methods carry the limit in ``mpe`` either way).
+* Result quantity names (:data:`QUANTITY_WORDS`): the methods name their results with English identifiers (stored in
+  the registry and used by the code, so they are not changed); the words shown are below. The Vietnamese terms are
+  those in everyday use in Vietnamese verification and calibration (sai số chỉ thị, độ lặp lại, độ lệch tâm, lượng
+  tịnh, khối lượng quy ước); they were not checked against the text of an ĐLVN/TCVN document: **unverified**.
 """
 
 from __future__ import annotations
@@ -28,10 +33,16 @@ from typing import Literal
 __all__ = [
     "CONFORMITY_WORDS",
     "EXPLANATIONS",
+    "FUNCTION_WORDS",
     "LIMIT_WORDS",
+    "MINIMUM_LIMITS",
+    "QUANTITY_WORDS",
     "conformity_explanation",
     "conformity_words",
+    "has_quantity_words",
+    "limit_kind",
     "limit_words",
+    "quantity_words",
 ]
 
 Language = Literal["vi", "en"]
@@ -101,3 +112,80 @@ def limit_words(kind: str, language: Language = "vi") -> str:
         return LIMIT_WORDS[kind][language]
     except KeyError:
         raise ValueError(f"unknown limit kind {kind!r}; expected 'minimum' or 'maximum'") from None
+
+
+#: result quantity (the methods' English identifier) -> {language: words}. Vietnamese wording **unverified** against
+#: an ĐLVN/TCVN text (see the module docstring).
+QUANTITY_WORDS: dict[str, dict[str, str]] = {
+    # non-automatic weighing instruments: EURAMET cg-18 v4.0, OIML R76-1:2006 (acquisition.methods.nawi)
+    "error of indication": {"vi": "sai số chỉ thị", "en": "error of indication"},
+    "error of indication (decreasing load)": {
+        "vi": "sai số chỉ thị (giảm tải)",
+        "en": "error of indication (decreasing load)",
+    },
+    "repeatability standard deviation": {"vi": "độ lệch chuẩn lặp lại", "en": "repeatability standard deviation"},
+    "repeatability (max − min)": {"vi": "độ lặp lại (max − min)", "en": "repeatability (max − min)"},
+    "eccentricity |ΔI_ecc|max": {"vi": "độ lệch tâm |ΔI_ecc|max", "en": "eccentricity |ΔI_ecc|max"},
+    "eccentricity error": {"vi": "sai số lệch tâm", "en": "eccentricity error"},
+    "discrimination: change of indication for 1.4 d": {
+        "vi": "độ phân biệt: thay đổi số chỉ khi thêm 1,4 d",
+        "en": "discrimination: change of indication for 1.4 d",
+    },
+    "uncertainty in use U0": {"vi": "độ không đảm bảo đo khi sử dụng U0", "en": "uncertainty in use U0"},
+    "uncertainty in use slope alpha": {
+        "vi": "độ không đảm bảo đo khi sử dụng, hệ số α",
+        "en": "uncertainty in use, slope α",
+    },
+    # weights: OIML R111-1:2004 (acquisition.methods.weights)
+    "conventional mass deviation (m_c - m_0)": {
+        "vi": "độ lệch khối lượng quy ước (m_c − m_0)",
+        "en": "conventional mass deviation (m_c − m_0)",
+    },
+    # water and flow meters: OIML R49-1:2013, ISO 4185 (acquisition.methods.flow)
+    "relative error of indication": {"vi": "sai số tương đối của số chỉ", "en": "relative error of indication"},
+    # prepackages: OIML R87:2016 (acquisition.methods.prepackages, acquisition.procedures.prepackage_r87)
+    "net quantity": {"vi": "lượng tịnh", "en": "net quantity"},
+    "mean net quantity": {"vi": "lượng tịnh trung bình", "en": "mean net quantity"},
+    "T1-defective prepackages": {"vi": "số gói thiếu quá T1", "en": "T1-defective prepackages"},
+    "T2-defective prepackages": {"vi": "số gói thiếu quá T2", "en": "T2-defective prepackages"},
+    "lot decision": {"vi": "kết luận lô", "en": "lot decision"},
+}
+
+#: DMM function codes (acquisition.methods.electrical.FUNCTIONS) in words, for "error of indication (DCV)" …
+FUNCTION_WORDS: dict[str, dict[str, str]] = {
+    "DCV": {"vi": "điện áp một chiều", "en": "DC voltage"},
+    "ACV": {"vi": "điện áp xoay chiều", "en": "AC voltage"},
+    "DCI": {"vi": "dòng điện một chiều", "en": "DC current"},
+    "ACI": {"vi": "dòng điện xoay chiều", "en": "AC current"},
+    "OHM": {"vi": "điện trở", "en": "resistance"},
+}
+
+#: result quantities judged against a minimum: the value must be at least the limit stated in ``mpe``. OIML
+#: R76-1:2006 3.8.2.2 / A.4.8: adding 1.4 d must change the indication by (at least) d — ``mpe`` holds d
+#: (acquisition.methods.nawi.discrimination_test, discrimination_changeover_test). Every other limit is a maximum.
+MINIMUM_LIMITS: frozenset[str] = frozenset({"discrimination: change of indication for 1.4 d"})
+
+
+def quantity_words(quantity: str, language: Language = "vi") -> str:
+    """The words for a result quantity (``"error of indication"`` -> ``"sai số chỉ thị"``); a DMM function in
+    brackets is spelt out (``"error of indication (DCV)"`` -> ``"sai số chỉ thị (điện áp một chiều)"``). A quantity
+    with no entry is returned as it is (a new method's name is shown rather than hidden; the test of the procedures'
+    texts fails until it has words)."""
+    _check_language(language)
+    entry = QUANTITY_WORDS.get(quantity)
+    if entry is not None:
+        return entry[language]
+    head, sep, tail = quantity.partition(" (")
+    if sep and tail.endswith(")") and head in QUANTITY_WORDS and tail[:-1] in FUNCTION_WORDS:
+        return f"{QUANTITY_WORDS[head][language]} ({FUNCTION_WORDS[tail[:-1]][language]})"
+    return quantity
+
+
+def has_quantity_words(quantity: str) -> bool:
+    """True when :func:`quantity_words` knows ``quantity`` (directly or as a quantity with a DMM function)."""
+    return quantity_words(quantity, "vi") != quantity
+
+
+def limit_kind(quantity: str) -> str:
+    """``"minimum"`` for a result judged against a minimum (:data:`MINIMUM_LIMITS`), else ``"maximum"``."""
+    return "minimum" if quantity in MINIMUM_LIMITS else "maximum"

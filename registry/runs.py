@@ -6,6 +6,7 @@ the run engine turns them into a refused run.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import NotFoundError, NotPermittedError
 from registry.models import (
+    AuditEntry,
     Authorisation,
     MeasuringInstrument,
     PrepackageLot,
@@ -213,3 +215,30 @@ def result_json(r: Result) -> dict[str, Any]:
         "evidence": dict(r.evidence or {}),
         "note": r.note,
     }
+
+
+def review_of(s: Session, run_id: str) -> dict[str, Any]:
+    """Who reviewed run ``run_id`` and when: ``{"reviewer": username or None, "reviewed_at": UTC datetime or
+    None}``.
+
+    The run row keeps the reviewer; the time is that of the audit-log entry that set it (the update of the run
+    whose payload changes ``reviewer_id``), so it cannot be edited afterwards. NotFoundError for an unknown run.
+    """
+    run = s.get(Run, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r} in the registry: `caltrace runs list` shows the runs")
+    if run.reviewer_id is None:
+        return {"reviewer": None, "reviewed_at": None}
+    entries = s.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity == "run", AuditEntry.entity_id == run_id, AuditEntry.action == "update")
+        .order_by(AuditEntry.seq.desc())
+    )
+    at = None
+    for entry in entries:
+        change = json.loads(entry.payload).get("reviewer_id")
+        if isinstance(change, list) and len(change) == 2 and change[1] == run.reviewer_id:
+            at = entry.at
+            break
+    reviewer = run.reviewer.username if run.reviewer is not None else str(run.reviewer_id)
+    return {"reviewer": reviewer, "reviewed_at": at}

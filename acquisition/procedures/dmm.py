@@ -81,6 +81,13 @@ SETUP: dict[str, tuple[str, str, str, str]] = {
     "OHM": ("resistance_4w", "OHM", "ohm", "resistance-4w"),
 }
 
+#: connection -> (Vietnamese, English) name, for the step title
+CONNECTION_NAMES: dict[str, tuple[str, str]] = {
+    "voltage": ("điện áp", "voltage"),
+    "current": ("dòng điện", "current"),
+    "resistance-4w": ("điện trở 4 dây", "4-wire resistance"),
+}
+
 #: connection -> (Vietnamese, English) instruction; the calibrator is in standby while the operator connects
 CONNECTIONS: dict[str, tuple[str, str]] = {
     "voltage": (
@@ -408,11 +415,12 @@ class DmmCalibration(Procedure):
             if pt.connection != connected:
                 connected = pt.connection
                 vi, en = CONNECTIONS[connected]
+                name_vi, name_en = CONNECTION_NAMES[connected]
                 steps.append(
                     Step(
                         f"connect-{connected}",
                         "calibrator",
-                        f"Đấu nối: {connected} / connection: {connected}",
+                        f"Đấu nối {name_vi} / connection: {name_en}",
                         OperatorAction("connect", vi, en, {"connection": connected}),
                         keep=0,
                         commands=(standby,),

@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.cli.errors import fail
-from api.cli.tables import budget_console, budget_table, number
+from api.cli.tables import budget_console, budget_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from acquisition.channel import OperatorAction
     from acquisition.engine import RunOutcome
-    from acquisition.methods.base import PointResult
     from acquisition.session import VirtualLab
     from lab.base import DemoScenario
 
@@ -152,7 +151,9 @@ def calibrate_command(
         bool, typer.Option("--demo", help="Use the in-process virtual lab and demo data; answer prompts itself.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON document.")] = False,
-    language: Annotated[str, typer.Option("--lang", help="Language of the operator prompts: vi or en.")] = "vi",
+    language: Annotated[
+        str, typer.Option("--lang", help="Language of the operator prompts and the results: vi or en.")
+    ] = "vi",
 ) -> None:
     """Run a calibration or verification procedure (or resume one) and print its results and budgets."""
     if not procedure_id and not resume:
@@ -216,7 +217,7 @@ def calibrate_command(
                 typer.echo(f"{where} stopped by {how}{resume_hint}", err=True)
                 raise typer.Exit(EXIT_INTERRUPTED if how == "Ctrl-C" else EXIT_TERMINATED) from None
     _say_unsafe(outcome.unsafe)
-    _report(outcome, as_json)
+    _report(outcome, as_json, language)
     if outcome.state == "paused":
         typer.echo(
             f"run {outcome.run_id} paused: {outcome.message}\n"
@@ -291,44 +292,27 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
     return demo
 
 
-def _report(outcome: RunOutcome, as_json: bool) -> None:
+def _report(outcome: RunOutcome, as_json: bool, language: str = "vi") -> None:
+    """The outcome: ``--json`` with every digit, else the results table and each budget in ``language``, values and
+    U rounded for reading with their units, k to two decimals, conformity in words (:mod:`api.cli.results`,
+    docs/presentation.md)."""
     if as_json:
         typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
         return
-    from rich.table import Table
+    from api.cli.results import budget_title, check_language, results_table
 
+    lang = check_language(language)
     console = budget_console()
     for warning in outcome.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]{'cảnh báo' if lang == 'vi' else 'warning'}:[/] {warning}")
     if outcome.results:
-        table = Table(title=f"{outcome.procedure} — run {outcome.run_id}")
-        for heading in ("#", "quantity", "point", "value", "unit", "U", "k", "MPE", "conformity"):
-            table.add_column(heading, justify="right" if heading not in ("quantity", "unit", "conformity") else "left")
-        for n, r in enumerate(outcome.results, 1):
-            point = f"{number(r.point)} {r.point_unit}".strip() if r.point is not None else ""
-            table.add_row(
-                str(n),
-                r.quantity,
-                point,
-                number(r.value),
-                r.unit,
-                number(r.U, 3),
-                number(r.k, 3),
-                number(r.mpe, 3),
-                r.conformity,
-            )
-        console.print(table)
-        for n, r in enumerate(outcome.results, 1):
-            _budget(console, n, r)
+        rows = [{**r.as_dict(), "seq": n} for n, r in enumerate(outcome.results, 1)]
+        console.print(results_table(f"{outcome.procedure} — run {outcome.run_id}", rows, lang))
+        for row in rows:
+            budget_table(console, budget_title(row, row["seq"], lang), row["budget"], lang)
     stored = "unknown (the reading store's server cannot be reached)" if outcome.readings is None else outcome.readings
     waiting = f"; {outcome.spooled} waiting in the spool, safe on disk" if outcome.spooled else ""
     console.print(f"state: {outcome.state}; readings stored: {stored}{waiting}")
-
-
-def _budget(console: Any, seq: int, result: PointResult) -> None:
-    """The uncertainty budget of one result, when the method recorded one (the table ``runs show`` prints too)."""
-    point = f" {number(result.point)} {result.point_unit}" if result.point is not None else ""
-    budget_table(console, f"budget #{seq}: {result.quantity}{point}".rstrip(), result.budget)
 
 
 def procedures_command(as_json: Annotated[bool, typer.Option("--json", help="JSON list.")] = False) -> None:

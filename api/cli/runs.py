@@ -3,12 +3,13 @@ operator actions of running runs, cancel a running run."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from api.cli.errors import fail
-from api.cli.tables import Format, budget_console, budget_table, emit, number
+from api.cli.tables import Format, budget_console, budget_table, emit
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,9 +34,11 @@ def list_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
 ) -> None:
     """The latest runs, newest first."""
+    from api.cli.results import lab_time
     from registry.db import open_registry, read_session
     from registry.models import RunState
     from registry.runs import list_runs
+    from registry.settings import get_settings
 
     try:
         wanted = RunState(state) if state else None
@@ -43,6 +46,12 @@ def list_command(
         raise fail(f"--state must be one of {', '.join(s.value for s in RunState)}", 2) from None
     with read_session(open_registry()) as s:
         rows = list_runs(s, wanted, limit)
+    if fmt is not Format.JSON:  # the table and CSV show the lab's local time; JSON keeps UTC
+        timezone = get_settings().timezone
+        try:
+            rows = [{**row, "created_at": lab_time(row["created_at"], timezone)} for row in rows]
+        except ValueError as exc:
+            raise fail(str(exc), 2) from None
     emit(rows, COLUMNS, fmt, title="runs")
 
 
@@ -55,35 +64,52 @@ RESULT_COLUMNS = [
 def show_command(
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
+    language: Annotated[str, typer.Option("--lang", help="Language of the table: vi (default) or en.")] = "vi",
 ) -> None:
-    """One run: procedure, instrument or prepackage lot, standards, state, its results and their budgets.
+    """One run: procedure, instrument or prepackage lot, standards, state, reviewer, its results and their budgets.
 
-    ``--format json`` gives every result with its rule, reference, note, full uncertainty budget (rows with
-    input, source, value, unit, u, distribution, sensitivity, contribution, dof, note; then u, dof, k,
-    coverage_probability, U; null when the result states no uncertainty) and evidence (the raw data behind it)
-    — the shape of ``calibrate --json``; the table form prints each result's budget
-    table after the results; CSV lists the results only.
+    The table (Vietnamese by default, ``--lang en``) shows each value and U rounded for reading (U up to two
+    significant digits, the value to U's last digit: GUM 7.2.6, ILAC P14; docs/presentation.md) with its unit, k
+    to two decimals, the MPE or limit with its unit (a minimum-type limit, e.g. OIML R76 discrimination, labelled
+    as a minimum), conformity in words, times in the lab's time zone (CALTRACE_TIMEZONE), then each result's
+    budget with units. ``--format json`` keeps full precision: every result with its rule, reference, note, full
+    uncertainty budget (rows with input, source, value, unit, u, distribution, sensitivity, contribution, dof,
+    note; then u, dof, k, coverage_probability, U; null when the result states no uncertainty) and evidence (the
+    raw data behind it) — the shape of ``calibrate --json`` — plus ``reviewer`` and ``reviewed_at`` (UTC); CSV
+    lists the results only, unrounded.
     """
+    from api.cli.results import budget_title, check_language, results_table, summary_lines
     from registry.db import open_registry, read_session
-    from registry.runs import describe_run, result_json, run_results
+    from registry.runs import describe_run, result_json, review_of, run_results
+    from registry.settings import get_settings
 
-    with read_session(open_registry()) as s:
-        summary = describe_run(s, run_id)
+    try:
+        lang = check_language(language)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    with read_session(open_registry()) as s:  # an unknown run: NotFoundError, one line and exit 1 (run_app)
+        summary = {**describe_run(s, run_id), **review_of(s, run_id)}
         results = [result_json(r) for r in run_results(s, run_id)]
     if fmt is Format.JSON:
         import json
 
         typer.echo(json.dumps({**summary, "results": results}, ensure_ascii=False, default=str))
         return
-    if fmt is Format.TABLE:
-        for key, value in summary.items():
-            typer.echo(f"{key:16} {value}")
-    emit(results, RESULT_COLUMNS, fmt, title="results")
-    if fmt is Format.TABLE:
+    if fmt is Format.CSV:
+        emit(results, RESULT_COLUMNS, fmt, title="results")
+        return
+    from rich.console import Console
+
+    try:
+        for line in summary_lines(summary, lang, get_settings().timezone):
+            typer.echo(line)
+        console = Console(width=200 if not sys.stdout.isatty() else None)
+        console.print(results_table("kết quả" if lang == "vi" else "results", results, lang))
         console = budget_console()
         for r in results:
-            point = f" {number(r['point'])} {r['point_unit']}" if r["point"] is not None else ""
-            budget_table(console, f"budget #{r['seq']}: {r['quantity']}{point}".rstrip(), r["budget"])
+            budget_table(console, budget_title(r, r["seq"], lang), r["budget"], lang)
+    except ValueError as exc:  # a stored number that cannot be shown (e.g. a zero U in a budget)
+        raise fail(f"run {run_id}: {exc}", 2) from None
 
 
 @app.command("review")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import sys
@@ -52,16 +53,36 @@ def _cell(value: Any) -> str:
     return _text(value)
 
 
+#: UTF-8 byte-order mark: Excel opens a CSV file as UTF-8 only when it starts with these bytes (without them it
+#: assumes the Windows code page and Vietnamese letters come out garbled)
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def write_csv_text(text: str) -> None:
+    """Write CSV ``text`` to standard output as UTF-8 bytes preceded by the BOM, whatever the terminal's encoding
+    (the text goes to the byte stream when there is one)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (some test runners): the BOM as a character
+        sys.stdout.write("\ufeff" + text)
+        return
+    sys.stdout.flush()
+    buffer.write(UTF8_BOM + text.encode("utf-8"))
+    buffer.flush()
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], fmt: Format, title: str = "") -> None:
     """Print ``rows`` (dicts) with ``columns`` = [(key, heading)]; CSV and JSON use the keys as names.
 
     CSV is safe to open in a spreadsheet: text cells that start like a formula are prefixed with ``'`` (see
-    :func:`_cell`)."""
+    :func:`_cell`), and it is written as UTF-8 with a byte-order mark (:func:`write_csv_text`), so that Excel
+    reads Vietnamese text correctly."""
     if fmt is Format.CSV:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
         writer.writerow([spreadsheet_safe(key) for key, _ in columns])
         for row in rows:
             writer.writerow([_cell(row.get(key)) for key, _ in columns])
+        write_csv_text(text.getvalue())
     elif fmt is Format.JSON:
         print(json.dumps([{k: _json(row.get(k)) for k, _ in columns} for row in rows], ensure_ascii=False, indent=1))
     else:
@@ -85,51 +106,62 @@ def number(x: Any, digits: int = 6) -> str:
     return f"{x + 0.0:.{digits}g}"
 
 
-def _dof(x: Any) -> str:
-    """Degrees of freedom: None is infinitely many (JSON has no infinity)."""
-    return "∞" if x is None else number(x, 4)
-
-
-#: (key, heading, right-aligned, significant digits or None for text) of a budget table's columns
-BUDGET_COLUMNS: tuple[tuple[str, str, bool, int | None], ...] = (
-    ("input", "input", False, None),
-    ("source", "source", False, None),
-    ("value", "value", True, 6),
-    ("unit", "unit", False, None),
-    ("u", "u", True, 4),
-    ("distribution", "distribution", False, None),
-    ("sensitivity", "sensitivity", True, 4),
-    ("contribution", "contribution", True, 4),
-    ("dof", "dof", True, None),
-    ("note", "note", False, None),
+#: (key, Vietnamese heading, English heading, right-aligned) of a budget table's columns; the numbers carry their
+#: units (:func:`uncertainty.presentation.present_budget`), so there is no unit column
+BUDGET_COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
+    ("input", "đại lượng vào", "input", False),
+    ("source", "nguồn", "source", False),
+    ("value", "giá trị", "value", True),
+    ("u", "u", "u", True),
+    ("distribution", "phân bố", "distribution", False),
+    ("sensitivity", "hệ số nhạy", "sensitivity", True),
+    ("contribution", "đóng góp", "contribution", True),
+    ("dof", "bậc tự do", "dof", True),
+    ("note", "ghi chú", "note", False),
 )
 
+#: the words around a budget table, (Vietnamese, English)
+BUDGET_WORDS: dict[str, tuple[str, str]] = {
+    "model": ("mô hình", "model"),
+    "coverage": ("xác suất phủ", "coverage probability"),
+}
 
-def budget_table(console: Console, title: str, budget: Mapping[str, Any] | None) -> bool:
+
+def budget_table(console: Console, title: str, budget: Mapping[str, Any] | None, language: str = "vi") -> bool:
     """Print an uncertainty budget (``acquisition.methods.base.Budget`` or its JSON document) on ``console``.
 
-    One row per input (input, source, value, unit, u, distribution, sensitivity, contribution in the result's
-    unit, dof — ∞ for infinitely many — and note), the model as the caption, then u_c, ν_eff, k (with the
-    coverage probability) and U = k·u_c with the budget's unit. Long sources and notes wrap. False (nothing
-    printed) when there is no budget (None: the result states no uncertainty, e.g. a lot decision) or it has no rows.
+    One row per input (input, source, value, u, distribution, sensitivity, contribution in the result's unit,
+    dof — ∞ for infinitely many — and note), each number with its unit and rounded for reading by
+    :func:`uncertainty.presentation.present_budget` (GUM 7.2.6: u(x_i) and contributions up to two significant
+    digits, x_i to the last digit of its u; docs/presentation.md); the model as the caption, then u_c, ν_eff, k
+    (two decimals, with the coverage probability) and U = k·u_c with the budget's unit. Headings and words in
+    ``language`` (vi or en). Long sources and notes wrap. False (nothing printed) when there is no budget (None:
+    the result states no uncertainty, e.g. a lot decision) or it has no rows; ValueError for a budget that cannot
+    be shown (e.g. a zero U).
     """
+    from uncertainty.presentation import present_budget
+
     if budget is None:
         return False
     rows = budget.get("rows") or []
     if not isinstance(rows, list) or not rows:
         return False
+    lang: Any = "en" if language == "en" else "vi"
+    index = 2 if lang == "en" else 1
+    shown = present_budget(budget, language=lang)
     model = budget.get("model")
     table = Table(
         title=title,
         title_justify="left",
-        caption=f"model: {model}" if model else None,
+        caption=f"{BUDGET_WORDS['model'][index - 1]}: {model}" if model else None,
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_lines=True,
         padding=(0, 0),
         collapse_padding=True,
     )
-    for key, heading, right, _ in BUDGET_COLUMNS:
+    for column in BUDGET_COLUMNS:
+        key, heading, right = column[0], str(column[index]), bool(column[3])
         wraps = key in ("source", "note")
         table.add_column(
             heading,
@@ -139,29 +171,19 @@ def budget_table(console: Console, title: str, budget: Mapping[str, Any] | None)
             ratio=1 if wraps else None,
             no_wrap=not wraps and key != "distribution",
         )
-    for row in rows:
-        cells = []
-        for key, _, _, digits in BUDGET_COLUMNS:
-            value = row.get(key) if isinstance(row, Mapping) else None
-            if key == "dof":
-                cells.append(_dof(value) if isinstance(row, Mapping) and key in row else "")
-            elif digits is not None:
-                cells.append(number(value, digits))
-            else:
-                cells.append(_text(value))
-        table.add_row(*cells)
+    for row in shown["rows"]:
+        table.add_row(*(str(row.get(column[0], "")) for column in BUDGET_COLUMNS))
     console.print(table)
-    unit = str(budget.get("unit") or "")
     lines = []
-    if budget.get("u") is not None:
-        lines.append(f"  u_c   = {number(budget['u'], 4)} {unit}".rstrip())
-    if "dof" in budget:
-        lines.append(f"  ν_eff = {_dof(budget['dof'])}")
-    if budget.get("k") is not None:
-        p = budget.get("coverage_probability")
-        lines.append(f"  k     = {number(budget['k'], 4)}" + (f" (coverage probability {100 * p:g} %)" if p else ""))
-    if budget.get("U") is not None:
-        lines.append(f"  U     = k·u_c = {number(budget['U'], 4)} {unit}".rstrip())
+    if "u" in shown:
+        lines.append(f"  u_c   = {shown['u']}")
+    if "dof" in shown:
+        lines.append(f"  ν_eff = {shown['dof']}")
+    if "k" in shown:
+        p = shown.get("coverage_probability")
+        lines.append(f"  k     = {shown['k']}" + (f" ({BUDGET_WORDS['coverage'][index - 1]} {p})" if p else ""))
+    if "U" in shown:
+        lines.append(f"  U     = k·u_c = {shown['U']}")
     for line in lines:
         console.print(line, highlight=False)
     return True

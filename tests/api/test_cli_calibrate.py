@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,13 @@ def test_demo_json_has_the_documented_shape(env: dict[str, str]) -> None:
 def test_demo_prints_the_result_table_and_budget(env: dict[str, str]) -> None:
     done = caltrace(env, "calibrate", "--demo", "-p", CG18)
     assert done.returncode == 0, done.stderr
-    assert "error of indication" in done.stdout and "budget #3" in done.stdout and "m_c" in done.stdout
+    # Vietnamese by default: the quantity, the conformity and the budget's title in words
+    assert "sai số chỉ thị" in done.stdout and "không đánh giá" in done.stdout
+    assert "ngân sách độ không đảm bảo đo #3" in done.stdout and "m_c" in done.stdout
+    english = caltrace(env, "calibrate", "--demo", "-p", CG18, "--lang", "en")
+    assert english.returncode == 0, english.stderr
+    assert "error of indication" in english.stdout and "budget #3" in english.stdout
+    assert "not assessed" in english.stdout and "notAssessed" not in english.stdout
     assert "Đặt 100 g ở giữa đĩa cân" in done.stderr  # the operator actions, Vietnamese first
 
 
@@ -178,6 +184,17 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(env: dict[str, 
     registry.dispose()
 
 
+def up2(x: float) -> str:
+    """x > 0 rounded UP to two significant digits, as plain decimal text (the GUM 7.2.6 / ILAC P14 rule of
+    docs/presentation.md), computed here independently of uncertainty.presentation: 0.000267… -> "0.00027"."""
+    exponent = math.floor(math.log10(x)) - 1  # the place of the second significant digit
+    digits = math.ceil(round(x / 10**exponent, 9))  # round() drops float noise in the 10th digit only
+    if digits >= 100:  # a carry into a new digit: 0.0995 -> 0.10
+        digits, exponent = math.ceil(digits / 10), exponent + 1
+    return f"{digits * 10**exponent:.{max(0, -exponent)}f}"
+
+
+@pytest.mark.timeout(300)  # eleven commands, each starting Python
 def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     done = caltrace(env, "calibrate", "--demo", "-p", CG18, "--json")
     run_id = json.loads(done.stdout)["run_id"]
@@ -186,11 +203,32 @@ def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     shown = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
     assert shown["procedure"] == CG18 and len(shown["results"]) == 13
     assert shown["standards"] == {"weights": "DEMO-W-E2", "environment": "DEMO-ENV"}
+    assert (shown["reviewer"], shown["reviewed_at"]) == (None, None)
     same = caltrace(env, "runs", "review", run_id, "--reviewer", "demo")  # the technician may not review
     assert same.returncode == 2 and "Traceback" not in same.stderr
     ok = caltrace(env, "runs", "review", run_id, "--reviewer", "demo-reviewer")
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)["state"] == "reviewed"
+    after = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
+    assert after["state"] == "reviewed" and after["reviewer"] == "demo-reviewer"
+    reviewed_at = datetime.fromisoformat(after["reviewed_at"])
+    assert reviewed_at.utcoffset() == timedelta(0)  # JSON keeps UTC
+    # the table: Vietnamese by default, times in the lab's zone (Asia/Ho_Chi_Minh, UTC+7 all year)
+    table = caltrace(env, "runs", "show", run_id)
+    assert table.returncode == 0, table.stderr
+    local = (reviewed_at + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"người xem xét    demo-reviewer\nxem xét lúc      {local} +07:00\n" in table.stdout
+    assert "trạng thái       đã xem xét" in table.stdout
+    # result 4 (error of indication at 100 g): U rounded up to two significant digits, with its unit; k
+    r4 = after["results"][3]
+    assert r4["quantity"] == "error of indication" and r4["point"] == 100.0
+    U_text = up2(r4["U"]).replace(".", ",")
+    U_text = U_text[:5] + "\u202f" + U_text[5:] if len(U_text) > 6 else U_text  # "0,000 27": groups of three
+    line = next(x for x in table.stdout.splitlines() if x.startswith("│  4 "))
+    k_text = f"{math.floor(r4['k'] * 100 + 0.5) / 100:.2f}".replace(".", ",")  # two decimals, half up: 2,00 or 2,01
+    assert "sai số chỉ thị" in line and f"{U_text} g" in line and k_text in line and "không đánh giá" in line
+    english = caltrace(env, "runs", "show", run_id, "--lang", "en")
+    assert f"reviewer         demo-reviewer\nreviewed         {local} +07:00\n" in english.stdout
+    assert "error of indication" in english.stdout and "not assessed" in english.stdout
 
 
 def _operator(proc: subprocess.Popen[str], place: Callable[[float], None], log: list[str]) -> None:
@@ -442,19 +480,29 @@ def test_runs_show_prints_each_budget_table_readable_at_120_columns(env: dict[st
     done = caltrace(env, "calibrate", "--demo", "-p", WATER, "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    shown = caltrace(env, "runs", "show", doc["run_id"])
+    shown = caltrace(env, "runs", "show", doc["run_id"], "--lang", "en")
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     budgets = text[text.index("budget #1") :]
     assert all(len(line) <= 120 for line in budgets.splitlines())
-    headings = ("input", "source", "value", "unit", "u", "distribution", "sensitivity", "contribution", "dof", "note")
+    headings = ("input", "source", "value", "u", "distribution", "sensitivity", "contribution", "dof", "note")
     for heading in headings:
         assert f" {heading} " in budgets.splitlines()[2] + " "  # the header line after the title and a blank
     for n, r in enumerate(doc["results"], 1):
         part = budgets.split(f"budget #{n}:")[1].split("budget #")[0]
         b = r["budget"]
         assert all(name in part for name in ("E_bar", "dE_T", "dm_start", "de_master", "de_drift", "rectangular"))
-        assert f"u_c   = {b['u']:.4g} %" in part
+        # u_c and U rounded UP to two significant digits with the unit (GUM 7.2.6), k to two decimals half up
+        assert f"u_c   = {up2(b['u'])} %" in part
         assert "ν_eff = ∞" in part  # the demo runs once per point: infinitely many degrees of freedom
-        assert f"k     = {b['k']:.4g} (coverage probability 95 %)" in part
-        assert f"U     = k·u_c = {b['U']:.4g} %" in part
+        assert f"k     = {math.floor(b['k'] * 100 + 0.5) / 100:.2f} (coverage probability 95 %)" in part
+        assert f"U     = k·u_c = {up2(b['U'])} %" in part
+    vietnamese = caltrace(env, "runs", "show", doc["run_id"]).stdout
+    assert "ngân sách độ không đảm bảo đo #1" in vietnamese and "xác suất phủ 95 %" in vietnamese
+    bad = caltrace(env, "runs", "show", doc["run_id"], "--lang", "fr")
+    assert bad.returncode == 2 and "--lang must be vi or en" in bad.stderr
+    # CSV opens in Excel as UTF-8: it starts with the byte-order mark
+    csv_bytes = subprocess.run(
+        [CALTRACE, "runs", "list", "-f", "csv"], env=env, capture_output=True, timeout=60, check=True
+    ).stdout
+    assert csv_bytes.startswith(b"\xef\xbb\xbfrun_id,procedure,")

@@ -59,7 +59,7 @@ def test_upgrade_reports_and_audit(env: dict[str, str]) -> None:
 
     due = caltrace(env, "report", "due", "--days", "30", "--today", "2026-11-21", "--format", "csv")
     assert due.returncode == 0, due.stderr
-    rows = list(csv.DictReader(io.StringIO(due.stdout)))
+    rows = list(csv.DictReader(io.StringIO(due.stdout.removeprefix("\ufeff"))))
     assert [(r["serial_number"], r["days_left"]) for r in rows] == [
         ("WM-1", "-20"),
         ("FD-1", "0"),
@@ -93,7 +93,11 @@ def test_upgrade_reports_and_audit(env: dict[str, str]) -> None:
     assert [r["run_id"] for r in json.loads(trace.stdout)] == ["r1", "r5", "r9", "r7"]
 
     standards = caltrace(env, "report", "standards", "--days", "30", "--today", "2026-11-21", "-f", "csv")
-    assert [r["code"] for r in csv.DictReader(io.StringIO(standards.stdout))] == ["DMM-REF", "BAL-REF", "W-E2-200g"]
+    assert [r["code"] for r in csv.DictReader(io.StringIO(standards.stdout.removeprefix("\ufeff")))] == [
+        "DMM-REF",
+        "BAL-REF",
+        "W-E2-200g",
+    ]
 
     verified = caltrace(env, "audit", "verify")
     assert verified.returncode == 0, verified.stderr

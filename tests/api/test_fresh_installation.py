@@ -68,10 +68,14 @@ def test_registry_from_nothing_to_due_report_and_audit(tmp_path: Path) -> None:
     dated = {r["serial_number"] for r in rows if r["last_calibrated"].strip()}
     due = caltrace(env, "report", "due", "--days", "7300", "--today", "2020-01-01", "--format", "csv")
     assert due.returncode == 0, due.stderr
-    assert {r["serial_number"] for r in csv.DictReader(io.StringIO(due.stdout))} == dated
+    assert {r["serial_number"] for r in csv.DictReader(io.StringIO(due.stdout.removeprefix("\ufeff")))} == dated
 
     # The first example row: calibrated 15/03/2025, every 12 months, so due on 15 March 2026.
-    first = next(r for r in csv.DictReader(io.StringIO(due.stdout)) if r["serial_number"] == rows[0]["serial_number"])
+    first = next(
+        r
+        for r in csv.DictReader(io.StringIO(due.stdout.removeprefix("\ufeff")))
+        if r["serial_number"] == rows[0]["serial_number"]
+    )
     assert date.fromisoformat(first["next_due"]) == date(2026, 3, 15)
 
     verified = caltrace(env, "audit", "verify")
@@ -88,7 +92,11 @@ def test_readings_kept_in_the_sqlite_store(tmp_path: Path) -> None:
     counted = caltrace(env, "readings", "count", "--run", "R-1")
     assert counted.stdout.strip() == "3 readings stored, 0 waiting in the spool"
     shown = caltrace(env, "readings", "show", "--run", "R-1", "-f", "csv")
-    assert [float(r["value"]) for r in csv.DictReader(io.StringIO(shown.stdout))] == [100.0001, 100.0002, 99.9999]
+    assert [float(r["value"]) for r in csv.DictReader(io.StringIO(shown.stdout.removeprefix("\ufeff")))] == [
+        100.0001,
+        100.0002,
+        99.9999,
+    ]
 
 
 @pytest.fixture
@@ -119,4 +127,10 @@ def test_readings_survive_the_influx_server_going_away(tmp_path: Path, influx: I
     counted = caltrace(env, "readings", "count", "--run", "R-2")
     assert counted.stdout.strip() == "5 readings stored, 0 waiting in the spool"
     shown = caltrace(env, "readings", "show", "--run", "R-2", "-f", "csv")
-    assert [float(r["value"]) for r in csv.DictReader(io.StringIO(shown.stdout))] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert [float(r["value"]) for r in csv.DictReader(io.StringIO(shown.stdout.removeprefix("\ufeff")))] == [
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+    ]

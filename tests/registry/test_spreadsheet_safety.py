@@ -57,7 +57,9 @@ def test_csv_export_neutralises_text_cells_and_keeps_numbers(capsys: pytest.Capt
     ]
     columns = [(k, k) for k in ("name", "n", "x", "d", "t", "ok", "tab")]
     emit(rows, columns, Format.CSV)
-    (header, row) = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    out = capsys.readouterr().out
+    assert out.startswith("\ufeff")  # UTF-8 with a byte-order mark, so that Excel reads it as UTF-8
+    (header, row) = list(csv.reader(io.StringIO(out.removeprefix("\ufeff"))))
     assert header == ["name", "n", "x", "d", "t", "ok", "tab"]
     # text starting with = - \t gets the quote; the numbers -5 and -2.5 and the date are written as they are
     assert row == ["'" + ATTACKS[0], "-5", "-2.5", "2026-01-02", "'-5", "Cân", "'\t=1"]
@@ -93,7 +95,7 @@ def test_an_imported_formula_is_kept_as_text_flagged_and_exported_quoted(
     monkeypatch.setenv("CALTRACE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     result = CliRunner().invoke(app, ["report", "due", "--days", "400", "--today", "2026-04-01", "-f", "csv"])
     assert result.exit_code == 0, result.output
-    table = list(csv.DictReader(io.StringIO(result.output)))
+    table = list(csv.DictReader(io.StringIO(result.output.removeprefix("\ufeff"))))
     f1 = next(r for r in table if r["serial_number"] == "F-1")
     assert f1["customer"] == "'" + ATTACKS[0] and f1["location"] == "'@SUM(1+1)"
     assert f1["days_left"].lstrip("-").isdigit()  # a number, not quoted

@@ -1,0 +1,104 @@
+"""Every step title, operator instruction and result name a technician meets exists in Vietnamese and English,
+Vietnamese first (caltrace issue 16, item 3).
+
+Each procedure is planned with its demo scenario's registry data and parameters (``lab``), exactly as a run of
+``caltrace calibrate --demo`` plans it; the result names are those of the demo runs' real results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from acquisition.creation import load_run, run_context
+from acquisition.engine import RunEngine
+from acquisition.procedures import get_procedure, procedure_ids
+from acquisition.procedures.base import Step
+from acquisition.store import SQLiteReadingStore
+from acquisition.wording import has_quantity_words, quantity_words
+from lab import scenario
+from lab.base import TECHNICIAN, seed_common
+from registry.db import make_engine, read_session, session_scope, upgrade
+from tests.acquisition.conftest import DemoRun
+
+TODAY = date(2026, 11, 21)
+
+#: letters only Vietnamese uses (ă â đ ê ô ơ ư and the tone-marked vowels); an English text has none of them
+VIETNAMESE = re.compile(
+    "[ăâđêôơưĂÂĐÊÔƠƯ"
+    "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+    "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ]"
+)
+#: a lowercase English word of four letters or more
+WORD = re.compile(r"\b[a-z]{4,}\b")
+
+
+def planned_steps(procedure: str, tmp_path: Path) -> list[Step]:
+    """The steps of a run of ``procedure`` created from its demo scenario (seeded registry, demo parameters)."""
+    registry = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(registry)
+    demo = scenario(procedure)
+    with session_scope(registry, "demo") as s:
+        seed_common(s, TODAY, procedure_ids())
+        demo.seed(s, TODAY)
+    with SQLiteReadingStore(tmp_path / "readings.db") as store:
+        engine = RunEngine(registry, store, actor=TECHNICIAN, today=lambda: TODAY)
+        proc = get_procedure(procedure)
+        run_id = engine.create(
+            proc,
+            instrument=demo.instrument or None,
+            lot=demo.lot or None,
+            technician=TECHNICIAN,
+            standards=dict(demo.standards),
+            parameters=dict(demo.parameters),
+        )
+        with read_session(registry) as s:
+            context = run_context(s, load_run(s, run_id))
+    registry.dispose()
+    return proc.plan(context)
+
+
+def check_pair(vi: str, en: str, where: str) -> None:
+    """A Vietnamese text and its English twin: both written, Vietnamese letters in the first and none in the
+    second, and no English word of four letters or more left untranslated in the Vietnamese one."""
+    assert vi.strip() and en.strip(), f"{where}: an empty text ({vi!r} / {en!r})"
+    assert VIETNAMESE.search(vi), f"{where}: {vi!r} is not Vietnamese (Vietnamese comes first)"
+    assert not VIETNAMESE.search(en), f"{where}: {en!r} is not English"
+    untranslated = set(WORD.findall(vi)) & set(WORD.findall(en))
+    assert not untranslated, f"{where}: {sorted(untranslated)} left in English in {vi!r}"
+
+
+@pytest.mark.parametrize("procedure", procedure_ids())
+def test_every_step_title_and_action_is_in_vietnamese_then_english(procedure: str, tmp_path: Path) -> None:
+    steps = planned_steps(procedure, tmp_path)
+    assert steps
+    for step in steps:
+        vi, sep, en = step.title.partition(" / ")
+        assert sep and " / " not in en, f"{procedure} {step.id}: title {step.title!r} is not 'Vietnamese / English'"
+        check_pair(vi, en, f"{procedure} {step.id} title")
+        if step.action is not None:
+            check_pair(step.action.text_vi, step.action.text_en, f"{procedure} {step.id} action")
+
+
+def test_the_checks_catch_what_they_are_for() -> None:
+    with pytest.raises(AssertionError, match="left in English"):
+        check_pair("Đấu nối: voltage", "connection: voltage", "x")
+    with pytest.raises(AssertionError, match="is not Vietnamese"):
+        check_pair("connection", "Đấu nối", "x")
+    with pytest.raises(AssertionError, match="is not English"):
+        check_pair("Đấu nối", "Đấu nối", "x")
+
+
+@pytest.mark.parametrize("procedure", procedure_ids())
+def test_every_result_name_of_a_demo_run_has_words_in_both_languages(
+    procedure: str, demo_run: Callable[..., DemoRun]
+) -> None:
+    run = demo_run(procedure)
+    assert run.outcome.state == "completed" and run.outcome.results
+    for quantity in {r.quantity for r in run.outcome.results}:
+        assert has_quantity_words(quantity), f"{procedure}: result {quantity!r} has no Vietnamese words"
+        check_pair(quantity_words(quantity, "vi"), quantity_words(quantity, "en"), f"{procedure} result")
