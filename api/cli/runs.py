@@ -118,7 +118,7 @@ def review_command(
     reviewer: Annotated[str, typer.Option("--reviewer", help="Username of the reviewer (not the technician).")],
 ) -> None:
     """Mark a completed run reviewed (the reviewer must be authorised to review the procedure)."""
-    from acquisition.engine import RunEngine, RunError
+    from acquisition.engine import RunEngine, RunError, RunNotFound
     from acquisition.store import open_store
     from registry.db import open_registry
     from registry.settings import get_settings, lab_today
@@ -127,8 +127,8 @@ def review_command(
     with open_store(get_settings()) as store:
         try:
             RunEngine(open_registry(), store, actor=reviewer, today=lambda: today).review(run_id, reviewer)
-        except RunError as exc:
-            raise fail(str(exc), 2) from None
+        except RunError as exc:  # not found: 1; refused (state, authorisation): 2 (api/cli/errors.py)
+            raise fail(str(exc), 1 if isinstance(exc, RunNotFound) else 2) from None
     typer.echo(f"run {run_id} reviewed by {reviewer}")
 
 
@@ -138,7 +138,7 @@ def abort_command(
     reason: Annotated[str, typer.Option("--reason", help="Why the run is abandoned (kept in the audit log).")],
 ) -> None:
     """Abandon an unfinished run; its readings stay in the store."""
-    from acquisition.engine import RunEngine, RunError
+    from acquisition.engine import RunEngine, RunError, RunNotFound
     from acquisition.store import open_store
     from registry.db import open_registry
     from registry.settings import default_actor, get_settings
@@ -146,8 +146,8 @@ def abort_command(
     with open_store(get_settings()) as store:
         try:
             RunEngine(open_registry(), store, actor=default_actor()).abort(run_id, reason)
-        except RunError as exc:
-            raise fail(str(exc), 2) from None
+        except RunError as exc:  # not found: 1; refused (state): 2 (api/cli/errors.py)
+            raise fail(str(exc), 1 if isinstance(exc, RunNotFound) else 2) from None
     typer.echo(f"run {run_id} aborted")
 
 
@@ -222,7 +222,9 @@ def answer_command(
         with session_scope(open_registry(), actor) as s:
             row = answer_action(s, action_id, answer=kind, by=actor, value=value, note=note)
             run_id = row.run_id
-    except (NotPermittedError, NotFoundError) as exc:
+    except NotFoundError as exc:  # exit codes: api/cli/errors.py
+        raise fail(str(exc), 1) from None
+    except NotPermittedError as exc:
         raise fail(str(exc), 2) from None
     shown = f" ({value})" if value else ""
     typer.echo(f"action {action_id} of run {run_id} answered {kind}{shown} by {actor}")
@@ -245,7 +247,9 @@ def cancel_command(
     try:
         with session_scope(open_registry(), actor) as s:
             request_cancel(s, run_id, by=actor, abort=abort, reason=reason)
-    except (NotPermittedError, NotFoundError) as exc:
+    except NotFoundError as exc:  # exit codes: api/cli/errors.py
+        raise fail(str(exc), 1) from None
+    except NotPermittedError as exc:
         raise fail(str(exc), 2) from None
     how = "abort" if abort else "pause"
     typer.echo(f"run {run_id}: cancel requested by {actor} ({how}); the run stops within about a second")

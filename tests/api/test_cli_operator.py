@@ -172,3 +172,24 @@ def test_a_run_waiting_at_its_terminal_is_cancelled_from_a_second_terminal_withi
     assert "Traceback" not in err
     shown = run("runs", "actions", run_id, "--all", "--format", "json")
     assert '"status": "cancelled"' in shown.stdout and '"status": "pending"' not in shown.stdout
+
+
+def test_run_commands_on_an_unknown_run_exit_1_not_found(tmp_path: Path) -> None:
+    # exit codes (api/cli/errors.py, README): 1 = not found, 2 = bad usage or refused
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([caltrace, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    assert run("db", "upgrade").returncode == 0
+    for args in (
+        ("runs", "review", "no-such-run", "--reviewer", "hoa"),
+        ("runs", "abort", "no-such-run", "--reason", "test"),
+        ("runs", "cancel", "no-such-run"),
+        ("runs", "answer", "999999"),
+    ):
+        done = run(*args)
+        assert done.returncode == 1, (args, done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr and done.stderr.strip(), args
