@@ -249,7 +249,6 @@ class RunEngine:
             raise RunRefused(f"{procedure.definition.code}: {exc}") from None
 
     @staticmethod
-    @staticmethod
     def _subject(
         s: Session, procedure: Procedure, instrument: str | None, lot: str | None
     ) -> MeasuringInstrument | PrepackageLot:

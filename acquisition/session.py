@@ -40,10 +40,11 @@ from acquisition.procedures.base import Procedure
 from acquisition.store import ReadingStore
 from drivers.base import Instrument
 from drivers.registry import open_instrument
-from registry.db import read_session
+from registry.checkpoint import locked_run, record_connections
+from registry.db import read_session, session_scope
 from registry.errors import NotFoundError
 from registry.queries import find_standard
-from registry.runs import describe_run
+from registry.runs import describe_run, resolve_run_id, run_connections
 
 #: role -> (address URL, driver model), e.g. ``{"balance": ("socket://10.0.0.21:4001", "mt-sics")}``
 Connections = Mapping[str, tuple[str, str]]
@@ -139,7 +140,7 @@ class RunSession:
     def procedure_of(self, run_id: str) -> str:
         """The procedure id of the run ``run_id`` (a registry NotFoundError when there is none)."""
         with read_session(self.registry) as s:
-            return str(describe_run(s, run_id)["procedure"])
+            return str(describe_run(s, resolve_run_id(s, run_id))["procedure"])
 
     def resolve(self, request: RunRequest) -> ResolvedRun:
         """The request completed from the run (a resume) and the virtual lab's defaults, and its procedure loaded.
@@ -151,11 +152,16 @@ class RunSession:
         procedure_id = request.procedure
         standards = dict(request.standards)
         technician = request.technician
+        resume = request.resume or None
+        connections = dict(request.connections)
         if request.resume:
             with read_session(self.registry) as s:
-                summary = describe_run(s, request.resume)
+                resume = resolve_run_id(s, request.resume)  # a unique prefix of the id is enough
+                summary = describe_run(s, resume)
+                # the connections given when the run was created, unless the request gives others
+                connections = {**run_connections(s, resume), **connections}
             if procedure_id and procedure_id != summary["procedure"]:
-                raise RunStateError(f"run {request.resume} follows {summary['procedure']}, not {procedure_id}")
+                raise RunStateError(f"run {resume} follows {summary['procedure']}, not {procedure_id}")
             procedure_id = str(summary["procedure"])
             standards = dict(summary["standards"])
             technician = technician or summary["technician"]
@@ -184,8 +190,8 @@ class RunSession:
             lot=lot,
             standards=standards,
             parameters=parameters,
-            connections=dict(request.connections),
-            resume=request.resume or None,
+            connections=connections,
+            resume=resume,
         )
 
     # --- 2. start ----------------------------------------------------------------------------------------------------
@@ -211,6 +217,11 @@ class RunSession:
             standards=resolved.standards,
             parameters=resolved.parameters,
         )
+        if resolved.connections:  # remembered with the run: `calibrate --resume RUN` works as printed
+            with session_scope(self.registry, resolved.technician) as s:
+                run = locked_run(s, run_id)
+                if run is not None:
+                    record_connections(run, resolved.connections)
         return StartedRun(run_id, resolved.procedure, engine, resolved)
 
     # --- 3. execute --------------------------------------------------------------------------------------------------

@@ -188,3 +188,9 @@ def record_results(
     run.current_step = ""
     run.overall = overall
     run.message = message
+
+
+def record_connections(run: Run, connections: Mapping[str, tuple[str, str]]) -> None:
+    """The connections given for the run (role -> (URL, driver model)), kept in its checkpoint so that a resume
+    can open the same instruments without being told again."""
+    run.checkpoint = {**run.checkpoint, "connections": {role: list(pair) for role, pair in connections.items()}}

@@ -144,6 +144,45 @@ def run_standards(s: Session, run_id: str) -> list[RunStandard]:
     return list(s.scalars(select(RunStandard).where(RunStandard.run_id == run_id).order_by(RunStandard.id)))
 
 
+#: the shortest run-id prefix accepted for a run (a UUID's first 4 hex digits: 65 536 values)
+MIN_RUN_PREFIX = 4
+
+
+def resolve_run_id(s: Session, text: str) -> str:
+    """The full id of the run ``text`` names: its whole id, or a unique prefix of at least
+    :data:`MIN_RUN_PREFIX` characters (as ``runs list`` shows the first 8). Raises NotFoundError when no run
+    matches and NotPermittedError (bad usage) when the prefix is too short or matches several runs."""
+    key = text.strip()
+    if key and s.get(Run, key) is not None:
+        return key
+    if len(key) < MIN_RUN_PREFIX:
+        raise NotFoundError(
+            f"no run {key!r} in the registry (a shortened run id needs at least {MIN_RUN_PREFIX} characters): "
+            "`caltrace runs list` shows the runs"
+        )
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = list(s.scalars(select(Run.id).where(Run.id.like(f"{escaped}%", escape="\\")).order_by(Run.id).limit(6)))
+    if not found:
+        raise NotFoundError(f"no run {key!r} in the registry: `caltrace runs list` shows the runs")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise NotPermittedError(f"run id {key!r} is the start of several runs ({shown}): give more of the id")
+    return found[0]
+
+
+def run_connections(s: Session, run_id: str) -> dict[str, tuple[str, str]]:
+    """role -> (URL, driver model) given when the run was created (remembered so that a resume needs none)."""
+    run = s.get(Run, run_id)
+    stored = (run.checkpoint or {}).get("connections") if run is not None else None
+    if not isinstance(stored, dict):
+        return {}
+    return {
+        str(role): (str(pair[0]), str(pair[1]))
+        for role, pair in stored.items()
+        if isinstance(pair, (list, tuple)) and len(pair) == 2
+    }
+
+
 def describe_run(s: Session, run_id: str) -> dict[str, Any]:
     """What a person needs to know about a run to resume or review it (JSON-ready)."""
     run = s.get(Run, run_id)

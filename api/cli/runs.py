@@ -4,12 +4,15 @@ operator actions of running runs, cancel a running run."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.errors import fail
 from api.cli.tables import Format, budget_console, budget_table, emit
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -80,7 +83,7 @@ def show_command(
     """
     from api.cli.results import budget_title, check_language, results_table, summary_lines
     from registry.db import open_registry, read_session
-    from registry.runs import describe_run, result_json, review_of, run_results
+    from registry.runs import describe_run, resolve_run_id, result_json, review_of, run_results
     from registry.settings import get_settings
 
     try:
@@ -88,6 +91,7 @@ def show_command(
     except ValueError as exc:
         raise fail(str(exc), 2) from None
     with read_session(open_registry()) as s:  # an unknown run: NotFoundError, one line and exit 1 (run_app)
+        run_id = resolve_run_id(s, run_id)  # a unique prefix of the id is enough
         summary = {**describe_run(s, run_id), **review_of(s, run_id)}
         results = [result_json(r) for r in run_results(s, run_id)]
     if fmt is Format.JSON:
@@ -112,6 +116,16 @@ def show_command(
         raise fail(f"run {run_id}: {exc}", 2) from None
 
 
+def _full_id(registry: Engine, text: str) -> str:
+    """The run id ``text`` names (whole, or a unique prefix: :func:`registry.runs.resolve_run_id`); a registry
+    NotFoundError (exit 1) or NotPermittedError (exit 2, ambiguous) otherwise."""
+    from registry.db import read_session
+    from registry.runs import resolve_run_id
+
+    with read_session(registry) as s:
+        return resolve_run_id(s, text)
+
+
 @app.command("review")
 def review_command(
     run_id: Annotated[str, typer.Argument(help="Run id of a completed run.")],
@@ -126,7 +140,9 @@ def review_command(
     today = lab_today()
     with open_store(get_settings()) as store:
         try:
-            RunEngine(open_registry(), store, actor=reviewer, today=lambda: today).review(run_id, reviewer)
+            registry = open_registry()
+            run_id = _full_id(registry, run_id)
+            RunEngine(registry, store, actor=reviewer, today=lambda: today).review(run_id, reviewer)
         except RunError as exc:  # not found: 1; refused (state, authorisation): 2 (api/cli/errors.py)
             raise fail(str(exc), 1 if isinstance(exc, RunNotFound) else 2) from None
     typer.echo(f"run {run_id} reviewed by {reviewer}")
@@ -145,7 +161,9 @@ def abort_command(
 
     with open_store(get_settings()) as store:
         try:
-            RunEngine(open_registry(), store, actor=default_actor()).abort(run_id, reason)
+            registry = open_registry()
+            run_id = _full_id(registry, run_id)
+            RunEngine(registry, store, actor=default_actor()).abort(run_id, reason)
         except RunError as exc:  # not found: 1; refused (state): 2 (api/cli/errors.py)
             raise fail(str(exc), 1 if isinstance(exc, RunNotFound) else 2) from None
     typer.echo(f"run {run_id} aborted")
@@ -182,13 +200,13 @@ def actions_command(
     `caltrace runs answer ACTION_ID`."""
     from registry.actions import pending_actions, run_actions
     from registry.db import open_registry, read_session
-    from registry.runs import describe_run
+    from registry.runs import resolve_run_id
 
     if every and not run_id:
         raise fail("--all lists one run's actions: give the RUN too", 2)
     with read_session(open_registry()) as s:
         if run_id:
-            describe_run(s, run_id)  # an unknown run is an error, not an empty list
+            run_id = resolve_run_id(s, run_id)  # an unknown run is an error, not an empty list
         rows = run_actions(s, run_id) if every and run_id else pending_actions(s, run_id)
     answered = {"status", "answer", "value", "answered_by", "note"}  # empty while pending: left out of the table
     columns = ACTION_COLUMNS if every or fmt is Format.JSON else [c for c in ACTION_COLUMNS if c[0] not in answered]
@@ -241,11 +259,13 @@ def cancel_command(
     from registry.actions import request_cancel
     from registry.db import open_registry, session_scope
     from registry.errors import NotFoundError, NotPermittedError
+    from registry.runs import resolve_run_id
     from registry.settings import default_actor
 
     actor = default_actor()
     try:
         with session_scope(open_registry(), actor) as s:
+            run_id = resolve_run_id(s, run_id)
             request_cancel(s, run_id, by=actor, abort=abort, reason=reason)
     except NotFoundError as exc:  # exit codes: api/cli/errors.py
         raise fail(str(exc), 1) from None

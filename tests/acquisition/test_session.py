@@ -244,3 +244,57 @@ def test_the_calibrate_command_leaves_the_orchestration_to_the_session() -> None
     for orchestration in ("open_instrument", "connections_needed", ".create(", ".execute(procedure", "under_test"):
         assert orchestration not in source, orchestration
     assert "_ask_on_terminal" not in (ROOT / "api" / "cli" / "read.py").read_text(encoding="utf-8")
+
+
+def test_a_resume_takes_a_prefix_of_the_run_id_and_the_connections_given_at_creation(lab: Lab) -> None:
+    # without the virtual lab's defaults: the connections are given once, when the run is created (as with
+    # `--connect balance=mt-sics@socket://...`); the printed hint `caltrace calibrate --resume RUN` gives none
+    request = RunRequest(
+        procedure=CG18,
+        instrument=lab.demo.instrument,
+        technician=TECHNICIAN,
+        standards=lab.demo.standards,
+        parameters=lab.demo.parameters,
+        connections=dict(lab.lab.addresses),
+    )
+    paused = lab.session(virtual=False).run(request, lab.store, StopAtFirstAction())
+    assert paused.state == "paused", paused.message
+    resumed = lab.session(virtual=False).run(
+        RunRequest(resume=paused.run_id[:8]), lab.store, AutomaticFrontEnd(lab.demo.act)
+    )
+    assert (resumed.run_id, resumed.state) == (paused.run_id, "completed"), resumed.message
+    assert _runs(lab.registry) == 1
+
+
+def test_a_run_is_named_by_its_whole_id_or_a_unique_prefix(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from acquisition.engine import RunEngine
+    from acquisition.procedures import get_procedure
+    from registry.errors import NotFoundError, NotPermittedError
+    from registry.runs import resolve_run_id
+
+    ids = iter([uuid.UUID("aaaa1111-0000-4000-8000-000000000001"), uuid.UUID("aaaa2222-0000-4000-8000-000000000002")])
+    monkeypatch.setattr("acquisition.creation.uuid.uuid4", lambda: next(ids))
+    engine = RunEngine(lab.registry, lab.store, actor=TECHNICIAN, today=lambda: TODAY)
+    for _ in range(2):
+        engine.create(
+            get_procedure(CG18),
+            instrument=lab.demo.instrument,
+            technician=TECHNICIAN,
+            standards=lab.demo.standards,
+            parameters=lab.demo.parameters,
+        )
+    first = "aaaa1111-0000-4000-8000-000000000001"
+    with session_factory(lab.registry)() as s:
+        assert resolve_run_id(s, first) == first
+        assert resolve_run_id(s, "aaaa1") == first
+        assert resolve_run_id(s, " aaaa2222 ") == "aaaa2222-0000-4000-8000-000000000002"
+        with pytest.raises(NotPermittedError, match="start of several runs"):
+            resolve_run_id(s, "aaaa")
+        with pytest.raises(NotFoundError, match="at least 4 characters"):
+            resolve_run_id(s, "aaa")
+        with pytest.raises(NotFoundError, match="no run 'bbbb'"):
+            resolve_run_id(s, "bbbb")
+        with pytest.raises(NotFoundError):  # LIKE wildcards are taken literally
+            resolve_run_id(s, "aaaa%")

@@ -206,9 +206,10 @@ def test_runs_list_show_and_review(env: dict[str, str]) -> None:
     assert (shown["reviewer"], shown["reviewed_at"]) == (None, None)
     same = caltrace(env, "runs", "review", run_id, "--reviewer", "demo")  # the technician may not review
     assert same.returncode == 2 and "Traceback" not in same.stderr
-    ok = caltrace(env, "runs", "review", run_id, "--reviewer", "demo-reviewer")
+    ok = caltrace(env, "runs", "review", run_id[:8], "--reviewer", "demo-reviewer")  # as `runs list` shows it
     assert ok.returncode == 0, ok.stderr
-    after = json.loads(caltrace(env, "runs", "show", run_id, "-f", "json").stdout)
+    after = json.loads(caltrace(env, "runs", "show", run_id[:8], "-f", "json").stdout)
+    assert after["run_id"] == run_id
     assert after["state"] == "reviewed" and after["reviewer"] == "demo-reviewer"
     reviewed_at = datetime.fromisoformat(after["reviewed_at"])
     assert reviewed_at.utcoffset() == timedelta(0)  # JSON keeps UTC
