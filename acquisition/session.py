@@ -103,6 +103,9 @@ class ResolvedRun:
     parameters: Mapping[str, Any]
     connections: Connections
     resume: str | None = None
+    #: a resumed run's connections as given when it was created (used where the request and the virtual lab
+    #: give none: a demo's simulators listen on new ports in every process)
+    remembered: Connections = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,12 @@ class RunSession:
         standards = dict(request.standards)
         technician = request.technician
         resume = request.resume or None
-        connections = dict(request.connections)
+        remembered: dict[str, tuple[str, str]] = {}
         if request.resume:
             with read_session(self.registry) as s:
                 resume = resolve_run_id(s, request.resume)  # a unique prefix of the id is enough
                 summary = describe_run(s, resume)
-                # the connections given when the run was created, unless the request gives others
-                connections = {**run_connections(s, resume), **connections}
+                remembered = run_connections(s, resume)  # as given when the run was created
             if procedure_id and procedure_id != summary["procedure"]:
                 raise RunStateError(f"run {resume} follows {summary['procedure']}, not {procedure_id}")
             procedure_id = str(summary["procedure"])
@@ -190,8 +192,9 @@ class RunSession:
             lot=lot,
             standards=standards,
             parameters=parameters,
-            connections=connections,
+            connections=dict(request.connections),
             resume=resume,
+            remembered=remembered,
         )
 
     # --- 2. start ----------------------------------------------------------------------------------------------------
@@ -229,12 +232,16 @@ class RunSession:
     def connections(self, started: StartedRun) -> dict[str, tuple[str, str]]:
         """role -> (URL, model) to open for ``started``, checked against what its plan needs.
 
-        In demo mode the virtual lab's addresses, else the addresses of the standards registered with one; the
-        request's connections override either. Raises :class:`MissingConnections` (roles the plan needs without a
-        connection) and :class:`UnknownRoles` (connections for roles the procedure has not).
+        In demo mode the virtual lab's addresses, else the addresses of the standards registered with one and, for a
+        resumed run, the connections it was created with; the request's connections override either. Raises
+        :class:`MissingConnections` (roles the plan needs without a connection) and :class:`UnknownRoles`
+        (connections for roles the procedure has not).
         """
         resolved = started.resolved
-        base = dict(self.lab.addresses) if self.lab is not None else self._registered(resolved.standards)
+        if self.lab is not None:  # the virtual lab's simulators, started by this process
+            base = dict(self.lab.addresses)
+        else:  # registered addresses, then the connections the run was created with
+            base = {**self._registered(resolved.standards), **resolved.remembered}
         addresses = {**base, **resolved.connections}
         roles = [spec.role for spec in started.procedure.definition.roles]
         needed = started.engine.connections_needed(started.procedure, started.run_id)
