@@ -204,8 +204,39 @@ def test_a_centre_set_up_from_the_examples_runs_cg18_by_url_and_reviews_it(
     assert len(errors) == 5
     for r in errors:  # +2 ppm of the conventional mass, within rounding and noise of d = 0.1 mg
         assert r["value"] == pytest.approx(2e-6 * true_mass(r["point"]), abs=1.5e-4)
-    reviewed = caltrace(env, "runs", "review", doc["run_id"], "--reviewer", "hoa")
+    reviewed = caltrace(env, "runs", "review", doc["run_id"][:8], "--reviewer", "hoa")
     assert reviewed.returncode == 0, reviewed.stderr
+    shown = caltrace({**env, "COLUMNS": "200"}, "runs", "show", doc["run_id"][:8])
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "người xem xét" in text and "hoa" in text  # the reviewer, in Vietnamese (the default)
+    assert "+07:00" in text  # times in the lab's time zone, Asia/Ho_Chi_Minh
+    for r in errors:  # each error of indication with its U as a certificate states it, in Vietnamese notation
+        assert f"{_vi_number(r['point'], 0)} g" in text
+        assert f"{ilac_p14_vi(r['U'])} g" in text, (r["U"], text)
+    assert "sai số chỉ thị" in text and "error of indication" not in text
+    table = text.partition("ngân sách")[0]  # the summary and the results table, before the first budget
+    assert "0.0" not in table  # no decimal point in the Vietnamese results
+
+
+def _vi_number(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` places and a decimal comma, the decimals grouped in threes by U+202F when there are more
+    than four of them (ISO 80000-1:2009 7.3.4, as docs/presentation.md states it)."""
+    whole, _, frac = f"{x:.{decimals}f}".partition(".")
+    if len(frac) > 4:
+        frac = "\u202f".join(frac[i : i + 3] for i in range(0, len(frac), 3))
+    return whole + ("," + frac if frac else "")
+
+
+def ilac_p14_vi(u: float) -> str:
+    """U rounded up to two significant digits (ILAC P14:09/2020 5.4; GUM 7.2.6), in Vietnamese notation: worked here
+    with exact decimals, independently of caltrace's own rounding."""
+    from decimal import ROUND_CEILING, Decimal
+
+    d = Decimal(repr(u))
+    exponent = d.adjusted() - 1  # the place of the second significant digit
+    rounded = d.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_CEILING)
+    return _vi_number(float(rounded), max(0, -exponent))
 
 
 def test_a_piece_outside_its_class_is_imported_with_a_note(registry: Engine, tmp_path: Path) -> None:
