@@ -207,7 +207,7 @@ CENTRE: dict[str, tuple[str, str]] = {
     ),
     "certificate.value_or_correction": (
         "ghi một trong hai: khối lượng quy ước của quả cân (giá trị) hoặc số hiệu chính khối lượng quy ước; dòng "
-        "này không có cả hai",
+        "này chưa ghi cái nào",
         "give either the piece's conventional mass (value) or its conventional-mass correction, not neither",
     ),
     "certificate.class_note": ("vẫn giữ như giấy chứng nhận, nhưng: {note}", "kept as certified, but: {note}"),

@@ -118,7 +118,7 @@ ROWS: dict[str, tuple[str, str]] = {
     "cell.too_long": ("dài quá {limit} ký tự ({length} ký tự)", "longer than {limit} characters ({length})"),
     "cell.formula": (
         "«{shown}» bắt đầu bằng «{first}» nên bảng tính có thể chạy nó như một công thức: vẫn giữ dạng văn bản "
-        "(không tính); kiểm tra xem khách hàng có đúng là đã ghi như vậy",
+        "(không tính); kiểm tra lại xem khách hàng có thật sự ghi như vậy không",
         "'{shown}' starts with '{first}', so a spreadsheet could run it as a formula: kept as text (not "
         "evaluated); check it is what the customer wrote",
     ),

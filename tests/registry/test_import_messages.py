@@ -112,7 +112,7 @@ def test_a_report_gives_each_reason_in_both_languages_and_its_code(sqlite_engine
     assert issue.text("vi") == "trống — cần số sản xuất của phương tiện đo"
     assert issue.reason == issue.text("en") == "required: the instrument's serial number"
     assert report.summary("vi") == (
-        "instruments.csv: 1 dòng: đã nhập 0, 1 dòng bị từ chối. Chưa ghi phương tiện đo nào; sửa dòng bị từ chối "
+        "instruments.csv: 1 dòng: đã nhập 0, bị từ chối 1. Chưa ghi phương tiện đo nào; sửa dòng bị từ chối "
         "rồi nhập lại."
     )
     assert report.summary("en") == (
