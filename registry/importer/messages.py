@@ -84,10 +84,6 @@ class Message:
         template = self.templates[0] if language == "vi" else self.templates[1]
         return template.format(**{name: render(value, language) for name, value in self.args})
 
-    def as_dict(self, language: Language = "vi") -> dict[str, object]:
-        """``{"code", "text"}`` for a JSON report."""
-        return {"code": self.code, "text": self.text(language)}
-
     def __str__(self) -> str:
         return self.text("en")
 
