@@ -13,6 +13,8 @@ For each procedure, on ``today`` (the lab's calendar day), the registry must hol
   certificate state an uncertainty smaller than the CMC, so a calibration outside the CMC table cannot be reported;
   clause number not checked against the edition's text: unverified); for a given
   instrument, lines whose ranges together hold the instrument's whole range.
+
+Each gap is a :class:`~registry.importer.messages.Message` of :data:`GAPS`, in Vietnamese (default) or English.
 """
 
 from __future__ import annotations
@@ -26,9 +28,81 @@ from sqlalchemy.orm import Session
 
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import ProcedureDefinition
+from registry.importer.messages import Language, Message, Span, message_from
 from registry.models import Authorisation, CmcEntry, MeasuringInstrument, ReferenceStandard, Staff
 from registry.queries import current_certificate, laboratory
 from registry.units import convert
+
+#: code -> (Vietnamese, English) text of each kind of gap, with named fields (str.format)
+GAPS: dict[str, tuple[str, str]] = {
+    "no_laboratory": (
+        "chưa có phòng thí nghiệm trong cơ sở dữ liệu (`caltrace registry import laboratory FILE`)",
+        "no laboratory registered (`caltrace registry import laboratory FILE`)",
+    ),
+    "no_technician": (
+        "hôm nay không có kỹ thuật viên nào được giao thực hiện quy trình này",
+        "no technician authorised to perform it today",
+    ),
+    "no_officer": (
+        "hôm nay không có kỹ thuật viên nào được giao thực hiện quy trình này mà có thẻ kiểm định viên còn hiệu lực",
+        "no technician authorised to perform it with a verification officer card in force today",
+    ),
+    "no_reviewer": (
+        "không có người soát xét nào được giao cho quy trình này",
+        "no reviewer authorised for it",
+    ),
+    "reviewer_is_technician": (
+        "người soát xét duy nhất ({username}) cũng là kỹ thuật viên duy nhất: người thực hiện lần chạy không được "
+        "tự soát xét lần chạy đó",
+        "the only reviewer ({username}) is also the only technician: a run cannot be reviewed by the person who "
+        "performed it",
+    ),
+    "no_signatory": (
+        "không có người nào được giao ký giấy chứng nhận của quy trình này",
+        "no signatory authorised to sign its certificates",
+    ),
+    "no_standard": (
+        "không có chuẩn đo lường loại {kinds} cho vai trò {role} ({description})",
+        "no reference standard of kind {kinds} for the role {role} ({description})",
+    ),
+    "no_usable_standard": (
+        "không có chuẩn dùng được cho vai trò {role}: {problems}",
+        "no usable standard for the role {role}: {problems}",
+    ),
+    "standard_no_certificate": (
+        "{code} không có giấy chứng nhận hiệu chuẩn",
+        "{code} has no calibration certificate",
+    ),
+    "standard_expired": (
+        "giấy chứng nhận {number} của {code} đã hết hiệu lực ngày {due}",
+        "{code}'s certificate {number} expired on {due}",
+    ),
+    "no_cmc": (
+        "không có dòng CMC nào cho lĩnh vực {field}: không kiểm tra được độ không đảm bảo đo của phép hiệu chuẩn",
+        "no CMC line for the field {field}: the calibration's uncertainty cannot be checked",
+    ),
+    "instrument_no_range": (
+        "phương tiện đo {serial} chưa có phạm vi đo trong cơ sở dữ liệu: không đối chiếu được với dòng CMC nào",
+        "instrument {serial} has no range registered: no CMC line can be matched to it",
+    ),
+    "range_not_covered": (
+        "bảng CMC không phủ hết phạm vi đo {range} của phương tiện đo {serial} (các dòng CMC của lĩnh vực này: {held})",
+        "the CMC table does not cover the range {range} of instrument {serial} (its lines in the field: {held})",
+    ),
+    # the metrology fields (registry.vocabulary.MetrologyField values), arguments of no_cmc
+    "field.mass": ("khối lượng", "mass"),
+    "field.volume-flow": ("dung tích – lưu lượng", "volume-flow"),
+    "field.electrical": ("điện", "electrical"),
+    "field.temperature": ("nhiệt độ", "temperature"),
+    "field.pressure": ("áp suất", "pressure"),
+    "field.length": ("độ dài", "length"),
+    "field.other": ("khác", "other"),
+}
+
+
+def gap(code: str, /, **args: object) -> Message:
+    """The gap ``code`` of :data:`GAPS` with ``args``."""
+    return message_from(GAPS, code, **args)
 
 
 @dataclass(frozen=True)
@@ -37,11 +111,15 @@ class Readiness:
 
     procedure: str
     title: str
-    missing: tuple[str, ...]
+    missing: tuple[Message, ...]
 
     @property
     def ready(self) -> bool:
         return not self.missing
+
+    def gaps(self, language: Language = "vi") -> list[str]:
+        """The gaps in ``language``."""
+        return [m.text(language) for m in self.missing]
 
 
 def _valid(auth: Authorisation, today: date) -> bool:
@@ -58,7 +136,7 @@ def _people(s: Session, code: str, today: date) -> list[tuple[Staff, Authorisati
     return [(staff, auth) for staff, auth in s.execute(query) if _valid(auth, today)]
 
 
-def _staff_gaps(s: Session, definition: ProcedureDefinition, today: date) -> list[str]:
+def _staff_gaps(s: Session, definition: ProcedureDefinition, today: date) -> list[Message]:
     code = definition.code
     people = _people(s, code, today)
     performers = [st for st, a in people if a.can_perform]
@@ -70,31 +148,27 @@ def _staff_gaps(s: Session, definition: ProcedureDefinition, today: date) -> lis
         ]
     gaps = []
     if not performers:
-        card = " with a verification officer card in force" if definition.kind == "verification" else ""
-        gaps.append(f"no technician authorised to perform it{card} today")
+        gaps.append(gap("no_officer" if definition.kind == "verification" else "no_technician"))
     reviewers = [st for st, a in people if a.can_review]
     if not reviewers:
-        gaps.append("no reviewer authorised for it")
+        gaps.append(gap("no_reviewer"))
     elif (
         performers
         and {r.id for r in reviewers} <= {p.id for p in performers}
         and len(reviewers) == 1 == len(performers)
     ):
-        gaps.append(
-            f"the only reviewer ({reviewers[0].username}) is also the only technician: a run cannot be reviewed by "
-            "the person who performed it"
-        )
+        gaps.append(gap("reviewer_is_technician", username=reviewers[0].username))
     if not any(a.can_sign for _, a in people):
-        gaps.append("no signatory authorised to sign its certificates")
+        gaps.append(gap("no_signatory"))
     return gaps
 
 
-def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> list[str]:
+def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> list[Message]:
     gaps = []
     for role in definition.roles:
         if not role.standard_kinds:
             continue
-        kinds = " or ".join(repr(k) for k in role.standard_kinds)
+        kinds = " / ".join(repr(k) for k in role.standard_kinds)
         found = list(
             s.scalars(
                 select(ReferenceStandard)
@@ -103,19 +177,19 @@ def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> 
             )
         )
         if not found:
-            gaps.append(f"no reference standard of kind {kinds} for the role {role.role} ({role.description})")
+            gaps.append(gap("no_standard", kinds=kinds, role=role.role, description=role.description))
             continue
         problems = []
         for std in found:
             cert = current_certificate(s, std.id, today)
             if cert is None:
-                problems.append(f"{std.code} has no calibration certificate")
+                problems.append(gap("standard_no_certificate", code=std.code))
             elif cert.due_on < today:
-                problems.append(f"{std.code}'s certificate {cert.number} expired on {cert.due_on:%d/%m/%Y}")
+                problems.append(gap("standard_expired", code=std.code, number=cert.number, due=cert.due_on))
             else:
                 break
         else:
-            gaps.append(f"no usable standard for the role {role.role}: " + "; ".join(problems))
+            gaps.append(gap("no_usable_standard", role=role.role, problems=tuple(problems)))
     return gaps
 
 
@@ -144,25 +218,24 @@ def _covered(lines: list[CmcEntry], instrument: MeasuringInstrument) -> bool:
 
 def _cmc_gaps(
     s: Session, definition: ProcedureDefinition, lab_id: int | None, instrument: MeasuringInstrument | None
-) -> list[str]:
+) -> list[Message]:
     if definition.kind != "calibration" or lab_id is None:
         return []
     lines = list(
         s.scalars(select(CmcEntry).where(CmcEntry.laboratory_id == lab_id, CmcEntry.field == definition.field))
     )
     if not lines:
-        return [f"no CMC line for the field {definition.field}: the calibration's uncertainty cannot be checked"]
+        field = gap(f"field.{definition.field}") if f"field.{definition.field}" in GAPS else definition.field
+        return [gap("no_cmc", field=field)]
     if instrument is None:
         return []
     if instrument.range_max is None or not instrument.range_unit:
-        return [f"instrument {instrument.serial_number} has no range registered: no CMC line can be matched to it"]
+        return [gap("instrument_no_range", serial=instrument.serial_number)]
     if not _covered(lines, instrument):
         low = instrument.range_min if instrument.range_min is not None else 0.0
-        held = "; ".join(f"{x.range_min:g} – {x.range_max:g} {x.range_unit}" for x in lines)
-        return [
-            f"the CMC table does not cover the range {low:g} – {instrument.range_max:g} {instrument.range_unit} "
-            f"of instrument {instrument.serial_number} (its lines in the field: {held})"
-        ]
+        held = tuple(Span(x.range_min, x.range_max, x.range_unit) for x in lines)
+        covered = Span(low, instrument.range_max, instrument.range_unit)
+        return [gap("range_not_covered", range=covered, serial=instrument.serial_number, held=held)]
     return []
 
 
@@ -175,7 +248,7 @@ def readiness(
     out = []
     for code in codes or procedure_ids():
         definition = get_procedure(code).definition
-        missing = [] if lab is not None else ["no laboratory registered (caltrace registry import laboratory FILE)"]
+        missing = [] if lab is not None else [gap("no_laboratory")]
         missing += _staff_gaps(s, definition, today)
         missing += _standard_gaps(s, definition, today)
         missing += _cmc_gaps(s, definition, lab.id if lab is not None else None, instrument)

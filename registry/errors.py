@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from registry.importer.messages import Language, Message
+
 
 class RegistryError(Exception):
     """Base of registry errors."""
@@ -25,7 +30,16 @@ class SchemaOutOfDateError(RegistryError):
 
 
 class ImportFileError(RegistryError):
-    """A spreadsheet that cannot be read at all (wrong type, missing columns, unreadable file)."""
+    """A spreadsheet that cannot be read at all (wrong type, missing columns, unreadable file); ``message`` in
+    Vietnamese and English (:mod:`registry.importer.messages`), ``str()`` in English."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.text("en"))
+        self.message = message
+
+    def text(self, language: Language = "vi") -> str:
+        """What is wrong with the file, in ``language``."""
+        return self.message.text(language)
 
 
 class NotFoundError(RegistryError, LookupError):

@@ -40,6 +40,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the report as a JSON
 Actor = Annotated[
     str | None, typer.Option(help="Who is recorded in the audit log (default: $CALTRACE_ACTOR or your login).")
 ]
+Lang = Annotated[str, typer.Option("--lang", help="Language of the messages: vi (default) or en.")]
 FileArg = Annotated[Path, typer.Argument(help="The spreadsheet: .csv (UTF-8 or Windows-1258; , ; or tab) or .xlsx.")]
 
 
@@ -104,12 +105,18 @@ def _import_command(
     """One ``caltrace registry import KIND`` command running ``do``."""
 
     def command(
-        file: FileArg, dry_run: DryRun = False, update: Update = False, as_json: AsJson = False, actor: Actor = None
+        file: FileArg,
+        dry_run: DryRun = False,
+        update: Update = False,
+        as_json: AsJson = False,
+        actor: Actor = None,
+        language: Lang = "vi",
     ) -> None:
-        run_import(lambda engine, who: do(engine, who, file, dry_run, update), actor, as_json)
+        run_import(lambda engine, who: do(engine, who, file, dry_run, update), actor, as_json, language)
 
     command.__doc__ = (
         f"Import {what} from FILE; good rows go in, bad rows are listed with the reason (docs/registry-import.md)."
+        "\n\nMessages in Vietnamese (default) or English (--lang en)."
         "\n\nExit status 0: all rows imported; 1: some rows rejected (the others are in); 2: nothing imported."
     )
     return command
@@ -537,11 +544,19 @@ def check_command(
         typer.Option("--instrument", "-i", help="Also check that a CMC line covers this instrument's range (serial)."),
     ] = None,
     as_json: AsJson = False,
+    language: Lang = "vi",
 ) -> None:
-    """What the centre still lacks before it can run each procedure. Exit 0 when nothing is missing."""
+    """What the centre still lacks before it can run each procedure, in Vietnamese (default) or English (--lang en).
+    Exit 0 when nothing is missing."""
     from acquisition.procedures import procedure_ids
     from acquisition.readiness import readiness
+    from api.cli.results import check_language
     from registry.settings import lab_today
+
+    try:
+        lang = check_language(language)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
 
     unknown = [p for p in procedure or [] if p not in procedure_ids()]
     if unknown:
@@ -560,18 +575,16 @@ def check_command(
                 raise fail(str(exc), EXIT_NOT_FOUND) from exc
         found = readiness(s, lab_today(), list(procedure) if procedure else None, subject)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [{"procedure": r.procedure, "missing": list(r.missing)} for r in found], ensure_ascii=False, indent=2
-            )
-        )
+        doc = [{"procedure": r.procedure, "missing": r.gaps(lang), "codes": [m.code for m in r.missing]} for r in found]
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
+        ready, missing = ("sẵn sàng", "còn thiếu") if lang == "vi" else ("ready", "missing")
         for r in found:
             if r.ready:
-                typer.echo(f"{r.procedure}: ready")
+                typer.echo(f"{r.procedure}: {ready}")
             else:
-                typer.echo(f"{r.procedure}: missing")
-                for gap in r.missing:
+                typer.echo(f"{r.procedure}: {missing}")
+                for gap in r.gaps(lang):
                     typer.echo(f"  - {gap}")
     if any(not r.ready for r in found):
         raise typer.Exit(EXIT_NOT_FOUND)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from registry.importer.cells import Cell, CellError
 from registry.importer.headers import _Columns
+from registry.importer.messages import Message, msg, noun
 from registry.importer.report import ImportReport, RowIssue
 from registry.models import AuditEntry, Base, Customer
 from registry.vocabulary import looks_like_formula, name_key
@@ -106,23 +107,20 @@ class _Importer:
 
     # rows -------------------------------------------------------------------------------------------------------
 
-    def reject(self, row: int, column: str, reason: str) -> None:
+    def reject(self, row: int, column: str, reason: Message) -> None:
+        """Reject ``row`` for ``reason`` about its ``column``."""
         self.report.rejected.append(RowIssue(row, column, self.columns.name(column), reason))
+
+    def note(self, row: int, column: str, reason: Message) -> None:
+        """Note ``reason`` about ``row``'s ``column`` (the row is still imported)."""
+        self.report.warnings.append(RowIssue(row, column, self.columns.name(column), reason))
 
     def flag_formula(self, row: int, column: str, text: str) -> None:
         """Note a text cell that a spreadsheet would run as a formula (OWASP CSV injection): it is kept as text,
         never evaluated, and caltrace's CSV exports write it with a leading ``'``."""
         if looks_like_formula(text):
             shown = text if len(text) <= 40 else text[:37] + "..."
-            self.report.warnings.append(
-                RowIssue(
-                    row,
-                    column,
-                    self.columns.name(column),
-                    f"{shown!r} starts with {text[0]!r}, so a spreadsheet could run it as a formula: kept as text "
-                    "(not evaluated); check it is what the customer wrote",
-                )
-            )
+            self.note(row, column, msg("cell.formula", shown=shown, first=text[0]))
 
     def validate(self, row: int, cells: Sequence[Cell]) -> _Row | None:
         """The row's values, or None after recording every problem it has."""
@@ -132,7 +130,7 @@ class _Importer:
         try:
             return parse(value)
         except CellError as exc:
-            self.reject(row, column, str(exc))
+            self.reject(row, column, exc.message)
             return None
 
     def accept(self, row: _Row) -> bool:
@@ -146,13 +144,10 @@ class _Importer:
             plan = self.by_tax.get(row.tax_code)
             if plan is not None:
                 if _key(plan.name) != name_key:
-                    self.report.warnings.append(
-                        RowIssue(
-                            row.row,
-                            self.owner_column,
-                            self.columns.name(self.owner_column),
-                            f"tax code {row.tax_code} belongs to {plan.name!r}: the instrument goes to that customer",
-                        )
+                    self.note(
+                        row.row,
+                        self.owner_column,
+                        msg("owner.tax_code_elsewhere", tax_code=row.tax_code, owner=plan.name),
                     )
                 row.owner = plan
                 return True
@@ -165,9 +160,7 @@ class _Importer:
                 row.owner = plan
                 return True
             if len(untaxed) > 1:
-                self.reject(
-                    row.row, self.owner_column, f"several customers are named {row.customer!r} without a tax code"
-                )
+                self.reject(row.row, self.owner_column, msg("owner.ambiguous_untaxed", customer=row.customer))
                 return False
         else:
             matches = self.by_name.get(name_key, [])
@@ -175,12 +168,11 @@ class _Importer:
                 row.owner = matches[0]
                 return True
             if len(matches) > 1:
-                codes = ", ".join(p.tax_code or "none" for p in matches)
+                codes = ", ".join(p.tax_code or "-" for p in matches)
                 self.reject(
                     row.row,
                     self.owner_column,
-                    f"several customers are named {row.customer!r} (tax codes {codes}): "
-                    f"add the {self.owner_column}_tax_code column to say which",
+                    msg("owner.ambiguous", customer=row.customer, codes=codes, column=self.owner_column),
                 )
                 return False
         plan = _CustomerPlan(row.customer, row.tax_code, row.row)
@@ -239,14 +231,16 @@ class _Importer:
         diff = {name: value for name, value in row.values.items() if getattr(record, name) != value}
         if row.owner.existing is None or row.owner.existing.id != getattr(record, f"{self.owner_attribute}_id"):
             diff[self.owner_attribute] = row.owner
-            self.report.warnings.append(
-                RowIssue(
-                    row.row,
-                    self.owner_column,
-                    self.columns.name(self.owner_column),
-                    f"{self.report.records.removesuffix('s')} #{row.existing_id} changes owner from "
-                    f"{getattr(record, self.owner_attribute).name!r} to {row.owner.name!r}",
-                )
+            self.note(
+                row.row,
+                self.owner_column,
+                msg(
+                    "owner.changes",
+                    record=noun(self.report.records),
+                    id=str(row.existing_id),
+                    old=getattr(record, self.owner_attribute).name,
+                    new=row.owner.name,
+                ),
             )
         return record, diff
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from registry.importer.messages import Message, msg
 from registry.units import canonical_unit, convert
 
 Cell = object  # str from CSV; str, int, float, bool, datetime, time, timedelta or None from Excel
@@ -21,7 +22,12 @@ EARLIEST_DATE = date(1950, 1, 1)
 
 
 class CellError(ValueError):
-    """A cell that cannot be used; the message says why and what to write instead."""
+    """A cell that cannot be used; the ``message`` (Vietnamese and English) says why and what to write instead;
+    ``str()`` is the English text."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.text("en"))
+        self.message = message
 
 
 def _is_blank(value: Cell) -> bool:
@@ -37,9 +43,7 @@ def clean_text(value: Cell) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime | date | time | timedelta):
-        raise CellError(
-            f"the spreadsheet turned this into a date/time ({value}): format the column as Text and type it again"
-        )
+        raise CellError(msg("cell.date_in_text", value=str(value)))
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
@@ -54,35 +58,40 @@ def parse_number(token: str) -> Decimal:
     if text[:1] in "+-":
         sign, text = ("-" if text[0] == "-" else ""), text[1:]
     if not re.fullmatch(r"\d+(?:[.,]\d+)*|[.,]\d+", text):
-        raise CellError(f"{token!r} is not a number")
+        raise CellError(msg("number.not_number", token=token))
     commas, dots = text.count(","), text.count(".")
     if commas and dots:
         decimal_sep = "," if text.rfind(",") > text.rfind(".") else "."
         group_sep = "." if decimal_sep == "," else ","
         whole, _, fraction = text.rpartition(decimal_sep)
         if text.count(decimal_sep) > 1 or not re.fullmatch(rf"\d{{1,3}}(?:\{group_sep}\d{{3}})+", whole):
-            raise CellError(f"{token!r} mixes '.' and ',' in a way that is not a number")
+            raise CellError(msg("number.mixed", token=token))
         return Decimal(sign + whole.replace(group_sep, "") + "." + fraction)
     if commas + dots == 0:
         return Decimal(sign + text)
     separator = "," if commas else "."
     if commas + dots > 1:  # 1.000.000 or 1,000,000: thousands separators
         if not re.fullmatch(rf"\d{{1,3}}(?:\{separator}\d{{3}})+", text):
-            raise CellError(f"{token!r} is not a number")
+            raise CellError(msg("number.not_number", token=token))
         return Decimal(sign + text.replace(separator, ""))
     whole, fraction = text.split(separator)
     if len(fraction) == 3 and re.fullmatch(r"[1-9]\d{0,2}", whole):
         as_decimal = f"{whole}.{fraction}".rstrip("0").rstrip(".")
         raise CellError(
-            f"{token!r} is ambiguous (thousands separator or decimal {separator!r}?): "
-            f"write {whole}{fraction} or {as_decimal}"
+            msg(
+                "number.ambiguous",
+                token=token,
+                separator=separator,
+                as_integer=f"{whole}{fraction}",
+                as_decimal=Decimal(as_decimal),  # 2,5 in Vietnamese, 2.5 in English
+            )
         )
     return Decimal(sign + (whole or "0") + "." + fraction)
 
 
 def _cell_number(value: Cell) -> Decimal:
     if isinstance(value, bool):
-        raise CellError(f"{value} is not a number")
+        raise CellError(msg("number.not_number", token=str(value)))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -142,10 +151,10 @@ def parse_range(text: str) -> ParsedRange | None:
         elif lo_unit and lo_unit != unit:
             converted = convert(low, lo_unit, unit, difference=False)
             if converted is None:
-                raise CellError(f"the range's ends are in {lo_unit} and {unit}: write both in one unit")
+                raise CellError(msg("range.units", low_unit=lo_unit, unit=unit))
             low = converted
         if low > high:
-            raise CellError(f"the range's minimum {low} is above its maximum {high}")
+            raise CellError(msg("range.min_above_max", low=low, high=high))
         return ParsedRange(low, high, unit)
     match = _MAX_RE.match(text)
     if match:
@@ -164,10 +173,10 @@ def parse_quantity(value: Cell) -> tuple[Decimal, str]:
     text = re.sub(r"^(?:d|e|resolution|độ phân giải)\s*[=:]\s*", "", text, flags=re.IGNORECASE)
     match = re.fullmatch(rf"(?P<num>{_NUMBER})\s*(?P<rest>.*)", text)
     if not match:
-        raise CellError(f"{text!r} is not a number with an optional unit (e.g. 0.1 mg or 0,01 °C)")
+        raise CellError(msg("quantity.not_quantity", text=text))
     unit = _trailing_unit(match.group("rest"))
     if unit is None:
-        raise CellError(f"{text!r} is not a number with an optional unit (e.g. 0.1 mg or 0,01 °C)")
+        raise CellError(msg("quantity.not_quantity", text=text))
     return parse_number(match.group("num")), unit
 
 
@@ -185,18 +194,15 @@ def parse_date(value: Cell, today: date) -> date | None:
     elif isinstance(value, date):
         found = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        raise CellError(f"{value} is a number, not a date: format the cell as a date or write dd/mm/yyyy")
+        raise CellError(msg("date.number", value=str(value)))
     elif not isinstance(value, str):
-        raise CellError(f"{value} is not a date: write dd/mm/yyyy")
+        raise CellError(msg("date.not_date_value", value=str(value)))
     else:
         found = _date_from_text(clean_text(value))
     if found > today:
-        raise CellError(f"{found.strftime('%d/%m/%Y')} is in the future (today is {today.strftime('%d/%m/%Y')})")
+        raise CellError(msg("date.future", found=found, today=today))
     if found < EARLIEST_DATE:
-        raise CellError(
-            f"{found.strftime('%d/%m/%Y')} is before {EARLIEST_DATE.year}: check the year (an empty Excel date cell "
-            "shows as 1900)"
-        )
+        raise CellError(msg("date.too_early", found=found, year=str(EARLIEST_DATE.year)))
     return found
 
 
@@ -213,33 +219,33 @@ def _date_from_text(text: str) -> date:
             try:
                 return date(int(match["y"]), int(match["m"]), int(match["d"]))
             except ValueError as exc:
-                raise CellError(f"{text!r} is not a calendar date ({form}: {exc})") from exc
+                raise CellError(msg("date.not_calendar", text=text, form=form, detail=str(exc))) from exc
     if re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}", text):
-        raise CellError(f"{text!r} has a two-digit year: write the year in full (dd/mm/yyyy)")
-    raise CellError(f"{text!r} is not a date: write dd/mm/yyyy (e.g. 15/03/2026) or yyyy-mm-dd")
+        raise CellError(msg("date.two_digit_year", text=text))
+    raise CellError(msg("date.not_date", text=text))
 
 
 def parse_interval(value: Cell) -> int:
     """The calibration interval in whole months, 1..120 (``12``, ``12 tháng``, ``12 months``, ``1 năm``)."""
     if _is_blank(value):
-        raise CellError("required: the calibration/verification interval in months (e.g. 12)")
+        raise CellError(msg("interval.required"))
     months = Decimal(1)
     if isinstance(value, str):
         text = clean_text(value)
         match = re.fullmatch(r"(?P<n>\S+?)\s*(?P<u>tháng|months?|mo|năm|years?|y)?", text, flags=re.IGNORECASE)
         if not match:
-            raise CellError(f"{text!r} is not a number of months")
+            raise CellError(msg("interval.not_months", text=text))
         if (match["u"] or "").casefold() in ("năm", "year", "years", "y"):
             months = Decimal(12)
         number = parse_number(match["n"]) * months
     else:
         number = _cell_number(value)
     if number != number.to_integral_value():
-        raise CellError(f"{number} is not a whole number of months")
+        raise CellError(msg("interval.not_whole", number=number))
     if number < 1:
-        raise CellError(f"{number} months: the interval must be at least 1 month")
+        raise CellError(msg("interval.too_short", number=number))
     if number > MAX_INTERVAL_MONTHS:
-        raise CellError(f"{number} months is longer than {MAX_INTERVAL_MONTHS} months (10 years): check the column")
+        raise CellError(msg("interval.too_long", number=number, limit=MAX_INTERVAL_MONTHS))
     return int(number)
 
 
@@ -266,7 +272,7 @@ def parse_bool(value: Cell) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellError(f"{text!r} is not yes/no: write yes, no, x, có or không (empty = no)")
+    raise CellError(msg("bool.not_bool", text=text))
 
 
 def parse_tax_code(value: Cell) -> str | None:
@@ -276,13 +282,10 @@ def parse_tax_code(value: Cell) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         digits = clean_text(value)
         if re.fullmatch(r"\d{9}", digits):
-            raise CellError(
-                f"{digits} has 9 digits: the spreadsheet probably dropped the leading 0 of a 10-digit tax code; "
-                "format the column as Text and write all 10 digits"
-            )
+            raise CellError(msg("tax.nine_digits", digits=digits))
         text = digits
     else:
         text = re.sub(r"\s+", "", clean_text(value))
     if not re.fullmatch(r"\d{10}(?:-\d{3})?", text):
-        raise CellError(f"{text!r} is not a tax code: 10 digits, or 10 digits '-' 3 digits for a branch")
+        raise CellError(msg("tax.not_tax", text=text))
     return text

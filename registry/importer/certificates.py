@@ -23,8 +23,9 @@ from registry.importer.cells import (
     parse_date,
     parse_quantity,
 )
+from registry.importer.messages import Quantity, msg
 from registry.importer.records import Catalogue, _Record, _RecordImporter, any_date, import_records, lengths, schema
-from registry.importer.report import ImportReport, RowIssue
+from registry.importer.report import ImportReport
 from registry.importer.standards import WEIGHT_SET
 from registry.models import Base, ReferenceStandard, RunStandard, StandardCertificate
 from registry.units import canonical_unit, convert
@@ -91,7 +92,7 @@ class _CertificateImporter(_RecordImporter):
 
     model = StandardCertificate
     key_column = "number"
-    what = "certificate"
+    what = "what.certificate"
 
     def registered(self) -> dict[str, int]:
         self.standards = {s.code: s for s in self.session.scalars(select(ReferenceStandard))}
@@ -106,26 +107,26 @@ class _CertificateImporter(_RecordImporter):
     def validate(self, row: int, cells: Sequence[Cell]) -> _Record | None:
         problems = len(self.report.rejected)
         get = self.columns.get
-        code = self.text(row, cells, "standard", 40, "the code of the standard the certificate is for")
-        number = self.text(row, cells, "number", _CERT_LENGTHS["number"], "the certificate number")
-        issuer = self.text(row, cells, "issuer", _CERT_LENGTHS["issuer"], "who issued it (e.g. Viện Đo lường Việt Nam)")
+        code = self.text(row, cells, "standard", 40, "required.certificate_standard")
+        number = self.text(row, cells, "number", _CERT_LENGTHS["number"], "required.certificate_number")
+        issuer = self.text(row, cells, "issuer", _CERT_LENGTHS["issuer"], "required.certificate_issuer")
         label = self.text(row, cells, "label", 40)
         quantity = self.text(row, cells, "quantity", 40)
         piece_class = self.text(row, cells, "class", 10)
         standard = self.standards.get(code) if code else None
         if code and standard is None:
-            self.reject(row, "standard", f"no reference standard with code {code!r}: import the standards first")
+            self.reject(row, "standard", msg("certificate.no_standard", code=code))
         calibrated = self._cell(row, "calibrated_on", lambda v: parse_date(v, self.today), get(cells, "calibrated_on"))
         if calibrated is None and not any(i.row == row and i.column == "calibrated_on" for i in self.report.rejected):
-            self.reject(row, "calibrated_on", "required: the calibration date (dd/mm/yyyy)")
+            self.reject(row, "calibrated_on", msg("required.calibrated_on"))
         issued = self._cell(row, "issued_on", lambda v: parse_date(v, self.today), get(cells, "issued_on"))
         due = self._cell(row, "valid_until", any_date, get(cells, "valid_until"))
         if due is None and not any(i.row == row and i.column == "valid_until" for i in self.report.rejected):
-            self.reject(row, "valid_until", "required: the date until which the calibration is valid (dd/mm/yyyy)")
+            self.reject(row, "valid_until", msg("required.valid_until"))
         if calibrated and due and due < calibrated:
-            self.reject(row, "valid_until", f"{due:%d/%m/%Y} is before the calibration ({calibrated:%d/%m/%Y})")
+            self.reject(row, "valid_until", msg("certificate.before_calibration", date=due, calibrated=calibrated))
         if calibrated and issued and issued < calibrated:
-            self.reject(row, "issued_on", f"{issued:%d/%m/%Y} is before the calibration ({calibrated:%d/%m/%Y})")
+            self.reject(row, "issued_on", msg("certificate.before_calibration", date=issued, calibrated=calibrated))
         value = self._value(row, cells, standard, label, quantity, piece_class) if standard is not None else None
         if len(self.report.rejected) > problems or value is None:
             if number:
@@ -147,7 +148,7 @@ class _CertificateImporter(_RecordImporter):
         try:
             number, own = parse_quantity(value)
         except CellError as exc:
-            self.reject(row, column, str(exc))
+            self.reject(row, column, exc.message)
             return None
         return number, own or unit
 
@@ -167,17 +168,17 @@ class _CertificateImporter(_RecordImporter):
             if got is not None:
                 k = got[0]
                 if not Decimal(1) <= k <= Decimal(4):
-                    self.reject(row, "k", f"k = {k}: a coverage factor lies between 1 and 4 (usually 2)")
+                    self.reject(row, "k", msg("certificate.k_range", k=k))
         density = None
         if not _is_blank(get(cells, "density")):
             got = self._quantity(row, "density", get(cells, "density"), "kg/m³")
             if got is not None:
                 density = got[0]
                 if got[1] not in ("kg/m³", "") or not Decimal(1000) <= density <= Decimal(25000):
-                    self.reject(row, "density", f"{density} {got[1]}: write the density in kg/m³ (e.g. 8000)")
+                    self.reject(row, "density", msg("certificate.density_unit", quantity=Quantity(density, got[1])))
         if read["uncertainty"] is None:
             if _is_blank(get(cells, "uncertainty")):
-                self.reject(row, "uncertainty", "required: the expanded uncertainty U of the value, with its unit")
+                self.reject(row, "uncertainty", msg("required.uncertainty"))
             return None
         weights = standard is not None and standard.kind == WEIGHT_SET
         out: dict[str, Any] = {}
@@ -185,7 +186,7 @@ class _CertificateImporter(_RecordImporter):
             return self._piece(row, read, k, label, cls, density)
         u_number, u_unit = read["uncertainty"]
         if u_number <= 0:
-            self.reject(row, "uncertainty", f"U = {u_number}: an expanded uncertainty is more than 0")
+            self.reject(row, "uncertainty", msg("certificate.u_not_positive", u=u_number))
             return None
         if quantity:
             out["quantity"] = quantity
@@ -195,18 +196,16 @@ class _CertificateImporter(_RecordImporter):
                 out[key] = float(got[0])
                 out["unit"] = got[1]
         if read["correction"] is not None:
-            self.reject(row, "correction", "a correction is for a weight set's pieces: give the certified value")
+            self.reject(row, "correction", msg("certificate.correction_not_weights"))
             return None
         if not quantity and "value" not in out:
-            self.reject(
-                row, "value", "each row needs the certified value, or the quantity (e.g. temperature) its U is for"
-            )
+            self.reject(row, "value", msg("certificate.need_value"))
             return None
         out.update(U=float(u_number), k=float(k))
         if u_unit and out.get("unit") and u_unit != out["unit"]:
             converted = convert(u_number, u_unit, out["unit"], difference=True)
             if converted is None:
-                self.reject(row, "uncertainty", f"U in {u_unit} does not fit a value in {out['unit']}")
+                self.reject(row, "uncertainty", msg("certificate.u_unit", u_unit=u_unit, unit=out["unit"]))
                 return None
             out["U"] = float(converted)
         elif u_unit:
@@ -232,27 +231,26 @@ class _CertificateImporter(_RecordImporter):
                 continue
             number, unit = got
             if not unit:
-                self.reject(row, column, f"{number} has no unit: write it with one (e.g. 200 g, +0,12 mg)")
+                self.reject(row, column, msg("certificate.no_unit", number=number))
                 return None
             converted = convert(number, unit, "g", difference=column in ("correction", "uncertainty"))
             if converted is None:
-                self.reject(row, column, f"{unit} is not a unit of mass: a weight set's values are in g, mg or kg")
+                self.reject(row, column, msg("certificate.not_mass", unit=unit))
                 return None
             grams[column] = converted
         if "nominal" not in grams:
-            self.reject(row, "nominal", "required for a weight set: each piece's nominal value (e.g. 200 g)")
+            self.reject(row, "nominal", msg("required.piece_nominal"))
             return None
         if ("value" in grams) == ("correction" in grams):
             self.reject(
                 row,
                 "correction",
-                "give either the piece's conventional mass (value) or its conventional-mass correction, not "
-                + ("both" if "value" in grams else "neither"),
+                msg("certificate.value_and_correction" if "value" in grams else "certificate.value_or_correction"),
             )
             return None
         mass = grams["value"] if "value" in grams else grams["nominal"] + grams["correction"]
         if grams["uncertainty"] <= 0:
-            self.reject(row, "uncertainty", "an expanded uncertainty is more than 0")
+            self.reject(row, "uncertainty", msg("certificate.piece_u_not_positive"))
             return None
         piece: dict[str, Any] = {
             "point": float(grams["nominal"]),
@@ -283,9 +281,7 @@ class _CertificateImporter(_RecordImporter):
         except ValueError as exc:
             note = str(exc)
         if note:
-            self.report.warnings.append(
-                RowIssue(row, "class", self.columns.name("class"), f"kept as certified, but: {note}")
-            )
+            self.note(row, "class", msg("certificate.class_note", note=note))
 
     def accept(self, row: _Row) -> bool:
         """A row of a new certificate, or of a registered one when updating (not one a run used); its dates and
@@ -301,22 +297,21 @@ class _CertificateImporter(_RecordImporter):
                 self.reject(
                     row.row,
                     "number",
-                    f"certificate {row.values['number']} of {row.values['issuer']} is already registered; import "
-                    "with --update to replace its values from this file",
+                    msg("certificate.registered", number=row.values["number"], issuer=row.values["issuer"]),
                 )
                 return False
             if existing is not None and existing in self.used:
                 self.reject(
                     row.row,
                     "number",
-                    f"certificate {row.values['number']} was used by a run: a used certificate is never changed",
+                    msg("certificate.used", number=row.values["number"]),
                 )
                 return False
         elif group.standard_id != row.values["standard_id"] or group.dates != dates:
             self.reject(
                 row.row,
                 "number",
-                f"the same certificate as row {group.first} with another standard or other dates: give them once",
+                msg("certificate.inconsistent", first=group.first),
             )
             self.bad_keys.setdefault(key, row.row)
             return False
@@ -327,7 +322,7 @@ class _CertificateImporter(_RecordImporter):
             if label:
                 first = self.seen_labels.setdefault((key, label), row.row)
                 if first != row.row:
-                    self.reject(row.row, "label", f"the same piece {label!r} as row {first} of this certificate")
+                    self.reject(row.row, "label", msg("certificate.same_piece", label=label, first=first))
                     self.bad_keys.setdefault(key, row.row)
                     return False
         return True
@@ -346,8 +341,7 @@ class _CertificateImporter(_RecordImporter):
                 self.reject(
                     record.row,
                     "number",
-                    f"certificate {record.values['number']} has a rejected row ({bad[record.key[2]]}): a certificate "
-                    "is imported whole; none of its rows was taken",
+                    msg("certificate.rejected_row", number=record.values["number"], bad=bad[record.key[2]]),
                 )
         merged: dict[str, _Record] = {}
         for record in rows:

@@ -22,6 +22,7 @@ from registry.errors import ImportFileError, RegistryError
 from registry.importer.base import _Importer, _Row
 from registry.importer.cells import Cell, _is_blank
 from registry.importer.headers import Schema, _Columns
+from registry.importer.messages import msg, noun
 from registry.importer.report import CreatedCustomer, ImportReport
 from registry.importer.sheets import _find_header, read_sheet
 from registry.models import AuditHead
@@ -52,9 +53,7 @@ def _prepare(schema: Schema, path: Path | str, dry_run: bool, update: bool) -> _
     columns = _Columns(header_row, header_cells, path.name, report, schema)
     body = [(n, cells) for n, cells in sheet.rows[header_at + 1 :] if _has_values(cells, columns)]
     if not body:
-        raise ImportFileError(
-            f"{path.name} has a header (row {header_row}) but no {schema.records.removesuffix('s')} rows below it"
-        )
+        raise ImportFileError(msg("file.no_body", file=path.name, header_row=header_row, record=noun(schema.records)))
     return _Prepared(path, digest, report, columns, body)
 
 

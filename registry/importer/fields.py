@@ -8,6 +8,7 @@ import unicodedata
 
 from registry.importer.cells import Cell, CellError, _is_blank, clean_text
 from registry.importer.headers import _fold
+from registry.importer.messages import msg
 from registry.models import MetrologyField
 
 _FIELD_NAMES: dict[str, MetrologyField] = {
@@ -39,7 +40,7 @@ def parse_field(value: Cell) -> MetrologyField | None:
     found = _FIELD_NAMES.get(_fold(text))
     if found is None:
         allowed = ", ".join(f.value for f in MetrologyField)
-        raise CellError(f"{text!r} is not a metrology field: write one of {allowed} (or leave it empty)")
+        raise CellError(msg("field.unknown", text=text, allowed=allowed))
     return found
 
 

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from registry.errors import ImportFileError
 from registry.importer.cells import Cell, _is_blank, clean_text
+from registry.importer.messages import msg
 from registry.importer.report import ImportReport, RowIssue
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -213,25 +214,37 @@ class _Columns:
             text = clean_text(cell) if not isinstance(cell, datetime | date | time | timedelta) else str(cell)
             column = column_for_header(text, schema.keys)
             if column is None:
-                report.warnings.append(RowIssue(header_row, "", text, "not a known column: ignored"))
+                report.warnings.append(RowIssue(header_row, "", text, msg("header.unknown")))
                 continue
             if column == _IGNORED:
                 continue
             if column in self.index:
                 first = get_column_letter(self.index[column] + 1)
                 raise ImportFileError(
-                    f"{file_name}: columns {first} ({self.header[column]!r}) and {get_column_letter(position + 1)} "
-                    f"({text!r}) both mean {column}: keep one"
+                    msg(
+                        "file.duplicate_column",
+                        file=file_name,
+                        first=first,
+                        first_header=self.header[column],
+                        second=get_column_letter(position + 1),
+                        second_header=text,
+                        column=column,
+                    )
                 )
             self.index[column] = position
             self.header[column] = text
         missing = [c for c in schema.required if c not in self.index]
         if missing:
             raise ImportFileError(
-                f"{file_name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(header row {header_row}). Expected the header: {schema.expected} "
-                f"[optional: {','.join(schema.optional)}]; Vietnamese headers such as "
-                f"{', '.join(repr(schema.vietnamese[c]) for c in missing)} are accepted too"
+                msg(
+                    "file.missing_columns" if len(missing) > 1 else "file.missing_column",
+                    file=file_name,
+                    columns=", ".join(missing),
+                    header_row=header_row,
+                    expected=schema.expected,
+                    optional=",".join(schema.optional),
+                    vietnamese=", ".join(repr(schema.vietnamese[c]) for c in missing),
+                )
             )
 
     def get(self, cells: Sequence[Cell], column: str) -> Cell:

@@ -33,7 +33,8 @@ from registry.importer.cells import (
 from registry.importer.driver import _import, _import_concurrently
 from registry.importer.fields import infer_field, parse_field
 from registry.importer.headers import INSTRUMENTS, _Columns
-from registry.importer.report import ImportReport, RowIssue
+from registry.importer.messages import Message, Quantity, msg
+from registry.importer.report import ImportReport
 from registry.models import Base, Customer, MeasuringInstrument, instrument_identity
 from registry.units import convert, unit_info
 from registry.vocabulary import identity_part
@@ -87,27 +88,24 @@ class _InstrumentImporter(_Importer):
             try:
                 texts[column] = clean_text(get(cells, column))
             except CellError as exc:
-                self.reject(row, column, str(exc))
+                self.reject(row, column, exc.message)
                 texts[column] = ""
                 unreadable.add(column)
                 continue
             limit = _LENGTHS["name" if column == "customer" else column]
             if len(texts[column]) > limit:
-                self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
+                self.reject(row, column, msg("cell.too_long", limit=limit, length=len(texts[column])))
             self.flag_formula(row, column, texts[column])
         if not texts["customer"] and "customer" not in unreadable:
-            hint = " (merged cells? unmerge them and fill the customer in on every row)" if self.xlsx else ""
-            self.reject(row, "customer", "required: the customer (owner) of the instrument" + hint)
+            self.reject(row, "customer", msg("required.customer_merged" if self.xlsx else "required.customer"))
         if not texts["kind"] and "kind" not in unreadable:
-            self.reject(row, "kind", "required: what the instrument is (e.g. Cân phân tích, Đồng hồ nước)")
+            self.reject(row, "kind", msg("required.kind"))
         serial = texts["serial_number"]
         if not serial:
             if "serial_number" not in unreadable:
-                self.reject(row, "serial_number", "required: the instrument's serial number")
+                self.reject(row, "serial_number", msg("required.serial_number"))
         elif serial.casefold() in _NO_SERIAL:
-            self.reject(
-                row, "serial_number", f"{serial!r} is not a serial number: mark the instrument and write that mark"
-            )
+            self.reject(row, "serial_number", msg("serial.placeholder", serial=serial))
             serial = ""
 
         tax_code = self._cell(row, "customer_tax_code", parse_tax_code, get(cells, "customer_tax_code"))
@@ -147,7 +145,7 @@ class _InstrumentImporter(_Importer):
         try:
             range_text = clean_text(range_cell)
         except CellError as exc:
-            self.reject(row, "range", str(exc))
+            self.reject(row, "range", exc.message)
             return None
         parsed: ParsedRange | None = None
         if isinstance(range_cell, int | float) and not isinstance(range_cell, bool):
@@ -156,21 +154,14 @@ class _InstrumentImporter(_Importer):
             try:
                 parsed = parse_range(range_text)
             except CellError as exc:
-                self.reject(row, "range", str(exc))
+                self.reject(row, "range", exc.message)
                 ok = False
             else:
                 if parsed is None:
                     self.flag_formula(row, "range", range_text)
-                    self.report.warnings.append(
-                        RowIssue(
-                            row,
-                            "range",
-                            self.columns.name("range"),
-                            f"{range_text!r} is kept as text: no minimum/maximum could be read from it",
-                        )
-                    )
+                    self.note(row, "range", msg("range.kept_as_text", text=range_text))
         if len(range_text) > _LENGTHS["range_text"]:
-            self.reject(row, "range", f"longer than {_LENGTHS['range_text']} characters")
+            self.reject(row, "range", msg("range.too_long", limit=_LENGTHS["range_text"]))
             ok = False
         unit = parsed.unit if parsed else ""
         resolution: Decimal | None = None
@@ -179,18 +170,13 @@ class _InstrumentImporter(_Importer):
             try:
                 res_value, res_unit = parse_quantity(resolution_cell)
             except CellError as exc:
-                self.reject(row, "resolution", str(exc))
+                self.reject(row, "resolution", exc.message)
                 return None
             if res_value <= 0:
-                self.reject(row, "resolution", f"{res_value} {res_unit}".strip() + ": the resolution must be positive")
+                self.reject(row, "resolution", msg("resolution.not_positive", quantity=Quantity(res_value, res_unit)))
                 return None
             if res_unit and parsed is not None and not unit:
-                self.reject(
-                    row,
-                    "range",
-                    f"the range {range_text!r} has no unit but the resolution is in {res_unit}: "
-                    f"write the range with its unit (e.g. {range_text} {res_unit})",
-                )
+                self.reject(row, "range", msg("range.no_unit", range=range_text, unit=res_unit))
                 return None
             if res_unit and not unit:
                 unit = res_unit  # the range was empty or text only: the unit is the resolution's
@@ -210,7 +196,7 @@ class _InstrumentImporter(_Importer):
                     res_value = converted
             resolution = res_value
         if len(unit) > _LENGTHS["range_unit"]:
-            self.reject(row, "range", f"the unit {unit!r} is longer than {_LENGTHS['range_unit']} characters")
+            self.reject(row, "range", msg("range.unit_too_long", unit=unit, limit=_LENGTHS["range_unit"]))
             ok = False
         if not ok:
             return None
@@ -227,15 +213,14 @@ class _InstrumentImporter(_Importer):
         described = " / ".join(t for t in (texts["manufacturer"], texts["model"], texts["serial_number"]) if t)
         first = self.seen.setdefault(key, row)
         if first != row:
-            self.reject(row, "serial_number", f"the same instrument ({described}) as row {first} of this file")
+            self.reject(row, "serial_number", msg("instrument.twice", described=described, first=first))
             return
         if key in self.existing and not self.update:
             inst_id, owner = self.existing[key]
             self.reject(
                 row,
                 "serial_number",
-                f"already registered: instrument #{inst_id} ({described}) of {owner}; "
-                "import with --update to update it from this file",
+                msg("instrument.registered", id=str(inst_id), described=described, owner=owner),
             )
 
     def accept(self, row: _Row) -> bool:
@@ -287,16 +272,15 @@ def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unconvertible(source: str, target: str) -> str:
+def _unconvertible(source: str, target: str) -> Message:
     """Why a resolution in ``source`` cannot be kept with a range in ``target``."""
     a, b = unit_info(source), unit_info(target)
     if a and b and a[0] != b[0]:
-        return (
-            f"{source} ({a[0]}) cannot be the resolution of a range in {target} ({b[0]}): a resolution is in the "
-            f"range's quantity (or, for a flow range, its volume); check the unit, or leave the resolution empty"
+        return msg(
+            "resolution.other_quantity", source=source, source_quantity=a[0], target=target, target_quantity=b[0]
         )
-    unknown = " and ".join(repr(u) for u, info in ((source, a), (target, b)) if info is None)
-    return f"{source} cannot be converted to the range's unit {target} ({unknown} unknown to caltrace): use one unit"
+    unknown = ", ".join(repr(u) for u, info in ((source, a), (target, b)) if info is None)
+    return msg("resolution.unknown_unit", source=source, target=target, unknown=unknown)
 
 
 def _instrument_values(row: _Row, owner: Customer) -> dict[str, Any]:

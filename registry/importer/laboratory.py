@@ -16,6 +16,7 @@ from registry.errors import ImportFileError
 from registry.importer.base import _key
 from registry.importer.cells import Cell, CellError, _is_blank, clean_text, parse_quantity, parse_range
 from registry.importer.fields import infer_field, parse_field
+from registry.importer.messages import msg
 from registry.importer.records import (
     Catalogue,
     _Record,
@@ -24,7 +25,7 @@ from registry.importer.records import (
     lengths,
     schema,
 )
-from registry.importer.report import ImportReport, RowIssue
+from registry.importer.report import ImportReport
 from registry.models import Base, CmcEntry, Laboratory
 from registry.units import convert
 
@@ -82,14 +83,14 @@ def check_numbering(pattern: str) -> str:
         names = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
         unknown = [name for name in names if name not in NUMBERING_FIELDS]
         if unknown:
-            raise CellError(f"{{{unknown[0]}}} is not a placeholder of a certificate number: use {allowed}")
+            raise CellError(msg("numbering.unknown", placeholder="{" + unknown[0] + "}", allowed=allowed))
         if "seq" not in names:
-            raise CellError(f"{pattern!r} has no {{seq}}: every certificate needs its own running number")
+            raise CellError(msg("numbering.no_seq", pattern=pattern))
         pattern.format(**NUMBERING_FIELDS)
     except (ValueError, IndexError, KeyError) as exc:
         if isinstance(exc, CellError):
             raise
-        raise CellError(f"{pattern!r} is not a numbering pattern ({exc}); e.g. {{year}}/HC-{{seq:05d}}") from None
+        raise CellError(msg("numbering.bad", pattern=pattern, detail=str(exc))) from None
     return pattern
 
 
@@ -101,7 +102,7 @@ class _LaboratoryImporter(_RecordImporter):
 
     model = Laboratory
     key_column = "name"
-    what = "laboratory"
+    what = "what.laboratory"
 
     def registered(self) -> dict[str, int]:
         first = self.session.scalars(select(Laboratory.id).order_by(Laboratory.id).limit(1)).first()
@@ -111,7 +112,7 @@ class _LaboratoryImporter(_RecordImporter):
         problems = len(self.report.rejected)
         values: dict[str, Any] = {}
         for column in ("name", "address", "accreditation_code", "designation_code", "phone", "email", "logo_path"):
-            required = {"name": "the laboratory's name", "address": "the laboratory's address"}.get(column, "")
+            required = {"name": "required.lab_name", "address": "required.lab_address"}.get(column, "")
             values[column] = self.text(row, cells, column, _LAB_LENGTHS[column], required)
         for column in ("accreditation_code", "designation_code"):
             values[column] = values[column] or None
@@ -121,14 +122,7 @@ class _LaboratoryImporter(_RecordImporter):
         else:
             values["certificate_numbering"] = ""
         if values["logo_path"] and not (self.source_dir / Path(values["logo_path"])).is_file():
-            self.report.warnings.append(
-                RowIssue(
-                    row,
-                    "logo_path",
-                    self.columns.name("logo_path"),
-                    f"no file {values['logo_path']!r} next to the spreadsheet: kept as written; put the logo there",
-                )
-            )
+            self.note(row, "logo_path", msg("lab.logo_missing", path=values["logo_path"]))
         if len(self.report.rejected) > problems:
             return None
         for column in ("designation_code", "phone", "email", "logo_path"):
@@ -141,7 +135,7 @@ class _LaboratoryImporter(_RecordImporter):
             self.reject(
                 row.row,
                 "name",
-                f"a registry holds one laboratory: this is already given in row {self.seen['laboratory']}",
+                msg("lab.one_only", first=self.seen["laboratory"]),
             )
             return False
         return super().accept(row)
@@ -175,13 +169,11 @@ def import_laboratory(
     )
 
 
-def _require_laboratory(session: Session, what: str) -> Laboratory:
+def _require_laboratory(session: Session) -> Laboratory:
+    """The registered laboratory (the CMC table's owner); ImportFileError when there is none yet."""
     lab = session.scalars(select(Laboratory).order_by(Laboratory.id).limit(1)).first()
     if lab is None:
-        raise ImportFileError(
-            f"no laboratory is registered yet: import it first (caltrace registry import laboratory FILE), "
-            f"then its {what}"
-        )
+        raise ImportFileError(msg("lab.none"))
     return lab
 
 
@@ -233,10 +225,10 @@ class _CmcImporter(_RecordImporter):
 
     model = CmcEntry
     key_column = "range"
-    what = "CMC line (quantity, instrument and range)"
+    what = "what.cmc"
 
     def registered(self) -> dict[str, int]:
-        self.laboratory = _require_laboratory(self.session, "CMC table")
+        self.laboratory = _require_laboratory(self.session)
         return {
             self._cmc_key(e.field.value, e.quantity, e.instrument_kind, e.range_min, e.range_max, e.range_unit): e.id
             for e in self.session.scalars(select(CmcEntry).where(CmcEntry.laboratory_id == self.laboratory.id))
@@ -249,11 +241,9 @@ class _CmcImporter(_RecordImporter):
     def validate(self, row: int, cells: Sequence[Cell]) -> _Record | None:
         problems = len(self.report.rejected)
         get = self.columns.get
-        quantity = self.text(row, cells, "quantity", _CMC_LENGTHS["quantity"], "the quantity (e.g. khối lượng)")
+        quantity = self.text(row, cells, "quantity", _CMC_LENGTHS["quantity"], "required.cmc_quantity")
         kind = self.text(row, cells, "instrument_kind", _CMC_LENGTHS["instrument_kind"])
-        method = self.text(
-            row, cells, "method", _CMC_LENGTHS["method_reference"], "the method or procedure (e.g. EURAMET cg-18)"
-        )
+        method = self.text(row, cells, "method", _CMC_LENGTHS["method_reference"], "required.cmc_method")
         chosen = self._cell(row, "field", parse_field, get(cells, "field"))
         field = chosen or infer_field(f"{quantity} {kind}")
         measured = self._range(row, get(cells, "range"))
@@ -277,44 +267,38 @@ class _CmcImporter(_RecordImporter):
 
     def _range(self, row: int, value: Cell) -> tuple[float, float, str] | None:
         if _is_blank(value):
-            self.reject(row, "range", "required: the range the CMC holds for, with its unit (e.g. 0 - 220 g)")
+            self.reject(row, "range", msg("required.cmc_range"))
             return None
         try:
             parsed = parse_range(clean_text(value))
         except CellError as exc:
-            self.reject(row, "range", str(exc))
+            self.reject(row, "range", exc.message)
             return None
         if parsed is None or not parsed.unit:
-            self.reject(
-                row, "range", f"{clean_text(value)!r} is not a range with a unit (e.g. 0 - 220 g or 1 g - 200 g)"
-            )
+            self.reject(row, "range", msg("cmc.not_range", text=clean_text(value)))
             return None
         return float(parsed.low if parsed.low is not None else 0), float(parsed.high), parsed.unit
 
     def _cmc(self, row: int, value: Cell, range_unit: str) -> tuple[float, str, bool] | None:
         """The CMC as stored: (value, unit, relative). ``0,1 mg`` is absolute; ``2 ppm``, ``0,01 %`` relative."""
         if _is_blank(value):
-            self.reject(
-                row, "cmc", "required: the CMC (expanded uncertainty, k = 2) with its unit, e.g. 0,1 mg or 2 ppm"
-            )
+            self.reject(row, "cmc", msg("required.cmc"))
             return None
         try:
             number, unit = parse_quantity(value)
         except CellError as exc:
-            self.reject(row, "cmc", str(exc))
+            self.reject(row, "cmc", exc.message)
             return None
         if number <= 0:
-            self.reject(row, "cmc", f"{number}: a CMC is more than 0")
+            self.reject(row, "cmc", msg("cmc.not_positive", number=number))
             return None
         if unit in RELATIVE_UNITS:
             return float(number * RELATIVE_UNITS[unit]), "", True
         if not unit:
-            self.reject(row, "cmc", f"{number} has no unit: write it as 0,1 mg (absolute) or 2 ppm / 0,01 % (relative)")
+            self.reject(row, "cmc", msg("cmc.no_unit", number=number))
             return None
         if range_unit and convert(Decimal(1), unit, range_unit, difference=True) is None:
-            self.reject(
-                row, "cmc", f"a CMC in {unit} cannot be compared with a range in {range_unit}: use one dimension"
-            )
+            self.reject(row, "cmc", msg("cmc.dimension", unit=unit, range_unit=range_unit))
             return None
         return float(number), unit, False
 

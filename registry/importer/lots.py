@@ -27,6 +27,7 @@ from registry.importer.cells import (
 )
 from registry.importer.driver import _import, _import_concurrently
 from registry.importer.headers import _IGNORED, COLUMN_ALIASES, Schema, _header_keys
+from registry.importer.messages import Quantity, msg
 from registry.importer.report import ImportReport
 from registry.models import LOT_UNITS, Base, Customer, PrepackageLot, Run
 from registry.units import canonical_unit
@@ -93,17 +94,17 @@ _LOT_LENGTHS = {
 def parse_lot_size(value: Cell) -> int:
     """The number of prepackages in a lot: a whole number > 0 (``500``, ``500 gói``)."""
     if _is_blank(value):
-        raise CellError("required: the number of prepackages in the lot (e.g. 500)")
+        raise CellError(msg("lot_size.required"))
     if isinstance(value, str):
         text = clean_text(value)
         match = re.fullmatch(r"(?P<n>\S+?)\s*(?:gói|packages?|pcs|cái|hộp|chai|túi)?", text, flags=re.IGNORECASE)
         if not match:
-            raise CellError(f"{text!r} is not a number of prepackages")
+            raise CellError(msg("lot_size.not_count", text=text))
         number = parse_number(match["n"])
     else:
         number = _cell_number(value)
     if number != number.to_integral_value() or number < 1:
-        raise CellError(f"{number} is not a whole number of prepackages (1 or more)")
+        raise CellError(msg("lot_size.not_whole", number=number))
     return int(number)
 
 
@@ -140,20 +141,15 @@ class _LotImporter(_Importer):
             try:
                 texts[column] = clean_text(get(cells, column))
             except CellError as exc:
-                self.reject(row, column, str(exc))
+                self.reject(row, column, exc.message)
                 texts[column] = ""
                 continue
             limit = _NAME_LENGTH if column == "packer" else _LOT_LENGTHS[column]
             self.flag_formula(row, column, texts[column])
             if len(texts[column]) > limit:
-                self.reject(row, column, f"longer than {limit} characters ({len(texts[column])})")
+                self.reject(row, column, msg("cell.too_long", limit=limit, length=len(texts[column])))
             elif not texts[column] and column in LOT_REQUIRED_COLUMNS:
-                what = {
-                    "packer": "the enterprise that packed or imported the goods",
-                    "product": "what the goods are (e.g. Đường kính trắng túi 500 g)",
-                    "lot_number": "the lot number printed on the packages",
-                }[column]
-                self.reject(row, column, f"required: {what}")
+                self.reject(row, column, msg(f"required.{column}"))  # packer, product, lot_number
         tax_code = self._cell(row, "packer_tax_code", parse_tax_code, get(cells, "packer_tax_code"))
         size = self._cell(row, "lot_size", parse_lot_size, get(cells, "lot_size"))
         nominal = self._nominal(row, get(cells, "nominal_quantity"), get(cells, "nominal_unit"))
@@ -163,8 +159,7 @@ class _LotImporter(_Importer):
             self.reject(
                 row,
                 "sampled_on",
-                f"sampled on {sampled.strftime('%d/%m/%Y')}, before the goods were packed "
-                f"({packed.strftime('%d/%m/%Y')}): check both dates",
+                msg("lot.sampled_before_packed", sampled=sampled, packed=packed),
             )
         if len(self.report.rejected) > problems:
             return None
@@ -191,26 +186,25 @@ class _LotImporter(_Importer):
             value, unit = parse_quantity(quantity) if not _is_blank(quantity) else (None, "")
             column_unit = canonical_unit(clean_text(unit_cell)) if not _is_blank(unit_cell) else ""
         except CellError as exc:
-            self.reject(row, "nominal_quantity", str(exc))
+            self.reject(row, "nominal_quantity", exc.message)
             return None
         if value is None:
-            self.reject(row, "nominal_quantity", "required: the nominal quantity Qn labelled on each package")
+            self.reject(row, "nominal_quantity", msg("required.nominal"))
             return None
         unit = canonical_unit(unit) if unit else ""
         if unit and column_unit and unit != column_unit:
-            self.reject(row, "nominal_unit", f"the quantity says {unit} but the unit column {column_unit}: keep one")
+            self.reject(row, "nominal_unit", msg("nominal.unit_conflict", unit=unit, column_unit=column_unit))
             return None
         unit = unit or column_unit
         if unit not in LOT_UNITS:
-            got = f"{unit!r}" if unit else "no unit"
             self.reject(
                 row,
                 "nominal_unit" if "nominal_unit" in self.columns.index else "nominal_quantity",
-                f"{got}: the nominal quantity must be in g, kg, mL or L (e.g. 500 g)",
+                msg("nominal.bad_unit", unit=unit) if unit else msg("nominal.no_unit"),
             )
             return None
         if value <= 0:
-            self.reject(row, "nominal_quantity", f"{value} {unit}: the nominal quantity must be more than 0")
+            self.reject(row, "nominal_quantity", msg("nominal.not_positive", quantity=Quantity(value, unit)))
             return None
         return float(value), unit
 
@@ -226,7 +220,7 @@ class _LotImporter(_Importer):
         key = (id(row.owner), row.key[2])
         first = self.rows_by_lot.setdefault(key, row.row)
         if first != row.row:
-            self.reject(row.row, "lot_number", f"the same lot ({number} of {row.owner.name}) as row {first}")
+            self.reject(row.row, "lot_number", msg("lot.twice", number=number, packer=row.owner.name, first=first))
             return False
         existing = row.owner.existing
         lot_id = self.lots.get((existing.id, row.key[2])) if existing is not None else None
@@ -234,8 +228,8 @@ class _LotImporter(_Importer):
             return True
         runs = self.runs.get(lot_id, [])
         if not self.update:
-            hint = "" if runs else "; import with --update to update it from this file"
-            self.reject(row.row, "lot_number", f"already registered: lot #{lot_id} ({number}) of {existing.name}{hint}")
+            code = "lot.registered_checked" if runs else "lot.registered"
+            self.reject(row.row, "lot_number", msg(code, id=str(lot_id), number=number, packer=existing.name))
             return False
         row.existing_id = lot_id
         changed = [self.columns.name(name) for name in self.differences(row)[1]] if runs else []
@@ -243,9 +237,14 @@ class _LotImporter(_Importer):
             self.reject(
                 row.row,
                 "lot_number",
-                f"lot #{lot_id} ({number}) of {existing.name} was checked in run{'s' if len(runs) > 1 else ''} "
-                f"{', '.join(runs)}: import does not change a checked lot's record (this row changes "
-                f"{', '.join(changed)}); correct it by amending the check's result or certificate",
+                msg(
+                    "lot.checked_many" if len(runs) > 1 else "lot.checked_once",
+                    id=str(lot_id),
+                    number=number,
+                    packer=existing.name,
+                    runs=", ".join(runs),
+                    changed=", ".join(changed),
+                ),
             )
             return False
         return True

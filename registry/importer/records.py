@@ -18,6 +18,7 @@ from registry.importer.base import _Importer, _Row
 from registry.importer.cells import EARLIEST_DATE, Cell, CellError, _date_from_text, _is_blank, clean_text
 from registry.importer.driver import _check, _prepare, _write
 from registry.importer.headers import _IGNORED, COLUMN_ALIASES, Schema, _header_keys
+from registry.importer.messages import msg
 from registry.importer.report import ImportReport
 from registry.models import Base, Customer
 
@@ -71,9 +72,9 @@ def any_date(value: Cell) -> date | None:
     elif isinstance(value, str):
         found = _date_from_text(clean_text(value))
     else:
-        raise CellError(f"{value} is not a date: write dd/mm/yyyy")
+        raise CellError(msg("date.not_date_value", value=str(value)))
     if not isinstance(found, date) or found < EARLIEST_DATE:
-        raise CellError(f"{value} is before {EARLIEST_DATE.year}: check the year")
+        raise CellError(msg("date.too_early_short", value=str(value), year=str(EARLIEST_DATE.year)))
     return found
 
 
@@ -91,7 +92,7 @@ class _RecordImporter(_Importer):
     (:meth:`make`); :meth:`write_children` writes what a row brings for a child table."""
 
     key_column: str
-    what: str  # "member of staff", for messages
+    what: str  # the message code of what a record is ("what.staff": member of staff), for messages
     catalogue = Catalogue()
     source_dir = Path()  # the spreadsheet's folder: relative paths in it (a logo) are read from there
 
@@ -111,7 +112,7 @@ class _RecordImporter(_Importer):
         key = row.key[2]
         first = self.seen.setdefault(key, row.row)
         if first != row.row:
-            self.reject(row.row, self.key_column, f"the same {self.what} as row {first}")
+            self.reject(row.row, self.key_column, msg("record.twice", what=msg(self.what), first=first))
             return False
         existing = self.existing.get(key)
         if existing is None:
@@ -120,7 +121,7 @@ class _RecordImporter(_Importer):
             self.reject(
                 row.row,
                 self.key_column,
-                f"already registered ({self.what} #{existing}); import with --update to update it from this file",
+                msg("record.registered", what=msg(self.what), id=str(existing)),
             )
             return False
         row.existing_id = existing
@@ -182,17 +183,18 @@ class _RecordImporter(_Importer):
         raise NotImplementedError
 
     def text(self, row: int, cells: Sequence[Cell], column: str, limit: int, required: str = "") -> str:
-        """A text cell, checked for length, formula look and (with ``required``: what to write) presence."""
+        """A text cell, checked for length, formula look and (with ``required``: the code of the message saying
+        what to write, ``required.lab_name``) presence."""
         try:
             text = clean_text(self.columns.get(cells, column))
         except CellError as exc:
-            self.reject(row, column, str(exc))
+            self.reject(row, column, exc.message)
             return ""
         self.flag_formula(row, column, text)
         if len(text) > limit:
-            self.reject(row, column, f"longer than {limit} characters ({len(text)})")
+            self.reject(row, column, msg("cell.too_long", limit=limit, length=len(text)))
         elif required and not text:
-            self.reject(row, column, f"required: {required}")
+            self.reject(row, column, msg(required))
         return text
 
 

@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from registry.importer.messages import Language, Message, msg, noun
 
 
 @dataclass(frozen=True)
 class RowIssue:
     """A problem with one cell: spreadsheet ``row`` (header = row 1), ``column`` (canonical name), the file's
-    ``header`` text for that column, and the ``reason``."""
+    ``header`` text for that column, and the ``message`` (:mod:`registry.importer.messages`: a code and its
+    arguments, in Vietnamese or English by :meth:`text`)."""
 
     row: int
     column: str
     header: str
-    reason: str
+    message: Message
+
+    @property
+    def code(self) -> str:
+        """The message's stable code (``required.serial_number``)."""
+        return self.message.code
+
+    @property
+    def reason(self) -> str:
+        """The reason in English."""
+        return self.message.text("en")
+
+    def text(self, language: Language = "vi") -> str:
+        """The reason in ``language``."""
+        return self.message.text(language)
+
+    def as_dict(self, language: Language = "vi") -> dict[str, Any]:
+        """``{"row", "column", "header", "code", "reason"}``, the reason in ``language``."""
+        return {
+            "row": self.row,
+            "column": self.column,
+            "header": self.header,
+            "code": self.code,
+            "reason": self.text(language),
+        }
 
 
 @dataclass(frozen=True)
@@ -57,38 +84,44 @@ class ImportReport:
         """True when every row was accepted."""
         return not self.rejected
 
-    def summary(self) -> str:
-        """One line for people: counts, and what the rejected rows mean for what was written."""
+    def summary(self, language: Language = "vi") -> str:
+        """One line for people, in ``language``: counts, and what the rejected rows mean for what was written."""
         n_bad = len(self.rejected_rows)
-        counts = [f"{self.imported} {'to import' if self.dry_run else 'imported'}"]
+        counts = [msg("summary.to_import" if self.dry_run else "summary.imported", n=self.imported)]
         if self.update:
-            counts.append(f"{self.updated} {'to update' if self.dry_run else 'updated'}")
-            counts.append(f"{self.unchanged} unchanged")
-        counts.append(f"{n_bad} rejected")
+            counts.append(msg("summary.to_update" if self.dry_run else "summary.updated", n=self.updated))
+            counts.append(msg("summary.unchanged", n=self.unchanged))
+        counts.append(msg("summary.rejected", n=n_bad))
         if self.customers_created:
             n_new = len(self.customers_created)
-            counts.append(f"{n_new} new customer{'s' if n_new > 1 else ''}")
-        text = f"{self.file}: {self.rows} row{'s' if self.rows != 1 else ''}: {', '.join(counts)}."
+            counts.append(msg("summary.new_customers" if n_new > 1 else "summary.new_customer", n=n_new))
+        listed = ", ".join(c.text(language) for c in counts)
+        head = "summary.rows_one" if self.rows == 1 else "summary.rows_many"
+        text = msg(head, file=self.file, rows=self.rows, counts=listed).text(language)  # counts: in language already
         if self.dry_run:
-            return text + " Dry run: nothing was written."
+            return text + " " + msg("summary.dry_run").text(language)
         if not n_bad:
             return text
-        rows = f"the rejected row{'s' if n_bad > 1 else ''}"
+        many = n_bad > 1
         if self.imported or self.updated:
-            return (
-                text + f" The good rows are in the registry; fix {rows} and import just "
-                f"{'those' if n_bad > 1 else 'that one'} (or the whole file again with --update)."
-            )
-        return text + f" No {self.records.removesuffix('s')} was written; fix {rows} and import again."
+            advice = msg("summary.partly_many" if many else "summary.partly_one")
+        else:
+            advice = msg("summary.none_many" if many else "summary.none_one", record=noun(self.records))
+        return text + " " + advice.text(language)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON-able data."""
-        doc = asdict(self)
-        del doc["write_seconds"]
+    def to_dict(self, language: Language = "vi") -> dict[str, Any]:
+        """The report as plain JSON-able data; each issue with its message ``code`` and its ``reason`` in
+        ``language``, and the ``summary`` line in ``language``."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("write_seconds",)}
+        doc["customers_created"] = [asdict(c) for c in self.customers_created]
+        doc["rejected"] = [issue.as_dict(language) for issue in self.rejected]
+        doc["warnings"] = [issue.as_dict(language) for issue in self.warnings]
         doc["rejected_rows"] = self.rejected_rows
         doc["ok"] = self.ok
+        doc["language"] = language
+        doc["summary"] = self.summary(language)
         return doc
 
-    def to_json(self) -> str:
-        """The report as a JSON document (UTF-8 text kept as is)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+    def to_json(self, language: Language = "vi") -> str:
+        """The report as a JSON document (UTF-8 text kept as is), messages in ``language``."""
+        return json.dumps(self.to_dict(language), ensure_ascii=False, indent=2)

@@ -20,6 +20,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from registry.errors import ImportFileError
 from registry.importer.cells import Cell, _is_blank, clean_text
 from registry.importer.headers import _IGNORED, INSTRUMENTS, Schema, _fold, column_for_header
+from registry.importer.messages import msg, noun
 
 HEADER_SEARCH_ROWS = 10  # the header may sit below a title line or two
 MAX_FILE_BYTES = 200_000_000  # the largest spreadsheet an import reads (bytes): bounded memory for bounded input
@@ -70,9 +71,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise ImportFileError(
-                f"{name}: broken UTF-16 text at byte {exc.start}: save it again as CSV UTF-8"
-            ) from exc
+            raise ImportFileError(msg("file.utf16_broken", file=name, byte=str(exc.start))) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -80,21 +79,18 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     try:
         return data.decode("cp1258"), "cp1258"
     except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"{name}: the text is neither UTF-8 nor Windows-1258 (byte {exc.start}); "
-            "in Excel use File > Save As > 'CSV UTF-8 (Comma delimited)'"
-        ) from exc
+        raise ImportFileError(msg("file.encoding", file=name, byte=str(exc.start))) from exc
 
 
 def _read_csv(path: Path, data: bytes) -> Sheet:
     name = path.name
     if data.startswith(b"PK\x03\x04"):
-        raise ImportFileError(f"{name} is an Excel workbook (.xlsx), not CSV text: rename it to .xlsx")
+        raise ImportFileError(msg("file.xlsx_as_csv", file=name))
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(f"{name} is an old Excel .xls workbook, not CSV text: save it as .xlsx or CSV UTF-8")
+        raise ImportFileError(msg("file.xls_as_csv", file=name))
     text, encoding = _decode(data, name)
     if "\x00" in text:
-        raise ImportFileError(f"{name} contains NUL bytes: it is not a text (CSV) file")
+        raise ImportFileError(msg("file.nul", file=name))
     # Windows-1258 writes most Vietnamese letters as a base letter plus a combining tone mark: compose them.
     text = unicodedata.normalize("NFC", text)
     delimiter, skip = _sniff_csv(text)
@@ -105,13 +101,8 @@ def _read_csv(path: Path, data: bytes) -> Sheet:
             if number >= 1:
                 rows.append((number, [_unquote_excel_text(cell) for cell in record]))
     except csv.Error as exc:
-        hint = (
-            ': a cell this long is most often a stray double quote (") that makes the rest of the file one cell; '
-            "remove it, or quote the whole cell"
-            if "field larger than field limit" in str(exc)
-            else ""
-        )
-        raise ImportFileError(f"{name}: not readable as CSV (line {reader.line_num}): {exc}{hint}") from exc
+        code = "file.csv_long_cell" if "field larger than field limit" in str(exc) else "file.csv_error"
+        raise ImportFileError(msg(code, file=name, line=str(reader.line_num), detail=str(exc))) from exc
     shown = {"\t": "tab"}.get(delimiter, repr(delimiter))
     return Sheet("csv", f"encoding {encoding}, delimiter {shown}", rows)
 
@@ -130,22 +121,17 @@ def _unquote_excel_text(cell: str) -> str:
 def _read_xlsx(path: Path, data: bytes) -> Sheet:
     name = path.name
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            f"{name} is password-protected (encrypted) or an old .xls workbook under an .xlsx name: "
-            "remove the password (File > Info > Protect Workbook) or save it as .xlsx, then import again"
-        )
+        raise ImportFileError(msg("file.encrypted", file=name))
     if not data.startswith(b"PK"):
-        raise ImportFileError(f"{name} is not an Excel .xlsx workbook (a CSV? rename it to .csv)")
+        raise ImportFileError(msg("file.not_xlsx", file=name))
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as exc:
-        raise ImportFileError(
-            f"{name} is a damaged .xlsx workbook ({exc}): open it in Excel and save it again"
-        ) from exc
+        raise ImportFileError(msg("file.damaged_xlsx", file=name, detail=str(exc))) from exc
     try:
         sheets = workbook.worksheets
         if not sheets:
-            raise ImportFileError(f"{name} has no worksheet")
+            raise ImportFileError(msg("file.no_sheet", file=name))
         chosen = next((ws for ws in sheets if _fold(ws.title) in ("instruments", "phuong tien do")), sheets[0])
         if hasattr(chosen, "reset_dimensions"):
             chosen.reset_dimensions()  # some writers record wrong sheet dimensions; read every cell there is
@@ -154,9 +140,7 @@ def _read_xlsx(path: Path, data: bytes) -> Sheet:
             rows.append((number, list(values)))
         return Sheet("xlsx", f"sheet {chosen.title!r}", rows)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-        raise ImportFileError(
-            f"{name} is a damaged .xlsx workbook ({exc}): open it in Excel and save it again"
-        ) from exc
+        raise ImportFileError(msg("file.damaged_xlsx", file=name, detail=str(exc))) from exc
     finally:
         workbook.close()
 
@@ -165,27 +149,26 @@ def read_sheet(path: Path, schema: Schema = INSTRUMENTS) -> tuple[Sheet, str]:
     """The file's cells and the SHA-256 (hex) of its bytes; :class:`ImportFileError` when it cannot be read."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
-        hint = " (old Excel format: save it as .xlsx)" if suffix == ".xls" else ""
-        raise ImportFileError(f"{path.name}: expected a .csv or .xlsx file, not {suffix or 'no extension'}{hint}")
+        if suffix == ".xls":
+            raise ImportFileError(msg("file.old_xls", file=path.name))
+        if not suffix:
+            raise ImportFileError(msg("file.no_extension", file=path.name))
+        raise ImportFileError(msg("file.wrong_type", file=path.name, suffix=suffix))
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ImportFileError(
-                f"{path.name} is {size / 1e6:.0f} MB; an import takes at most {MAX_FILE_BYTES / 1e6:.0f} MB "
-                f"(about a million rows): split the file"
+                msg("file.too_big", file=path.name, size_mb=round(size / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6))
             )
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ImportFileError(f"{path}: no such file") from exc
+        raise ImportFileError(msg("file.not_found", path=str(path))) from exc
     except IsADirectoryError as exc:
-        raise ImportFileError(f"{path} is a directory, not a spreadsheet") from exc
+        raise ImportFileError(msg("file.directory", path=str(path))) from exc
     except OSError as exc:
-        raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ImportFileError(msg("file.unreadable", path=str(path), detail=str(exc.strerror or exc))) from exc
     if not data.strip():
-        raise ImportFileError(
-            f"{path.name} is empty: expected a header row ({schema.expected}) and {schema.records.removesuffix('s')} "
-            "rows"
-        )
+        raise ImportFileError(msg("file.empty", file=path.name, expected=schema.expected, record=noun(schema.records)))
     digest = hashlib.sha256(data).hexdigest()
     sheet = _read_csv(path, data) if suffix == ".csv" else _read_xlsx(path, data)
     return sheet, digest
@@ -200,7 +183,4 @@ def _find_header(sheet: Sheet, file_name: str, schema: Schema = INSTRUMENTS) -> 
     for i, (_number, cells) in enumerate(sheet.rows):
         if any(not _is_blank(c) for c in cells):
             return i
-    raise ImportFileError(
-        f"{file_name} has no rows: expected a header row ({schema.expected}) and {schema.records.removesuffix('s')} "
-        "rows"
-    )
+    raise ImportFileError(msg("file.no_rows", file=file_name, expected=schema.expected, record=noun(schema.records)))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from registry.importer.base import _key
 from registry.importer.cells import Cell, CellError, _is_blank, parse_bool
+from registry.importer.messages import msg
 from registry.importer.records import (
     Catalogue,
     _Record,
@@ -95,9 +96,7 @@ def parse_roles(value: Cell) -> set[str]:
     for item in split_list(value):
         role = _ROLE_NAMES.get(_key(item))
         if role is None:
-            raise CellError(
-                f"{item!r} is not a role: write technician (kỹ thuật viên), reviewer (soát xét) or signatory (người ký)"
-            )
+            raise CellError(msg("role.unknown", item=item))
         found.add(role)
     return found
 
@@ -108,12 +107,12 @@ def parse_procedures(value: Cell, known: Sequence[str]) -> list[str]:
     items = split_list(value)
     if any(_key(item) in _ALL for item in items):
         if not known:
-            raise CellError("'all' needs the list of procedures: name them one by one")
+            raise CellError(msg("procedures.all_unknown"))
         return list(known)
     if known:
         unknown = [item for item in items if item not in known]
         if unknown:
-            raise CellError(f"{unknown[0]!r} is not a procedure id; the procedures are: {', '.join(known)}")
+            raise CellError(msg("procedures.unknown", item=unknown[0], known=", ".join(known)))
     return list(dict.fromkeys(items))
 
 
@@ -122,7 +121,7 @@ class _StaffImporter(_RecordImporter):
 
     model = Staff
     key_column = "username"
-    what = "member of staff"
+    what = "what.staff"
 
     def registered(self) -> dict[str, int]:
         return {_key(s.username): s.id for s in self.session.scalars(select(Staff))}
@@ -130,17 +129,17 @@ class _StaffImporter(_RecordImporter):
     def validate(self, row: int, cells: Sequence[Cell]) -> _Record | None:
         problems = len(self.report.rejected)
         get = self.columns.get
-        username = self.text(row, cells, "username", _STAFF_LENGTHS["username"], "the login name (e.g. lan)")
+        username = self.text(row, cells, "username", _STAFF_LENGTHS["username"], "required.username")
         if username and (" " in username or username != username.strip()):
-            self.reject(row, "username", f"{username!r} has a space: a username is one word (e.g. lan or nguyen.lan)")
-        full_name = self.text(row, cells, "full_name", _STAFF_LENGTHS["full_name"], "the person's full name")
+            self.reject(row, "username", msg("username.space", username=username))
+        full_name = self.text(row, cells, "full_name", _STAFF_LENGTHS["full_name"], "required.full_name")
         email = self.text(row, cells, "email", _STAFF_LENGTHS["email"])
         card = self.text(row, cells, "officer_card", _STAFF_LENGTHS["officer_card"])
         card_until = self._cell(row, "officer_card_valid_until", any_date, get(cells, "officer_card_valid_until"))
         if card and card_until is None and "officer_card_valid_until" not in {i.column for i in self.report.rejected}:
-            self.reject(row, "officer_card_valid_until", f"card {card} needs its validity date (dd/mm/yyyy)")
+            self.reject(row, "officer_card_valid_until", msg("card.no_date", card=card))
         if card_until and not card:
-            self.reject(row, "officer_card", "a validity date without a card number: write the card number")
+            self.reject(row, "officer_card", msg("card.no_number"))
         roles = self._cell(row, "roles", parse_roles, get(cells, "roles")) or set()
         procedures = self._cell(
             row, "procedures", lambda v: parse_procedures(v, self.catalogue.procedures), get(cells, "procedures")
@@ -149,15 +148,11 @@ class _StaffImporter(_RecordImporter):
         start = self._cell(row, "authorised_from", any_date, get(cells, "authorised_from")) or self.today
         until = self._cell(row, "authorised_until", any_date, get(cells, "authorised_until"))
         if until and until < start:
-            self.reject(
-                row, "authorised_until", f"{until:%d/%m/%Y} is before the authorisation starts ({start:%d/%m/%Y})"
-            )
+            self.reject(row, "authorised_until", msg("authorisation.ends_before_start", until=until, start=start))
         if roles and not procedures and not _is_blank(get(cells, "roles")) and len(self.report.rejected) == problems:
-            self.reject(row, "procedures", "roles need the procedures they apply to (procedure ids, or 'all')")
+            self.reject(row, "procedures", msg("roles.need_procedures"))
         if procedures and not roles and len(self.report.rejected) == problems:
-            self.reject(
-                row, "roles", "procedures need the roles the person has in them (technician, reviewer, signatory)"
-            )
+            self.reject(row, "roles", msg("procedures.need_roles"))
         active = self._cell(row, "active", parse_bool, get(cells, "active")) if "active" in self.columns.index else True
         if "active" in self.columns.index and _is_blank(get(cells, "active")):
             active = True

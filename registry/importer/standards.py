@@ -31,8 +31,9 @@ from registry.importer.cells import (
     parse_range,
 )
 from registry.importer.fields import infer_field, parse_field
+from registry.importer.messages import msg
 from registry.importer.records import Catalogue, _Record, _RecordImporter, import_records, lengths, schema
-from registry.importer.report import ImportReport, RowIssue
+from registry.importer.report import ImportReport
 from registry.models import Base, ReferenceStandard
 from registry.units import convert
 
@@ -95,7 +96,7 @@ class _StandardImporter(_RecordImporter):
 
     model = ReferenceStandard
     key_column = "code"
-    what = "reference standard"
+    what = "what.standard"
 
     def registered(self) -> dict[str, int]:
         return {s.code: s.id for s in self.session.scalars(select(ReferenceStandard))}
@@ -104,7 +105,11 @@ class _StandardImporter(_RecordImporter):
         problems = len(self.report.rejected)
         get = self.columns.get
         t: dict[str, str] = {}
-        required = {"code": "the lab's code of the standard (e.g. W-E2-01)", "name": "its name", "kind": "its kind"}
+        required = {
+            "code": "required.standard_code",
+            "name": "required.standard_name",
+            "kind": "required.standard_kind",
+        }
         for column in (
             "code",
             "name",
@@ -119,18 +124,10 @@ class _StandardImporter(_RecordImporter):
             t[column] = self.text(row, cells, column, _STD_LENGTHS[column], required.get(column, ""))
         traceability = self.text(row, cells, "traceability", 2000)
         if t["code"] and " " in t["code"]:
-            self.reject(row, "code", f"{t['code']!r} has a space: a code is one word (e.g. W-E2-01)")
+            self.reject(row, "code", msg("code.space", code=t["code"]))
         kinds = self.catalogue.standard_kinds
         if t["kind"] and kinds and t["kind"] not in kinds:
-            self.report.warnings.append(
-                RowIssue(
-                    row,
-                    "kind",
-                    self.columns.name("kind"),
-                    f"no procedure uses a standard of kind {t['kind']!r} (they use: {', '.join(kinds)}): registered, "
-                    "but no run can choose it",
-                )
-            )
+            self.note(row, "kind", msg("standard.kind_unused", kind=t["kind"], kinds=", ".join(kinds)))
         field = self._cell(row, "field", parse_field, get(cells, "field")) or infer_field(f"{t['kind']} {t['name']}")
         measured = self._range(row, get(cells, "range"))
         resolution = self._resolution(row, get(cells, "resolution"), measured[2] if measured else "")
@@ -139,21 +136,20 @@ class _StandardImporter(_RecordImporter):
             self.reject(
                 row,
                 "driver_model",
-                f"{t['driver_model']!r} is not a driver; the drivers are: " + ", ".join(self.catalogue.driver_models),
+                msg("standard.not_driver", model=t["driver_model"], drivers=", ".join(self.catalogue.driver_models)),
             )
         if bool(model) != bool(t["address"]):
             missing = "address" if model else "driver_model"
             self.reject(
                 row,
                 missing,
-                "a standard read by caltrace needs both its driver model and its address (e.g. mt-sics and "
-                "tcp://192.168.1.20:4001); leave both empty for one that is not read",
+                msg("standard.driver_and_address"),
             )
         elif t["address"] and self.catalogue.check_address is not None:
             try:
                 self.catalogue.check_address(t["address"])
             except ValueError as exc:
-                self.reject(row, "address", str(exc))
+                self.reject(row, "address", msg("standard.bad_address", detail=str(exc)))
         active = True
         if "active" in self.columns.index and not _is_blank(get(cells, "active")):
             active = bool(self._cell(row, "active", parse_bool, get(cells, "active")))
@@ -188,10 +184,10 @@ class _StandardImporter(_RecordImporter):
         try:
             parsed = parse_range(clean_text(value))
         except CellError as exc:
-            self.reject(row, "range", str(exc))
+            self.reject(row, "range", exc.message)
             return None
         if parsed is None:
-            self.reject(row, "range", f"{clean_text(value)!r} is not a range (e.g. 1 g - 200 g, 0 - 50 °C)")
+            self.reject(row, "range", msg("standard.not_range", text=clean_text(value)))
             return None
         low = float(parsed.low) if parsed.low is not None else None
         return low, float(parsed.high), parsed.unit
@@ -202,12 +198,12 @@ class _StandardImporter(_RecordImporter):
         try:
             number, unit = parse_quantity(value)
         except CellError as exc:
-            self.reject(row, "resolution", str(exc))
+            self.reject(row, "resolution", exc.message)
             return None
         if unit and range_unit and unit != range_unit:
             converted = convert(number, unit, range_unit, difference=True)
             if converted is None:
-                self.reject(row, "resolution", f"a resolution in {unit} does not fit a range in {range_unit}")
+                self.reject(row, "resolution", msg("standard.resolution_unit", unit=unit, range_unit=range_unit))
                 return None
             number = converted
         return float(number)

@@ -55,17 +55,36 @@ def import_examples() -> None:
 
 
 def test_fresh_registry_lacks_everything_for_cg18(registry: Engine) -> None:
-    result = cli("check", "--procedure", "nawi-calibration-cg18")
+    result = cli("check", "--procedure", "nawi-calibration-cg18", "--lang", "en")
     assert result.exit_code == 1
     for gap in ("no laboratory registered", "no technician", "no reviewer", "no signatory", "'weight set'"):
         assert gap in result.output
 
 
+def test_check_speaks_vietnamese_by_default(registry: Engine) -> None:
+    result = cli("check", "--procedure", "nawi-calibration-cg18")
+    assert result.exit_code == 1
+    assert "nawi-calibration-cg18: còn thiếu" in result.output
+    for gap in (
+        "chưa có phòng thí nghiệm",
+        "không có kỹ thuật viên nào",
+        "không có người soát xét nào",
+        "không có người nào được giao ký",
+        "không có chuẩn đo lường loại 'weight set'",
+    ):
+        assert gap in result.output
+    assert "no laboratory" not in result.output
+    doc = json.loads(cli("check", "-p", "nawi-calibration-cg18", "--json", "--lang", "en").output)
+    assert "no_laboratory" in doc[0]["codes"] and "no laboratory registered" in doc[0]["missing"][0]
+    assert cli("check", "-p", "nawi-calibration-cg18", "--lang", "fr").exit_code == 2
+
+
 def test_examples_make_a_centre_ready_for_cg18(registry: Engine) -> None:
     import_examples()
-    result = cli("check", "-p", "nawi-calibration-cg18")
+    result = cli("check", "-p", "nawi-calibration-cg18", "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "nawi-calibration-cg18: ready" in result.output
+    assert "nawi-calibration-cg18: sẵn sàng" in cli("check", "-p", "nawi-calibration-cg18").output
     assert "VILAS 1234" in cli("lab", "show").output
     assert "5 ppm" in cli("cmc", "list").output
     staff = cli("staff", "show", "hoa")
@@ -81,8 +100,11 @@ def test_check_for_an_instrument_needs_cmc_lines_covering_its_range(registry: En
     assert cli("import", "instruments", str(EXAMPLES / "instruments.csv")).exit_code == 0
     assert cli("check", "-p", "nawi-calibration-cg18", "-i", "B912345678").exit_code == 0
     assert cli("check", "-p", "nawi-calibration-cg18", "-i", "C034512789").exit_code == 0
-    big = cli("check", "-p", "nawi-calibration-cg18", "-i", "6A1234567")
+    big = cli("check", "-p", "nawi-calibration-cg18", "-i", "6A1234567", "--lang", "en")
     assert big.exit_code == 1 and "does not cover the range 0 – 150 kg of instrument 6A1234567" in big.output
+    assert "(its lines in the field: 0 – 220 g; 0.2 – 6 kg)" in big.output
+    vi = cli("check", "-p", "nawi-calibration-cg18", "-i", "6A1234567").output
+    assert "bảng CMC không phủ hết phạm vi đo 0 – 150 kg" in vi and "0 – 220 g; 0,2 – 6 kg" in vi  # decimal comma
     assert cli("check", "-i", "NOPE").exit_code == 1
 
 
@@ -91,10 +113,10 @@ def test_expired_certificate_and_deactivated_staff_show_up_in_check(
 ) -> None:
     import_examples()
     assert cli("staff", "deactivate", "hoa").exit_code == 0
-    result = cli("check", "-p", "nawi-calibration-cg18")
+    result = cli("check", "-p", "nawi-calibration-cg18", "--lang", "en")
     assert result.exit_code == 1 and "no reviewer" in result.output and "no signatory" in result.output
     monkeypatch.setattr("registry.settings.lab_today", lambda: date(2027, 9, 15))  # the day after W-E2's validity
-    result = cli("check", "-p", "nawi-calibration-cg18")
+    result = cli("check", "-p", "nawi-calibration-cg18", "--lang", "en")
     assert "W-E2's certificate V08.KL-2026/0117 expired on 14/09/2027" in result.output
 
 
@@ -105,13 +127,13 @@ def test_import_rejected_rows_exit_1_dry_run_and_update(registry: Engine, tmp_pa
         "tu,Lê Tú,kỹ thuật viên,no-such-procedure\n",
         encoding="utf-8-sig",
     )
-    dry = cli("import", "staff", str(sheet), "--dry-run")
+    dry = cli("import", "staff", str(sheet), "--dry-run", "--lang", "en")
     assert dry.exit_code == 1 and "Dry run: nothing was written" in dry.output
     assert "'no-such-procedure' is not a procedure id" in dry.output and "nawi-calibration-cg18" in dry.output
     assert cli("staff", "show", "lan").exit_code == 1  # not written
     assert cli("import", "staff", str(sheet)).exit_code == 1
     assert "lan" in cli("staff", "list").output
-    again = cli("import", "staff", str(sheet), "--update")
+    again = cli("import", "staff", str(sheet), "--update", "--lang", "en")
     assert again.exit_code == 1 and "1 unchanged" in again.output
     assert cli("import", "cmc", str(tmp_path / "missing.csv")).exit_code == 2
 

@@ -51,6 +51,31 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(app, ["registry", "import", "instruments", *args])
 
 
+def test_rejected_rows_in_english_with_lang_en_and_the_same_exit_status(registry: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.csv", GOOD_1, GOOD_2, BAD_3, BAD_4)
+    result = invoke(str(path), "--lang", "en")
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "Rejected rows (2)" in out and "Dòng bị từ chối" not in out
+    assert "'twelve' is not a number" in out
+    assert "02/01/2999 is in the future" in out
+    assert "2 imported, 2 rejected, 1 new customer. The good rows are in the registry" in out
+    with session_scope(registry, "test") as session:  # the good rows went in, as with Vietnamese messages
+        assert session.scalar(select(func.count()).select_from(MeasuringInstrument)) == 2
+
+
+def test_a_bad_lang_is_refused_before_anything_is_read(registry: Engine, tmp_path: Path) -> None:
+    result = invoke(str(write(tmp_path / "a.csv", GOOD_1)), "--lang", "fr")
+    assert result.exit_code == 2 and "--lang must be vi or en" in result.stderr
+    assert counts(registry)[:2] == (0, 0)
+
+
+def test_a_file_error_is_in_vietnamese_by_default(registry: Engine, tmp_path: Path) -> None:
+    result = invoke(str(tmp_path / "missing.csv"))
+    assert result.exit_code == 2
+    assert "missing.csv: không có tệp này; chưa nhập gì" in result.stderr
+
+
 def counts(engine: Engine) -> tuple[int, int, int]:
     with session_scope(engine, "test") as session:
         return tuple(  # type: ignore[return-value]
@@ -73,37 +98,38 @@ BAD_4 = "Công ty TNHH Bình Minh,Cân kỹ thuật,Ohaus,PX4202,C2,0 - 4200 g,0
 
 
 def test_an_unmigrated_registry_is_refused(data_dir: Path, tmp_path: Path) -> None:
-    result = invoke(str(write(tmp_path / "a.csv", GOOD_1)))
+    result = invoke(str(write(tmp_path / "a.csv", GOOD_1)), "--lang", "en")
     assert result.exit_code == 2
     assert "run `caltrace db upgrade`" in result.stderr
     assert "nothing was imported" in result.stderr
 
 
 def test_the_documented_example_imports_cleanly_and_again_only_with_update(registry: Engine) -> None:
-    result = invoke(str(EXAMPLE))
+    result = invoke(str(EXAMPLE), "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "instruments.csv: 10 rows: 10 imported, 0 rejected, 5 new customers." in result.stdout
     assert counts(registry)[:2] == (5, 10)
 
-    again = invoke(str(EXAMPLE))
+    again = invoke(str(EXAMPLE), "--lang", "en")
     assert again.exit_code == 1
     assert "already registered" in again.stdout
     assert counts(registry)[:2] == (5, 10)
 
-    update = invoke(str(EXAMPLE), "--update")
+    update = invoke(str(EXAMPLE), "--update", "--lang", "en")
     assert update.exit_code == 0, update.output
     assert "0 imported, 0 updated, 10 unchanged, 0 rejected" in update.stdout
 
 
 def test_some_rows_rejected_exits_1_with_the_good_rows_in(registry: Engine, tmp_path: Path) -> None:
+    """The reasons in Vietnamese, the default (caltrace issue 16, item 3)."""
     path = write(tmp_path / "mixed.csv", GOOD_1, GOOD_2, BAD_3, BAD_4)
     result = invoke(str(path))
     assert result.exit_code == 1
     out = result.stdout
-    assert "Rejected rows (2)" in out
-    assert "'twelve' is not a number" in out
-    assert "02/01/2999 is in the future" in out
-    assert "2 imported, 2 rejected, 1 new customer. The good rows are in the registry" in out
+    assert "Dòng bị từ chối (2)" in out and "Rejected rows" not in out
+    assert "«twelve» không phải là số" in out
+    assert "02/01/2999 là ngày trong tương lai" in out
+    assert "đã nhập 2, bị từ chối 2, 1 khách hàng mới. Các dòng đúng đã vào cơ sở dữ liệu" in out
     with session_scope(registry, "test") as session:
         serials = set(session.scalars(select(MeasuringInstrument.serial_number)))
         event = session.scalars(select(AuditEntry).where(AuditEntry.action == "import")).one()
@@ -116,17 +142,23 @@ def test_some_rows_rejected_exits_1_with_the_good_rows_in(registry: Engine, tmp_
 def test_dry_run_with_json_writes_nothing(registry: Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "mixed.csv", GOOD_1, GOOD_2, BAD_3)
     before = counts(registry)
-    result = invoke(str(path), "--dry-run", "--json")
+    result = invoke(str(path), "--dry-run", "--json", "--lang", "en")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert (report["dry_run"], report["imported"], report["rejected_rows"], report["ok"]) == (True, 2, [4], False)
     assert report["rejected"] == [
-        {"row": 4, "column": "interval_months", "header": "interval_months", "reason": "'twelve' is not a number"}
+        {
+            "row": 4,
+            "column": "interval_months",
+            "header": "interval_months",
+            "code": "number.not_number",
+            "reason": "'twelve' is not a number",
+        }
     ]
     assert report["customers_created"] == [{"name": "Công ty TNHH Bình Minh", "tax_code": None, "row": 2}]
     assert counts(registry) == before
 
-    clean = invoke(str(write(tmp_path / "clean.csv", GOOD_1)), "--dry-run")
+    clean = invoke(str(write(tmp_path / "clean.csv", GOOD_1)), "--dry-run", "--lang", "en")
     assert clean.exit_code == 0
     assert "Dry run: nothing was written." in clean.stdout
     assert counts(registry) == before
@@ -158,7 +190,7 @@ def test_unreadable_files_exit_2_and_write_nothing(
     if content is not None:
         path.write_bytes(content)
     before = counts(registry)
-    result = invoke(str(path))
+    result = invoke(str(path), "--lang", "en")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
     assert message in result.stderr
@@ -171,7 +203,7 @@ def test_the_installed_command_never_shows_a_traceback(registry: Engine, tmp_pat
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     done = subprocess.run(
-        [CALTRACE, "registry", "import", "instruments", str(broken)],
+        [CALTRACE, "registry", "import", "instruments", str(broken), "--lang", "en"],
         env=environ,
         capture_output=True,
         text=True,
@@ -185,33 +217,35 @@ def test_the_installed_command_never_shows_a_traceback(registry: Engine, tmp_pat
 
 def test_import_lots_from_the_example_file(registry: Engine, tmp_path: Path) -> None:
     lots_example = EXAMPLE.with_name("lots.csv")
-    done = CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example)])
+    done = CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example), "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert "lots.csv: 3 rows: 3 imported, 0 rejected, 2 new customers." in done.output
     bad = tmp_path / "bad.csv"
     bad.write_text("packer,product,lot_number,lot_size,nominal_quantity\nSao Mai,Đường,SM-1,many,500 g\n", "utf-8")
-    rejected = CliRunner().invoke(app, ["registry", "import", "lots", str(bad), "--json"])
+    rejected = CliRunner().invoke(app, ["registry", "import", "lots", str(bad), "--json", "--lang", "en"])
     assert rejected.exit_code == 1
     doc = json.loads(rejected.output)
     assert doc["rejected_rows"] == [2] and doc["rejected"][0]["column"] == "lot_size" and doc["records"] == "lots"
-    missing = CliRunner().invoke(app, ["registry", "import", "lots", str(EXAMPLE)])  # an instrument list
+    missing = CliRunner().invoke(
+        app, ["registry", "import", "lots", str(EXAMPLE), "--lang", "en"]
+    )  # an instrument list
     assert missing.exit_code == 2 and "missing columns" in missing.output
 
 
 def test_import_lots_with_update(registry: Engine, tmp_path: Path) -> None:
     lots_example = EXAMPLE.with_name("lots.csv")
-    assert CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example)]).exit_code == 0
+    assert CliRunner().invoke(app, ["registry", "import", "lots", str(lots_example), "--lang", "en"]).exit_code == 0
     lines = lots_example.read_text("utf-8").splitlines()
     assert ",SM-2026-0412,500," in lines[1]
     lines[1] = lines[1].replace(",SM-2026-0412,500,", ",SM-2026-0412,600,")  # lot size 500 -> 600; rows 3, 4 as is
     changed = tmp_path / "lots.csv"
     changed.write_text("\n".join(lines) + "\n", "utf-8")
 
-    refused = CliRunner().invoke(app, ["registry", "import", "lots", str(changed)])
+    refused = CliRunner().invoke(app, ["registry", "import", "lots", str(changed), "--lang", "en"])
     assert refused.exit_code == 1
     assert "lots.csv: 3 rows: 0 imported, 3 rejected." in refused.output and "--update" in refused.output
 
-    done = CliRunner().invoke(app, ["registry", "import", "lots", str(changed), "--update"])
+    done = CliRunner().invoke(app, ["registry", "import", "lots", str(changed), "--update", "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert "lots.csv: 3 rows: 0 imported, 1 updated, 2 unchanged, 0 rejected." in done.output
     with session_scope(registry, "test") as session:

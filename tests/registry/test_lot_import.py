@@ -97,7 +97,7 @@ def test_bad_rows_are_rejected_with_the_reason_and_good_rows_go_in(engine: Engin
     assert "must be more than 0" in reasons[(10, "nominal_quantity")]
     assert "in the future" in reasons[(11, "sampled_on")]
     assert [row[1] for row in lots(engine)] == ["L-1", "L-2"]
-    assert "fix the rejected rows" in report.summary()
+    assert "fix the rejected rows" in report.summary("en")
 
 
 def test_a_file_without_the_required_columns_writes_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_a_file_without_the_required_columns_writes_nothing(engine: Engine, tmp_
 def test_dry_run_writes_nothing(engine: Engine) -> None:
     with session_scope(engine, "lan") as s:
         report = import_lots(s, EXAMPLE, today=TODAY, dry_run=True)
-    assert report.imported == 3 and "Dry run" in report.summary()
+    assert report.imported == 3 and "Dry run" in report.summary("en")
     assert lots(engine) == []
 
 
@@ -178,7 +178,7 @@ def test_update_changes_registered_lots_and_counts_them(engine: Engine, tmp_path
     with session_scope(engine, "lan") as s:
         dry = import_lots(s, again, today=TODAY, update=True, dry_run=True)
     assert (dry.imported, dry.updated, dry.unchanged, dry.rejected) == (1, 1, 1, [])
-    assert dry.summary() == (
+    assert dry.summary("en") == (
         "lots.csv: 3 rows: 1 to import, 1 to update, 1 unchanged, 0 rejected. Dry run: nothing was written."
     )
     assert [(lot[1], lot[2]) for lot in lots(engine)] == [("L-1", 500), ("L-2", 800)]
@@ -187,7 +187,7 @@ def test_update_changes_registered_lots_and_counts_them(engine: Engine, tmp_path
     with session_scope(engine, "lan") as s:
         report = import_lots(s, again, today=TODAY, update=True)
     assert (report.imported, report.updated, report.unchanged, report.rejected) == (1, 1, 1, [])
-    assert report.summary() == "lots.csv: 3 rows: 1 imported, 1 updated, 1 unchanged, 0 rejected."
+    assert report.summary("en") == "lots.csv: 3 rows: 1 imported, 1 updated, 1 unchanged, 0 rejected."
     assert [(lot[1], lot[2]) for lot in lots(engine)] == [("L-1", 600), ("L-2", 800), ("L-3", 300)]
     assert updates_of_lots(engine) == [{"lot_size": [500, 600]}]
     with session_factory(engine)() as s:
