@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,9 +28,8 @@ from sqlalchemy.orm import Session
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import ProcedureDefinition
 from registry.importer.messages import Language, Message, Span, message_from
-from registry.models import Authorisation, CmcEntry, MeasuringInstrument, ReferenceStandard, Staff
-from registry.queries import current_certificate, laboratory
-from registry.units import convert
+from registry.models import Authorisation, CmcEntry, MeasuringInstrument, MetrologyField, ReferenceStandard, Staff
+from registry.queries import cmc_lines, cmc_span, current_certificate, laboratory
 
 #: code -> (Vietnamese, English) text of each kind of gap, with named fields (str.format)
 GAPS: dict[str, tuple[str, str]] = {
@@ -195,18 +193,12 @@ def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> 
 
 def _covered(lines: list[CmcEntry], instrument: MeasuringInstrument) -> bool:
     """True when the CMC lines' ranges together hold the instrument's whole range (each line converted to the
-    instrument's unit; lines in another dimension are skipped): the calibration points may fall anywhere in it."""
+    instrument's unit, :func:`registry.queries.cmc_span`; lines in another dimension are skipped): the calibration
+    points may fall anywhere in it."""
     low = instrument.range_min if instrument.range_min is not None else 0.0
     high = instrument.range_max
     assert high is not None
-    spans = []
-    for line in lines:
-        ends = [
-            convert(Decimal(repr(v)), line.range_unit, instrument.range_unit, difference=False)
-            for v in (line.range_min, line.range_max)
-        ]
-        if ends[0] is not None and ends[1] is not None:
-            spans.append((float(ends[0]), float(ends[1])))
+    spans = [span for line in lines if (span := cmc_span(line, instrument.range_unit)) is not None]
     slack = 1e-9 * max(abs(high), abs(low), 1e-300)  # ends written alike in other units (0.22 kg = 220 g)
     reached = low
     for start, stop in sorted(spans):
@@ -221,9 +213,7 @@ def _cmc_gaps(
 ) -> list[Message]:
     if definition.kind != "calibration" or lab_id is None:
         return []
-    lines = list(
-        s.scalars(select(CmcEntry).where(CmcEntry.laboratory_id == lab_id, CmcEntry.field == definition.field))
-    )
+    lines = cmc_lines(s, MetrologyField(definition.field))  # the lines in force (a withdrawn one does not count)
     if not lines:
         field = gap(f"field.{definition.field}") if f"field.{definition.field}" in GAPS else definition.field
         return [gap("no_cmc", field=field)]

@@ -26,6 +26,7 @@ from drivers.base import Instrument
 from registry.errors import NotFoundError
 from registry.models import (
     Authorisation,
+    CmcEntry,
     Customer,
     Laboratory,
     MeasuringInstrument,
@@ -92,17 +93,66 @@ ENVIRONMENT_CERTIFIED = (
 )
 
 
+#: the demo laboratory's CMC table: (field, quantity, instrument kind, range min, max, unit, CMC, CMC unit,
+#: relative, method). Demo values, not any centre's accredited scope: each is below the U its demo run computes
+#: (so a demo certificate states the computed U) and covers its demo instrument's range; "" kind: any instrument.
+DEMO_CMC: tuple[tuple[MetrologyField, str, str, float, float, str, float, str, bool, str], ...] = (
+    (MetrologyField.MASS, "khối lượng", "Cân phân tích", 0.0, 220.0, "g", 0.1, "mg", False, "EURAMET cg-18 v4.0"),
+    (MetrologyField.MASS, "khối lượng", "Quả cân", 1.0, 200.0, "g", 0.05, "mg", False, "OIML R111-1:2004"),
+    (MetrologyField.VOLUME_FLOW, "lưu lượng", "", 0.0, 40.0, "m³/h", 3e-4, "", True, "so sánh với đồng hồ chuẩn"),
+    (
+        MetrologyField.ELECTRICAL,
+        "điện áp",
+        "",
+        0.0,
+        1000.0,
+        "V",
+        1e-5,
+        "",
+        True,
+        "so sánh trực tiếp với máy hiệu chuẩn",
+    ),
+    (MetrologyField.ELECTRICAL, "cường độ dòng điện", "", 0.0, 10.0, "A", 5e-5, "", True, "so sánh trực tiếp"),
+    (MetrologyField.ELECTRICAL, "điện trở", "", 0.0, 1e5, "Ω", 2e-5, "", True, "so sánh trực tiếp"),
+)
+#: the demo signatory: authorised to sign (and review) every procedure, never to perform one
+SIGNATORY = REVIEWER
+
+
 def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
-    """The demo laboratory, customer, technician (authorised to perform ``procedures``, officer card valid), and a
-    reviewer authorised to review and sign them; the environment standard ``DEMO-ENV``."""
-    if laboratory(s) is None:
-        s.add(
-            Laboratory(
-                name="Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng (demo)",
-                address="Số 1 đường Demo, tỉnh Demo",
-                accreditation_code="VILAS 999",
-            )
+    """The demo laboratory (accreditation, certificate numbering, contact) with its CMC table (:data:`DEMO_CMC`),
+    customer, technician (authorised to perform ``procedures``, officer card valid), and a reviewer authorised to
+    review and sign them (the signatory, :data:`SIGNATORY`); the environment standard ``DEMO-ENV``. Details a
+    registry seeded before lacks (numbering, contact, CMC lines) are added; nothing present is changed."""
+    lab = laboratory(s)
+    if lab is None:
+        lab = Laboratory(
+            name="Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng (demo)",
+            address="Số 1 đường Demo, tỉnh Demo",
+            accreditation_code="VILAS 999",
         )
+        s.add(lab)
+    lab.certificate_numbering = lab.certificate_numbering or "{year}/DEMO-{seq:05d}"
+    lab.phone = lab.phone or "0234 000 0000"
+    lab.email = lab.email or "demo@example.invalid"
+    s.flush()
+    held = {(e.field, e.quantity, e.instrument_kind, e.range_min, e.range_max, e.range_unit) for e in lab.cmc}
+    for field, quantity, kind, low, high, unit, cmc, cmc_unit, relative, method in DEMO_CMC:
+        if (field, quantity, kind, low, high, unit) not in held:
+            lab.cmc.append(
+                CmcEntry(
+                    field=field,
+                    quantity=quantity,
+                    instrument_kind=kind,
+                    range_min=low,
+                    range_max=high,
+                    range_unit=unit,
+                    cmc=cmc,
+                    cmc_unit=cmc_unit,
+                    cmc_relative=relative,
+                    method_reference=method,
+                )
+            )
     customer(s)
     start = today - timedelta(days=365)
     card_expires = today + timedelta(days=3 * 365)

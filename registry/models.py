@@ -29,6 +29,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -175,6 +176,9 @@ class CmcEntry(Base):
     cmc_unit: Mapped[str] = mapped_column(String(20), default="")
     cmc_relative: Mapped[bool] = mapped_column(Boolean, default=False)
     method_reference: Mapped[str] = mapped_column(String(200), default="")
+    #: False once withdrawn (``caltrace registry cmc deactivate``): no longer offered, kept for the history of the
+    #: certificates that stated it
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     laboratory: Mapped[Laboratory] = relationship(back_populates="cmc")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from registry.errors import NotFoundError
 from registry.models import (
     Certificate,
     CertificateStatus,
+    CmcEntry,
     Conformity,
     Customer,
     Laboratory,
@@ -33,6 +35,7 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
+from registry.units import convert
 from registry.vocabulary import name_key
 
 LAB_TZ = "Asia/Ho_Chi_Minh"
@@ -87,6 +90,116 @@ def find_staff(session: Session, username: str) -> Staff | None:
 def laboratory(session: Session) -> Laboratory | None:
     """The laboratory this registry belongs to (the first recorded), or None before it is set up."""
     return session.scalars(select(Laboratory).order_by(Laboratory.id).limit(1)).first()
+
+
+# --- the CMC table -----------------------------------------------------------------------------------------------
+
+#: result units that are relative, as a fraction (a CMC stored relative is a fraction: 2e-6 for 2 ppm)
+RELATIVE_UNITS: dict[str, float] = {"%": 1e-2, "‰": 1e-3, "ppm": 1e-6}
+
+
+def cmc_span(line: CmcEntry, unit: str) -> tuple[float, float] | None:
+    """The range of CMC ``line`` in ``unit`` (its ends converted by :func:`registry.units.convert`), or None when
+    the line's range is in another dimension."""
+    ends = [
+        convert(Decimal(repr(v)), line.range_unit, unit, difference=False) for v in (line.range_min, line.range_max)
+    ]
+    if ends[0] is None or ends[1] is None:
+        return None
+    return float(ends[0]), float(ends[1])
+
+
+def _slack(*values: float) -> float:
+    """Tolerance for range ends written alike in other units (0.22 kg = 220 g)."""
+    return 1e-9 * max(*(abs(v) for v in values), 1e-300)
+
+
+def cmc_at(line: CmcEntry, point: float, point_unit: str, unit: str) -> float | None:
+    """The CMC of ``line`` at the measuring ``point`` (in ``point_unit``) expressed in ``unit``, the unit of the
+    result's U: an absolute CMC converted (as a difference); a relative CMC times ``|point|``; for a result in a
+    relative unit (%, ‰, ppm), a relative CMC as it is and an absolute one divided by ``|point|``. None when the
+    units cannot be compared (the line says nothing about this result)."""
+    relative = RELATIVE_UNITS.get(unit)
+    if line.cmc_relative:
+        if relative is not None:
+            return line.cmc / relative
+        converted = convert(Decimal(repr(line.cmc * abs(point))), point_unit, unit, difference=True)
+        return None if converted is None else float(converted)
+    if relative is not None:
+        at_point = convert(Decimal(repr(line.cmc)), line.cmc_unit, point_unit, difference=True)
+        if at_point is None or point == 0:
+            return None
+        return float(at_point) / abs(point) / relative
+    converted = convert(Decimal(repr(line.cmc)), line.cmc_unit, unit, difference=True)
+    return None if converted is None else float(converted)
+
+
+@dataclass(frozen=True)
+class CmcMatch:
+    """The CMC line that holds for a result, and its CMC at the result's point in the unit of the result's U."""
+
+    line_id: int
+    quantity: str
+    instrument_kind: str
+    range_text: str
+    method_reference: str
+    value: float
+    unit: str
+
+
+def cmc_lines(session: Session, field: MetrologyField) -> list[CmcEntry]:
+    """The registered laboratory's CMC lines in force (not withdrawn) in ``field``."""
+    lab = laboratory(session)
+    if lab is None:
+        return []
+    return list(
+        session.scalars(
+            select(CmcEntry)
+            .where(CmcEntry.laboratory_id == lab.id, CmcEntry.field == field, CmcEntry.active.is_(True))
+            .order_by(CmcEntry.range_min, CmcEntry.id)
+        )
+    )
+
+
+def find_cmc(
+    session: Session,
+    field: MetrologyField,
+    point: float,
+    point_unit: str,
+    unit: str,
+    *,
+    instrument_kind: str = "",
+    quantity: str = "",
+) -> CmcMatch | None:
+    """The CMC that holds for a result at ``point`` (``point_unit``) with U in ``unit``: among the laboratory's
+    lines in force in ``field`` whose range holds the point, those naming ``instrument_kind`` (and then
+    ``quantity``) when any does — the names are the lab's free text, compared case- and space-insensitively, so a
+    line naming another kind or quantity is not excluded unless a line names this one — and of these the line
+    with the **largest** CMC at the point (conservative: the certificate may not state less). None when no line
+    holds the point or none can be expressed in ``unit``."""
+    held = []
+    for line in cmc_lines(session, field):
+        span = cmc_span(line, point_unit)
+        if span is not None and span[0] - _slack(*span) <= point <= span[1] + _slack(*span):
+            held.append(line)
+    for wanted, attribute in ((instrument_kind, "instrument_kind"), (quantity, "quantity")):
+        if wanted:
+            named = [line for line in held if name_key(getattr(line, attribute)) == name_key(wanted)]
+            held = named or held
+    best: CmcMatch | None = None
+    for line in held:
+        value = cmc_at(line, point, point_unit, unit)
+        if value is not None and (best is None or value > best.value):
+            best = CmcMatch(
+                line.id,
+                line.quantity,
+                line.instrument_kind,
+                f"{line.range_min:g} – {line.range_max:g} {line.range_unit}",
+                line.method_reference,
+                value,
+                unit,
+            )
+    return best
 
 
 # --- instruments due -----------------------------------------------------------------------------------------------

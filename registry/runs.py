@@ -7,6 +7,7 @@ the run engine turns them into a refused run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,7 @@ from registry.models import (
     MeasuringInstrument,
     PrepackageLot,
     Procedure,
+    ProcedureKind,
     ReferenceStandard,
     Result,
     Run,
@@ -28,7 +30,7 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
-from registry.queries import current_certificate, find_staff
+from registry.queries import CmcMatch, current_certificate, find_cmc, find_staff
 from registry.vocabulary import identity_part
 
 
@@ -105,15 +107,21 @@ def may_perform(s: Session, username: str, code: str, today: date, *, verificati
 
 
 def may_review(s: Session, username: str, code: str, today: date, *, technician_id: int) -> Staff:
-    """The member of staff ``username`` if authorised to review ``code`` and not the run's technician."""
-    staff = s.scalars(select(Staff).where(Staff.username == username)).first()
-    if staff is None:
-        raise NotPermittedError(f"no member of staff {username!r}")
+    """The active member of staff ``username`` if authorised to review ``code`` on ``today`` (the authorisation
+    begun and not ended: dates inclusive, as for :func:`may_perform`) and not the run's technician."""
+    staff = find_staff(s, username)
+    if staff is None or not staff.active:
+        raise NotPermittedError(f"no active member of staff {username!r}")
     if staff.id == technician_id:
         raise NotPermittedError("the technician who performed a run cannot review it")
     auth = _authorisation(s, staff, code)
-    if auth is None or not auth.can_review or (auth.valid_until is not None and auth.valid_until < today):
+    if auth is None or not auth.can_review:
         raise NotPermittedError(f"{staff.full_name} is not authorised to review {code}")
+    if auth.valid_from > today or (auth.valid_until is not None and auth.valid_until < today):
+        until = auth.valid_until.isoformat() if auth.valid_until else "open"
+        raise NotPermittedError(
+            f"{staff.full_name}'s authorisation to review {code} is valid {auth.valid_from}..{until}, not on {today}"
+        )
     return staff
 
 
@@ -254,6 +262,36 @@ def result_json(r: Result) -> dict[str, Any]:
         "evidence": dict(r.evidence or {}),
         "note": r.note,
     }
+
+
+def run_cmc(s: Session, run_id: str, results: Sequence[Mapping[str, Any]]) -> list[CmcMatch | None]:
+    """Per result of run ``run_id`` (the :func:`result_json` shape), the laboratory's CMC at its point
+    (:func:`registry.queries.find_cmc`: the procedure's field, the instrument's kind, the result's quantity, point
+    and unit), or None: for a run that is not a calibration (the CMC table is a calibration laboratory's scope),
+    and for a result without a point or without U > 0. A certificate may not state a U below the CMC (ILAC
+    P14:09/2020; clause not checked against the edition's text: unverified)."""
+    run = s.get(Run, run_id)
+    if run is None or run.procedure.kind is not ProcedureKind.CALIBRATION:
+        return [None] * len(results)
+    kind = run.instrument.kind if run.instrument is not None else ""
+    out: list[CmcMatch | None] = []
+    for r in results:
+        U, point = r.get("U"), r.get("point")
+        if not isinstance(U, int | float) or U <= 0 or not isinstance(point, int | float):
+            out.append(None)
+            continue
+        out.append(
+            find_cmc(
+                s,
+                run.procedure.field,
+                float(point),
+                str(r.get("point_unit") or ""),
+                str(r.get("unit") or ""),
+                instrument_kind=kind,
+                quantity=str(r.get("quantity") or ""),
+            )
+        )
+    return out
 
 
 def review_of(s: Session, run_id: str) -> dict[str, Any]:

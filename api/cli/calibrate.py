@@ -217,7 +217,7 @@ def calibrate_command(
                 typer.echo(f"{where} stopped by {how}{resume_hint}", err=True)
                 raise typer.Exit(EXIT_INTERRUPTED if how == "Ctrl-C" else EXIT_TERMINATED) from None
     _say_unsafe(outcome.unsafe)
-    _report(outcome, as_json, language)
+    _report(outcome, as_json, language, _cmc_of(registry, outcome.run_id, [r.as_dict() for r in outcome.results]))
     if outcome.state == "paused":
         typer.echo(
             f"run {outcome.run_id} paused: {outcome.message}\n"
@@ -292,12 +292,35 @@ def _prepare_demo(registry: Engine, procedure_id: str, actor: str) -> DemoScenar
     return demo
 
 
-def _report(outcome: RunOutcome, as_json: bool, language: str = "vi") -> None:
+def _cmc_of(registry: Engine, run_id: str, results: list[dict[str, Any]]) -> list[Any]:
+    """Per result, the laboratory's CMC at its point (``registry.runs.run_cmc``; None where no line holds)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import read_session
+    from registry.runs import run_cmc
+
+    if not run_id or not results:
+        return [None] * len(results)
+    try:
+        with read_session(registry) as s:
+            return run_cmc(s, run_id, results)
+    except SQLAlchemyError as exc:  # the run is recorded; only the CMC beside U cannot be shown
+        typer.echo(f"warning: the lab's CMC could not be read ({getattr(exc, 'orig', None) or exc})", err=True)
+        return [None] * len(results)
+
+
+def _report(outcome: RunOutcome, as_json: bool, language: str = "vi", cmc: list[Any] | None = None) -> None:
     """The outcome: ``--json`` with every digit, else the results table and each budget in ``language``, values and
     U rounded for reading with their units, k to two decimals, conformity in words (:mod:`api.cli.results`,
-    docs/presentation.md)."""
+    docs/presentation.md). ``cmc`` (per result, ``registry.runs.run_cmc``): the laboratory's CMC, shown beside a
+    U below it and kept in JSON as each result's ``cmc``."""
+    from api.cli.results import with_cmc
+
+    matches = cmc if cmc is not None else [None] * len(outcome.results)
     if as_json:
-        typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
+        doc = outcome.as_dict()
+        doc["results"] = with_cmc(doc["results"], matches)
+        typer.echo(json.dumps(doc, ensure_ascii=False, default=str))
         return
     from api.cli.results import budget_title, check_language, results_table
 
@@ -306,7 +329,7 @@ def _report(outcome: RunOutcome, as_json: bool, language: str = "vi") -> None:
     for warning in outcome.warnings:
         console.print(f"[yellow]{'cảnh báo' if lang == 'vi' else 'warning'}:[/] {warning}")
     if outcome.results:
-        rows = [{**r.as_dict(), "seq": n} for n, r in enumerate(outcome.results, 1)]
+        rows = with_cmc([{**r.as_dict(), "seq": n} for n, r in enumerate(outcome.results, 1)], matches)
         console.print(results_table(f"{outcome.procedure} — run {outcome.run_id}", rows, lang))
         for row in rows:
             budget_table(console, budget_title(row, row["seq"], lang), row["budget"], lang)

@@ -1,6 +1,8 @@
 """``caltrace registry`` commands that set up a centre: importing the laboratory, CMC table, staff, standards and
-certificates; ``lab show``, ``cmc list``, ``staff add|list|show|authorise|deactivate``, ``standards
-add|list|show|deactivate``; and ``check`` (what the centre lacks before it can run each procedure).
+certificates; ``lab set|show``, ``cmc add|list|show|deactivate``, ``staff add|list|show|authorise|deactivate``,
+``standards add|list|show|certify|deactivate``; and ``check`` (what the centre lacks before it can run each
+procedure). ``lab set``, ``cmc add`` and ``standards certify`` write through the spreadsheet import's own
+validation (:func:`_one_record`), so a single command and a spreadsheet row are checked by the same code.
 
 Exit status: 0 done (``check``: nothing missing); 1 rows rejected, a record not found, or (``check``) something
 missing; 2 bad usage (a bad option value, a file that cannot be read, a registry not ready).
@@ -171,6 +173,80 @@ def _show(doc: dict[str, Any], as_json: bool) -> None:
             typer.echo(f"{key}: {'' if value is None else value}")
 
 
+def _one_record(
+    function_name: str, what: str, rows: list[dict[str, str]], actor: str | None, *, update: bool
+) -> ImportReport:
+    """Write one record by the spreadsheet import's own code (``registry.importer.<function_name>``): ``rows`` (one
+    record, or a certificate's value rows) become a one-sheet CSV whose columns are the import's column names, so a
+    single command and a spreadsheet row are checked by the same validation and audited alike (the ``import``
+    event names the file ``<what>.csv``). A rejected row exits 1, naming the option (:func:`_option`); a file or
+    registry error exits 2."""
+    import csv
+    import tempfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry import importer
+    from registry.errors import RegistryError
+    from registry.settings import lab_today
+
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    with tempfile.TemporaryDirectory(prefix="caltrace-") as folder:
+        path = Path(folder) / f"{what}.csv"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, delimiter="\t")
+            writer.writerow(columns)
+            writer.writerows([[row.get(c, "") for c in columns] for row in rows])
+        try:
+            with _session(actor) as s:
+                report: ImportReport = getattr(importer, function_name)(
+                    s, path, today=lab_today(), update=update, catalogue=catalogue()
+                )
+        except RegistryError as exc:  # ImportFileError: e.g. no laboratory registered yet
+            raise fail(str(exc).replace(f"{what}.csv: ", ""), EXIT_USAGE) from exc
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise fail(f"the registry database refused it: {reason}; nothing was written", EXIT_USAGE) from exc
+    for issue in report.warnings:
+        typer.echo(f"note: {_option(issue.column)}: {issue.reason}", err=True)
+    if report.rejected:
+        for issue in report.rejected:
+            typer.echo(f"{_option(issue.column)}: {issue.reason}", err=True)
+        raise fail("nothing was written", EXIT_NOT_FOUND)
+    return report
+
+
+#: an import column -> the option of the single commands that fills it
+OPTIONS: dict[str, str] = {
+    "name": "--name",
+    "address": "--address",
+    "accreditation_code": "--accreditation",
+    "designation_code": "--designation",
+    "phone": "--phone",
+    "email": "--email",
+    "logo_path": "--logo",
+    "certificate_numbering": "--numbering",
+    "quantity": "--quantity",
+    "range": "--range",
+    "cmc": "--cmc",
+    "method": "--method",
+    "field": "--field",
+    "instrument_kind": "--instrument",
+    "standard": "CODE",
+    "number": "--number",
+    "issuer": "--issuer",
+    "calibrated_on": "--calibrated",
+    "issued_on": "--issued",
+    "valid_until": "--due",
+    "uncertainty": "--value U",
+    "nominal": "--value point",
+}
+
+
+def _option(column: str) -> str:
+    return OPTIONS.get(column, f"--value {column}")
+
+
 # --- lab, cmc ---------------------------------------------------------------------------------------------------
 
 
@@ -192,32 +268,27 @@ def lab_show(as_json: AsJson = False) -> None:
             "email": lab.email,
             "logo": lab.logo_path,
             "certificate numbering": lab.certificate_numbering,
-            "CMC lines": len(lab.cmc),
+            "CMC lines": sum(1 for line in lab.cmc if line.active),
         }
     _show(doc, as_json)
 
 
 @cmc_app.command("list")
-def cmc_list(as_json: AsJson = False) -> None:
-    """The laboratory's CMC table."""
+def cmc_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include withdrawn lines.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """The laboratory's CMC table (the lines in force; --all: withdrawn ones too)."""
     from sqlalchemy import select
 
     from registry.models import CmcEntry
 
     with _session() as s:
-        rows = [
-            {
-                "id": e.id,
-                "field": e.field.value,
-                "quantity": e.quantity,
-                "instrument": e.instrument_kind,
-                "range": f"{e.range_min:g} – {e.range_max:g} {e.range_unit}",
-                "cmc": f"{e.cmc * 1e6:g} ppm" if e.cmc_relative else f"{e.cmc:g} {e.cmc_unit}",
-                "method": e.method_reference,
-            }
-            for e in s.scalars(select(CmcEntry).order_by(CmcEntry.field, CmcEntry.range_min))
-        ]
-    _table(rows, as_json, "no CMC lines: caltrace registry import cmc FILE")
+        query = select(CmcEntry).order_by(CmcEntry.field, CmcEntry.range_min, CmcEntry.id)
+        if not all_:
+            query = query.where(CmcEntry.active.is_(True))
+        rows = [_cmc_row(e) for e in s.scalars(query)]
+    _table(rows, as_json, "no CMC lines: caltrace registry cmc add or caltrace registry import cmc FILE")
 
 
 def _table(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
@@ -233,6 +304,145 @@ def _table(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     _console().print(table)
+
+
+@lab_app.command("set")
+def lab_set(
+    name: Annotated[str | None, typer.Option("--name", help="The laboratory's name (tên phòng thí nghiệm).")] = None,
+    address: Annotated[str | None, typer.Option(help="Its address (địa chỉ).")] = None,
+    accreditation: Annotated[
+        str | None, typer.Option(help="Accreditation number (số hiệu công nhận, e.g. 'VILAS 123').")
+    ] = None,
+    designation: Annotated[str | None, typer.Option(help="Designation number for verification (số chỉ định).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Telephone.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    logo: Annotated[
+        Path | None, typer.Option(help="The logo image file for reports (stored as an absolute path).")
+    ] = None,
+    numbering: Annotated[
+        str | None,
+        typer.Option(help="Certificate numbering pattern, e.g. '{year}/HC-{seq:05d}' (year, yy, month, seq)."),
+    ] = None,
+    actor: Actor = None,
+) -> None:
+    """Register the laboratory, or change what is given of the registered one (the others stay).
+
+    Checked as a row of 'caltrace registry import laboratory': the name and address are required the first time,
+    the numbering pattern needs {seq}. Exit 1: a value rejected (nothing written); 2: a logo file that does not
+    exist."""
+    from registry.queries import laboratory
+
+    given = {
+        "name": name,
+        "address": address,
+        "accreditation_code": accreditation,
+        "designation_code": designation,
+        "phone": phone,
+        "email": email,
+        "certificate_numbering": numbering,
+    }
+    if logo is not None:
+        found = logo.expanduser().resolve()
+        if not found.is_file():
+            raise fail(f"--logo: no file {str(logo)!r}: give the path of the logo image", EXIT_USAGE)
+        given["logo_path"] = str(found)
+    if all(v is None for v in given.values()):
+        raise fail("nothing to set: give --name, --address, --accreditation, --numbering...", EXIT_USAGE)
+    with _session() as s:  # the spreadsheet's required columns as registered; optional ones only when given
+        lab = laboratory(s)
+        row = {
+            column: ("" if lab is None else str(getattr(lab, column) or ""))
+            for column in ("name", "address", "accreditation_code", "certificate_numbering")
+        }
+    row.update({k: v for k, v in given.items() if v is not None})
+    report = _one_record("import_laboratory", "registry-lab-set", [row], actor, update=True)
+    if report.imported:
+        typer.echo(f"registered the laboratory {row['name']}")
+    elif report.updated:
+        typer.echo(f"updated the laboratory {row['name']}")
+    else:
+        typer.echo(f"the laboratory {row['name']} already reads so: nothing changed")
+
+
+def _cmc_row(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "field": e.field.value,
+        "quantity": e.quantity,
+        "instrument": e.instrument_kind,
+        "range": f"{e.range_min:g} – {e.range_max:g} {e.range_unit}",
+        "cmc": f"{e.cmc * 1e6:g} ppm" if e.cmc_relative else f"{e.cmc:g} {e.cmc_unit}",
+        "method": e.method_reference,
+        "active": e.active,
+    }
+
+
+@cmc_app.command("add")
+def cmc_add(
+    quantity: Annotated[str, typer.Option(help="The quantity (đại lượng), e.g. 'khối lượng'.")],
+    range_: Annotated[str, typer.Option("--range", help="The range with its unit, e.g. '0 - 220 g'.")],
+    cmc: Annotated[str, typer.Option(help="The CMC (U, k = 2) with its unit, e.g. '0,1 mg' or relative '2 ppm'.")],
+    method: Annotated[str, typer.Option(help="The method or procedure, e.g. 'EURAMET cg-18 v4.0'.")],
+    instrument: Annotated[str, typer.Option(help="The kind of instrument it is for, e.g. 'cân phân tích'.")] = "",
+    field: Annotated[str | None, typer.Option(help="Metrology field (default: inferred from the quantity).")] = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Replace the CMC and method of the line with this quantity and range.")
+    ] = False,
+    actor: Actor = None,
+) -> None:
+    """Add a line to the laboratory's CMC table, checked as a row of 'caltrace registry import cmc'.
+
+    Exit 1: a value rejected, or the same quantity, instrument and range already registered (without --update);
+    2: no laboratory registered yet."""
+    from registry.queries import laboratory
+
+    with _session() as s:
+        if laboratory(s) is None:
+            raise fail(
+                "no laboratory is registered yet: register it first (caltrace registry lab set --name ... "
+                "--address ..., or caltrace registry import laboratory FILE), then its CMC lines",
+                EXIT_USAGE,
+            )
+    row = {"quantity": quantity, "range": range_, "cmc": cmc, "method": method, "instrument_kind": instrument}
+    if field is not None:
+        row["field"] = field
+    report = _one_record("import_cmc", "registry-cmc-add", [row], actor, update=update)
+    done = "added" if report.imported else "updated" if report.updated else "unchanged"
+    typer.echo(f"CMC line {done}: {quantity} {range_}: {cmc} ({method})")
+
+
+def _cmc_line(s: Session, line_id: int) -> Any:
+    from registry.models import CmcEntry
+
+    line = s.get(CmcEntry, line_id)
+    if line is None:
+        raise fail(f"no CMC line #{line_id}: caltrace registry cmc list shows them", EXIT_NOT_FOUND)
+    return line
+
+
+@cmc_app.command("show")
+def cmc_show(
+    line_id: Annotated[int, typer.Argument(metavar="ID", help="The line's id (cmc list).")], as_json: AsJson = False
+) -> None:
+    """One CMC line (withdrawn ones too)."""
+    with _session() as s:
+        doc = _cmc_row(_cmc_line(s, line_id))
+    _show(doc, as_json)
+
+
+@cmc_app.command("deactivate")
+def cmc_deactivate(
+    line_id: Annotated[int, typer.Argument(metavar="ID", help="The line's id (cmc list).")], actor: Actor = None
+) -> None:
+    """Withdraw a CMC line: it no longer counts (registry check, the CMC shown beside U) but stays in the registry,
+    as certificates issued while it was in force stated it (``cmc list --all`` shows it)."""
+    with _session(actor) as s:
+        line = _cmc_line(s, line_id)
+        if not line.active:
+            raise fail(f"CMC line #{line_id} is already withdrawn", EXIT_USAGE)
+        line.active = False
+        text = f"{line.quantity} {line.range_min:g} – {line.range_max:g} {line.range_unit}"
+    typer.echo(f"CMC line #{line_id} ({text}) withdrawn")
 
 
 # --- staff ------------------------------------------------------------------------------------------------------
@@ -524,6 +734,81 @@ def standards_show(code: Annotated[str, typer.Argument()], as_json: AsJson = Fal
             unit = str(v.get("unit", ""))
             u = f"{v['U'] * 1000:.3g} mg" if unit == "g" and v["U"] < 0.1 else f"{v['U']:.3g} {unit}"
             typer.echo(f"  - {what}: {value}{' ' if value else ''}U {u} (k = {v.get('k', 2):g}){extra}")
+
+
+#: what ``--value`` may say: key -> the certificate import's column
+VALUE_KEYS: dict[str, str] = {
+    "quantity": "quantity",
+    "label": "label",
+    "point": "nominal",
+    "nominal": "nominal",
+    "value": "value",
+    "u": "uncertainty",
+    "k": "k",
+    "unit": "unit",
+}
+
+
+def _value_row(text: str) -> dict[str, str]:
+    """``quantity=temperature; U=0,3 °C; k=2`` -> the certificate import's cells (``;``-separated KEY=VALUE, so
+    that a decimal comma stays a decimal comma)."""
+    cells: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        column = VALUE_KEYS.get(key.strip().casefold())
+        if not sep or column is None:
+            raise fail(
+                f"--value {text!r}: {item!r} is not KEY=VALUE with KEY among {', '.join(VALUE_KEYS)} "
+                "(e.g. --value 'quantity=temperature; point=20 °C; value=20,02 °C; U=0,15 °C; k=2')",
+                EXIT_USAGE,
+            )
+        cells[column] = value.strip()
+    if "uncertainty" not in cells:
+        raise fail(f"--value {text!r}: give U=... (the expanded uncertainty with its unit)", EXIT_USAGE)
+    return cells
+
+
+@standards_app.command("certify")
+def standards_certify(
+    code: Annotated[str, typer.Argument(help="The standard's code.")],
+    number: Annotated[str, typer.Option(help="The certificate number (số giấy chứng nhận).")],
+    issuer: Annotated[str, typer.Option(help="Who issued it (cơ quan cấp), e.g. 'Viện Đo lường Việt Nam'.")],
+    calibrated: Annotated[str, typer.Option(help="Calibration date (ngày hiệu chuẩn), dd/mm/yyyy.")],
+    due: Annotated[str, typer.Option(help="Valid until (hiệu lực đến), dd/mm/yyyy.")],
+    value: Annotated[
+        list[str],
+        typer.Option(
+            help="One certified value, repeatable: 'quantity=...; point=...; value=...; U=...; k=...; unit=...' "
+            "(U required with its unit; k default 2; e.g. 'quantity=temperature; U=0,3 °C').",
+        ),
+    ],
+    issued: Annotated[str | None, typer.Option(help="Issue date (ngày cấp; default: the calibration date).")] = None,
+    actor: Actor = None,
+) -> None:
+    """Add a calibration certificate with its certified values (each with U and k) to standard CODE.
+
+    Checked as the rows of 'caltrace registry import certificates' (one row per --value; the certificate goes in
+    whole or not at all). A weight set's pieces (nominal, conventional mass or correction, U, class, density per
+    piece) are entered by spreadsheet only: caltrace registry import certificates FILE. Exit 1: no such standard,
+    a value rejected or the certificate already registered; 2: bad usage (a weight set, a malformed --value)."""
+    from registry.importer.standards import WEIGHT_SET
+
+    with _session() as s:
+        kind = _standard(s, code).kind
+    if kind == WEIGHT_SET:
+        raise fail(
+            f"{code} is a weight set: its certificate's pieces are entered by spreadsheet, one row per piece "
+            "(caltrace registry import certificates FILE; docs/registry-import.md)",
+            EXIT_USAGE,
+        )
+    header = {"standard": code, "number": number, "issuer": issuer, "calibrated_on": calibrated, "valid_until": due}
+    if issued is not None:
+        header["issued_on"] = issued
+    rows = [{**header, **_value_row(text)} for text in value]
+    _one_record("import_certificates", "registry-standards-certify", rows, actor, update=False)
+    typer.echo(f"{code}: certificate {number} of {issuer} registered with {len(rows)} certified value(s)")
 
 
 @standards_app.command("deactivate")

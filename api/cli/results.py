@@ -11,7 +11,11 @@ or English (docs/presentation.md, decision 0360):
 * the limit (``mpe``) with its unit and four significant digits at most (a caltrace convention: the decision was
   made on the unrounded limit), labelled "tối thiểu" / "minimum" when the result must be at least the limit (OIML
   R76-1:2006 discrimination, :data:`acquisition.wording.MINIMUM_LIMITS`);
-* times in the lab's time zone (CALTRACE_TIMEZONE, ``registry.settings.Settings.timezone``).
+* times in the lab's time zone (CALTRACE_TIMEZONE, ``registry.settings.Settings.timezone``);
+* for a calibration, where the laboratory's CMC at the result's point (``registry.runs.run_cmc``) is larger than
+  the computed U, a ``CMC`` column gives the CMC (rounded up to two significant digits, like U) marked ``*``, and
+  the caption says the certificate states the CMC: a certificate may not state U below the CMC (ILAC P14:09/2020;
+  clause unverified). The row's ``cmc`` (:func:`with_cmc`) keeps both numbers unrounded for JSON.
 
 Only printed text is rounded; ``--format json`` / ``--json`` keep every digit. Heavy modules are imported inside
 the functions, so starting the CLI stays light.
@@ -182,18 +186,69 @@ def result_row(result: Mapping[str, Any], language: Language, seq: int | None = 
     }
 
 
+#: the caption under a results table with a result whose U is below the CMC
+CMC_NOTE: dict[str, str] = {
+    "vi": "* U < CMC: giấy chứng nhận ghi CMC, không ghi U tính được",
+    "en": "* U < CMC: the certificate states the CMC, not the computed U",
+}
+
+
+def with_cmc(results: Sequence[Mapping[str, Any]], matches: Sequence[Any]) -> list[dict[str, Any]]:
+    """``results`` with ``cmc`` added where a CMC line holds (``registry.queries.CmcMatch`` per result, None where
+    none does): ``{"value", "unit", "line", "quantity", "range", "method", "U_below_cmc"}``, the CMC in the unit of
+    U, unrounded; ``U_below_cmc`` is true when the computed U is smaller (the certificate then states the CMC)."""
+    out = []
+    for r, match in zip(results, matches, strict=True):
+        row = dict(r)
+        if match is not None:
+            U = r.get("U")
+            row["cmc"] = {
+                "value": match.value,
+                "unit": match.unit,
+                "line": match.line_id,
+                "quantity": match.quantity,
+                "range": match.range_text,
+                "method": match.method_reference,
+                "U_below_cmc": isinstance(U, int | float) and match.value > U,
+            }
+        out.append(row)
+    return out
+
+
+def cmc_text(result: Mapping[str, Any], language: Language) -> str:
+    """The CMC of a result whose U is below it, rounded **up** to two significant digits with its unit and marked
+    ``*``; "" otherwise (no CMC line, or U not below the CMC)."""
+    from uncertainty.presentation import format_number, round_expanded_uncertainty
+
+    cmc = result.get("cmc")
+    if not isinstance(cmc, Mapping) or not cmc.get("U_below_cmc"):
+        return ""
+    rounded, _ = round_expanded_uncertainty(float(cmc["value"]))
+    unit = "" if cmc.get("unit") in ("", "1", None) else f" {cmc['unit']}"
+    return f"{format_number(rounded, language)}{unit} *"
+
+
 def results_table(title: str, results: Sequence[Mapping[str, Any]], language: Language) -> Any:
-    """A rich table of ``results`` in ``language`` (numbers right-aligned); the notes follow as a caption."""
+    """A rich table of ``results`` in ``language`` (numbers right-aligned); a ``CMC`` column after U when a
+    result's U is below the laboratory's CMC (:func:`cmc_text`), explained in the caption (:data:`CMC_NOTE`)."""
     from rich.table import Table
 
-    table = Table(title=title or None)
+    marked = any(cmc_text(r, language) for r in results)
+    table = Table(title=title or None, caption=CMC_NOTE[language] if marked else None)
     index = 1 if language == "vi" else 2
     for heading in RESULT_HEADINGS:
         table.add_column(heading[index], justify="left" if heading[0] in ("quantity", "conformity") else "right")
+        if marked and heading[0] == "U":
+            table.add_column("CMC", justify="right")
     for n, r in enumerate(results, 1):
         seq = r.get("seq")
         row = result_row(r, language, seq=seq if isinstance(seq, int) else n)
-        table.add_row(*(row[key] for key, _, _ in RESULT_HEADINGS))
+        cells = []
+        for key, _, _ in RESULT_HEADINGS:
+            cells.append(row[key])
+            if marked and key == "U":
+                cells.append(cmc_text(r, language))
+        table.add_row(*cells)
     return table
 
 

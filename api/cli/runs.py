@@ -79,11 +79,13 @@ def show_command(
     uncertainty budget (rows with input, source, value, unit, u, distribution, sensitivity, contribution, dof,
     note; then u, dof, k, coverage_probability, U; null when the result states no uncertainty) and evidence (the
     raw data behind it) — the shape of ``calibrate --json`` — plus ``reviewer`` and ``reviewed_at`` (UTC); CSV
-    lists the results only, unrounded.
+    lists the results only, unrounded. For a calibration, where the laboratory's CMC at a result's point is larger
+    than its U, the table shows the CMC beside U, marked (the certificate states the CMC); JSON gives each result
+    with a CMC line its ``cmc`` (value in U's unit, line, range, method, U_below_cmc).
     """
-    from api.cli.results import budget_title, check_language, results_table, summary_lines
+    from api.cli.results import budget_title, check_language, results_table, summary_lines, with_cmc
     from registry.db import open_registry, read_session
-    from registry.runs import describe_run, resolve_run_id, result_json, review_of, run_results
+    from registry.runs import describe_run, resolve_run_id, result_json, review_of, run_cmc, run_results
     from registry.settings import get_settings
 
     try:
@@ -94,6 +96,7 @@ def show_command(
         run_id = resolve_run_id(s, run_id)  # a unique prefix of the id is enough
         summary = {**describe_run(s, run_id), **review_of(s, run_id)}
         results = [result_json(r) for r in run_results(s, run_id)]
+        results = with_cmc(results, run_cmc(s, run_id, results))  # the lab's CMC where one holds (calibrations)
     if fmt is Format.JSON:
         import json
 
