@@ -174,7 +174,7 @@ def _show(doc: dict[str, Any], as_json: bool) -> None:
 
 
 def _one_record(
-    function_name: str, what: str, rows: list[dict[str, str]], actor: str | None, *, update: bool
+    function_name: str, what: str, rows: list[dict[str, str]], actor: str | None, *, update: bool, language: str
 ) -> ImportReport:
     """Write one record by the spreadsheet import's own code (``registry.importer.<function_name>``): ``rows`` (one
     record, or a certificate's value rows) become a one-sheet CSV whose columns are the import's column names, so a
@@ -186,10 +186,12 @@ def _one_record(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from api.cli.results import check_language
     from registry import importer
-    from registry.errors import RegistryError
+    from registry.errors import ImportFileError, RegistryError
     from registry.settings import lab_today
 
+    lang = check_language(language)
     columns = list(dict.fromkeys(c for row in rows for c in row))
     with tempfile.TemporaryDirectory(prefix="caltrace-") as folder:
         path = Path(folder) / f"{what}.csv"
@@ -203,16 +205,18 @@ def _one_record(
                     s, path, today=lab_today(), update=update, catalogue=catalogue()
                 )
         except RegistryError as exc:  # ImportFileError: e.g. no laboratory registered yet
-            raise fail(str(exc).replace(f"{what}.csv: ", ""), EXIT_USAGE) from exc
+            text = exc.text(lang) if isinstance(exc, ImportFileError) else str(exc)
+            raise fail(text.replace(f"{what}.csv: ", ""), EXIT_USAGE) from exc
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             raise fail(f"the registry database refused it: {reason}; nothing was written", EXIT_USAGE) from exc
     for issue in report.warnings:
-        typer.echo(f"note: {_option(issue.column)}: {issue.reason}", err=True)
+        note = "ghi chú" if lang == "vi" else "note"
+        typer.echo(f"{note}: {_option(issue.column)}: {issue.text(lang)}", err=True)
     if report.rejected:
         for issue in report.rejected:
-            typer.echo(f"{_option(issue.column)}: {issue.reason}", err=True)
-        raise fail("nothing was written", EXIT_NOT_FOUND)
+            typer.echo(f"{_option(issue.column)}: {issue.text(lang)}", err=True)
+        raise fail("chưa ghi gì" if lang == "vi" else "nothing was written", EXIT_NOT_FOUND)
     return report
 
 
@@ -324,6 +328,7 @@ def lab_set(
         typer.Option(help="Certificate numbering pattern, e.g. '{year}/HC-{seq:05d}' (year, yy, month, seq)."),
     ] = None,
     actor: Actor = None,
+    language: Lang = "vi",
 ) -> None:
     """Register the laboratory, or change what is given of the registered one (the others stay).
 
@@ -355,7 +360,7 @@ def lab_set(
             for column in ("name", "address", "accreditation_code", "certificate_numbering")
         }
     row.update({k: v for k, v in given.items() if v is not None})
-    report = _one_record("import_laboratory", "registry-lab-set", [row], actor, update=True)
+    report = _one_record("import_laboratory", "registry-lab-set", [row], actor, update=True, language=language)
     if report.imported:
         typer.echo(f"registered the laboratory {row['name']}")
     elif report.updated:
@@ -389,6 +394,7 @@ def cmc_add(
         bool, typer.Option("--update", help="Replace the CMC and method of the line with this quantity and range.")
     ] = False,
     actor: Actor = None,
+    language: Lang = "vi",
 ) -> None:
     """Add a line to the laboratory's CMC table, checked as a row of 'caltrace registry import cmc'.
 
@@ -406,7 +412,7 @@ def cmc_add(
     row = {"quantity": quantity, "range": range_, "cmc": cmc, "method": method, "instrument_kind": instrument}
     if field is not None:
         row["field"] = field
-    report = _one_record("import_cmc", "registry-cmc-add", [row], actor, update=update)
+    report = _one_record("import_cmc", "registry-cmc-add", [row], actor, update=update, language=language)
     done = "added" if report.imported else "updated" if report.updated else "unchanged"
     typer.echo(f"CMC line {done}: {quantity} {range_}: {cmc} ({method})")
 
@@ -786,6 +792,7 @@ def standards_certify(
     ],
     issued: Annotated[str | None, typer.Option(help="Issue date (ngày cấp; default: the calibration date).")] = None,
     actor: Actor = None,
+    language: Lang = "vi",
 ) -> None:
     """Add a calibration certificate with its certified values (each with U and k) to standard CODE.
 
@@ -807,7 +814,7 @@ def standards_certify(
     if issued is not None:
         header["issued_on"] = issued
     rows = [{**header, **_value_row(text)} for text in value]
-    _one_record("import_certificates", "registry-standards-certify", rows, actor, update=False)
+    _one_record("import_certificates", "registry-standards-certify", rows, actor, update=False, language=language)
     typer.echo(f"{code}: certificate {number} of {issuer} registered with {len(rows)} certified value(s)")
 
 

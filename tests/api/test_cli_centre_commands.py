@@ -34,8 +34,14 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine
     engine.dispose()
 
 
+SINGLE = {("lab", "set"), ("cmc", "add"), ("standards", "certify")}
+
+
 def cli(*args: str) -> Result:
-    return CliRunner().invoke(app, ["registry", *args])
+    """``caltrace registry ARGS``; the single commands in English (these tests read their English messages; the
+    language itself is tested in :func:`test_cmc_add_and_the_import_reject_a_cell_with_the_same_reason`)."""
+    english = ("--lang", "en") if tuple(args[:2]) in SINGLE else ()
+    return CliRunner().invoke(app, ["registry", *args, *english])
 
 
 def set_lab() -> None:
@@ -108,10 +114,13 @@ def test_cmc_add_and_the_import_reject_a_cell_with_the_same_reason(registry: Eng
     set_lab()
     sheet = tmp_path / "cmc.csv"
     sheet.write_text("đại lượng;phạm vi đo;cmc;phương pháp\nkhối lượng;0 - 220 g;0,1;cg-18\n", encoding="utf-8")
-    imported = cli("import", "cmc", str(sheet), "--json")
-    reason = json.loads(imported.output)["rejected"][0]["reason"]
-    single = cli("cmc", "add", "--quantity", "khối lượng", "--range", "0 - 220 g", "--cmc", "0,1", "--method", "cg-18")
-    assert single.exit_code == 1 and f"--cmc: {reason}" in single.output
+    line = ("--quantity", "khối lượng", "--range", "0 - 220 g", "--cmc", "0,1", "--method", "cg-18")
+    for lang, words in (("vi", "không có đơn vị"), ("en", "has no unit")):
+        imported = CliRunner().invoke(app, ["registry", "import", "cmc", str(sheet), "--json", "--lang", lang])
+        reason = json.loads(imported.output)["rejected"][0]["reason"]
+        single = CliRunner().invoke(app, ["registry", "cmc", "add", *line, "--lang", lang])
+        assert single.exit_code == 1 and f"--cmc: {reason}" in single.output, single.output
+        assert words in reason
 
 
 def test_standards_certify(registry: Engine) -> None:
