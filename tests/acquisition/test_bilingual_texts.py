@@ -35,6 +35,10 @@ VIETNAMESE = re.compile(
 )
 #: a lowercase English word of four letters or more
 WORD = re.compile(r"\b[a-z]{4,}\b")
+#: a number written with a decimal point ("0.5"), or a decimal comma ("0,5"); a dotted clause number ("3.7.1")
+#: is neither
+DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+DECIMAL_COMMA = re.compile(r"(?<![\d,])\d+,\d+(?![\d,])")
 
 
 def planned_steps(procedure: str, tmp_path: Path) -> list[Step]:
@@ -70,6 +74,10 @@ def check_pair(vi: str, en: str, where: str) -> None:
     assert not VIETNAMESE.search(en), f"{where}: {en!r} is not English"
     untranslated = set(WORD.findall(vi)) & set(WORD.findall(en))
     assert not untranslated, f"{where}: {sorted(untranslated)} left in English in {vi!r}"
+    point = DECIMAL_POINT.search(vi)
+    assert not point, f"{where}: {point and point.group()!r} in {vi!r}: Vietnamese writes the decimal comma"
+    comma = DECIMAL_COMMA.search(en)
+    assert not comma, f"{where}: {comma and comma.group()!r} in {en!r}: English writes the decimal point"
 
 
 @pytest.mark.parametrize("procedure", procedure_ids())
@@ -91,6 +99,11 @@ def test_the_checks_catch_what_they_are_for() -> None:
         check_pair("connection", "Đấu nối", "x")
     with pytest.raises(AssertionError, match="is not English"):
         check_pair("Đấu nối", "Đấu nối", "x")
+    with pytest.raises(AssertionError, match="'0.5' in 'Đặt 0.5 kg'"):
+        check_pair("Đặt 0.5 kg", "Place 0.5 kg", "x")
+    with pytest.raises(AssertionError, match="English writes the decimal point"):
+        check_pair("Đặt 0,5 kg", "Place 0,5 kg", "x")
+    check_pair("Đặt 0,5 kg (R76-1 3.7.1)", "Place 0.5 kg (R76-1 3.7.1)", "x")  # a clause number is no decimal
 
 
 @pytest.mark.parametrize("procedure", procedure_ids())
