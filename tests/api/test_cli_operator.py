@@ -5,6 +5,7 @@ of input stops the run, and the progress display follows the run's events."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -240,7 +241,7 @@ def test_a_manual_entry_at_a_calibrate_terminal_speaks_the_run_language(
 ) -> None:
     """caltrace calibrate --lang vi|en with a balance read by a person: every instruction, and the complaint about a
     typed value that is not a number, in that language only; "0,5" and "0.5" are both readings."""
-    from tests.acquisition.test_bilingual_texts import VIETNAMESE
+    from tests.support.bilingual import VIETNAMESE
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
     env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
@@ -298,3 +299,30 @@ def test_a_manual_entry_at_a_calibrate_terminal_speaks_the_run_language(
     # the comma and the point were both readings: no complaint after them
     assert not any(w in entries[2] + entries[3] for w in ("twenty", "0,5", "0.5")), entries
     assert "Traceback" not in rest
+
+
+@pytest.mark.parametrize(
+    ("language", "complaint", "other"),
+    [
+        ("vi", "không đọc được 'twenty' thành một số", "cannot read"),
+        ("en", "cannot read 'twenty' as a number", "không đọc được"),
+    ],
+)
+def test_caltrace_read_of_a_manual_instrument_speaks_its_language(
+    language: str, complaint: str, other: str, tmp_path: Path
+) -> None:
+    """`caltrace read` of a person-read thermometer with piped input: a typo is answered with what was wrong, in the
+    command's language only, and "21,4" and "21.4" are both 21.4 °C."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+    done = subprocess.run(
+        [caltrace, "read", "manual:?unit=°C&quantity=temperature", "--model", "manual", "--id", "env-1",
+         "--count", "2", "--interval", "0", "--json", "--lang", language],
+        env=env, input="twenty\n21,4\n21.4\n", capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [(r["value"], r["unit"]) for r in map(json.loads, done.stdout.splitlines())] == [(21.4, "°C")] * 2
+    assert complaint in done.stderr and other not in done.stderr and "Traceback" not in done.stderr
+    what = "env-1: nhập nhiệt độ (°C)" if language == "vi" else "env-1: enter temperature in °C"
+    assert done.stderr.strip().endswith(what)  # the complaint, then what to type
