@@ -29,6 +29,7 @@ Sources
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Literal
 
@@ -49,6 +50,7 @@ __all__ = [
     "measurand_words",
     "number_text",
     "quantity_words",
+    "vietnamese_label",
 ]
 
 Language = Literal["vi", "en"]
@@ -229,3 +231,14 @@ def number_text(x: float, language: Language = "vi", significant: int = 6) -> st
     _check_language(language)
     d = Decimal(format(float(x), f".{significant}g")).normalize()
     return format_number(d, language, group=None)
+
+
+#: a label that starts with a number written with a decimal point and a unit ("0.5 g", "2.5 mg•")
+_LEADING_DECIMAL = re.compile(r"^([-+]?\d+)\.(\d+)(?=\s*[^\W\d_])")
+
+
+def vietnamese_label(label: str) -> str:
+    """A weight's label for a Vietnamese text: a leading number with a decimal point and a unit is written with the
+    decimal comma (``"0.5 g"`` -> ``"0,5 g"``, the default label of a piece is its nominal value with ``:g``); any
+    other label (a name, a code) is returned as it is."""
+    return _LEADING_DECIMAL.sub(r"\1,\2", label)

@@ -63,7 +63,7 @@ from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, make, pieces
 from acquisition.stability import StabilityCriterion
-from acquisition.wording import number_text
+from acquisition.wording import number_text, vietnamese_label
 
 
 def _place(
@@ -78,7 +78,7 @@ def _place(
     what, what_vi = f"{load.nominal:g} g", f"{number_text(load.nominal)} g"
     if load.labels != [what]:
         what += f" ({' + '.join(load.labels)})"
-        what_vi += f" ({' + '.join(load.labels)})"
+        what_vi += f" ({' + '.join(vietnamese_label(x) for x in load.labels)})"
     return OperatorAction(
         "place-load",
         f"Đặt {what_vi} ở {vi_pos}",

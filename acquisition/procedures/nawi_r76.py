@@ -64,7 +64,7 @@ from acquisition.procedures.base import (
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, Kind, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.stability import StabilityCriterion
-from acquisition.wording import number_text
+from acquisition.wording import number_text, vietnamese_label
 
 _UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}
 
@@ -316,9 +316,10 @@ class NawiVerificationR76(Procedure):
         load: Load, where: str = "giữa đĩa cân", where_en: str = "centre", position: str = "centre"
     ) -> OperatorAction:
         names = " + ".join(load.labels)
+        names_vi = " + ".join(vietnamese_label(x) for x in load.labels)
         return OperatorAction(
             "place-load",
-            f"Đặt tải {number_text(load.nominal)} g ({names}) ở {where}",
+            f"Đặt tải {number_text(load.nominal)} g ({names_vi}) ở {where}",
             f"Place {load.nominal:g} g ({names}) at the {where_en}",
             {
                 "load_g": load.nominal,
@@ -343,10 +344,11 @@ class NawiVerificationR76(Procedure):
         crit, small, n, key = cfg.criterion, cfg.small, cfg.small_count, f"disc-{load.nominal:g}"
         place = cls._place(load)
         names = " + ".join(load.labels)
+        names_vi = " + ".join(vietnamese_label(x) for x in load.labels)
         start = OperatorAction(
             "place-load",
-            f"Đặt tải {number_text(load.nominal)} g ({names}) và {n} quả cân nhỏ {number_text(small)} g (0,1 d) ở giữa "
-            "đĩa cân",
+            f"Đặt tải {number_text(load.nominal)} g ({names_vi}) và {n} quả cân nhỏ {number_text(small)} g (0,1 d) "
+            "ở giữa đĩa cân",
             f"Place {load.nominal:g} g ({names}) and {n} small weights of {small:g} g (0.1 d) at the centre",
             {**place.params, "small_weights": n, "small_g": small, "extra_g": round(n * small, 12)},
         )

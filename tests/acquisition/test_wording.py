@@ -11,6 +11,7 @@ from acquisition.wording import (
     conformity_words,
     limit_words,
     number_text,
+    vietnamese_label,
 )
 from registry.models import Conformity
 
@@ -88,3 +89,17 @@ def test_a_dmm_point_label_in_vietnamese_writes_the_decimal_comma() -> None:
     point = DmmPoint("DCV", 1.5, 0.0, 10.0, 1e-6)
     assert (point.label("vi"), point.label()) == ("DCV 1,5 V", "DCV 1.5 V")
     assert DmmPoint("ACV", 0.1, 1500.0, 1.0, 1e-6).label("vi") == "ACV 100 mV 1,5 kHz"
+
+
+@pytest.mark.parametrize(
+    ("label", "vi"),
+    [
+        ("0.5 g", "0,5 g"),  # a piece's default label: its nominal value written with :g
+        ("2.5 mg•", "2,5 mg•"),  # a marked piece of a set
+        ("200 g", "200 g"),
+        ("W-1.2", "W-1.2"),  # a code, not a number
+        ("E2 set 1.0", "E2 set 1.0"),  # a number that does not start the label is left alone
+    ],
+)
+def test_a_weight_label_in_a_vietnamese_text(label: str, vi: str) -> None:
+    assert vietnamese_label(label) == vi
