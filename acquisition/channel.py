@@ -32,8 +32,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from acquisition.events import EventBus
+from acquisition.wording import measurand_words
 from drivers.base import Instrument
-from drivers.manual import ManualEntry
+from drivers.manual import EntryError, ManualEntry, parse_entry
 from registry import actions
 from registry.db import read_session, session_scope
 from registry.errors import NotPermittedError, RegistryBusyError
@@ -87,6 +88,15 @@ def localised(title: str, language: str) -> str:
     swap (``"English / Vietnamese"``). A title without the separator is returned as it is."""
     vi, sep, en = title.partition(" / ")
     return f"{en} / {vi}" if sep and language == "en" else title
+
+
+def title_in(title: str, language: str) -> str:
+    """A step title in ``language`` only: the Vietnamese half of ``"Vietnamese / English"`` for ``"vi"``, the
+    English half for ``"en"``. A title without the separator is returned as it is."""
+    vi, sep, en = title.partition(" / ")
+    if not sep:
+        return title
+    return en if language == "en" else vi
 
 
 @dataclass(frozen=True)
@@ -350,21 +360,33 @@ class OperatorChannel:
 
     def manual_entry(self, role: str, instrument_id: str, quantity: str = "", unit: str = "") -> Callable[[str], str]:
         """The ``ask`` hook of a manual-entry instrument: each reading becomes a pending action that expects a value
-        (the front end's answer, or ``caltrace runs answer ID --value``)."""
+        (the front end's answer, or ``caltrace runs answer ID --value``), worded in Vietnamese and English
+        (:func:`manual_entry_texts`). A typed value that is not a reading (:func:`drivers.manual.parse_entry`;
+        ``21,4`` and ``21.4`` both are) is asked again with what is wrong, in both languages, up to
+        :data:`ENTRY_ATTEMPTS` times in all; after that the last text goes to the instrument, whose error pauses the
+        run. The instrument's own prompt (English) is kept as the request's ``prompt``."""
 
         def ask(prompt: str) -> str:
-            what = quantity or "giá trị"
-            action = OperatorAction(
-                "manual-entry",
-                f"{instrument_id}: nhập {what}" + (f" ({unit})" if unit else " kèm đơn vị") + f" — {prompt}",
-                prompt,
-                {"role": role, "instrument": instrument_id},
-                expects="value",
-                unit=unit,
-                quantity=quantity,
-            )
-            answer = self.ask(action, prompt=prompt, role=role)
-            return answer.value or ""
+            error: EntryError | None = None
+            for _ in range(ENTRY_ATTEMPTS):
+                vi, en = manual_entry_texts(instrument_id, quantity, unit, error)
+                action = OperatorAction(
+                    "manual-entry",
+                    vi,
+                    en,
+                    {"role": role, "instrument": instrument_id},
+                    expects="value",
+                    unit=unit,
+                    quantity=quantity,
+                )
+                typed = self.ask(action, prompt=prompt, role=role).value or ""
+                try:
+                    parse_entry(typed, unit)
+                except EntryError as exc:
+                    error = exc
+                    continue
+                return typed
+            return typed
 
         return ask
 
@@ -499,6 +521,38 @@ class OperatorChannel:
             f"nobody answered operator action {request.action_id}, {asked}, within {timeout:g} s; when someone is "
             f"at the bench, resume the run: caltrace calibrate --resume {b.run_id}"
         )
+
+
+#: times a manual entry is asked before a text that is not a reading goes to the instrument (as drivers.manual does)
+ENTRY_ATTEMPTS = 3
+
+#: why a typed text is not a reading (drivers.manual.EntryError.reason) -> (Vietnamese, English); {text} is what was
+#: typed. The examples show each language's decimal sign; both are accepted.
+_ENTRY_ERRORS: dict[str, tuple[str, str]] = {
+    "number": (
+        "không đọc được {text!r} thành một số (có thể kèm đơn vị); gõ ví dụ 21,4 °C",
+        "cannot read {text!r} as a number with an optional unit; type e.g. 21.4 °C",
+    ),
+    "finite": ("{text!r} không phải là một số hữu hạn", "{text!r} is not a finite number"),
+    "unit": (
+        "{text!r} không có đơn vị và thiết bị chưa đặt đơn vị; gõ ví dụ 21,4 °C",
+        "{text!r} has no unit and none is set for this instrument; type e.g. 21.4 °C",
+    ),
+}
+
+
+def manual_entry_texts(
+    instrument_id: str, quantity: str = "", unit: str = "", error: EntryError | None = None
+) -> tuple[str, str]:
+    """The instruction of a manual entry in Vietnamese and English (``"env-1: nhập nhiệt độ (°C)"`` /
+    ``"env-1: enter temperature in °C"``), each prefixed with what was wrong with the last typed text, if any."""
+    vi = f"{instrument_id}: nhập {measurand_words(quantity, 'vi')}" + (f" ({unit})" if unit else " kèm đơn vị")
+    en = f"{instrument_id}: enter {measurand_words(quantity, 'en')}" + (f" in {unit}" if unit else " with its unit")
+    if error is not None:
+        why_vi, why_en = _ENTRY_ERRORS.get(error.reason, _ENTRY_ERRORS["number"])
+        vi = f"{why_vi.format(text=error.text)}. {vi}"
+        en = f"{why_en.format(text=error.text)}. {en}"
+    return vi, en
 
 
 def wire_manual_entry(channel: OperatorChannel, role: str, instrument: Instrument) -> None:

@@ -1,6 +1,7 @@
 """Words a technician reads for conformity values and limit kinds, in Vietnamese (default) and English.
 
-Pure data and two look-ups, no other caltrace import, so ``api`` and ``certificates`` can use it freely.
+Pure data and a few look-ups; the only caltrace import is :func:`uncertainty.presentation.format_number` (the one
+number formatter, for :func:`number_text`), so ``api`` and ``certificates`` can use it freely.
 
 Sources
 -------
@@ -28,7 +29,11 @@ Sources
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Literal
+
+from uncertainty.presentation import format_number
 
 __all__ = [
     "CONFORMITY_WORDS",
@@ -42,7 +47,10 @@ __all__ = [
     "has_quantity_words",
     "limit_kind",
     "limit_words",
+    "measurand_words",
+    "number_text",
     "quantity_words",
+    "vietnamese_label",
 ]
 
 Language = Literal["vi", "en"]
@@ -181,6 +189,29 @@ def quantity_words(quantity: str, language: Language = "vi") -> str:
     return quantity
 
 
+#: what a manual-entry instrument's reading is (its address's ``quantity=``) -> {language: words}; everyday words
+#: (a technician types the value the instrument shows), not taken from a standard
+MEASURAND_WORDS: dict[str, dict[str, str]] = {
+    "": {"vi": "giá trị", "en": "value"},
+    "temperature": {"vi": "nhiệt độ", "en": "temperature"},
+    "humidity": {"vi": "độ ẩm", "en": "humidity"},
+    "pressure": {"vi": "áp suất", "en": "pressure"},
+    "mass": {"vi": "khối lượng", "en": "mass"},
+    "register": {"vi": "số chỉ", "en": "register reading"},
+    "totalizer": {"vi": "số chỉ tổng", "en": "totalizer"},
+    "volume": {"vi": "thể tích", "en": "volume"},
+    "flow": {"vi": "lưu lượng", "en": "flow"},
+}
+
+
+def measurand_words(quantity: str, language: Language = "vi") -> str:
+    """The words for what a manual-entry reading is (``"temperature"`` -> ``"nhiệt độ"``); an unknown quantity is
+    returned as it is (in both languages: it is the instrument's own name for it)."""
+    _check_language(language)
+    entry = MEASURAND_WORDS.get(quantity)
+    return quantity if entry is None else entry[language]
+
+
 def has_quantity_words(quantity: str) -> bool:
     """True when :func:`quantity_words` knows ``quantity`` (directly or as a quantity with a DMM function)."""
     return quantity_words(quantity, "vi") != quantity
@@ -189,3 +220,25 @@ def has_quantity_words(quantity: str) -> bool:
 def limit_kind(quantity: str) -> str:
     """``"minimum"`` for a result judged against a minimum (:data:`MINIMUM_LIMITS`), else ``"maximum"``."""
     return "minimum" if quantity in MINIMUM_LIMITS else "maximum"
+
+
+def number_text(x: float, language: Language = "vi", significant: int = 6) -> str:
+    """A number for a step title or an operator instruction: ``significant`` significant digits like Python's
+    ``:g`` (trailing zeros dropped), with the decimal comma in Vietnamese and the decimal point in English
+    (``0.5`` -> ``"0,5"`` / ``"0.5"``). Digits are not grouped (a Vietnamese thousands point would read as a decimal
+    point; see :mod:`uncertainty.presentation`, "Number text"); very large or small magnitudes are written
+    ``m × 10^e`` by :func:`~uncertainty.presentation.format_number`."""
+    _check_language(language)
+    d = Decimal(format(float(x), f".{significant}g")).normalize()
+    return format_number(d, language, group=None)
+
+
+#: a label that starts with a number written with a decimal point and a unit ("0.5 g", "2.5 mg•")
+_LEADING_DECIMAL = re.compile(r"^([-+]?\d+)\.(\d+)(?=\s*[^\W\d_])")
+
+
+def vietnamese_label(label: str) -> str:
+    """A weight's label for a Vietnamese text: a leading number with a decimal point and a unit is written with the
+    decimal comma (``"0.5 g"`` -> ``"0,5 g"``, the default label of a piece is its nominal value with ``:g``); any
+    other label (a name, a code) is returned as it is."""
+    return _LEADING_DECIMAL.sub(r"\1,\2", label)

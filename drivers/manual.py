@@ -25,20 +25,32 @@ _ENTRY = re.compile(
 )
 
 
+class EntryError(ProtocolError):
+    """What a person typed is not a reading. ``reason`` says why, for a front end that words it in the technician's
+    language: ``"number"`` (not a number with an optional unit), ``"finite"`` (not a finite number) or ``"unit"``
+    (no unit typed and none set for the instrument); ``text`` is what was typed."""
+
+    def __init__(self, message: str, reason: str, text: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.text = text
+
+
 def parse_entry(text: str, default_unit: str = "") -> tuple[float, str]:
     """Parse what a person typed, e.g. ``"21.4 °C"``, ``"1013,2 hPa"`` or ``"55"`` -> (value, unit).
 
-    A decimal comma is accepted (Vietnamese habit). Raise :class:`ProtocolError` saying what is expected.
+    A decimal comma is accepted (Vietnamese habit). Raise :class:`EntryError` (a :class:`ProtocolError`) saying
+    what is expected.
     """
     match = _ENTRY.match(text)
     if not match:
-        raise ProtocolError(f"cannot read {text!r} as a number with an optional unit; type e.g. 21.4 °C")
+        raise EntryError(f"cannot read {text!r} as a number with an optional unit; type e.g. 21.4 °C", "number", text)
     value = float(match["value"].replace(",", "."))
     if not math.isfinite(value):
-        raise ProtocolError(f"{text!r} is not a finite number")
+        raise EntryError(f"{text!r} is not a finite number", "finite", text)
     unit = (match["unit"] or "").strip() or default_unit
     if not unit:
-        raise ProtocolError(f"{text!r} has no unit and none is set for this instrument; type e.g. 21.4 °C")
+        raise EntryError(f"{text!r} has no unit and none is set for this instrument; type e.g. 21.4 °C", "unit", text)
     return value, unit
 
 

@@ -59,6 +59,7 @@ from acquisition.procedures.base import (
 )
 from acquisition.procedures.params import ParamSpec, choice, number, spec_named
 from acquisition.stability import StabilityCriterion
+from acquisition.wording import Language, number_text
 
 #: dmm_spec parameter -> the DMM specification judged against (None: calibration without a conformity statement).
 #: The 3458A tables hold DCV only (``-opt002``: a meter with the Option 002 high-stability reference).
@@ -146,20 +147,21 @@ class DmmPoint:
         """Which terminals the point needs (voltage, current, resistance-4w)."""
         return SETUP[self.function][3]
 
-    def label(self) -> str:
-        """``DCV 10 V``, ``ACV 1 V 1 kHz``, ``OHM 10 kΩ``."""
-        text = f"{self.function} {_human(self.value, self.unit)}"
-        return text + (f" {_human(self.frequency, 'Hz')}" if self.frequency else "")
+    def label(self, language: Language = "en") -> str:
+        """``DCV 10 V``, ``ACV 1 V 1 kHz``, ``OHM 10 kΩ`` (``DCV 1,5 V`` in Vietnamese, ``DCV 1.5 V`` in English)."""
+        text = f"{self.function} {_human(self.value, self.unit, language)}"
+        return text + (f" {_human(self.frequency, 'Hz', language)}" if self.frequency else "")
 
 
-def _human(value: float, unit: str) -> str:
+def _human(value: float, unit: str, language: Language = "en") -> str:
+    """``value`` in ``unit`` with an SI prefix, six significant digits (the decimal comma in Vietnamese)."""
     a = abs(value)
     if a == 0:
         return f"0 {unit}"
     for prefix, scale in (("M", 1e6), ("k", 1e3), ("", 1.0), ("m", 1e-3), ("µ", 1e-6)):
         if a >= scale or prefix == "µ":
-            return f"{value / scale:g} {prefix}{unit}"
-    return f"{value:g} {unit}"  # pragma: no cover - the loop always returns
+            return f"{number_text(value / scale, language)} {prefix}{unit}"
+    return f"{number_text(value, language)} {unit}"  # pragma: no cover - the loop always returns
 
 
 def _scale(unit: str, function: str, where: str) -> float:
@@ -436,7 +438,7 @@ class DmmCalibration(Procedure):
                     self._step_id(i, pt),
                     "dmm",
                     (
-                        f"{pt.label()}, thang đo {_human(pt.range, pt.unit)} / "
+                        f"{pt.label('vi')}, thang đo {_human(pt.range, pt.unit, 'vi')} / "
                         f"{pt.label()}, range {_human(pt.range, pt.unit)}"
                     ),
                     keep=cfg.n,

@@ -63,6 +63,7 @@ from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, make, pieces
 from acquisition.stability import StabilityCriterion
+from acquisition.wording import number_text, vietnamese_label
 
 
 def _place(
@@ -74,12 +75,13 @@ def _place(
         return OperatorAction(
             "remove-load", "Lấy hết quả cân khỏi đĩa cân", "Remove every weight from the pan", {"load_g": 0.0}
         )
-    what = f"{load.nominal:g} g"
+    what, what_vi = f"{load.nominal:g} g", f"{number_text(load.nominal)} g"
     if load.labels != [what]:
         what += f" ({' + '.join(load.labels)})"
+        what_vi += f" ({' + '.join(vietnamese_label(x) for x in load.labels)})"
     return OperatorAction(
         "place-load",
-        f"Đặt {what} ở {vi_pos}",
+        f"Đặt {what_vi} ở {vi_pos}",
         f"Place {what} at the {en_pos}",
         {
             "load_g": load.nominal,
@@ -413,7 +415,10 @@ class NawiCalibrationCg18(Procedure):
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Độ lặp lại {i}: {cfg.repeat.nominal:g} g / repeatability {i}: {cfg.repeat.nominal:g} g",
+                    (
+                        f"Độ lặp lại {i}: {number_text(cfg.repeat.nominal)} g / "
+                        f"repeatability {i}: {cfg.repeat.nominal:g} g"
+                    ),
                     _place(cfg.repeat),
                     stability=crit,
                     group=group,
@@ -423,7 +428,7 @@ class NawiCalibrationCg18(Procedure):
             Step(
                 "ecc-centre",
                 "balance",
-                f"Độ lệch tâm: giữa đĩa {cfg.ecc.nominal:g} g / eccentricity: centre {cfg.ecc.nominal:g} g",
+                f"Độ lệch tâm: giữa đĩa {number_text(cfg.ecc.nominal)} g / eccentricity: centre {cfg.ecc.nominal:g} g",
                 _place(cfg.ecc),
                 stability=crit,
                 group="eccentricity",
@@ -457,7 +462,7 @@ class NawiCalibrationCg18(Procedure):
                 Step(
                     f"load-{load.nominal:g}",
                     "balance",
-                    f"Sai số chỉ thị: {load.nominal:g} g / errors of indication: {load.nominal:g} g",
+                    f"Sai số chỉ thị: {number_text(load.nominal)} g / errors of indication: {load.nominal:g} g",
                     _place(load),
                     stability=crit,
                     meta={"load_g": load.nominal},
@@ -471,7 +476,7 @@ class NawiCalibrationCg18(Procedure):
                         f"down-{load.nominal:g}",
                         "balance",
                         (
-                            f"Sai số chỉ thị, giảm tải: {load.nominal:g} g / "
+                            f"Sai số chỉ thị, giảm tải: {number_text(load.nominal)} g / "
                             f"errors of indication, decreasing: {load.nominal:g} g"
                         ),
                         _place(load),

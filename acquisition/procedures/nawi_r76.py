@@ -64,6 +64,7 @@ from acquisition.procedures.base import (
 from acquisition.procedures.params import SETTLE_WINDOW_2D, STABILITY_TIMEOUT_S, Kind, ParamSpec
 from acquisition.procedures.weightset import Load, Piece, compose, make, pieces
 from acquisition.stability import StabilityCriterion
+from acquisition.wording import number_text, vietnamese_label
 
 _UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3}
 
@@ -315,9 +316,10 @@ class NawiVerificationR76(Procedure):
         load: Load, where: str = "giữa đĩa cân", where_en: str = "centre", position: str = "centre"
     ) -> OperatorAction:
         names = " + ".join(load.labels)
+        names_vi = " + ".join(vietnamese_label(x) for x in load.labels)
         return OperatorAction(
             "place-load",
-            f"Đặt tải {load.nominal:g} g ({names}) ở {where}",
+            f"Đặt tải {number_text(load.nominal)} g ({names_vi}) ở {where}",
             f"Place {load.nominal:g} g ({names}) at the {where_en}",
             {
                 "load_g": load.nominal,
@@ -342,16 +344,18 @@ class NawiVerificationR76(Procedure):
         crit, small, n, key = cfg.criterion, cfg.small, cfg.small_count, f"disc-{load.nominal:g}"
         place = cls._place(load)
         names = " + ".join(load.labels)
+        names_vi = " + ".join(vietnamese_label(x) for x in load.labels)
         start = OperatorAction(
             "place-load",
-            f"Đặt tải {load.nominal:g} g ({names}) và {n} quả cân nhỏ {small:g} g (0,1 d) ở giữa đĩa cân",
+            f"Đặt tải {number_text(load.nominal)} g ({names_vi}) và {n} quả cân nhỏ {number_text(small)} g (0,1 d) "
+            "ở giữa đĩa cân",
             f"Place {load.nominal:g} g ({names}) and {n} small weights of {small:g} g (0.1 d) at the centre",
             {**place.params, "small_weights": n, "small_g": small, "extra_g": round(n * small, 12)},
         )
         down = OperatorAction(
             "remove-small-weights",
-            f"Lấy ra từng quả cân nhỏ {small:g} g, chờ số chỉ ổn định sau mỗi lần, đến khi số chỉ giảm đúng một độ "
-            f"chia d = {cfg.d:g} g so với bước trước (I − d) thì dừng",
+            f"Lấy ra từng quả cân nhỏ {number_text(small)} g, chờ số chỉ ổn định sau mỗi lần, đến khi số chỉ giảm "
+            f"đúng một độ chia d = {number_text(cfg.d)} g so với bước trước (I − d) thì dừng",
             f"Take off the small weights of {small:g} g one at a time, waiting for a stable indication each time, "
             f"until the indication is one scale interval d = {cfg.d:g} g below that of the previous step (I − d); "
             "stop there",
@@ -359,22 +363,22 @@ class NawiVerificationR76(Procedure):
         )
         back = OperatorAction(
             "add-load",
-            f"Đặt lại một quả cân nhỏ {small:g} g vừa lấy ra",
+            f"Đặt lại một quả cân nhỏ {number_text(small)} g vừa lấy ra",
             f"Put one of the small weights of {small:g} g back",
             {"add_g": small, "load_g": load.nominal},
         )
         plus = OperatorAction(
             "add-load",
-            f"Đặt nhẹ thêm quả cân {cfg.add:g} g (1,4 d) lên đĩa cân",
+            f"Đặt nhẹ thêm quả cân {number_text(cfg.add)} g (1,4 d) lên đĩa cân",
             f"Gently add a weight of {cfg.add:g} g (1.4 d) to the pan",
             {"add_g": cfg.add, "load_g": load.nominal},
         )
-        vi_title, title = f"Độ phân biệt tại {load.nominal:g} g", f"discrimination at {load.nominal:g} g"
+        vi_title, title = f"Độ phân biệt tại {number_text(load.nominal)} g", f"discrimination at {load.nominal:g} g"
         return [
             Step(
                 f"{key}-start",
                 "balance",
-                f"{vi_title}: + {n} × {small:g} g (I) / {title}: + {n} × {small:g} g (I)",
+                f"{vi_title}: + {n} × {number_text(small)} g (I) / {title}: + {n} × {small:g} g (I)",
                 start,
                 stability=crit,
             ),
@@ -388,7 +392,7 @@ class NawiVerificationR76(Procedure):
             Step(
                 f"{key}-back",
                 "balance",
-                f"{vi_title}: đặt lại một quả {small:g} g / {title}: one {small:g} g back",
+                f"{vi_title}: đặt lại một quả {number_text(small)} g / {title}: one {small:g} g back",
                 back,
                 stability=crit,
             ),
@@ -396,7 +400,7 @@ class NawiVerificationR76(Procedure):
                 f"{key}-plus",
                 "balance",
                 (
-                    f"{vi_title}: + {cfg.add:g} g (1,4 d), phải được I + d / "
+                    f"{vi_title}: + {number_text(cfg.add)} g (1,4 d), phải được I + d / "
                     f"{title}: + {cfg.add:g} g (1.4 d), I + d required"
                 ),
                 plus,
@@ -421,7 +425,10 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"wt-up-{load.nominal:g}",
                     "balance",
-                    f"Phép thử cân, tăng tải: {load.nominal:g} g / weighing test, increasing: {load.nominal:g} g",
+                    (
+                        f"Phép thử cân, tăng tải: {number_text(load.nominal)} g / "
+                        f"weighing test, increasing: {load.nominal:g} g"
+                    ),
                     self._place(load),
                     stability=crit,
                     meta={"load_g": load.nominal, "direction": "up"},
@@ -433,7 +440,7 @@ class NawiVerificationR76(Procedure):
                     f"wt-down-{load.nominal:g}",
                     "balance",
                     (
-                        f"Phép thử cân, giảm tải từ {top.nominal:g} g: {load.nominal:g} g / "
+                        f"Phép thử cân, giảm tải từ {number_text(top.nominal)} g: {number_text(load.nominal)} g / "
                         f"weighing test, decreasing from {top.nominal:g} g: {load.nominal:g} g"
                     ),
                     self._place(load),
@@ -448,7 +455,10 @@ class NawiVerificationR76(Procedure):
             Step(
                 "ecc-centre",
                 "balance",
-                f"Độ lệch tâm: {cfg.ecc.nominal:g} g ở giữa / eccentricity: {cfg.ecc.nominal:g} g at the centre",
+                (
+                    f"Độ lệch tâm: {number_text(cfg.ecc.nominal)} g ở giữa / "
+                    f"eccentricity: {cfg.ecc.nominal:g} g at the centre"
+                ),
                 self._place(cfg.ecc),
                 stability=crit,
             )
@@ -458,7 +468,7 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"ecc-{key}",
                     "balance",
-                    f"Độ lệch tâm: {cfg.ecc.nominal:g} g {vi} / eccentricity: {cfg.ecc.nominal:g} g {en}",
+                    f"Độ lệch tâm: {number_text(cfg.ecc.nominal)} g {vi} / eccentricity: {cfg.ecc.nominal:g} g {en}",
                     self._place(cfg.ecc, vi, en, key),
                     stability=crit,
                 )
@@ -477,7 +487,7 @@ class NawiVerificationR76(Procedure):
                 Step(
                     f"rep-{i}",
                     "balance",
-                    f"Độ lặp lại {i}: {cfg.rep.nominal:g} g / repeatability {i}: {cfg.rep.nominal:g} g",
+                    f"Độ lặp lại {i}: {number_text(cfg.rep.nominal)} g / repeatability {i}: {cfg.rep.nominal:g} g",
                     self._place(cfg.rep),
                     stability=crit,
                 )

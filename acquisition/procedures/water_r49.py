@@ -54,6 +54,7 @@ from acquisition.procedures.base import (
     StepData,
 )
 from acquisition.procedures.params import Kind, ParamSpec
+from acquisition.wording import number_text
 
 #: volume unit -> litres
 VOLUME_UNITS: dict[str, float] = {
@@ -224,7 +225,8 @@ def run_volume_action(label: str, q: float, volume: float, low: float, high: flo
     """The operator runs ``volume`` L at ``q`` m³/h (kept within ``low``..``high``), standing start and finish."""
     return OperatorAction(
         "run-volume",
-        f"Mở van đến {label} ({q:.4g} m³/h, giữ trong khoảng {low:.4g}–{high:.4g} m³/h), cho chảy {volume:g} L "
+        f"Mở van đến {label} ({number_text(q, significant=4)} m³/h, giữ trong khoảng "
+        f"{number_text(low, significant=4)}–{number_text(high, significant=4)} m³/h), cho chảy {number_text(volume)} L "
         "rồi đóng van",
         f"Open the valve to {label} ({q:.4g} m³/h, keep it within {low:.4g}–{high:.4g} m³/h), pass {volume:g} L, "
         "then close the valve",

@@ -92,6 +92,7 @@ from acquisition.procedures.environment import run_air_density, sensor_uncertain
 from acquisition.procedures.history import certified_change, labelled
 from acquisition.procedures.params import STABILITY_TIMEOUT_S, ParamSpec, read
 from acquisition.stability import StabilityCriterion
+from acquisition.wording import number_text
 
 #: ABBA order within a cycle: (position, weight, label) — A = reference, B = test (R111-1:2004 C.4.3)
 ABBA: tuple[tuple[int, str, str], ...] = (
@@ -691,7 +692,8 @@ class WeightCalibrationR111(Procedure):
                 en_weight = "reference weight" if weight == "reference" else "weight under calibration"
                 action = OperatorAction(
                     "place-weight",
-                    f"Chu kỳ {i}/{n}, vị trí {position} ({label}): đặt {vi_weight} {nominal:g} g lên bàn cân so sánh",
+                    f"Chu kỳ {i}/{n}, vị trí {position} ({label}): đặt {vi_weight} {number_text(nominal)} g lên "
+                    "bàn cân so sánh",
                     f"Cycle {i}/{n}, position {position} ({label}): place the {en_weight} {nominal:g} g on the "
                     "comparator",
                     {"weight": weight, "nominal_g": nominal, "cycle": i, "position": position},
@@ -701,7 +703,7 @@ class WeightCalibrationR111(Procedure):
                         f"cycle-{i}-{label}",
                         "comparator",
                         (
-                            f"ABBA {i}/{n} {label}: {vi_weight} {nominal:g} g / "
+                            f"ABBA {i}/{n} {label}: {vi_weight} {number_text(nominal)} g / "
                             f"ABBA {i}/{n} {label}: {en_weight} {nominal:g} g"
                         ),
                         action,

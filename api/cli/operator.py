@@ -1,14 +1,17 @@
 """The terminal as a front end of the operator channel, and the run's progress display (an event subscriber).
 
 :class:`ConsoleFrontEnd` shows each pending action on stderr and answers it from stdin: Enter = done, a number
-(with or without its unit) = the value of a manual entry, ``s``/``stop``/``dừng`` = stop (the run pauses), end of
-input = stop ("no operator at the terminal"). Ctrl-C stays what it always was: KeyboardInterrupt in the main
+(with or without its unit; ``21,4`` or ``21.4``) = the value of a manual entry, ``s``/``stop``/``dừng`` = stop (the
+run pauses), end of input = stop ("no operator at the terminal"). Everything it prints — the instruction, the hint,
+what was wrong with a typed value, "answered by" — is in the run's language (``calibrate --lang``, default
+Vietnamese), one language at a time (:data:`TEXTS`); the action's text in the other language stays in the registry
+(``caltrace runs actions``). Ctrl-C stays what it always was: KeyboardInterrupt in the main
 thread, the engine's safe path. Another process may answer the same action first (``caltrace runs answer``);
 the terminal then says who did and takes its next line for the next action.
 
 :class:`ConsoleDisplay` prints the progress bar and warnings from the run's events. In demo mode the virtual
 lab's automatic operator (acquisition.channel.AutomaticFrontEnd with the scenario's ``act``) answers instead,
-printing what it does as ``[demo] ...``.
+printing what it does as ``[mô phỏng] ...`` (``[demo] ...`` with ``--lang en``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from acquisition.channel import (
     OperatorChannel,
     Reply,
     Request,
-    localised,
+    title_in,
 )
 from acquisition.events import Event
 from api.cli.errors import fail
@@ -41,13 +44,32 @@ STOP_WORDS = {"s", "stop", "q", "quit", "dừng", "dung"}
 TIMEOUT_VARIABLE = "CALTRACE_ACTION_TIMEOUT_S"
 NO_OPERATOR = "no operator at the terminal (input ended)"
 
+#: the terminal's own words, per language (the run's ``--lang``)
+TEXTS: dict[str, dict[str, str]] = {
+    "vi": {
+        "done": "Enter khi xong, s để dừng: ",
+        "value": "gõ giá trị rồi Enter (21,4 hoặc 21.4), s để dừng: ",
+        "answered": "(đã được {by} trả lời)",
+        "warning": "cảnh báo",
+        "demo": "[mô phỏng]",
+    },
+    "en": {
+        "done": "Enter when done, s to stop: ",
+        "value": "type the value and Enter (21.4 or 21,4), s to stop: ",
+        "answered": "(answered by {by})",
+        "warning": "warning",
+        "demo": "[demo]",
+    },
+}
+
 
 def _say(text: str) -> None:
     typer.echo(text, err=True)
 
 
 class ConsoleDisplay:
-    """Event subscriber: ``[bar] n/N title`` when a step starts, ``  warning: ...`` for a warning (stderr)."""
+    """Event subscriber: ``[bar] n/N title`` when a step starts (the title in the run's language only),
+    ``  cảnh báo: ...`` / ``  warning: ...`` for a warning (stderr)."""
 
     def __init__(self, language: str = "vi", say: Callable[[str], None] = _say) -> None:
         self.language = language
@@ -59,9 +81,9 @@ class ConsoleDisplay:
             width = 24
             done = round(width * (number - 1) / max(total, 1))
             bar = "█" * done + "░" * (width - done)
-            self._say(f"{bar} {number}/{total} {localised(str(event.data['title']), self.language)}")
+            self._say(f"{bar} {number}/{total} {title_in(str(event.data['title']), self.language)}")
         elif event.kind == "warning":
-            self._say(f"  warning: {event.data['message']}")
+            self._say(f"  {TEXTS[self.language]['warning']}: {event.data['message']}")
 
 
 class ConsoleFrontEnd(FrontEnd):
@@ -84,16 +106,13 @@ class ConsoleFrontEnd(FrontEnd):
         except (ValueError, AttributeError):
             return False
 
+    def _hint(self, request: Request) -> None:
+        if self._tty():
+            typer.echo(f"    {TEXTS[self.language][request.action.expects]}", err=True, nl=False)
+
     def present(self, request: Request, reply: Reply) -> None:
-        action = request.action
-        if action.expects == "value":
-            if self._tty():
-                typer.echo(f"{request.prompt}: ", err=True, nl=False)
-        else:
-            other = "en" if self.language == "vi" else "vi"
-            _say(f"  → {action.text(self.language)}\n    ({action.text(other)})")
-            if self._tty():
-                typer.echo("    Enter khi xong, s để dừng / Enter when done, s to stop: ", err=True, nl=False)
+        _say(f"  → {request.action.text(self.language)}")
+        self._hint(request)
         with self._lock:
             self._current = (request, reply)
         self._start()
@@ -103,8 +122,8 @@ class ConsoleFrontEnd(FrontEnd):
         with self._lock:
             if self._current is not None and self._current[0] is request:
                 self._current = None
-        if why.startswith("answered by") and why != f"answered by {self.by}":
-            _say(f"    (đã được trả lời / {why})")
+        if why.startswith("answered by ") and why != f"answered by {self.by}":
+            _say(f"    {TEXTS[self.language]['answered'].format(by=why.removeprefix('answered by '))}")
 
     def _answer(self, request: Request, line: str | None) -> Answer:
         if line is None:
@@ -131,8 +150,7 @@ class ConsoleFrontEnd(FrontEnd):
                     again = False
                     self._current = None
             if again:
-                if self._tty():
-                    typer.echo(f"{request.prompt}: ", err=True, nl=False)
+                self._hint(request)
                 continue
             reply(self._answer(request, line))
             return
@@ -196,13 +214,13 @@ def operator_channel(
     language: str, act: Callable[[OperatorAction], None] | None = None, by: str = ""
 ) -> OperatorChannel:
     """The CLI's channel: the terminal answers (or, with ``act``, the virtual lab's automatic operator, printing
-    ``[demo] ...``); the progress display follows the events; the timeout comes from ``CALTRACE_ACTION_TIMEOUT_S``."""
+    ``[mô phỏng] ...``, ``[demo] ...`` in English); the progress display follows the events; the timeout comes from
+    ``CALTRACE_ACTION_TIMEOUT_S``."""
     front: FrontEnd
     if act is not None:
-        other = "en" if language == "vi" else "vi"
 
         def show(action: OperatorAction) -> None:
-            _say(f"  [demo] {action.text(language)} ({action.text(other)})")
+            _say(f"  {TEXTS[language]['demo']} {action.text(language)}")
             act(action)
 
         front = AutomaticFrontEnd(show, by=by or "demo operator")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.errors import fail
-from api.cli.terminal import ask_on_terminal
+from api.cli.terminal import terminal_asker
 from drivers.errors import AddressError, DeviceConnectionError, DeviceError, DeviceTimeoutError, ProtocolError
 from drivers.manual import ManualEntry
 from drivers.reading import Reading
@@ -57,8 +57,13 @@ def read_command(
             help="Virtual lab manifest to look an instrument id up in (default: lab.json in the data directory)."
         ),
     ] = None,
+    language: Annotated[
+        str, typer.Option("--lang", help="Language of a manual instrument's prompt: vi (default) or en.")
+    ] = "vi",
 ) -> None:
     """Print COUNT polls of readings from the instrument at URL (and with --store, keep them)."""
+    if language not in ("vi", "en"):
+        raise fail("--lang must be vi or en", 2)
     if ":" not in url:  # no scheme: an instrument of the virtual lab, by its id
         url, model, instrument_id = _from_manifest(url, model, instrument_id, manifest)
     if model is None:
@@ -68,7 +73,7 @@ def read_command(
     except (AddressError, LookupError) as exc:
         raise fail(str(exc), 2) from None
     if isinstance(inst, ManualEntry) and inst.ask is None:
-        inst.ask = ask_on_terminal
+        inst.ask = terminal_asker(inst, language)
     store = _open_store() if keep else None
     errors = 0
     with inst, contextlib.ExitStack() as stack:

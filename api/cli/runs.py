@@ -16,18 +16,22 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [
-    ("run_id", "run"),
-    ("procedure", "procedure"),
-    ("instrument", "instrument"),
-    ("lot", "lot"),
-    ("technician", "technician"),
-    ("state", "state"),
-    ("overall", "overall"),
-    ("steps_completed", "steps done"),
-    ("created_at", "created"),
-    ("message", "message"),
+#: (key, Vietnamese heading, English heading) of ``runs list``; CSV and JSON use the keys (English, for scripts)
+LIST_COLUMNS: list[tuple[str, str, str]] = [
+    ("run_id", "lần chạy", "run"),
+    ("procedure", "quy trình", "procedure"),
+    ("instrument", "phương tiện đo", "instrument"),
+    ("lot", "lô hàng", "lot"),
+    ("technician", "người thực hiện", "technician"),
+    ("state", "trạng thái", "state"),
+    ("overall", "kết luận chung", "overall"),
+    ("steps_completed", "số bước đã xong", "steps done"),
+    ("created_at", "tạo lúc", "created"),
+    ("message", "thông báo", "message"),
 ]
+#: ``runs list``'s title and its message when no run matches, (Vietnamese, English)
+LIST_TITLE = ("các lần chạy", "runs")
+LIST_EMPTY = ("Không có lần chạy nào.", "No runs.")
 
 
 @app.command("list")
@@ -35,14 +39,21 @@ def list_command(
     state: Annotated[str | None, typer.Option(help="Only runs in this state (e.g. paused).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many runs, newest first.")] = 50,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
+    language: Annotated[str, typer.Option("--lang", help="Language of the table: vi (default) or en.")] = "vi",
 ) -> None:
-    """The latest runs, newest first."""
-    from api.cli.results import lab_time
+    """The latest runs, newest first (the table's headings in Vietnamese by default, ``--lang en``; CSV and JSON keep
+    the English column keys)."""
+    from acquisition.wording import conformity_words
+    from api.cli.results import STATE_WORDS, check_language, lab_time
     from registry.db import open_registry, read_session
     from registry.models import RunState
     from registry.runs import list_runs
     from registry.settings import get_settings
 
+    try:
+        lang = check_language(language)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
     try:
         wanted = RunState(state) if state else None
     except ValueError:
@@ -55,7 +66,18 @@ def list_command(
             rows = [{**row, "created_at": lab_time(row["created_at"], timezone)} for row in rows]
         except ValueError as exc:
             raise fail(str(exc), 2) from None
-    emit(rows, COLUMNS, fmt, title="runs")
+    if fmt is Format.TABLE:  # the table says the state and the verdict in words; CSV and JSON keep the values
+        rows = [
+            {
+                **row,
+                "state": STATE_WORDS.get(str(row.get("state")), {}).get(lang, row.get("state")),
+                "overall": conformity_words(str(row["overall"]), lang) if row.get("overall") else row.get("overall"),
+            }
+            for row in rows
+        ]
+    i = 0 if lang == "vi" else 1
+    columns = [(key, words[i]) for key, *words in LIST_COLUMNS]
+    emit(rows, columns, fmt, title=LIST_TITLE[i], empty=LIST_EMPTY[i])
 
 
 RESULT_COLUMNS = [

@@ -70,8 +70,17 @@ def write_csv_text(text: str) -> None:
     buffer.flush()
 
 
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], fmt: Format, title: str = "") -> None:
-    """Print ``rows`` (dicts) with ``columns`` = [(key, heading)]; CSV and JSON use the keys as names.
+def emit(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    fmt: Format,
+    title: str = "",
+    *,
+    empty: str = "",
+) -> None:
+    """Print ``rows`` (dicts) with ``columns`` = [(key, heading)]; CSV and JSON use the keys as names (whatever the
+    language of the headings). With no rows and an ``empty`` message, the table format prints the title and that
+    message instead of an empty table (CSV still writes its header line, JSON ``[]``).
 
     CSV is safe to open in a spreadsheet: text cells that start like a formula are prefixed with ``'`` (see
     :func:`_cell`), and it is written as UTF-8 with a byte-order mark (:func:`write_csv_text`), so that Excel
@@ -85,6 +94,8 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], fmt
         write_csv_text(text.getvalue())
     elif fmt is Format.JSON:
         print(json.dumps([{k: _json(row.get(k)) for k, _ in columns} for row in rows], ensure_ascii=False, indent=1))
+    elif not rows and empty:
+        print(f"{title}\n{empty}" if title else empty)
     else:
         table = Table(title=title or None, show_lines=False)
         for _, heading in columns:

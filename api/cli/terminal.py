@@ -1,19 +1,27 @@
-"""Input from the person at the terminal, shared by the commands that need it (``caltrace read``, ``calibrate``)."""
+"""Input from the person at the terminal, shared by the commands that need it (``caltrace read``).
+
+The prompt is the run's or the command's language only (``--lang``, default Vietnamese): what to type
+(:func:`acquisition.channel.manual_entry_texts`, the same words a run's manual entry uses) and, after a typo, what
+was wrong. A decimal comma or point is accepted (``21,4`` or ``21.4``, :func:`drivers.manual.parse_entry`).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import typer
 
+from acquisition.channel import ENTRY_ATTEMPTS, manual_entry_texts
 from drivers.errors import DeviceConnectionError
+from drivers.manual import EntryError, ManualEntry, parse_entry
 
 
 def ask_on_terminal(prompt: str) -> str:
-    """A manual reading typed by the person at the terminal (or the next line of piped input).
+    """A manual reading typed by the person at the terminal (or the next line of piped input), after ``prompt``.
 
-    This is the ``ask`` callback of :class:`drivers.manual.ManualEntry`; end of input raises
-    :class:`~drivers.errors.DeviceConnectionError`, which a run treats like a lost connection (it pauses).
+    End of input raises :class:`~drivers.errors.DeviceConnectionError`, which a run treats like a lost connection
+    (it pauses).
     """
     if sys.stdin.isatty():
         return str(typer.prompt(prompt, err=True))
@@ -21,3 +29,30 @@ def ask_on_terminal(prompt: str) -> str:
     if not line:
         raise DeviceConnectionError("manual entry: no more input (end of file)")
     return line.strip()
+
+
+def terminal_asker(instrument: ManualEntry, language: str = "vi") -> Callable[[str], str]:
+    """The ``ask`` callback of ``instrument`` at this terminal, worded in ``language`` (``vi`` or ``en``) only: the
+    instrument's own (English) prompt is replaced by :func:`~acquisition.channel.manual_entry_texts`' words, and a
+    typed text that is not a reading is asked again with what was wrong, up to
+    :data:`~acquisition.channel.ENTRY_ATTEMPTS` times (then the last text goes to the instrument, whose error the
+    command reports)."""
+    index = 0 if language == "vi" else 1
+
+    def ask(_prompt: str) -> str:
+        error: EntryError | None = None
+        typed = ""
+        for _ in range(ENTRY_ATTEMPTS):
+            prompt = manual_entry_texts(instrument.instrument_id, instrument.quantity, instrument.unit, error)[index]
+            if error is not None and not sys.stdin.isatty():
+                typer.echo(prompt, err=True)  # piped input: say what was wrong (a terminal shows it as the prompt)
+            typed = ask_on_terminal(prompt)
+            try:
+                parse_entry(typed, instrument.unit)
+            except EntryError as exc:
+                error = exc
+                continue
+            return typed
+        return typed
+
+    return ask

@@ -7,7 +7,6 @@ Each procedure is planned with its demo scenario's registry data and parameters 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -24,17 +23,9 @@ from lab import scenario
 from lab.base import TECHNICIAN, seed_common
 from registry.db import make_engine, read_session, session_scope, upgrade
 from tests.acquisition.conftest import DemoRun
+from tests.support.bilingual import check_pair
 
 TODAY = date(2026, 11, 21)
-
-#: letters only Vietnamese uses (ă â đ ê ô ơ ư and the tone-marked vowels); an English text has none of them
-VIETNAMESE = re.compile(
-    "[ăâđêôơưĂÂĐÊÔƠƯ"
-    "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
-    "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ]"
-)
-#: a lowercase English word of four letters or more
-WORD = re.compile(r"\b[a-z]{4,}\b")
 
 
 def planned_steps(procedure: str, tmp_path: Path) -> list[Step]:
@@ -62,16 +53,6 @@ def planned_steps(procedure: str, tmp_path: Path) -> list[Step]:
     return proc.plan(context)
 
 
-def check_pair(vi: str, en: str, where: str) -> None:
-    """A Vietnamese text and its English twin: both written, Vietnamese letters in the first and none in the
-    second, and no English word of four letters or more left untranslated in the Vietnamese one."""
-    assert vi.strip() and en.strip(), f"{where}: an empty text ({vi!r} / {en!r})"
-    assert VIETNAMESE.search(vi), f"{where}: {vi!r} is not Vietnamese (Vietnamese comes first)"
-    assert not VIETNAMESE.search(en), f"{where}: {en!r} is not English"
-    untranslated = set(WORD.findall(vi)) & set(WORD.findall(en))
-    assert not untranslated, f"{where}: {sorted(untranslated)} left in English in {vi!r}"
-
-
 @pytest.mark.parametrize("procedure", procedure_ids())
 def test_every_step_title_and_action_is_in_vietnamese_then_english(procedure: str, tmp_path: Path) -> None:
     steps = planned_steps(procedure, tmp_path)
@@ -91,6 +72,11 @@ def test_the_checks_catch_what_they_are_for() -> None:
         check_pair("connection", "Đấu nối", "x")
     with pytest.raises(AssertionError, match="is not English"):
         check_pair("Đấu nối", "Đấu nối", "x")
+    with pytest.raises(AssertionError, match="'0.5' in 'Đặt 0.5 kg'"):
+        check_pair("Đặt 0.5 kg", "Place 0.5 kg", "x")
+    with pytest.raises(AssertionError, match="English writes the decimal point"):
+        check_pair("Đặt 0,5 kg", "Place 0,5 kg", "x")
+    check_pair("Đặt 0,5 kg (R76-1 3.7.1)", "Place 0.5 kg (R76-1 3.7.1)", "x")  # a clause number is no decimal
 
 
 @pytest.mark.parametrize("procedure", procedure_ids())

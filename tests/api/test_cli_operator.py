@@ -5,6 +5,7 @@ of input stops the run, and the progress display follows the run's events."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -74,9 +75,9 @@ def test_the_terminal_answers_and_a_second_terminal_may_answer_first(
     assert done.state == "paused"  # type: ignore[attr-defined]
     assert "stopped by the operator at '200 g': no operator at the terminal (input ended)" in done.message  # type: ignore[attr-defined]
     err = capsys.readouterr().err
-    assert "  → Đặt 0 g\n    (Place 0 g)" in err  # Vietnamese first, as ConsolePrompter printed it
+    assert "  → Đặt 0 g\n" in err and "Place 0 g" not in err  # the run's language only (vi), not both
     assert "░ 1/3 0 g" in err and " 3/3 200 g" in err  # the progress display, an event subscriber
-    assert "(đã được trả lời / answered by hoa)" in err
+    assert "(đã được hoa trả lời)" in err and "answered by" not in err
     with read_session(registry) as s:
         rows = run_actions(s, run_id)
     assert [(r["answer"], r["answered_by"]) for r in rows] == [("done", "lan"), ("done", "hoa"), ("stop", "lan")]
@@ -92,8 +93,8 @@ def test_the_display_prints_progress_and_warnings_as_the_prompter_did() -> None:
     bus.publish("reading", "r", value=1.0)  # not shown
     # bar: 24 cells, round(24 * (2 - 1) / 4) = 6 done
     assert lines == [
-        "█" * 6 + "░" * 18 + " 2/4 Weigh 100 g / Cân 100 g",
-        "  warning: temperature 27 °C outside 18..26 °C (env)",
+        "█" * 6 + "░" * 18 + " 2/4 Weigh 100 g",  # the run's language only
+        "  warning: temperature 27 °C outside 18..26 °C (env)",  # the English header with --lang en
     ]
 
 
@@ -193,3 +194,135 @@ def test_run_commands_on_an_unknown_run_exit_1_not_found(tmp_path: Path) -> None
         done = run(*args)
         assert done.returncode == 1, (args, done.returncode, done.stderr)
         assert "Traceback" not in done.stderr and done.stderr.strip(), args
+
+
+class _Terminal(io.StringIO):
+    """Typed input that says it is a terminal (so the front end prints its hints)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("language", "done_hint", "value_hint", "other"),
+    [
+        ("vi", "Enter khi xong, s để dừng", "gõ giá trị rồi Enter (21,4 hoặc 21.4), s để dừng", "when done"),
+        ("en", "Enter when done, s to stop", "type the value and Enter (21.4 or 21,4), s to stop", "khi xong"),
+    ],
+)
+def test_the_terminal_prints_its_hints_in_the_run_language_only(
+    language: str, done_hint: str, value_hint: str, other: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from acquisition.channel import OperatorAction, Request
+
+    answers: list[object] = []
+    console = ConsoleFrontEnd(language, by="lan", stdin=_Terminal("\n\n21.4\n"))
+    place = OperatorAction("place-load", "Đặt 100 g", "Place 100 g")
+    entry = OperatorAction(
+        "manual-entry", "env-1: nhập nhiệt độ (°C)", "env-1: enter temperature in °C", expects="value"
+    )
+    for action in (place, entry):
+        console.present(Request(1, "r", "s", action, prompt="p"), answers.append)
+        deadline = time.monotonic() + 5
+        while len(answers) < (1 if action is place else 2) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    err = capsys.readouterr().err
+    assert f"  → {place.text(language)}\n    {done_hint}" in err
+    assert f"  → {entry.text(language)}\n    {value_hint}" in err
+    assert err.count(value_hint) == 2  # the empty line: asked again
+    assert other not in err and ("Place" in err) == (language == "en")
+    assert [a.kind for a in answers] == ["done", "value"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_manual_entry_at_a_calibrate_terminal_speaks_the_run_language(
+    language: str, tmp_path: Path, sim_thread: SimulatorThread
+) -> None:
+    """caltrace calibrate --lang vi|en with a balance read by a person: every instruction, and the complaint about a
+    typed value that is not a number, in that language only; "0,5" and "0.5" are both readings."""
+    from tests.support.bilingual import VIETNAMESE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    env["CALTRACE_ACTOR"] = "minh"
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+    seeded = subprocess.run(
+        [caltrace, "calibrate", "--demo", "-p", "nawi-calibration-cg18", "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    thermo = sim_thread.start(
+        EnvironmentSimulator(SimOptions("env-8", "20231005", seed=9), temperature=22.0, humidity=55.0)
+    )
+    proc = subprocess.Popen(
+        [
+            caltrace, "calibrate", "-p", "nawi-calibration-cg18", "-i", "B912345678", "-t", "demo",
+            "-s", "weights=DEMO-W-E2", "-s", "environment=DEMO-ENV", "--lang", language,
+            "--connect", "balance=manual@manual:?unit=g&quantity=mass",
+            "--connect", f"environment=comet-t7510@{thermo.url}",
+            "--param", "loads_g=[50,100,150,200,220]", "--param", "repeat_load_g=100",
+            "--param", "eccentricity_load_g=70",
+        ],
+        env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stderr is not None
+    typed = ["twenty", "0,5", "0.5"]  # not a number, then a reading with the decimal comma, then with the point
+    asked: list[str] = []
+    for line in proc.stderr:
+        text = line.strip()
+        if not text.startswith("→ "):
+            continue
+        asked.append(text)
+        if "nhập" in text or "enter" in text:
+            if not typed:
+                break
+            proc.stdin.write(typed.pop(0) + "\n")
+        else:
+            proc.stdin.write("\n")  # Enter: done
+        proc.stdin.flush()
+    proc.stdin.close()  # nobody at the terminal any more: the run pauses
+    rest = proc.stderr.read()
+    proc.wait(60)
+    assert proc.returncode == 3, "\n".join(asked) + rest
+    entries = [a for a in asked if "nhập" in a or "enter" in a]
+    assert len(entries) == 4, asked  # twenty, asked again; 0,5; 0.5; the next reading (no more input)
+    if language == "vi":
+        assert entries[0].endswith(": nhập khối lượng (g)")
+        assert "không đọc được 'twenty' thành một số" in entries[1] and "21,4 °C" in entries[1]
+        assert all(VIETNAMESE.search(a) for a in asked), asked
+        assert not any(w in " ".join(asked) for w in ("cannot", "enter ", "Place", "Remove")), asked
+    else:
+        assert entries[0].endswith(": enter mass in g")
+        assert "cannot read 'twenty' as a number" in entries[1] and "21.4 °C" in entries[1]
+        assert not any(VIETNAMESE.search(a) for a in asked), asked
+    # the comma and the point were both readings: no complaint after them
+    assert not any(w in entries[2] + entries[3] for w in ("twenty", "0,5", "0.5")), entries
+    assert "Traceback" not in rest
+
+
+@pytest.mark.parametrize(
+    ("language", "complaint", "other"),
+    [
+        ("vi", "không đọc được 'twenty' thành một số", "cannot read"),
+        ("en", "cannot read 'twenty' as a number", "không đọc được"),
+    ],
+)
+def test_caltrace_read_of_a_manual_instrument_speaks_its_language(
+    language: str, complaint: str, other: str, tmp_path: Path
+) -> None:
+    """`caltrace read` of a person-read thermometer with piped input: a typo is answered with what was wrong, in the
+    command's language only, and "21,4" and "21.4" are both 21.4 °C."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    caltrace = str(Path(sys.executable).parent / "caltrace")
+    done = subprocess.run(
+        [caltrace, "read", "manual:?unit=°C&quantity=temperature", "--model", "manual", "--id", "env-1",
+         "--count", "2", "--interval", "0", "--json", "--lang", language],
+        env=env, input="twenty\n21,4\n21.4\n", capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [(r["value"], r["unit"]) for r in map(json.loads, done.stdout.splitlines())] == [(21.4, "°C")] * 2
+    assert complaint in done.stderr and other not in done.stderr and "Traceback" not in done.stderr
+    what = "env-1: nhập nhiệt độ (°C)" if language == "vi" else "env-1: enter temperature in °C"
+    assert done.stderr.strip().endswith(what)  # the complaint, then what to type

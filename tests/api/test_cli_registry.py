@@ -84,8 +84,10 @@ def test_upgrade_reports_and_audit(env: dict[str, str]) -> None:
         "no_verdict": 0,
         "packers_served": 1,
     }
-    table = caltrace(env, "report", "annual", "--year", "2026")
+    table = caltrace(env, "report", "annual", "--year", "2026", "--lang", "en")
     assert "Prepackage lot checks: 3" in table.stdout and "Packers served: 1" in table.stdout
+    vietnamese = caltrace(env, "report", "annual", "--year", "2026")  # the default language
+    assert "Số lần kiểm tra lô hàng đóng gói sẵn: 3" in vietnamese.stdout
     as_csv = caltrace(env, "report", "annual", "--year", "2026", "--format", "csv")
     assert "prepackage_lots_not_conforming,,1,,," in as_csv.stdout.splitlines()
 

@@ -1,17 +1,43 @@
-"""The check that a catalogue of messages exists in Vietnamese and English (caltrace issue 16, item 3), shared by
-the import messages' test (tests/registry) and the readiness gaps' test (tests/acquisition).
-
-Each pair goes through :func:`tests.acquisition.test_bilingual_texts.check_pair` (both written, Vietnamese letters
-in the first and none in the second, no English word left in the Vietnamese one) once what is the same in both
-languages is taken out (:data:`SAME_IN_BOTH`), and both templates must name the same fields.
-"""
+"""Checks shared by the tests of caltrace's texts in Vietnamese and English (caltrace issue 16, item 3): step titles
+and instructions (tests/acquisition/test_bilingual_texts.py), report and list headings (tests/api/
+test_cli_report_language.py), and the message catalogues of the imports (tests/registry) and of the readiness gaps
+(tests/acquisition) through :func:`check_messages`."""
 
 from __future__ import annotations
 
 import re
 
 from registry.importer.messages import fields_of
-from tests.acquisition.test_bilingual_texts import check_pair
+
+__all__ = ["DECIMAL_COMMA", "DECIMAL_POINT", "VIETNAMESE", "WORD", "check_messages", "check_pair"]
+
+#: letters only Vietnamese uses (ă â đ ê ô ơ ư and the tone-marked vowels); an English text has none of them
+VIETNAMESE = re.compile(
+    "[ăâđêôơưĂÂĐÊÔƠƯ"
+    "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+    "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ]"
+)
+#: a lowercase English word of four letters or more
+WORD = re.compile(r"\b[a-z]{4,}\b")
+#: a number written with a decimal point ("0.5"), or a decimal comma ("0,5"); a dotted clause number ("3.7.1")
+#: is neither
+DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+DECIMAL_COMMA = re.compile(r"(?<![\d,])\d+,\d+(?![\d,])")
+
+
+def check_pair(vi: str, en: str, where: str) -> None:
+    """A Vietnamese text and its English twin: both written, Vietnamese letters in the first and none in the
+    second, and no English word of four letters or more left untranslated in the Vietnamese one."""
+    assert vi.strip() and en.strip(), f"{where}: an empty text ({vi!r} / {en!r})"
+    assert VIETNAMESE.search(vi), f"{where}: {vi!r} is not Vietnamese (Vietnamese comes first)"
+    assert not VIETNAMESE.search(en), f"{where}: {en!r} is not English"
+    untranslated = set(WORD.findall(vi)) & set(WORD.findall(en))
+    assert not untranslated, f"{where}: {sorted(untranslated)} left in English in {vi!r}"
+    point = DECIMAL_POINT.search(vi)
+    assert not point, f"{where}: {point and point.group()!r} in {vi!r}: Vietnamese writes the decimal comma"
+    comma = DECIMAL_COMMA.search(en)
+    assert not comma, f"{where}: {comma and comma.group()!r} in {en!r}: English writes the decimal point"
+
 
 #: what a template holds that is the same in both languages, removed before comparing the prose: the fields
 #: ({row}, {{seq}}), quoted literals («...», '...', `...`: what the user writes or types), option names (--update),
