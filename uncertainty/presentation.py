@@ -401,6 +401,14 @@ def _percent(p: float, language: Language) -> str:
     return f"{format_number(pct, language, group=None)} %"
 
 
+def _in_language(row: Mapping[str, Any], key: str, language: Language) -> str:
+    """A budget row's ``source`` or ``note`` in ``language``: ``<key>_vi`` for Vietnamese when the row has one,
+    else the English ``<key>`` (every budget row carries the English; decision 0361)."""
+    if language == "vi" and row.get(f"{key}_vi"):
+        return str(row[f"{key}_vi"])
+    return str(row.get(key) or "")
+
+
 def present_budget(
     budget: Mapping[str, Any], *, language: Language = "vi", group: str | None = GROUP_SEPARATOR
 ) -> dict[str, Any]:
@@ -408,10 +416,12 @@ def present_budget(
 
     Each row: ``value`` rounded to the last digit of its ``u``; ``u`` and the signed ``contribution`` rounded up
     to two significant digits (:func:`round_up_significant`); ``sensitivity`` to three significant digits with
-    the unit output/input; ``dof`` ∞ or rounded down; ``distribution`` in words; ``input``, ``source`` and
-    ``note`` as given. Totals: ``u`` (rounded up), ``dof``, ``k`` (two decimals), ``U`` (as
-    :func:`round_expanded_uncertainty`) and ``coverage_probability`` in per cent, each present when the budget
-    has it. Raises ValueError for a budget without ``unit`` or ``rows``, or with a zero or negative U.
+    the unit output/input; ``dof`` ∞ or rounded down; ``distribution`` in words; ``input`` as given, ``source``
+    and ``note`` in ``language`` (Vietnamese from ``source_vi`` / ``note_vi``, falling back to the English
+    ``source`` / ``note`` of a budget stored before its texts were bilingual; decision 0361). Totals: ``u``
+    (rounded up), ``dof``, ``k`` (two decimals), ``U`` (as :func:`round_expanded_uncertainty`) and
+    ``coverage_probability`` in per cent, each present when the budget has it. Raises ValueError for a budget
+    without ``unit`` or ``rows``, or with a zero or negative U.
     """
     _language(language)
     if not isinstance(budget, Mapping) or not isinstance(budget.get("unit"), str) or "rows" not in budget:
@@ -430,8 +440,9 @@ def present_budget(
             raise InputError(f"a budget row must be a mapping with an 'input', got {row!r}")
         unit = str(row.get("unit", ""))
         shown: dict[str, str] = {"input": str(row["input"])}
-        if row.get("source"):
-            shown["source"] = str(row["source"])
+        source = _in_language(row, "source", language)
+        if source:
+            shown["source"] = source
         raw_u: Any = row.get("u")
         u = _finite("u", raw_u, f"budget row {row['input']!r}: u must be a finite number >= 0")
         if u < 0.0:
@@ -452,8 +463,9 @@ def present_budget(
         if row.get("contribution") is not None:
             shown["contribution"] = num(round_up_significant(row["contribution"]), out_unit)
         shown["dof"] = _dof_text(row.get("dof"))
-        if row.get("note"):
-            shown["note"] = str(row["note"])
+        note = _in_language(row, "note", language)
+        if note:
+            shown["note"] = note
         shown_rows.append(shown)
 
     result: dict[str, Any] = {"unit": out_unit, "rows": shown_rows}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from uncertainty.presentation import format_number
 
 
 def finite(name: str, x: Any, *, positive: bool = False, nonneg: bool = False) -> float:
@@ -25,12 +28,67 @@ def json_dof(dof: float) -> float | None:
     return None if math.isinf(dof) else dof
 
 
+# --- bilingual texts of a budget (decision 0361) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text a technician reads, in Vietnamese (``vi``) and English (``en``): a budget row's source or note.
+
+    ``+`` appends another Text, or a str that reads the same in both languages (a name, a clause reference such as
+    "cg-18 v4.0 7.1.2", a symbol); :meth:`join` joins parts with this Text as the separator.
+    """
+
+    vi: str
+    en: str
+
+    def __add__(self, other: Text | str) -> Text:
+        o = words(other)
+        return Text(self.vi + o.vi, self.en + o.en)
+
+    def __radd__(self, other: str) -> Text:
+        return Text(other + self.vi, other + self.en)
+
+    def join(self, parts: Iterable[Text | str]) -> Text:
+        """The parts joined by this Text (``Text("; ", "; ").join(...)``)."""
+        items = [words(p) for p in parts]
+        return Text(self.vi.join(p.vi for p in items), self.en.join(p.en for p in items))
+
+
+def words(text: Text | str) -> Text:
+    """``text`` as a :class:`Text`; a str is taken to read the same in both languages (names, clauses, symbols)."""
+    return text if isinstance(text, Text) else Text(text, text)
+
+
+def num(x: float, spec: str = "g") -> Text:
+    """A number in a budget text: English as ``format(x, spec)`` (unchanged wording of stored budgets), Vietnamese
+    the same digits with the decimal comma and grouping of :func:`uncertainty.presentation.format_number`."""
+    en = format(x, spec)
+    body = Decimal(en.replace("%", ""))
+    vi = format_number(body, "vi")
+    if en.startswith("+") and not vi.startswith("-"):
+        vi = "+" + vi
+    return Text(vi + ("%" if en.endswith("%") else ""), en)
+
+
+#: a budget row's source or note as a producer gives it: bilingual, or an English-only str (an older producer)
+Words = Text | str
+
+
+def _en(text: Words | None) -> str:
+    return "" if text is None else words(text).en
+
+
+def _vi(text: Words | None) -> str:
+    return text.vi if isinstance(text, Text) else ""
+
+
 def budget_rows(
     rows: Iterable[Any],
     *,
-    describe: Mapping[str, str] | None = None,
+    describe: Mapping[str, Words] | None = None,
     units: Mapping[str, str] | str | None = None,
-    notes: Mapping[str, str] | None = None,
+    notes: Mapping[str, Words] | None = None,
 ) -> list[dict[str, Any]]:
     """An uncertainty budget's rows (:class:`uncertainty.gum` rows) as JSON-ready mappings.
 
@@ -38,13 +96,16 @@ def budget_rows(
     ``value`` and ``u`` in the row's ``unit`` (``units``: one unit for every input, or one per input),
     ``distribution``, ``sensitivity``, ``contribution`` (c·u, in the output's unit), ``dof`` (None: infinitely
     many) and, from ``notes``, a ``note`` — the place where a term left at zero says why (METROLOGY: a budget
-    carries every contribution its guide lists).
+    carries every contribution its guide lists). A :class:`Text` source or note also gives ``source_vi`` /
+    ``note_vi`` (decision 0361).
     """
     out = []
     for r in rows:
         row: dict[str, Any] = {"input": r.input}
         if describe is not None:
-            row["source"] = describe[r.input]
+            row["source"] = _en(describe[r.input])
+            if _vi(describe[r.input]):
+                row["source_vi"] = _vi(describe[r.input])
         row["value"] = r.value
         if units is not None:
             row["unit"] = units if isinstance(units, str) else units.get(r.input, "")
@@ -56,7 +117,9 @@ def budget_rows(
             "dof": json_dof(r.dof),
         }
         if notes is not None and notes.get(r.input):
-            row["note"] = notes[r.input]
+            row["note"] = _en(notes[r.input])
+            if _vi(notes[r.input]):
+                row["note_vi"] = _vi(notes[r.input])
         out.append(row)
     return out
 
@@ -66,9 +129,9 @@ def budget_json(
     *,
     unit: str,
     model: str | None = None,
-    describe: Mapping[str, str] | None = None,
+    describe: Mapping[str, Words] | None = None,
     units: Mapping[str, str] | str | None = None,
-    notes: Mapping[str, str] | None = None,
+    notes: Mapping[str, Words] | None = None,
     keep: Callable[[Any], bool] | None = None,
 ) -> dict[str, Any]:
     """The JSON form of the one budget shape (``out``: a :class:`uncertainty.gum` output; ``Budget.as_json``).
@@ -140,7 +203,9 @@ class BudgetRow(_ReadsAsJson):
     ``value`` and ``u`` (the standard uncertainty u(x_i)) are in ``unit``; ``sensitivity`` is c_i and
     ``contribution`` the signed c_i·u(x_i) in the output's unit; ``dof`` ν_i (``math.inf``: infinitely many);
     ``source`` what the input is and the clause it comes from; ``note`` why a term is zero, or what is
-    unverified. Checked on construction: finite numbers, u >= 0, contribution = c·u (float rounding), ν_i > 0.
+    unverified; ``source_vi`` / ``note_vi`` the same in Vietnamese ("" in budgets stored before decision 0361: a
+    reader falls back to the English). Checked on construction: finite numbers, u >= 0, contribution = c·u (float
+    rounding), ν_i > 0.
     Reads like its JSON document (``as_json``), so a stored row and a live one are read the same way.
     """
 
@@ -154,6 +219,8 @@ class BudgetRow(_ReadsAsJson):
     dof: float = math.inf
     source: str = ""
     note: str = ""
+    source_vi: str = ""
+    note_vi: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.input, str) or not self.input:
@@ -171,7 +238,7 @@ class BudgetRow(_ReadsAsJson):
 
     def as_json(self) -> dict[str, Any]:
         """``{input, source, value, unit, u, distribution, sensitivity, contribution, dof}`` (dof None: ∞), and
-        ``note`` when there is one."""
+        ``note``, ``source_vi``, ``note_vi`` when there is one."""
         doc = {
             "input": self.input,
             "source": self.source,
@@ -185,11 +252,16 @@ class BudgetRow(_ReadsAsJson):
         }
         if self.note:
             doc["note"] = self.note
+        if self.source_vi:
+            doc["source_vi"] = self.source_vi
+        if self.note_vi:
+            doc["note_vi"] = self.note_vi
         return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> BudgetRow:
-        """A row from its JSON document (as :meth:`as_json` writes it; ``source``, ``unit``, ``note`` optional)."""
+        """A row from its JSON document (as :meth:`as_json` writes it; ``source``, ``unit``, ``note`` and their
+        Vietnamese ``source_vi``, ``note_vi`` optional)."""
         try:
             return cls(
                 input=doc["input"],
@@ -202,6 +274,8 @@ class BudgetRow(_ReadsAsJson):
                 dof=_dof("budget row dof", doc.get("dof"), least=1e-12),
                 source=doc.get("source") or "",
                 note=doc.get("note") or "",
+                source_vi=doc.get("source_vi") or "",
+                note_vi=doc.get("note_vi") or "",
             )
         except KeyError as exc:
             raise ValueError(f"a budget row needs {exc.args[0]!r}: {dict(doc)!r}") from None
@@ -258,16 +332,16 @@ class Budget(_ReadsAsJson):
         *,
         unit: str,
         model: str | None = None,
-        describe: Mapping[str, str] | None = None,
+        describe: Mapping[str, Words] | None = None,
         units: Mapping[str, str] | str | None = None,
-        notes: Mapping[str, str] | None = None,
+        notes: Mapping[str, Words] | None = None,
         keep: Callable[[Any], bool] | None = None,
     ) -> Budget:
         """The budget of an :mod:`uncertainty.gum` output ``out``, in ``unit``.
 
         ``describe`` gives each row's source, ``units`` each row's unit (default: ``unit``), ``notes`` why a term
-        is zero; ``keep`` filters the rows (leave out only inputs that are not uncertainty contributions, such as
-        the indication itself).
+        is zero, each a :class:`Text` (Vietnamese and English) or an English str; ``keep`` filters the rows (leave
+        out only inputs that are not uncertainty contributions, such as the indication itself).
         """
         row_units = unit if units is None else units
         rows = tuple(
@@ -280,8 +354,10 @@ class Budget(_ReadsAsJson):
                 sensitivity=r.sensitivity,
                 contribution=r.contribution,
                 dof=r.dof,
-                source="" if describe is None else describe[r.input],
-                note="" if notes is None else notes.get(r.input) or "",
+                source="" if describe is None else _en(describe[r.input]),
+                note="" if notes is None else _en(notes.get(r.input)),
+                source_vi="" if describe is None else _vi(describe[r.input]),
+                note_vi="" if notes is None else _vi(notes.get(r.input)),
             )
             for r in out.budget
             if keep is None or keep(r)

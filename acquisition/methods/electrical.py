@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from acquisition.methods.base import Budget, PointResult, finite
+from acquisition.methods.base import Budget, PointResult, Text, Words, finite, num
 from uncertainty import Model, decide, gum, normal, rectangular
 
 __all__ = [
@@ -97,6 +97,15 @@ class CalibratorBand:
         text = f"{self.function} {self.low:.7g} to {self.high:.7g} {unit}"
         return text + (f", {self.f_low:g} to {self.f_high:g} Hz" if self.f_high else "")
 
+    def describe_text(self) -> Text:
+        """:meth:`describe` in Vietnamese and English (``DCV 0 đến 32,999 99 V`` / ``DCV 0 to 32.99999 V``)."""
+        unit = FUNCTIONS[self.function]
+        to = Text(" đến ", " to ")
+        text = f"{self.function} " + num(self.low, ".7g") + to + num(self.high, ".7g") + f" {unit}"
+        if self.f_high:
+            text += ", " + num(self.f_low) + to + num(self.f_high) + " Hz"
+        return text
+
 
 @dataclass(frozen=True)
 class CalibratorSpec:
@@ -128,8 +137,22 @@ _DCV = (
     "terms agree with the 5522A Operators Manual Table 7-3 limits)"
 )
 _ACV = f"{_OM}, AC Voltage (Sine Wave) Specifications, 1 year, tcal ± 5 °C; unverified: the text was not found"
+#: the citations above in Vietnamese for a budget row (the documents' titles stay as published; decision 0361)
+_NOT_FOUND_VI = "chưa kiểm chứng: không tìm thấy văn bản"
+_SOURCE_VI = {
+    f"{_SUP}, 1 year": f"{_SUP.replace('issue', 'ấn bản').replace('LCOMP off', 'LCOMP tắt')}, 1 năm",
+    _DCV: f"{_OM}, DC Voltage Specifications, 1 năm, t_cal ± 5 °C; chưa kiểm chứng: không tìm thấy văn bản cho 1 năm "
+    "(các số hạng 90 ngày của nó khớp với giới hạn ở Table 7-3 của 5522A Operators Manual)",
+    _ACV: f"{_OM}, AC Voltage (Sine Wave) Specifications, 1 năm, t_cal ± 5 °C; {_NOT_FOUND_VI}",
+}
+#: a specification's period in Vietnamese
+_PERIOD_VI = {"1 year": "1 năm", "90 days": "90 ngày", "24 hours": "24 giờ"}
 _DCI = f"{_OM}, DC Current Specifications, 1 year, tcal ± 5 °C; unverified: the text was not found"
 _OHM = f"{_OM}, Resistance Specifications, 1 year, tcal ± 5 °C; unverified: the text was not found"
+_SOURCE_VI |= {
+    _DCI: f"{_OM}, DC Current Specifications, 1 năm, t_cal ± 5 °C; {_NOT_FOUND_VI}",
+    _OHM: f"{_OM}, Resistance Specifications, 1 năm, t_cal ± 5 °C; {_NOT_FOUND_VI}",
+}
 
 
 def _b(fn: str, low: float, high: float, ppm: float, floor: float, source: str) -> CalibratorBand:
@@ -456,9 +479,13 @@ def _frequency(fn: str, frequency: float) -> float:
     return f
 
 
-def _checked(verified: bool, source: str) -> str:
-    """A row's citation with its verification status ("verified" or the source's "unverified: ...")."""
-    return source if not verified else f"{source} (verified against the manufacturer's text)"
+def _checked(verified: bool, source: str) -> Text:
+    """A row's citation with its verification status ("verified" or the source's "unverified: ..."), in
+    Vietnamese and English (a citation without a Vietnamese form in :data:`_SOURCE_VI` stays in English)."""
+    text = Text(_SOURCE_VI.get(source, source), source)
+    if verified:
+        text += Text(" (đã kiểm chứng với văn bản của nhà sản xuất)", " (verified against the manufacturer's text)")
+    return text
 
 
 _EXPRESSION = "I_bar + dI_res - (V_cal + dV_cal)"
@@ -505,28 +532,53 @@ def dmm_point(
     n = len(xs)
     mean = sum(xs) / n
     notes: list[str] = []
-    zero: dict[str, str] = {}
+    zero: dict[str, Words] = {}
     if n >= 2:
         s = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
         i_bar = normal(mean, s / math.sqrt(n), dof=n - 1)
     else:
         i_bar = normal(mean, 0.0)
         notes.append("one reading only: no repeatability term in U")
-        zero["I_bar"] = "one reading only: no repeatability term (take several readings for one)"
+        zero["I_bar"] = Text(
+            "chỉ một số đọc: không có thành phần độ lặp lại (hãy lấy nhiều số đọc để có thành phần này)",
+            "one reading only: no repeatability term (take several readings for one)",
+        )
     if calibrator_distribution == "normal":
         cal = normal(0.0, a / calibrator.k)
-        how = f"normal, u = a/{calibrator.k:.3f} ({calibrator.confidence:.0%} stated confidence)"
+        how = Text(
+            f"phân bố chuẩn, u = a/{num(calibrator.k, '.3f').vi} (mức tin cậy công bố "
+            f"{num(calibrator.confidence * 100, '.0f').vi} %)",
+            f"normal, u = a/{calibrator.k:.3f} ({calibrator.confidence:.0%} stated confidence)",
+        )
     else:
         cal = rectangular(0.0, a)
-        how = "rectangular, u = a/√3"
+        how = Text("phân bố chữ nhật, u = a/√3", "rectangular, u = a/√3")
     inputs = {"I_bar": i_bar, "dI_res": rectangular(0.0, d / 2), "V_cal": normal(v_cal, 0.0), "dV_cal": cal}
     out = gum(_MODEL, inputs)["E"]
-    describe = {
-        "I_bar": f"mean of {n} DMM reading(s); type A, s/√n (GUM JCGM 100:2008 4.2)",
-        "dI_res": f"DMM resolution d = {d:g} {unit}, rectangular ±d/2 (GUM F.2.2.1)",
+    period = Text(_PERIOD_VI.get(calibrator.period, calibrator.period), calibrator.period)
+    describe: dict[str, Words] = {
+        "I_bar": Text(
+            f"giá trị trung bình của {n} số đọc của DMM; loại A, s/√n (GUM JCGM 100:2008 4.2)",
+            f"mean of {n} DMM reading(s); type A, s/√n (GUM JCGM 100:2008 4.2)",
+        ),
+        "dI_res": Text("độ phân giải của DMM d = ", "DMM resolution d = ")
+        + num(d)
+        + Text(f" {unit}, phân bố chữ nhật ±d/2 (GUM F.2.2.1)", f" {unit}, rectangular ±d/2 (GUM F.2.2.1)"),
         "dV_cal": (
-            f"{calibrator.model} {calibrator.period} specification, row {row.describe()}: a = {row.ppm:g} ppm · "
-            f"|output| + {row.floor:g} {unit} = {a:.4g} {unit}, {how}; {_checked(row.verified, row.source)}"
+            Text(f"đặc tính kỹ thuật {calibrator.model} ", f"{calibrator.model} ")
+            + period
+            + Text(", hàng ", " specification, row ")
+            + row.describe_text()
+            + ": a = "
+            + num(row.ppm)
+            + Text(" ppm · |giá trị đầu ra| + ", " ppm · |output| + ")
+            + num(row.floor)
+            + f" {unit} = "
+            + num(a, ".4g")
+            + f" {unit}, "
+            + how
+            + "; "
+            + _checked(row.verified, row.source)
         ),
     }
     budget = Budget.of(
@@ -563,7 +615,7 @@ def dmm_point(
         reference = f"{dmm.edition}; " + reference
         evidence["tolerance_source"] = (
             f"{dmm.model} {dmm.period}, {fn} {drow.range:g} {unit} range: ±({drow.ppm_reading:g} ppm of reading + "
-            f"{drow.ppm_range:g} ppm of range) = {mpe:.4g} {unit}; {_checked(drow.verified, drow.source)}"
+            f"{drow.ppm_range:g} ppm of range) = {mpe:.4g} {unit}; {_checked(drow.verified, drow.source).en}"
         )
         evidence["tolerance_row_verified"] = drow.verified
         if not drow.verified:

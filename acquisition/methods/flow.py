@@ -31,7 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acquisition.methods.base import Budget, PointResult, finite
+from acquisition.methods.base import Budget, PointResult, Text, Words, finite, num
 from uncertainty import Model, decide, fit_line_wls, fit_polynomial, gum, normal, rectangular
 
 __all__ = [
@@ -262,18 +262,45 @@ _MODEL_TEXT = (
 )
 #: each input's source: what it is and the clause it comes from (OIML R49-2:2013 7.4 is the master meter method;
 #: GUM JCGM 100:2008 clauses for the evaluation)
-_SOURCES = {
-    "E_bar": "mean relative error of the runs, E_i = 100 (V_meter − V_ref)/V_ref (OIML R49-2:2013 7.4); type A, "
-    "s/√n, ν = n − 1 (GUM 4.2.3)",
-    "dE_T": "volume change between meter and master from a water temperature difference (expansion of water, "
-    "β from the Tanaka et al. 2001 density)",
-    "dm_start": "rounding of the meter's start reading, rectangular ±d/2 (GUM F.2.2.1)",
-    "dm_stop": "rounding of the meter's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
-    "dr_start": "rounding of the master's start reading, rectangular ±d/2 (GUM F.2.2.1)",
-    "dr_stop": "rounding of the master's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
-    "de_master": "master meter's error at this flow rate: its calibration certificate's U/k (interpolated; the "
-    "larger U of the neighbouring points)",
-    "de_drift": "master meter's drift since its calibration, rectangular",
+_SOURCES: dict[str, Text] = {
+    "E_bar": Text(
+        "sai số tương đối trung bình của các lần chạy, E_i = 100 (V_meter − V_ref)/V_ref (OIML R49-2:2013 7.4); "
+        "loại A, s/√n, ν = n − 1 (GUM 4.2.3)",
+        "mean relative error of the runs, E_i = 100 (V_meter − V_ref)/V_ref (OIML R49-2:2013 7.4); type A, "
+        "s/√n, ν = n − 1 (GUM 4.2.3)",
+    ),
+    "dE_T": Text(
+        "thay đổi thể tích giữa đồng hồ cần hiệu chuẩn và đồng hồ chuẩn do chênh lệch nhiệt độ nước (giãn nở của "
+        "nước, β từ khối lượng riêng của nước theo Tanaka et al. 2001)",
+        "volume change between meter and master from a water temperature difference (expansion of water, "
+        "β from the Tanaka et al. 2001 density)",
+    ),
+    "dm_start": Text(
+        "làm tròn số đọc đầu của đồng hồ cần hiệu chuẩn, phân bố chữ nhật ±d/2 (GUM F.2.2.1)",
+        "rounding of the meter's start reading, rectangular ±d/2 (GUM F.2.2.1)",
+    ),
+    "dm_stop": Text(
+        "làm tròn số đọc cuối của đồng hồ cần hiệu chuẩn, phân bố chữ nhật ±d/2 (GUM F.2.2.1)",
+        "rounding of the meter's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
+    ),
+    "dr_start": Text(
+        "làm tròn số đọc đầu của đồng hồ chuẩn, phân bố chữ nhật ±d/2 (GUM F.2.2.1)",
+        "rounding of the master's start reading, rectangular ±d/2 (GUM F.2.2.1)",
+    ),
+    "dr_stop": Text(
+        "làm tròn số đọc cuối của đồng hồ chuẩn, phân bố chữ nhật ±d/2 (GUM F.2.2.1)",
+        "rounding of the master's stop reading, rectangular ±d/2 (GUM F.2.2.1)",
+    ),
+    "de_master": Text(
+        "sai số của đồng hồ chuẩn tại lưu lượng này: U/k theo giấy chứng nhận hiệu chuẩn của nó (nội suy; lấy U lớn "
+        "hơn của hai điểm lân cận)",
+        "master meter's error at this flow rate: its calibration certificate's U/k (interpolated; the "
+        "larger U of the neighbouring points)",
+    ),
+    "de_drift": Text(
+        "độ trôi của đồng hồ chuẩn kể từ lần hiệu chuẩn, phân bố chữ nhật",
+        "master meter's drift since its calibration, rectangular",
+    ),
 }
 _UNITS = {
     "E_bar": "%",
@@ -295,17 +322,32 @@ def water_expansion(t: float) -> float:
     return -(water_density(hi) - water_density(lo)) / (hi - lo) / water_density(t_f)
 
 
-def _notes(n: int, master_U: float, delta_t: float, drift: float) -> dict[str, str]:
-    """Why a term of the budget is zero (METROLOGY: a term left at zero says why in its row)."""
-    notes: dict[str, str] = {}
+def _notes(n: int, master_U: float, delta_t: float, drift: float) -> dict[str, Words]:
+    """Why a term of the budget is zero (METROLOGY: a term left at zero says why in its row), in Vietnamese and
+    English."""
+    notes: dict[str, Words] = {}
     if delta_t == 0:
-        notes["dE_T"] = "zero: meter and master are taken to be at one water temperature (temperature_difference_k = 0)"
+        notes["dE_T"] = Text(
+            "bằng không: coi đồng hồ cần hiệu chuẩn và đồng hồ chuẩn ở cùng một nhiệt độ nước "
+            "(temperature_difference_k = 0)",
+            "zero: meter and master are taken to be at one water temperature (temperature_difference_k = 0)",
+        )
     if drift == 0:
-        notes["de_drift"] = "zero: the master's error did not change between its last two certificates"
+        notes["de_drift"] = Text(
+            "bằng không: sai số của đồng hồ chuẩn không thay đổi giữa hai giấy chứng nhận gần nhất",
+            "zero: the master's error did not change between its last two certificates",
+        )
     if n < 2:
-        notes["E_bar"] = "one run only: no repeatability term (u = 0); repeat the run for a type A estimate"
+        notes["E_bar"] = Text(
+            "chỉ một lần chạy: không có thành phần độ lặp lại (u = 0); lặp lại lần chạy để có đánh giá loại A",
+            "one run only: no repeatability term (u = 0); repeat the run for a type A estimate",
+        )
     if master_U == 0:
-        notes["de_master"] = "the master's certificate states U = 0 at this flow rate: no term; check the certificate"
+        notes["de_master"] = Text(
+            "giấy chứng nhận của đồng hồ chuẩn ghi U = 0 tại lưu lượng này: không có thành phần; hãy kiểm tra giấy "
+            "chứng nhận",
+            "the master's certificate states U = 0 at this flow rate: no term; check the certificate",
+        )
     return notes
 
 
@@ -326,7 +368,7 @@ def water_meter_point(
     quantity: str = "relative error of indication",
     temperature_difference: float = 0.0,
     master_drift: float = 0.0,
-    drift_source: str = "",
+    drift_source: Words = "",
 ) -> PointResult:
     """Relative error E (%) of a water or flow meter at one flow rate, its U and (optionally) its conformity.
 
@@ -446,9 +488,15 @@ def water_meter_point(
             model=_MODEL_TEXT,
             describe=_SOURCES
             | {
-                "dE_T": f"{_SOURCES['dE_T']}: |ΔT| <= {delta_t:g} K, β = {water_expansion(water_temperature):.3g} /K "
-                f"at {water_temperature:g} °C, rectangular",
-                "de_drift": f"{_SOURCES['de_drift']}" + (f": {drift_source}" if drift_source else ""),
+                "dE_T": _SOURCES["dE_T"]
+                + ": |ΔT| <= "
+                + num(delta_t)
+                + " K, β = "
+                + num(water_expansion(water_temperature), ".3g")
+                + Text(" /K tại ", " /K at ")
+                + num(water_temperature)
+                + Text(" °C, phân bố chữ nhật", " °C, rectangular"),
+                "de_drift": _SOURCES["de_drift"] + (": " + drift_source if drift_source else ""),
             },
             units=_UNITS,
             notes=_notes(n, master_U, delta_t, drift),

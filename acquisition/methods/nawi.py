@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from acquisition.methods.base import Budget, PointResult, finite, overall
+from acquisition.methods.base import Budget, PointResult, Text, finite, num, overall, words
 from uncertainty import Model, gum, normal, rectangular
 
 __all__ = [
@@ -304,13 +304,23 @@ class AirBuoyancy:
         finite("u_air_density (kg/m³)", self.u_air_density, nonneg=True)
         finite("variation (kg/m³)", self.variation, nonneg=True)
 
-    def describe(self) -> str:
-        """One line for a budget's source column."""
+    def describe(self) -> Text:
+        """One line for a budget's source column, in Vietnamese and English."""
         if self.air_density is None:
-            air = f"ρ_a not measured: ρ_0 = {RHO_0} kg/m³ ± {AIR_DENSITY_BOUND:g} kg/m³ (±10 %, R111-1:2004 10.1)"
-        else:
-            air = f"ρ_a = {self.air_density:.4f} kg/m³, u = {self.u_air_density:.2g} kg/m³ (measured)"
-        return air
+            return (
+                Text("ρ_a không đo: ρ_0 = ", "ρ_a not measured: ρ_0 = ")
+                + num(RHO_0, "")
+                + " kg/m³ ± "
+                + num(AIR_DENSITY_BOUND)
+                + " kg/m³ (±10 %, R111-1:2004 10.1)"
+            )
+        return (
+            "ρ_a = "
+            + num(self.air_density, ".4f")
+            + " kg/m³, u = "
+            + num(self.u_air_density, ".2g")
+            + Text(" kg/m³ (đo được)", " kg/m³ (measured)")
+        )
 
 
 @dataclass(frozen=True)
@@ -321,7 +331,7 @@ class Term:
     value: float
     u: float
     distribution: str
-    source: str
+    source: Text
 
 
 @dataclass(frozen=True)
@@ -346,7 +356,7 @@ class ReferenceWeight:
     class_mpe: float | None = None
     density: float | None = None
     u_density: float = 0.0
-    drift_source: str = ""
+    drift_source: Text | str = ""
 
     def __post_init__(self) -> None:
         finite("nominal", self.nominal, positive=True)
@@ -389,6 +399,11 @@ class ReferenceWeight:
         """Its label, or its nominal value."""
         return self.label or f"{self.nominal:g} g"
 
+    @property
+    def name_text(self) -> Text:
+        """:attr:`name` for a budget text (a nominal value with the Vietnamese decimal comma)."""
+        return words(self.label) if self.label else num(self.nominal) + " g"
+
     def buoyancy(self, air: AirBuoyancy) -> Term:
         """δm_B of this weight relative to its conventional mass (cg-18 v4.0 7.1.2; OIML R111-1:2004 10.1), g.
 
@@ -407,11 +422,11 @@ class ReferenceWeight:
             if air.air_density is None:
                 u_a = AIR_DENSITY_BOUND / math.sqrt(3.0)
                 u = m * math.sqrt((contrast * u_a) ** 2 + (u_a * u_rho / rho**2) ** 2)
-                return Term(0.0, u, "normal", f"{self.name}: ρ = {rho:g} ± {u_rho:g} kg/m³ (certificate)")
+                return Term(0.0, u, "normal", self._density_source(rho, u_rho))
             d_a = air.air_density - RHO_0
             value = -m * d_a * contrast
             u = m * math.sqrt((contrast * air.u_air_density) ** 2 + (d_a * u_rho / rho**2) ** 2)
-            return Term(value, u, "normal", f"{self.name}: ρ = {rho:g} ± {u_rho:g} kg/m³ (certificate)")
+            return Term(value, u, "normal", self._density_source(rho, u_rho))
         bound = self.class_mpe if self.class_mpe is not None else self.mpe
         if bound is None:
             raise ValueError(
@@ -423,7 +438,22 @@ class ReferenceWeight:
         else:
             half = r111_buoyancy_bound(bound) * (abs(air.air_density - RHO_0) + 2.0 * air.u_air_density)
             half /= AIR_DENSITY_BOUND
-        return Term(0.0, half / math.sqrt(3.0), "rectangular", f"{self.name}: density by class, MPE/4 bound")
+        return Term(
+            0.0,
+            half / math.sqrt(3.0),
+            "rectangular",
+            self.name_text + Text(": khối lượng riêng theo cấp, giới hạn MPE/4", ": density by class, MPE/4 bound"),
+        )
+
+    def _density_source(self, rho: float, u_rho: float) -> Text:
+        return (
+            self.name_text
+            + ": ρ = "
+            + num(rho)
+            + " ± "
+            + num(u_rho)
+            + Text(" kg/m³ (giấy chứng nhận)", " kg/m³ (certificate)")
+        )
 
 
 def adjustment_term(nominal: float, air: AirBuoyancy) -> Term:
@@ -431,14 +461,26 @@ def adjustment_term(nominal: float, air: AirBuoyancy) -> Term:
     of the instrument's last adjustment: −m·δρ_a/ρ_c, 0 with half-width m·variation/ρ_c (rectangular) unless
     the instrument was adjusted immediately before the calibration (then exactly 0; cg-18 v4.0 7.1.2)."""
     if air.adjusted:
-        return Term(0.0, 0.0, "rectangular", "instrument adjusted immediately before the calibration")
+        return Term(
+            0.0,
+            0.0,
+            "rectangular",
+            Text(
+                "cân được hiệu chỉnh ngay trước khi hiệu chuẩn",
+                "instrument adjusted immediately before the calibration",
+            ),
+        )
     half = nominal * air.variation / RHO_C
     return Term(
         0.0,
         half / math.sqrt(3.0),
         "rectangular",
-        f"not adjusted before the calibration: air density may differ from that at its last adjustment by "
-        f"±{air.variation:g} kg/m³, ±m·δρ_a/ρ_c",
+        Text(
+            "không hiệu chỉnh trước khi hiệu chuẩn: mật độ không khí có thể khác lúc hiệu chỉnh gần nhất tới ±",
+            "not adjusted before the calibration: air density may differ from that at its last adjustment by ±",
+        )
+        + num(air.variation)
+        + " kg/m³, ±m·δρ_a/ρ_c",
     )
 
 
@@ -484,19 +526,49 @@ _MODEL = Model.from_expression(
 )
 _MODEL_TEXT = "E = I_L + δI_digL + δI_rep + δI_ecc − I_0 − δI_dig0 − (m_c + δm_B + δm_Ba + δm_D + δm_conv)"
 _SOURCES = {
-    "IL": "indication at load",
-    "dI_digL": "rounding at load, d_L/√12 (cg-18 v4.0 7.1.1)",
-    "dI_rep": "repeatability s (or s/√N for a mean of N) (cg-18 v4.0 7.1.1)",
-    "dI_ecc": "eccentricity |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 v4.0 7.1.1)",
-    "I0": "no-load indication",
-    "dI_dig0": "rounding at zero, d0/√12 (d0/(4√3) type-approved) (cg-18 v4.0 7.1.1)",
-    "m_c": "conventional mass of the test load; u = Σ U_i/k_i or Σ MPE_i/√3 (cg-18 v4.0 7.1.2, summed linearly)",
-    "dm_B": "air buoyancy of the weights, −m_N(ρ_a − ρ_0)(1/ρ − 1/ρ_c) (cg-18 v4.0 7.1.2; R111-1:2004 10.1)",
-    "dm_Ba": "air density at the instrument's last adjustment, −m_N·δρ_a/ρ_c (cg-18 v4.0 7.1.2)",
-    "dm_D": "drift of the weights since their calibration, rectangular (cg-18 v4.0 7.1.2)",
-    "dm_conv": "convection, weights not at the room's temperature (cg-18 v4.0 7.1.2, Appendix F)",
+    "IL": Text("số chỉ khi có tải", "indication at load"),
+    "dI_digL": Text(
+        "làm tròn số chỉ khi có tải, d_L/√12 (cg-18 v4.0 7.1.1)", "rounding at load, d_L/√12 (cg-18 v4.0 7.1.1)"
+    ),
+    "dI_rep": Text(
+        "độ lặp lại s (hoặc s/√N với giá trị trung bình của N lần đọc) (cg-18 v4.0 7.1.1)",
+        "repeatability s (or s/√N for a mean of N) (cg-18 v4.0 7.1.1)",
+    ),
+    "dI_ecc": Text(
+        "độ lệch tâm |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 v4.0 7.1.1)",
+        "eccentricity |ΔI_ecc|max·I/(2 L_ecc √3) (cg-18 v4.0 7.1.1)",
+    ),
+    "I0": Text("số chỉ khi không tải", "no-load indication"),
+    "dI_dig0": Text(
+        "làm tròn số chỉ tại điểm không, d0/√12 (d0/(4√3) với cân đã phê duyệt mẫu) (cg-18 v4.0 7.1.1)",
+        "rounding at zero, d0/√12 (d0/(4√3) type-approved) (cg-18 v4.0 7.1.1)",
+    ),
+    "m_c": Text(
+        "khối lượng quy ước của tải thử; u = Σ U_i/k_i hoặc Σ MPE_i/√3 (cg-18 v4.0 7.1.2, cộng tuyến tính)",
+        "conventional mass of the test load; u = Σ U_i/k_i or Σ MPE_i/√3 (cg-18 v4.0 7.1.2, summed linearly)",
+    ),
+    "dm_B": Text(
+        "lực đẩy không khí lên quả cân, −m_N(ρ_a − ρ_0)(1/ρ − 1/ρ_c) (cg-18 v4.0 7.1.2; R111-1:2004 10.1)",
+        "air buoyancy of the weights, −m_N(ρ_a − ρ_0)(1/ρ − 1/ρ_c) (cg-18 v4.0 7.1.2; R111-1:2004 10.1)",
+    ),
+    "dm_Ba": Text(
+        "mật độ không khí tại lần hiệu chỉnh gần nhất của cân, −m_N·δρ_a/ρ_c (cg-18 v4.0 7.1.2)",
+        "air density at the instrument's last adjustment, −m_N·δρ_a/ρ_c (cg-18 v4.0 7.1.2)",
+    ),
+    "dm_D": Text(
+        "độ trôi của quả cân kể từ lần hiệu chuẩn, phân bố chữ nhật (cg-18 v4.0 7.1.2)",
+        "drift of the weights since their calibration, rectangular (cg-18 v4.0 7.1.2)",
+    ),
+    "dm_conv": Text(
+        "đối lưu, quả cân chưa cân bằng nhiệt độ với phòng (cg-18 v4.0 7.1.2, Phụ lục F)",
+        "convection, weights not at the room's temperature (cg-18 v4.0 7.1.2, Appendix F)",
+    ),
 }
-_INDICATION_NOTE = "the reading itself: its uncertainty is in the rounding, repeatability and eccentricity rows"
+_INDICATION_NOTE = Text(
+    "chính số đọc: độ không đảm bảo đo của nó nằm ở các dòng làm tròn, độ lặp lại và độ lệch tâm",
+    "the reading itself: its uncertainty is in the rounding, repeatability and eccentricity rows",
+)
+_SEP = Text("; ", "; ")
 
 
 def _pick_s(reps: Sequence[Repeatability], load: float) -> Repeatability:
@@ -584,30 +656,49 @@ def errors_of_indication(
         else:
             out = gum(_MODEL, inputs, coverage_factor=coverage_factor, check_linearity=False)["E"]
         sources = dict(_SOURCES)
-        sources["m_c"] += ": " + "; ".join(f"{w.name} {w.conventional_mass:.7g} g" for w in p.weights)
-        sources["dm_B"] += f"; {air.describe()}; " + "; ".join(t.source for t in terms)
-        sources["dm_Ba"] += f"; {adjust.source}"
-        drift_sources = [f"{w.name}: {w.drift_source}" for w in p.weights if w.drift_source]
+        sources["m_c"] += ": " + _SEP.join(
+            w.name_text + " " + num(w.conventional_mass, ".7g") + " g" for w in p.weights
+        )
+        sources["dm_B"] += _SEP + air.describe() + _SEP + _SEP.join(t.source for t in terms)
+        sources["dm_Ba"] += _SEP + adjust.source
+        drift_sources = [w.name_text + ": " + w.drift_source for w in p.weights if w.drift_source]
         if drift_sources:
-            sources["dm_D"] += ": " + "; ".join(drift_sources)
+            sources["dm_D"] += ": " + _SEP.join(drift_sources)
         notes = {"IL": _INDICATION_NOTE, "I0": _INDICATION_NOTE}
         if adjust.u == 0.0:
-            notes["dm_Ba"] = "zero: the instrument was adjusted immediately before the calibration (cg-18 v4.0 7.1.2)"
+            notes["dm_Ba"] = Text(
+                "bằng không: cân được hiệu chỉnh ngay trước khi hiệu chuẩn (cg-18 v4.0 7.1.2)",
+                "zero: the instrument was adjusted immediately before the calibration (cg-18 v4.0 7.1.2)",
+            )
         if p.convection == 0.0:
-            notes["dm_conv"] = (
+            notes["dm_conv"] = Text(
+                "bằng không: quả cân đã cân bằng nhiệt độ với phòng (cg-18 v4.0 7.1.2, Phụ lục F); khai báo "
+                "convection_relative khi quả cân được mang vào nóng hơn hoặc lạnh hơn",
                 "zero: the weights were acclimatised to the room's temperature (cg-18 v4.0 7.1.2, Appendix F); "
-                "give convection_relative for weights brought in warmer or colder"
+                "give convection_relative for weights brought in warmer or colder",
             )
         if a_d == 0.0:
-            notes["dm_D"] = "zero: " + ("; ".join(drift_sources) or "no drift given for the weights")
+            notes["dm_D"] = Text("bằng không: ", "zero: ") + (
+                _SEP.join(drift_sources)
+                if drift_sources
+                else Text("không có độ trôi nào được khai báo cho quả cân", "no drift given for the weights")
+            )
         if u_ecc == 0.0:
-            notes["dI_ecc"] = "zero: the eccentricity test showed no difference between the positions"
+            notes["dI_ecc"] = Text(
+                "bằng không: phép thử độ lệch tâm không cho thấy chênh lệch giữa các vị trí",
+                "zero: the eccentricity test showed no difference between the positions",
+            )
         if b_u == 0.0 and b_value == 0.0:
-            notes["dm_B"] = "zero: the air density is ρ_0 = 1.2 kg/m³ with no uncertainty given"
+            notes["dm_B"] = Text(
+                "bằng không: mật độ không khí là ρ_0 = 1,2 kg/m³, không có độ không đảm bảo đo",
+                "zero: the air density is ρ_0 = 1.2 kg/m³ with no uncertainty given",
+            )
         if u_rep == 0.0:
-            notes["dI_rep"] = (
+            notes["dI_rep"] = Text(
+                f"bằng không: {rep.n} số chỉ của phép thử độ lặp lại bằng nhau; phần làm tròn của chúng nằm ở các "
+                "dòng δI_digL và δI_dig0",
                 f"zero: the {rep.n} indications of the repeatability test were equal; their rounding is in the "
-                "δI_digL and δI_dig0 rows"
+                "δI_digL and δI_dig0 rows",
             )
         budget = Budget.of(out, unit="g", model=_MODEL_TEXT, describe=sources, notes=notes)
         results.append(

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from acquisition.methods.base import Budget, PointResult, budget_rows, finite
+from acquisition.methods.base import Budget, PointResult, Text, Words, budget_rows, finite, num
 from uncertainty import Model, gum, normal, rectangular, triangular
 
 R111 = "OIML R111-1:2004"
@@ -299,7 +299,7 @@ class ReferenceWeight:
     material: str = "stainless steel"
     drift: float = 0.0
     air_density_at_calibration: float | None = None
-    drift_source: str = ""
+    drift_source: Words = ""
 
 
 @dataclass(frozen=True)
@@ -335,8 +335,8 @@ class Comparator:
     eccentricity_u: float = 0.0
     magnetism_u: float = 0.0
     other_half_width: float = 0.0
-    sources: Mapping[str, str] = field(default_factory=dict)
-    notes: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, Words] = field(default_factory=dict)
+    notes: Mapping[str, Words] = field(default_factory=dict)
 
 
 def sensitivity_from_weight(m_s: float, u_m_s: float, dI_s: float, u_dI_s: float) -> tuple[float, float]:
@@ -446,18 +446,45 @@ _MODEL_TEXT = (
     "m_ct = m_cr + δm_inst + ΔI/S + C_b + δm_s + δm_d + δm_E + δm_ma "
     "(OIML R111-1:2004 C.4.3, C.6; clause numbers unverified)"
 )
-_SOURCES = {
-    "m_cr": "reference weight's conventional mass, certificate U/k (R111-1:2004 C.6.2)",
-    "drift_r": "instability of the reference weight u_inst, rectangular (R111-1:2004 C.6.2)",
-    "dI": "weighing process, type A: u_w = s/√n of the cycle differences (R111-1:2004 C.6.1)",
-    "buoyancy": "air buoyancy correction C_b = m_cr(ρ_a − ρ_0)(1/ρ_t − 1/ρ_r), u_b (R111-1:2004 C.6.3)",
-    "sensitivity": "comparator sensitivity u_s = |Δm|·u_rel(S) (R111-1:2004 C.6.4.1)",
-    "resolution": "display resolution u_d = (d/2)/√3·√2, two readings per difference (R111-1:2004 C.6.4.2)",
-    "eccentricity": "eccentric loading u_E = (d_1/d_2)·D/(2√3), rectangular (R111-1:2004 C.6.4.3)",
-    "magnetism": "magnetic interaction u_ma (R111-1:2004 C.6.4.4)",
-    "comparator": "further comparator effects, rectangular (EA-4/02 M:2013 S2 δm_C)",
+_SOURCES: dict[str, Text] = {
+    "m_cr": Text(
+        "khối lượng quy ước của quả cân chuẩn, U/k theo giấy chứng nhận (R111-1:2004 C.6.2)",
+        "reference weight's conventional mass, certificate U/k (R111-1:2004 C.6.2)",
+    ),
+    "drift_r": Text(
+        "độ không ổn định của quả cân chuẩn u_inst, phân bố chữ nhật (R111-1:2004 C.6.2)",
+        "instability of the reference weight u_inst, rectangular (R111-1:2004 C.6.2)",
+    ),
+    "dI": Text(
+        "quá trình cân, loại A: u_w = s/√n của các hiệu số chu trình (R111-1:2004 C.6.1)",
+        "weighing process, type A: u_w = s/√n of the cycle differences (R111-1:2004 C.6.1)",
+    ),
+    "buoyancy": Text(
+        "hiệu chính lực đẩy không khí C_b = m_cr(ρ_a − ρ_0)(1/ρ_t − 1/ρ_r), u_b (R111-1:2004 C.6.3)",
+        "air buoyancy correction C_b = m_cr(ρ_a − ρ_0)(1/ρ_t − 1/ρ_r), u_b (R111-1:2004 C.6.3)",
+    ),
+    "sensitivity": Text(
+        "độ nhạy của cân so sánh u_s = |Δm|·u_rel(S) (R111-1:2004 C.6.4.1)",
+        "comparator sensitivity u_s = |Δm|·u_rel(S) (R111-1:2004 C.6.4.1)",
+    ),
+    "resolution": Text(
+        "độ phân giải hiển thị u_d = (d/2)/√3·√2, hai số đọc cho mỗi hiệu số (R111-1:2004 C.6.4.2)",
+        "display resolution u_d = (d/2)/√3·√2, two readings per difference (R111-1:2004 C.6.4.2)",
+    ),
+    "eccentricity": Text(
+        "tải lệch tâm u_E = (d_1/d_2)·D/(2√3), phân bố chữ nhật (R111-1:2004 C.6.4.3)",
+        "eccentric loading u_E = (d_1/d_2)·D/(2√3), rectangular (R111-1:2004 C.6.4.3)",
+    ),
+    "magnetism": Text("tương tác từ u_ma (R111-1:2004 C.6.4.4)", "magnetic interaction u_ma (R111-1:2004 C.6.4.4)"),
+    "comparator": Text(
+        "các ảnh hưởng khác của cân so sánh, phân bố chữ nhật (EA-4/02 M:2013 S2 δm_C)",
+        "further comparator effects, rectangular (EA-4/02 M:2013 S2 δm_C)",
+    ),
 }
-_UNVERIFIED = "; clause and formula as read here, unverified against the R111-1:2004 text"
+_UNVERIFIED = Text(
+    "; điều khoản và công thức theo cách đọc ở đây, chưa kiểm chứng với văn bản R111-1:2004",
+    "; clause and formula as read here, unverified against the R111-1:2004 text",
+)
 
 
 def calibrate_weight(
@@ -522,11 +549,18 @@ def calibrate_weight(
     dm = mean_dI / S
 
     sources = dict(_SOURCES)
-    notes: dict[str, str] = {}
+    notes: dict[str, Words] = {}
     if reference.drift_source:
-        sources["drift_r"] += f": {reference.drift_source}"
+        sources["drift_r"] += ": " + reference.drift_source
     if pooled_s is not None:
-        sources["dI"] = f"weighing process, type A: u_w = s_p/√n, pooled s_p = {s:.3g} g, n = {n} (R111-1:2004 C.6.1)"
+        sources["dI"] = (
+            Text(
+                "quá trình cân, loại A: u_w = s_p/√n, s_p gộp = ",
+                "weighing process, type A: u_w = s_p/√n, pooled s_p = ",
+            )
+            + num(s, ".3g")
+            + f" g, n = {n} (R111-1:2004 C.6.1)"
+        )
     else:
         sources["dI"] += f", n = {n}"
     inputs: dict[str, Any] = {
@@ -540,7 +574,10 @@ def calibrate_weight(
         if air_density is not None:
             raise ValueError("give either air_density (buoyancy corrected) or buoyancy_half_width (not), not both")
         inputs["buoyancy"] = rectangular(0.0, finite("buoyancy_half_width (g)", buoyancy_half_width, nonneg=True))
-        sources["buoyancy"] = "air buoyancy not corrected: rectangular bound of its effect (EA-4/02 M:2013 S2 δm_B)"
+        sources["buoyancy"] = Text(
+            "không hiệu chính lực đẩy không khí: giới hạn chữ nhật của ảnh hưởng (EA-4/02 M:2013 S2 δm_B)",
+            "air buoyancy not corrected: rectangular bound of its effect (EA-4/02 M:2013 S2 δm_B)",
+        )
     else:
         if air_density is None:
             raise ValueError(
@@ -570,14 +607,27 @@ def calibrate_weight(
         )
         inputs["buoyancy"] = normal(C_b, math.sqrt(max(u_b2, 0.0)))
         sources["buoyancy"] += (
-            f"; ρ_a = {rho_a:.5f} ± {u_rho_a:.2g} kg/m³, ρ_t = {rho_t:g} ± {u_rho_t:g}, ρ_r = {rho_r:g} ± {u_rho_r:g}"
-            f" kg/m³ (u), ρ_al = {rho_al:g} kg/m³"
+            "; ρ_a = "
+            + num(rho_a, ".5f")
+            + " ± "
+            + num(u_rho_a, ".2g")
+            + " kg/m³, ρ_t = "
+            + num(rho_t)
+            + " ± "
+            + num(u_rho_t)
+            + ", ρ_r = "
+            + num(rho_r)
+            + " ± "
+            + num(u_rho_r)
+            + " kg/m³ (u), ρ_al = "
+            + num(rho_al)
+            + " kg/m³"
         )
     # balance (C.6.4): every term its own row, a zero one with the reason
     inputs["sensitivity"] = normal(0.0, abs(dm) * u_s_rel)
     if comp.resolution is not None:
         inputs["resolution"] = triangular(0.0, finite("resolution d (g)", comp.resolution, positive=True))
-        sources["resolution"] += f"; d = {comp.resolution:.3g} g"
+        sources["resolution"] += "; d = " + num(comp.resolution, ".3g") + " g"
     else:
         inputs["resolution"] = triangular(0.0, 0.0)
     e_u = finite("eccentricity_u (g)", comp.eccentricity_u, nonneg=True)
@@ -587,19 +637,34 @@ def calibrate_weight(
         inputs["comparator"] = rectangular(0.0, comp.other_half_width)
     for name in ("sensitivity", "resolution", "eccentricity", "magnetism"):
         if comp.sources.get(name):
-            sources[name] += f": {comp.sources[name]}"
+            sources[name] += ": " + comp.sources[name]
         sources[name] += _UNVERIFIED
     if comp.resolution is None:
-        notes["resolution"] = comp.notes.get("resolution") or "zero: no display resolution given to calibrate_weight"
-    defaults = {
-        "drift_r": "zero: " + (reference.drift_source or "no drift given for the reference weight"),
-        "sensitivity": (
-            "zero: the mean difference is 0" if dm == 0 and u_s_rel > 0 else "zero: no sensitivity uncertainty given"
+        notes["resolution"] = comp.notes.get("resolution") or Text(
+            "bằng không: calibrate_weight không được cho độ phân giải hiển thị",
+            "zero: no display resolution given to calibrate_weight",
+        )
+    zero = Text("bằng không: ", "zero: ")
+    defaults: dict[str, Words] = {
+        "drift_r": zero
+        + (
+            reference.drift_source
+            or Text("không có độ trôi nào được khai báo cho quả cân chuẩn", "no drift given for the reference weight")
         ),
-        "eccentricity": "zero: no eccentricity term given",
-        "magnetism": "zero: no magnetism term given",
-        "dI": "zero: the cycle differences were equal",
-        "buoyancy": "zero: no air density uncertainty, or equal densities of the weights",
+        "sensitivity": zero
+        + (
+            Text("hiệu số trung bình bằng 0", "the mean difference is 0")
+            if dm == 0 and u_s_rel > 0
+            else Text("không có độ không đảm bảo đo của độ nhạy", "no sensitivity uncertainty given")
+        ),
+        "eccentricity": zero + Text("không có thành phần độ lệch tâm", "no eccentricity term given"),
+        "magnetism": zero + Text("không có thành phần từ tính", "no magnetism term given"),
+        "dI": zero + Text("các hiệu số chu trình bằng nhau", "the cycle differences were equal"),
+        "buoyancy": zero
+        + Text(
+            "mật độ không khí không có độ không đảm bảo đo, hoặc khối lượng riêng của hai quả cân bằng nhau",
+            "no air density uncertainty, or equal densities of the weights",
+        ),
     }
     for name, why in defaults.items():
         if inputs[name].u == 0.0:

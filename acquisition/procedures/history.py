@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from acquisition.methods.base import Text, num
 from acquisition.procedures.base import StandardUsed
 
 __all__ = ["CertifiedChange", "certified_change", "labelled"]
@@ -36,12 +37,16 @@ class CertifiedChange:
     earlier_on: date
     current_on: date | None
 
-    def describe(self, unit: str, scale: float = 1.0) -> str:
-        """'change +0.012 mg between certificates A (2024-05-02) and B (2026-05-04)' (``scale`` converts)."""
+    def describe(self, unit: str, scale: float = 1.0) -> Text:
+        """'change +0.012 mg between certificates A (2024-05-02) and B (2026-05-04)' (``scale`` converts), in
+        Vietnamese and English (a budget row's source)."""
         when = f" ({self.current_on.isoformat()})" if self.current_on else ""
         return (
-            f"change {self.change * scale:+.3g} {unit} between certificates {self.earlier} "
-            f"({self.earlier_on.isoformat()}) and {self.current}{when}"
+            Text("thay đổi ", "change ")
+            + num(self.change * scale, "+.3g")
+            + Text(f" {unit} giữa các giấy chứng nhận {self.earlier} ", f" {unit} between certificates {self.earlier} ")
+            + Text(f"({self.earlier_on.isoformat()}) và ", f"({self.earlier_on.isoformat()}) and ")
+            + f"{self.current}{when}"
         )
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acquisition.channel import OperatorAction
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, Text, num
 from acquisition.methods.nawi import (
     AIR_DENSITY_BOUND,
     AirBuoyancy,
@@ -141,7 +141,14 @@ def _reference(piece: Piece, context: RunContext) -> ReferenceWeight:
         drift, source = abs(change.change), change.describe("mg", 1000.0)
     elif class_mpe is not None:
         drift = class_mpe / 3.0
-        source = f"no earlier certificate: one third of the {weight_class} MPE {class_mpe * 1000:g} mg"
+        source = (
+            Text(
+                f"không có giấy chứng nhận trước: một phần ba MPE cấp {weight_class} ",
+                f"no earlier certificate: one third of the {weight_class} MPE ",
+            )
+            + num(class_mpe * 1000)
+            + " mg"
+        )
     else:
         raise ValueError(
             f"weight set {std.code}, piece {piece.label}: no earlier certificate to estimate its drift from and no "

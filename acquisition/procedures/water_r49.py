@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from acquisition.channel import OperatorAction
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, Text, num
 from acquisition.methods.flow import (
     FlowRates,
     MasterCurvePoint,
@@ -320,7 +320,7 @@ TEMPERATURE_DIFFERENCE = ParamSpec(
 )
 
 
-def master_drift_at(standard: StandardUsed, q: float) -> tuple[float, str]:
+def master_drift_at(standard: StandardUsed, q: float) -> tuple[float, Text]:
     """Half-width (%) of the master meter's drift at flow ``q`` (m³/h) and where it comes from: the change of its
     certified error there (interpolated as :func:`master_error_at`) since the newest earlier certificate that
     certifies that flow; without one, the master's expanded U at that flow (conservative: it may drift by as much
@@ -333,10 +333,21 @@ def master_drift_at(standard: StandardUsed, q: float) -> tuple[float, str]:
         except ValueError:  # that certificate does not cover this flow, or its rows cannot be read
             continue
         return abs(now - before), (
-            f"change {now - before:+.3g} % at {q:g} m³/h between certificates {cert.number} "
-            f"({cert.calibrated_on.isoformat()}) and {standard.certificate}"
+            Text("thay đổi ", "change ")
+            + num(now - before, "+.3g")
+            + Text(" % tại ", " % at ")
+            + num(q)
+            + Text(f" m³/h giữa các giấy chứng nhận {cert.number} ", f" m³/h between certificates {cert.number} ")
+            + Text(f"({cert.calibrated_on.isoformat()}) và ", f"({cert.calibrated_on.isoformat()}) and ")
+            + str(standard.certificate)
         )
-    return expanded, f"no earlier certificate covers {q:g} m³/h: the master's U = {expanded:g} % there (conservative)"
+    return expanded, (
+        Text("không có giấy chứng nhận trước nào bao trùm ", "no earlier certificate covers ")
+        + num(q)
+        + Text(" m³/h: U của đồng hồ chuẩn tại đó = ", " m³/h: the master's U = ")
+        + num(expanded)
+        + Text(" % (chọn phía an toàn)", " % there (conservative)")
+    )
 
 
 def master_run(data: Mapping[str, StepData], tag: str, density: float) -> MasterRun:

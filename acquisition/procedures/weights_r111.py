@@ -65,7 +65,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from acquisition.channel import OperatorAction
-from acquisition.methods.base import PointResult
+from acquisition.methods.base import PointResult, Text, Words, num, words
 from acquisition.methods.weights import (
     CLASSES,
     R111_MATERIAL_DENSITY,
@@ -452,21 +452,29 @@ class WeightCalibrationR111(Procedure):
         )
 
     @staticmethod
-    def _drift(std: StandardUsed, row: Mapping[str, Any], nominal: float, p: Mapping[str, Any]) -> tuple[float, str]:
+    def _drift(std: StandardUsed, row: Mapping[str, Any], nominal: float, p: Mapping[str, Any]) -> tuple[float, Text]:
         """Half-width (g) of the reference's drift u_inst (R111-1:2004 C.6.2, rectangular) and where it came from:
         the run parameter, else |change| of the certified value since the previous certificate, else one third of
         the reference class's MPE (R111-1:2004 5.2; decision 0305). ValueError when none of them is known."""
         given = read(PARAMETERS, p, "reference_drift_g")
         if given is not None:
-            return given, f"run parameter reference_drift_g = {given:g} g (overrides the certificate history)"
+            return given, (
+                Text("tham số của lần đo reference_drift_g = ", "run parameter reference_drift_g = ")
+                + num(given)
+                + Text(" g (thay cho lịch sử giấy chứng nhận)", " g (overrides the certificate history)")
+            )
         label = next((name for name, r in labelled(std.values).items() if r is row), None)
         change = None
         if label is not None:
             change = certified_change(std, label, lambda r: _grams(r["value"], r.get("unit"), std.code))
         if change is not None:
             return abs(change.change), (
-                f"half-width |change| of the certified value of {std.code} {label}: "
-                f"{change.describe('mg', 1000.0)} (the change over one calibration interval)"
+                Text(
+                    f"nửa độ rộng |thay đổi| của giá trị được chứng nhận của {std.code} {label}: ",
+                    f"half-width |change| of the certified value of {std.code} {label}: ",
+                )
+                + change.describe("mg", 1000.0)
+                + Text(" (thay đổi trong một chu kỳ hiệu chuẩn)", " (the change over one calibration interval)")
             )
         weight_class = (std.accuracy_class or "").strip().upper()
         if weight_class in CLASSES:
@@ -476,9 +484,19 @@ class WeightCalibrationR111(Procedure):
                 class_mpe = None
             if class_mpe is not None:
                 return class_mpe / 3000.0, (
-                    f"no earlier certificate of {std.code} certifies {nominal:g} g: one third of its class "
-                    f"{weight_class} MPE {class_mpe:g} mg, the largest U R111-1:2004 5.2 allows that class "
-                    "(a conservative bound, decision 0305)"
+                    Text(
+                        f"không có giấy chứng nhận trước nào của {std.code} chứng nhận ",
+                        f"no earlier certificate of {std.code} certifies ",
+                    )
+                    + num(nominal)
+                    + Text(
+                        f" g: một phần ba MPE cấp {weight_class} ", f" g: one third of its class {weight_class} MPE "
+                    )
+                    + num(class_mpe)
+                    + Text(
+                        " mg, U lớn nhất mà R111-1:2004 5.2 cho phép với cấp đó (giới hạn an toàn, quyết định 0305)",
+                        " mg, the largest U R111-1:2004 5.2 allows that class (a conservative bound, decision 0305)",
+                    )
                 )
         raise ValueError(
             f"reference {std.code}: no earlier certificate certifies {nominal:g} g, so its drift (R111-1:2004 C.6.2 "
@@ -516,11 +534,17 @@ class WeightCalibrationR111(Procedure):
         """The comparator terms of R111-1:2004 C.6.4 (g) with their sources and, for a zero one, why it is zero:
         sensitivity (run parameters or certificate row), resolution d, eccentricity (parameter or certificate row
         and centring_distance_mm) and magnetism (declared compliance or magnetism_u_g). ValueError says what to add."""
-        cert = f"comparator {std.code} certificate {std.certificate or '?'}"
-        sources: dict[str, str] = {}
-        notes: dict[str, str] = {}
+        cert = Text(
+            f"giấy chứng nhận hiệu chuẩn {std.certificate or '?'} của cân so sánh {std.code}",
+            f"comparator {std.code} certificate {std.certificate or '?'}",
+        )
+        param = Text("tham số của lần đo ", "run parameter ")
+        zero = Text("bằng không: ", "zero: ")
+        operator = Text(" (khai báo của người thao tác)", " (the operator's statement)")
+        sources: dict[str, Words] = {}
+        notes: dict[str, Words] = {}
         resolution_param = read(PARAMETERS, p, "comparator_d_g")
-        sources["resolution"] = "run parameter comparator_d_g" if resolution_param is not None else cert
+        sources["resolution"] = param + "comparator_d_g" if resolution_param is not None else cert
 
         # C.6.4.1 sensitivity
         names = (
@@ -543,9 +567,18 @@ class WeightCalibrationR111(Procedure):
                 given["sensitivity_indication_u_g"],
             )
             sources["sensitivity"] = (
-                f"sensitivity weight m_s = {given['sensitivity_weight_g']:g} g (U = "
-                f"{given['sensitivity_weight_U_g']:g} g, k = 2), ΔI_s = {given['sensitivity_indication_g']:g} g "
-                f"(u = {given['sensitivity_indication_u_g']:g} g), run parameters: S = {S:.7g}, u_rel(S) = {u_rel:.3g}"
+                Text("quả cân độ nhạy m_s = ", "sensitivity weight m_s = ")
+                + num(given["sensitivity_weight_g"])
+                + " g (U = "
+                + num(given["sensitivity_weight_U_g"])
+                + " g, k = 2), ΔI_s = "
+                + num(given["sensitivity_indication_g"])
+                + " g (u = "
+                + num(given["sensitivity_indication_u_g"])
+                + Text(" g), tham số của lần đo: S = ", " g), run parameters: S = ")
+                + num(S, ".7g")
+                + ", u_rel(S) = "
+                + num(u_rel, ".3g")
             )
         else:
             rows = [r for r in std.values if r.get("quantity") == "sensitivity"]
@@ -571,16 +604,23 @@ class WeightCalibrationR111(Procedure):
                     "uncertainty (e.g. 0.0002) and k > 0"
                 )
             u_rel = U_rel / k_s
-            sources["sensitivity"] = f"{cert}: S = {S:.7g}, U_rel = {U_rel:g} (k = {k_s:g})"
+            sources["sensitivity"] = (
+                cert + ": S = " + num(S, ".7g") + ", U_rel = " + num(U_rel) + " (k = " + num(k_s) + ")"
+            )
         if u_rel == 0.0:
-            notes["sensitivity"] = f"zero: u_rel(S) = 0 as given ({sources['sensitivity']})"
+            notes["sensitivity"] = (
+                zero
+                + Text("u_rel(S) = 0 theo số liệu đã cho (", "u_rel(S) = 0 as given (")
+                + sources["sensitivity"]
+                + ")"
+            )
 
         # C.6.4.3 eccentricity
         ecc = read(PARAMETERS, p, "eccentricity_u_g")
         if ecc is not None:
-            sources["eccentricity"] = f"run parameter eccentricity_u_g = {ecc:g} g"
+            sources["eccentricity"] = param + "eccentricity_u_g = " + num(ecc) + " g"
             if ecc == 0.0:
-                notes["eccentricity"] = "zero: run parameter eccentricity_u_g = 0 (the operator's statement)"
+                notes["eccentricity"] = zero + param + "eccentricity_u_g = 0" + operator
         else:
             rows = [r for r in std.values if r.get("quantity") == "eccentricity" and r.get("value") is not None]
             if not rows:
@@ -614,33 +654,62 @@ class WeightCalibrationR111(Procedure):
             scale = max(1.0, nominal / load) if load > 0 else 1.0
             d1 = read(PARAMETERS, p, "centring_distance_mm")
             d1_text = (
-                f"d1 = {d1:g} mm (run parameter)"
+                "d1 = " + num(d1) + Text(" mm (tham số của lần đo)", " mm (run parameter)")
                 if d1 is not None
-                else f"d1 = d2 = {d2:g} mm (not given: conservative)"
+                else "d1 = d2 = "
+                + num(d2)
+                + Text(" mm (không được cho: chọn phía an toàn)", " mm (not given: conservative)")
             )
             d1 = float(d2) if d1 is None else d1
             ecc = eccentricity_u(abs(D) * scale, d1, float(d2))
-            scaled = f" × {scale:.4g} (scaled to {nominal:g} g)" if scale != 1.0 else ""
-            sources["eccentricity"] = f"{cert}: D = {D:.3g} g at {load:g} g{scaled}, d2 = {d2:g} mm; {d1_text}"
+            scaled = (
+                " × " + num(scale, ".4g") + Text(" (quy đổi về ", " (scaled to ") + num(nominal) + " g)"
+                if scale != 1.0
+                else Text("", "")
+            )
+            sources["eccentricity"] = (
+                cert
+                + ": D = "
+                + num(D, ".3g")
+                + Text(" g tại ", " g at ")
+                + num(load)
+                + " g"
+                + scaled
+                + ", d2 = "
+                + num(float(d2))
+                + " mm; "
+                + d1_text
+            )
             if ecc == 0.0:
-                notes["eccentricity"] = (
-                    "zero: the weights' centres coincide (centring_distance_mm = 0)"
+                notes["eccentricity"] = zero + (
+                    Text(
+                        "tâm của hai quả cân trùng nhau (centring_distance_mm = 0)",
+                        "the weights' centres coincide (centring_distance_mm = 0)",
+                    )
                     if d1 == 0.0
-                    else "zero: the comparator's eccentricity test showed no difference (D = 0)"
+                    else Text(
+                        "phép thử độ lệch tâm của cân so sánh không cho thấy chênh lệch (D = 0)",
+                        "the comparator's eccentricity test showed no difference (D = 0)",
+                    )
                 )
 
         # C.6.4.4 magnetism
         mag = read(PARAMETERS, p, "magnetism_u_g")
         if mag is not None:
-            sources["magnetism"] = f"run parameter magnetism_u_g = {mag:g} g"
+            sources["magnetism"] = param + "magnetism_u_g = " + num(mag) + " g"
             if mag == 0.0:
-                notes["magnetism"] = "zero: run parameter magnetism_u_g = 0 (the operator's statement)"
+                notes["magnetism"] = zero + param + "magnetism_u_g = 0" + operator
         elif read(PARAMETERS, p, "weights_meet_magnetism_limits"):
             mag = 0.0
-            sources["magnetism"] = "run parameter weights_meet_magnetism_limits = true"
-            notes["magnetism"] = (
+            sources["magnetism"] = param + Text(
+                "weights_meet_magnetism_limits = đúng", "weights_meet_magnetism_limits = true"
+            )
+            notes["magnetism"] = Text(
+                "bằng không: cả hai quả cân đáp ứng giới hạn từ tính của R111-1:2004 (độ phân cực, độ cảm từ), "
+                "theo khai báo weights_meet_magnetism_limits (mặc định: đúng); khi đó C.6.4.4 lấy u_ma bằng không "
+                "(cách đọc chưa kiểm chứng)",
                 "zero: both weights meet the R111-1:2004 magnetism limits (polarization, susceptibility), as declared "
-                "by weights_meet_magnetism_limits (default true); C.6.4.4 then takes u_ma as zero (unverified reading)"
+                "by weights_meet_magnetism_limits (default true); C.6.4.4 then takes u_ma as zero (unverified reading)",
             )
         else:
             raise ValueError(
@@ -768,7 +837,7 @@ class WeightCalibrationR111(Procedure):
                 "U_g": cfg.reference.U,
                 "k": cfg.reference.k,
                 "drift_g": cfg.reference.drift,
-                "drift_source": cfg.reference.drift_source,
+                "drift_source": words(cfg.reference.drift_source).en,
             },
             "comparator": {
                 "code": context.standards["comparator"].code,

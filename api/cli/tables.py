@@ -146,9 +146,10 @@ def budget_table(console: Console, title: str, budget: Mapping[str, Any] | None,
     :func:`uncertainty.presentation.present_budget` (GUM 7.2.6: u(x_i) and contributions up to two significant
     digits, x_i to the last digit of its u; docs/presentation.md); the model as the caption, then u_c, ν_eff, k
     (two decimals, with the coverage probability) and U = k·u_c with the budget's unit. Headings and words in
-    ``language`` (vi or en). Long sources and notes wrap. False (nothing printed) when there is no budget (None:
-    the result states no uncertainty, e.g. a lot decision) or it has no rows; ValueError for a budget that cannot
-    be shown (e.g. a zero U).
+    ``language`` (vi or en), and so are the rows' sources and notes (``source_vi`` / ``note_vi`` in Vietnamese,
+    the English ones for a budget stored without them; decision 0361). Long sources and notes wrap. False (nothing
+    printed) when there is no budget (None: the result states no uncertainty, e.g. a lot decision) or it has no
+    rows; ValueError for a budget that cannot be shown (e.g. a zero U).
     """
     from uncertainty.presentation import present_budget
 

@@ -88,3 +88,48 @@ def test_every_result_name_of_a_demo_run_has_words_in_both_languages(
     for quantity in {r.quantity for r in run.outcome.results}:
         assert has_quantity_words(quantity), f"{procedure}: result {quantity!r} has no Vietnamese words"
         check_pair(quantity_words(quantity, "vi"), quantity_words(quantity, "en"), f"{procedure} result")
+
+
+#: what may keep a point between digits in a Vietnamese budget text: clause and edition references, quoted verbatim
+#: ("cg-18 v4.0 7.1.2", "R111-1:2004 C.6.4.1", "GUM F.2.2.1", "OIML R49-2:2013 7.4", "GUM JCGM 100:2008 4.2")
+CLAUSE = re.compile(r"v\d+\.\d+|\b[A-Z]\.\d+(?:\.\d+)*|\b\d+(?:\.\d+){2,}|:\d{4}\s+\d+\.\d+(?:, \d+\.\d+)*")
+DECIMAL_POINT = re.compile(r"\d\.\d")
+
+
+def check_budget_text(vi: str, en: str, where: str) -> None:
+    """A budget row's Vietnamese and English text (:func:`check_pair`), the Vietnamese one with decimal commas."""
+    check_pair(vi, en, where)
+    left = CLAUSE.sub("§", vi)
+    assert not DECIMAL_POINT.search(left), f"{where}: a decimal point in the Vietnamese {vi!r}"
+
+
+def test_the_budget_check_catches_a_decimal_point_but_not_a_clause() -> None:
+    check_budget_text("độ lệch tâm (cg-18 v4.0 7.1.1; GUM JCGM 100:2008 4.2)", "eccentricity (cg-18 v4.0 7.1.1)", "x")
+    check_budget_text("quả cân 50,000 04 g (R111-1:2004 C.6.2)", "weight 50.00004 g", "x")
+    with pytest.raises(AssertionError, match="decimal point"):
+        check_budget_text("quả cân 50.00004 g (R111-1:2004 C.6.2)", "weight 50.00004 g", "x")
+
+
+@pytest.mark.parametrize("procedure", procedure_ids())
+def test_every_budget_row_of_a_demo_run_has_its_source_and_note_in_vietnamese(
+    procedure: str, demo_run: Callable[..., DemoRun]
+) -> None:
+    """Decision 0361: each row of each stored budget has ``source_vi`` (and ``note_vi`` beside an English ``note``)."""
+    run = demo_run(procedure)
+    assert run.outcome.state == "completed" and run.outcome.results
+    checked = 0
+    for result in run.outcome.results:
+        if result.budget is None:
+            continue
+        stored = result.budget.as_json()  # what the registry keeps and `caltrace runs show` reads
+        for row in stored["rows"]:
+            checked += 1
+            where = f"{procedure} {result.quantity} {result.point} {row['input']}"
+            assert row.get("source"), f"{where}: no source"
+            check_budget_text(row.get("source_vi", ""), row["source"], f"{where} source")
+            if row.get("note"):
+                check_budget_text(row.get("note_vi", ""), row["note"], f"{where} note")
+            else:
+                assert not row.get("note_vi"), f"{where}: a Vietnamese note without its English one"
+    # the procedures whose results state an uncertainty (the others judge by simple acceptance, without a budget)
+    assert checked or procedure in ("nawi-verification-r76", "prepackage-r87"), f"{procedure}: no budget rows"

@@ -41,7 +41,7 @@ def test_change_since_the_newest_earlier_certificate_that_certifies_the_piece() 
     assert second is not None and second.earlier == "C-2022"
     assert second.change == pytest.approx(0.000_050, abs=1e-12)
     assert certified_change(std, "50 g", grams) is None  # never certified before: no history
-    assert "C-2024" in first.describe("mg", 1000.0) and "+0.042 mg" in first.describe("mg", 1000.0)
+    assert "C-2024" in first.describe("mg", 1000.0).en and "+0.042 mg" in first.describe("mg", 1000.0).en
 
 
 def test_no_history_and_unreadable_rows() -> None:

@@ -320,3 +320,20 @@ def test_floating_point_noise_is_not_rounded_up() -> None:
     # digits: 0.30). A genuine excess in the 12th digit still rounds up: 0.30000000001 -> 0.31.
     assert round_expanded_uncertainty(0.1 + 0.2)[0] == Decimal("0.30")
     assert round_expanded_uncertainty(0.30000000001)[0] == Decimal("0.31")
+
+
+def test_budget_row_texts_in_the_language_with_an_english_fallback() -> None:
+    """Decision 0361: ``source_vi`` / ``note_vi`` in Vietnamese, ``source`` / ``note`` in English and, for a budget
+    stored before the Vietnamese keys existed, in Vietnamese too."""
+    row = {"input": "x", "value": 1.0, "unit": "g", "u": 0.1, "distribution": "normal", "sensitivity": 1.0}
+    row |= {"contribution": 0.1, "dof": None, "source": "reading", "note": "zero: none"}
+    old = {"unit": "g", "rows": [row], "u": 0.1, "k": 2.0, "U": 0.2}
+    new = {**old, "rows": [row | {"source_vi": "số đọc", "note_vi": "bằng không: không có"}]}
+    for language in ("vi", "en"):
+        shown = present_budget(old, language=language)["rows"][0]
+        assert (shown["source"], shown["note"]) == ("reading", "zero: none")
+    # the numbers stay in the language: u = 0.1 -> 0.10 (two significant digits), x to its last digit: 1.00
+    assert present_budget(old, language="vi")["rows"][0]["value"] == "1,00 g"
+    vi, en = present_budget(new, language="vi")["rows"][0], present_budget(new, language="en")["rows"][0]
+    assert (vi["source"], vi["note"]) == ("số đọc", "bằng không: không có")
+    assert (en["source"], en["note"]) == ("reading", "zero: none")
