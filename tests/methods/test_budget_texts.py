@@ -20,8 +20,9 @@ import pytest
 
 from acquisition.methods.base import Budget
 from tests.acquisition import test_dmm, test_flow_calibration, test_nawi_cg18, test_water_r49, test_weights_r111
-from tests.acquisition.test_bilingual_texts import CLAUSE, DECIMAL_POINT, VIETNAMESE
+from tests.acquisition.test_bilingual_texts import CLAUSE, DECIMAL_POINT
 from tests.methods import test_electrical, test_flow, test_nawi, test_weights
+from tests.support.bilingual import VIETNAMESE
 
 #: the methods' tests, and the procedures' tests that evaluate recorded data (parameters, certificate histories)
 MODULES: tuple[ModuleType, ...] = (
