@@ -46,7 +46,7 @@ CENTRE: dict[str, tuple[str, str]] = {
     ),
     "required.cmc": (
         NEED + "CMC (độ không đảm bảo đo mở rộng, k = 2) kèm đơn vị, ví dụ 0,1 mg hoặc 2 ppm",
-        "required: the CMC (expanded uncertainty, k = 2) with its unit, e.g. 0,1 mg or 2 ppm",
+        "required: the CMC (expanded uncertainty, k = 2) with its unit, e.g. 0.1 mg or 2 ppm",
     ),
     "cmc.not_range": (
         "«{text}» không phải là phạm vi đo có đơn vị (ví dụ 0 - 220 g hoặc 1 g - 200 g)",
@@ -55,7 +55,7 @@ CENTRE: dict[str, tuple[str, str]] = {
     "cmc.not_positive": ("{number}: CMC phải lớn hơn 0", "{number}: a CMC is more than 0"),
     "cmc.no_unit": (
         "{number} không có đơn vị: viết như 0,1 mg (tuyệt đối) hoặc 2 ppm / 0,01 % (tương đối)",
-        "{number} has no unit: write it as 0,1 mg (absolute) or 2 ppm / 0,01 % (relative)",
+        "{number} has no unit: write it as 0.1 mg (absolute) or 2 ppm / 0.01 % (relative)",
     ),
     "cmc.dimension": (
         "CMC tính bằng {unit} không so được với phạm vi đo tính bằng {range_unit}: dùng cùng một thứ nguyên",
@@ -194,7 +194,7 @@ CENTRE: dict[str, tuple[str, str]] = {
     ),
     "certificate.no_unit": (
         "{number} không có đơn vị: ghi kèm đơn vị (ví dụ 200 g, +0,12 mg)",
-        "{number} has no unit: write it with one (e.g. 200 g, +0,12 mg)",
+        "{number} has no unit: write it with one (e.g. 200 g, +0.12 mg)",
     ),
     "certificate.not_mass": (
         "{unit} không phải là đơn vị khối lượng: giá trị của bộ quả cân tính bằng g, mg hoặc kg",

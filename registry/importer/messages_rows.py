@@ -142,7 +142,7 @@ ROWS: dict[str, tuple[str, str]] = {
     ),
     "quantity.not_quantity": (
         "«{text}» không phải là một số (có thể kèm đơn vị), ví dụ 0,1 mg hoặc 0,01 °C",
-        "'{text}' is not a number with an optional unit (e.g. 0.1 mg or 0,01 °C)",
+        "'{text}' is not a number with an optional unit (e.g. '0.1 mg', or '0,01 °C' with a decimal comma)",
     ),
     "date.number": (
         "{value} là một số, không phải ngày: định dạng ô là ngày hoặc viết dd/mm/yyyy",
