@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import ProcedureDefinition
+from acquisition.wording import role_words
 from registry.importer.messages import Language, Message, Span, message_from
 from registry.models import Authorisation, CmcEntry, MeasuringInstrument, MetrologyField, ReferenceStandard, Staff
 from registry.queries import cmc_lines, cmc_span, current_certificate, laboratory
@@ -175,7 +176,10 @@ def _standard_gaps(s: Session, definition: ProcedureDefinition, today: date) -> 
             )
         )
         if not found:
-            gaps.append(gap("no_standard", kinds=kinds, role=role.role, description=role.description))
+            description = message_from(
+                {"role": (role_words(role.description, "vi"), role.description)}, "role"
+            )  # the role's description in the reader's language
+            gaps.append(gap("no_standard", kinds=kinds, role=role.role, description=description))
             continue
         problems = []
         for std in found:

@@ -42,6 +42,7 @@ __all__ = [
     "LIMIT_WORDS",
     "MINIMUM_LIMITS",
     "QUANTITY_WORDS",
+    "ROLE_WORDS",
     "conformity_explanation",
     "conformity_words",
     "has_quantity_words",
@@ -50,6 +51,7 @@ __all__ = [
     "measurand_words",
     "number_text",
     "quantity_words",
+    "role_words",
     "vietnamese_label",
 ]
 
@@ -210,6 +212,42 @@ def measurand_words(quantity: str, language: Language = "vi") -> str:
     _check_language(language)
     entry = MEASURAND_WORDS.get(quantity)
     return quantity if entry is None else entry[language]
+
+
+#: a procedure role's description (``RoleSpec.description``, English, part of the procedure's digest and so not
+#: changed) -> its Vietnamese words; everyday metrology words, not taken from a standard (**unverified** wording)
+ROLE_WORDS: dict[str, str] = {
+    "thermo-hygro-barometer": "nhiệt ẩm áp kế",
+    "the digital multimeter under calibration (remote: configure)": "đồng hồ vạn năng hiện số cần hiệu chuẩn "
+    "(điều khiển từ xa: `configure`)",
+    "multifunction calibrator Fluke 5520A (remote: set_output, operate, standby)": "máy hiệu chuẩn đa năng Fluke "
+    "5520A (điều khiển từ xa: `set_output`, `operate`, `standby`)",
+    "the flow meter under test (totaliser)": "đồng hồ lưu lượng cần hiệu chuẩn (bộ tổng)",
+    "master meter with a certified error curve (totaliser and water temperature)": "đồng hồ chuẩn có đường cong "
+    "sai số đã được chứng nhận (bộ tổng và nhiệt độ nước)",
+    "the balance under calibration": "cân cần hiệu chuẩn",
+    "reference weight set (E2/F1) with certificate": "bộ quả cân chuẩn (E2/F1) có giấy chứng nhận",
+    "the weighing instrument under verification": "phương tiện đo khối lượng cần kiểm định",
+    "standard weight set (E2/F1) with certificate": "bộ quả cân chuẩn (E2/F1) có giấy chứng nhận",
+    "the lot of prepackages under inspection (a registered prepackage lot)": "lô hàng đóng gói sẵn cần kiểm tra "
+    "(một lô đã đăng ký)",
+    "the laboratory's balance weighing the packages (reference standard with certificate)": "cân của phòng thí "
+    "nghiệm dùng để cân các gói hàng (chuẩn có giấy chứng nhận)",
+    "the water meter under test, read by the technician": "đồng hồ nước cần kiểm định, do kỹ thuật viên đọc số",
+    "the weight under calibration (nominal value, R111 class)": "quả cân cần hiệu chuẩn (giá trị danh định, cấp "
+    "chính xác theo R111)",
+    "reference weight of the same nominal value (certificate: conventional mass, U, k, density)": "quả cân chuẩn "
+    "cùng giá trị danh định (giấy chứng nhận: khối lượng quy ước, U, k, khối lượng riêng)",
+    "mass comparator (certificate: resolution d, sensitivity, eccentricity test, optionally repeatability)": "cân so "
+    "sánh (giấy chứng nhận: độ phân giải d, độ nhạy, phép thử lệch tâm, có thể có độ lặp lại)",
+}
+
+
+def role_words(description: str, language: Language = "vi") -> str:
+    """A procedure role's description in ``language``; one with no Vietnamese words is returned as it is (the test of
+    the procedures' texts fails until it has them)."""
+    _check_language(language)
+    return ROLE_WORDS.get(description, description) if language == "vi" else description
 
 
 def has_quantity_words(quantity: str) -> bool:

@@ -19,7 +19,7 @@ from acquisition.engine import RunEngine
 from acquisition.procedures import get_procedure, procedure_ids
 from acquisition.procedures.base import Step
 from acquisition.store import SQLiteReadingStore
-from acquisition.wording import has_quantity_words, quantity_words
+from acquisition.wording import has_quantity_words, quantity_words, role_words
 from lab import scenario
 from lab.base import TECHNICIAN, seed_common
 from registry.db import make_engine, read_session, session_scope, upgrade
@@ -135,3 +135,12 @@ def test_every_budget_row_of_a_demo_run_has_its_source_and_note_in_vietnamese(
                 assert not row.get("note_vi"), f"{where}: a Vietnamese note without its English one"
     # the procedures whose results state an uncertainty (the others judge by simple acceptance, without a budget)
     assert checked or procedure in ("nawi-verification-r76", "prepackage-r87"), f"{procedure}: no budget rows"
+
+
+@pytest.mark.parametrize("procedure", procedure_ids())
+def test_every_role_description_has_vietnamese_words(procedure: str) -> None:
+    """What `registry check` and a refused run say a role needs: the description's Vietnamese words
+    (acquisition.wording.ROLE_WORDS; remote command names, in backticks, are the instrument's own words)."""
+    for role in get_procedure(procedure).definition.roles:
+        vi = re.sub(r"`[^`]*`", " ", role_words(role.description, "vi"))
+        check_pair(vi, role.description, f"{procedure} role {role.role}")
