@@ -129,6 +129,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # --- the summary line and its advice (ImportReport.summary) ---------------------------------------------------
     "summary.rows_one": ("{file}: {rows} dòng: {counts}.", "{file}: {rows} row: {counts}."),
     "summary.rows_many": ("{file}: {rows} dòng: {counts}.", "{file}: {rows} rows: {counts}."),
+    "summary.rows_certificates": (
+        "{file}: {rows} dòng giá trị: {counts} (nhập, cập nhật, không đổi: đếm theo giấy chứng nhận; bị từ chối: "
+        "đếm theo dòng).",
+        "{file}: {rows} value rows: {counts} (imported, updated, unchanged: counted in certificates; rejected: in "
+        "rows).",
+    ),
     "summary.to_import": ("sẽ nhập {n}", "{n} to import"),
     "summary.imported": ("đã nhập {n}", "{n} imported"),
     "summary.to_update": ("sẽ cập nhật {n}", "{n} to update"),

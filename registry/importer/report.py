@@ -97,6 +97,8 @@ class ImportReport:
             counts.append(msg("summary.new_customers" if n_new > 1 else "summary.new_customer", n=n_new))
         listed = ", ".join(c.text(language) for c in counts)
         head = "summary.rows_one" if self.rows == 1 else "summary.rows_many"
+        if self.records == "certificate values":  # several value rows make one certificate, counted whole
+            head = "summary.rows_certificates"
         text = msg(head, file=self.file, rows=self.rows, counts=listed).text(language)  # counts: in language already
         if self.dry_run:
             return text + " " + msg("summary.dry_run").text(language)

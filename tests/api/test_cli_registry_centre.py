@@ -280,3 +280,19 @@ def test_a_piece_outside_its_class_is_imported_with_a_note(registry: Engine, tmp
     assert "100 g class E2" not in result.output
     examples = cli("import", "certificates", str(EXAMPLES / "certificates.csv"), "--dry-run", "--update")
     assert "class E2" not in examples.output
+
+
+def test_the_certificates_summary_counts_certificates_and_says_so(registry: Engine) -> None:
+    """certificates.csv lists value rows; a certificate goes in whole, so the summary counts certificates (the
+    distinct numbers in the file, counted here from the file itself) and says which count is in which unit."""
+    import csv
+
+    for kind in ("laboratory", "standards"):
+        assert cli("import", kind, str(EXAMPLES / f"{kind}.csv")).exit_code == 0
+    with (EXAMPLES / "certificates.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    numbers = {row[1] for row in rows[1:] if row}
+    done = cli("import", "certificates", str(EXAMPLES / "certificates.csv"))
+    assert done.exit_code == 0, done.output
+    assert f"{len(rows) - 1} dòng giá trị: đã nhập {len(numbers)}, bị từ chối 0" in done.output
+    assert "đếm theo giấy chứng nhận" in done.output
