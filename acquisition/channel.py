@@ -367,8 +367,7 @@ class OperatorChannel:
         run. The instrument's own prompt (English) is kept as the request's ``prompt``."""
 
         def ask(prompt: str) -> str:
-            error: EntryError | None = None
-            for _ in range(ENTRY_ATTEMPTS):
+            def once(error: EntryError | None) -> str:
                 vi, en = manual_entry_texts(instrument_id, quantity, unit, error)
                 action = OperatorAction(
                     "manual-entry",
@@ -379,14 +378,9 @@ class OperatorChannel:
                     unit=unit,
                     quantity=quantity,
                 )
-                typed = self.ask(action, prompt=prompt, role=role).value or ""
-                try:
-                    parse_entry(typed, unit)
-                except EntryError as exc:
-                    error = exc
-                    continue
-                return typed
-            return typed
+                return self.ask(action, prompt=prompt, role=role).value or ""
+
+            return ask_until_valid(once, unit)
 
         return ask
 
@@ -525,6 +519,24 @@ class OperatorChannel:
 
 #: times a manual entry is asked before a text that is not a reading goes to the instrument (as drivers.manual does)
 ENTRY_ATTEMPTS = 3
+
+
+def ask_until_valid(ask_once: Callable[[EntryError | None], str], unit: str) -> str:
+    """A typed reading: ``ask_once(error)`` (``error``: what was wrong with the previous text, None at first) until
+    its text reads as a value (:func:`drivers.manual.parse_entry`, default ``unit``), at most :data:`ENTRY_ATTEMPTS`
+    times; then the last text is returned as it is (the instrument's own error reports it)."""
+    error: EntryError | None = None
+    typed = ""
+    for _ in range(ENTRY_ATTEMPTS):
+        typed = ask_once(error)
+        try:
+            parse_entry(typed, unit)
+        except EntryError as exc:
+            error = exc
+            continue
+        return typed
+    return typed
+
 
 #: why a typed text is not a reading (drivers.manual.EntryError.reason) -> (Vietnamese, English); {text} is what was
 #: typed. The examples show each language's decimal sign; both are accepted.

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import typer
 
-from acquisition.channel import ENTRY_ATTEMPTS, manual_entry_texts
+from acquisition.channel import ask_until_valid, manual_entry_texts
 from drivers.errors import DeviceConnectionError
-from drivers.manual import EntryError, ManualEntry, parse_entry
+from drivers.manual import EntryError, ManualEntry
 
 
 def ask_on_terminal(prompt: str) -> str:
@@ -40,19 +40,12 @@ def terminal_asker(instrument: ManualEntry, language: str = "vi") -> Callable[[s
     index = 0 if language == "vi" else 1
 
     def ask(_prompt: str) -> str:
-        error: EntryError | None = None
-        typed = ""
-        for _ in range(ENTRY_ATTEMPTS):
+        def once(error: EntryError | None) -> str:
             prompt = manual_entry_texts(instrument.instrument_id, instrument.quantity, instrument.unit, error)[index]
             if error is not None and not sys.stdin.isatty():
                 typer.echo(prompt, err=True)  # piped input: say what was wrong (a terminal shows it as the prompt)
-            typed = ask_on_terminal(prompt)
-            try:
-                parse_entry(typed, instrument.unit)
-            except EntryError as exc:
-                error = exc
-                continue
-            return typed
-        return typed
+            return ask_on_terminal(prompt)
+
+        return ask_until_valid(once, instrument.unit)
 
     return ask
