@@ -194,23 +194,27 @@ def abort_command(
     typer.echo(f"run {run_id} aborted")
 
 
-ACTION_COLUMNS = [
-    ("action_id", "action"),
-    ("run_id", "run"),
-    ("step", "step"),
-    ("kind", "kind"),
-    ("text_vi", "việc cần làm"),
-    ("text_en", "what to do"),
-    ("expects", "expects"),
-    ("unit", "unit"),
-    ("status", "status"),
-    ("requested_at", "asked"),
-    ("deadline", "deadline"),
-    ("answer", "answer"),
-    ("value", "value"),
-    ("answered_by", "answered by"),
-    ("note", "note"),
+#: (key, Vietnamese heading, English heading) of ``runs actions``; the table shows the action's text in its language
+#: (``text``), CSV and JSON keep both texts and the English keys
+ACTION_COLUMNS: list[tuple[str, str, str]] = [
+    ("action_id", "việc", "action"),
+    ("run_id", "lần chạy", "run"),
+    ("step", "bước", "step"),
+    ("kind", "loại", "kind"),
+    ("text", "việc cần làm", "what to do"),
+    ("expects", "cần trả lời", "expects"),
+    ("unit", "đơn vị", "unit"),
+    ("status", "tình trạng", "status"),
+    ("requested_at", "hỏi lúc", "asked"),
+    ("deadline", "hạn trả lời", "deadline"),
+    ("answer", "trả lời", "answer"),
+    ("value", "giá trị", "value"),
+    ("answered_by", "người trả lời", "answered by"),
+    ("note", "ghi chú", "note"),
 ]
+#: ``runs actions``' title and its message when nothing waits, (Vietnamese, English)
+ACTIONS_TITLE = ("việc chờ kỹ thuật viên", "operator actions")
+ACTIONS_EMPTY = ("Không có việc nào đang chờ trả lời.", "No action is waiting for an answer.")
 
 
 @app.command("actions")
@@ -220,9 +224,12 @@ def actions_command(
         bool, typer.Option("--all", help="With RUN: every action of the run (answered and closed ones too).")
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.TABLE,
+    language: Annotated[str, typer.Option("--lang", help="Language of the table: vi (default) or en.")] = "vi",
 ) -> None:
     """Operator actions waiting for an answer (of RUN, or of every run), oldest first; answer one with
-    `caltrace runs answer ACTION_ID`."""
+    `caltrace runs answer ACTION_ID`. The table is in Vietnamese by default (``--lang en``); CSV and JSON keep the
+    English keys and both texts of each action (``text_vi``, ``text_en``)."""
+    from api.cli.results import check_language
     from registry.actions import pending_actions, run_actions
     from registry.db import open_registry, read_session
     from registry.runs import resolve_run_id
@@ -233,9 +240,20 @@ def actions_command(
         if run_id:
             run_id = resolve_run_id(s, run_id)  # an unknown run is an error, not an empty list
         rows = run_actions(s, run_id) if every and run_id else pending_actions(s, run_id)
+    try:
+        i = 0 if check_language(language) == "vi" else 1
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
     answered = {"status", "answer", "value", "answered_by", "note"}  # empty while pending: left out of the table
-    columns = ACTION_COLUMNS if every or fmt is Format.JSON else [c for c in ACTION_COLUMNS if c[0] not in answered]
-    emit(rows, columns, fmt, title="operator actions")
+    wanted = [c for c in ACTION_COLUMNS if every or fmt is Format.JSON or c[0] not in answered]
+    if fmt is Format.TABLE:  # the action's words in the table's language
+        rows = [{**row, "text": row.get(f"text_{('vi', 'en')[i]}", "")} for row in rows]
+        columns = [(key, words[i]) for key, *words in wanted]
+    else:  # for scripts: English keys, both texts
+        columns = []
+        for key, *_ in wanted:
+            columns += [("text_vi", "text_vi"), ("text_en", "text_en")] if key == "text" else [(key, key)]
+    emit(rows, columns, fmt, title=ACTIONS_TITLE[i], empty=ACTIONS_EMPTY[i])
 
 
 @app.command("answer")

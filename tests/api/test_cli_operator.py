@@ -159,6 +159,11 @@ def test_a_run_waiting_at_its_terminal_is_cancelled_from_a_second_terminal_withi
     run_id = next(line for line in lines if line.startswith("run ")).split()[1].rstrip(":")
     listed = run("runs", "actions", run_id, "--format", "json")
     assert listed.returncode == 0 and '"status": "pending"' in listed.stdout, listed.stderr
+    pending = json.loads(listed.stdout)[0]
+    table = {lang: run("runs", "actions", run_id[:8], "--lang", lang).stdout for lang in ("vi", "en")}
+    words = {lang: pending[f"text_{lang}"].split()[0] for lang in ("vi", "en")}  # the action's first word
+    assert "việc cần làm" in table["vi"] and words["vi"] in table["vi"] and words["en"] not in table["vi"]
+    assert "what to do" in table["en"] and words["en"] in table["en"] and words["vi"] not in table["en"]
     cancel = run("runs", "cancel", run_id, "--reason", "wrong weight set")
     assert cancel.returncode == 0, cancel.stderr
     cancelled = time.monotonic()

@@ -164,3 +164,15 @@ def test_a_bad_language_is_refused_like_runs_show(registry: Engine) -> None:
     for args in (["report", "due", "--days", "1"], ["runs", "list"]):
         done = CliRunner().invoke(app, [*args, "--lang", "fr"])
         assert done.exit_code == 2 and "--lang must be vi or en" in done.output, args
+
+
+def test_runs_actions_in_vietnamese_by_default_and_in_english(
+    registry: Engine, emitted: list[dict[str, Any]]
+) -> None:
+    vi = run("runs", "actions")
+    en = run("runs", "actions", "--lang", "en")
+    [vi_call, en_call] = emitted
+    check_texts(vi_call, en_call, "runs actions")
+    assert runs_cli.ACTIONS_EMPTY[0] in vi.stdout and runs_cli.ACTIONS_EMPTY[1] in en.stdout  # nothing waits
+    as_json = run("runs", "actions", "--format", "json")
+    assert as_json.stdout.strip() == "[]"
