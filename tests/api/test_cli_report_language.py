@@ -166,9 +166,7 @@ def test_a_bad_language_is_refused_like_runs_show(registry: Engine) -> None:
         assert done.exit_code == 2 and "--lang must be vi or en" in done.output, args
 
 
-def test_runs_actions_in_vietnamese_by_default_and_in_english(
-    registry: Engine, emitted: list[dict[str, Any]]
-) -> None:
+def test_runs_actions_in_vietnamese_by_default_and_in_english(registry: Engine, emitted: list[dict[str, Any]]) -> None:
     vi = run("runs", "actions")
     en = run("runs", "actions", "--lang", "en")
     [vi_call, en_call] = emitted
