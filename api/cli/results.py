@@ -67,7 +67,6 @@ STATE_WORDS: dict[str, dict[str, str]] = {
     "created": {"vi": "mới tạo", "en": "created"},
     "running": {"vi": "đang chạy", "en": "running"},
     "paused": {"vi": "tạm dừng", "en": "paused"},
-    "interrupted": {"vi": "bị gián đoạn", "en": "interrupted"},
     "completed": {"vi": "hoàn thành", "en": "completed"},
     "reviewed": {"vi": "đã xem xét", "en": "reviewed"},
     "aborted": {"vi": "đã hủy", "en": "aborted"},

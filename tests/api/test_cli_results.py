@@ -253,3 +253,12 @@ def test_every_quantity_word_table_entry_has_both_languages() -> None:
             assert set(words) == {"vi", "en"} and words["vi"] and words["en"], key
             assert words["vi"] != words["en"], f"{key}: the Vietnamese words are the English ones"
     assert quantity_words("something new") == "something new"  # shown rather than hidden
+
+
+def test_every_run_state_and_only_those_have_words() -> None:
+    from api.cli.results import STATE_WORDS
+    from registry.models import RunState
+
+    assert set(STATE_WORDS) == {s.value for s in RunState}
+    for words in STATE_WORDS.values():
+        assert words["vi"] and words["en"]
