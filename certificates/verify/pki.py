@@ -124,12 +124,16 @@ def revocation(
             crl = x509.load_der_x509_crl(der)
         except ValueError:
             continue
-        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        try:
+            valid = crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
             continue
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if entry is not None:
             return RevocationStatus(cert, "revoked", "CRL", entry.revocation_date_utc)
-        result = RevocationStatus(cert, "good", "CRL")
+        result = RevocationStatus(cert, "good", f"CRL of {crl.last_update_utc:%Y-%m-%d}")
     for der in ocsps:
         try:
             resp = ocsp.load_der_ocsp_response(der)
@@ -153,5 +157,8 @@ def revocation(
             if single.certificate_status == ocsp.OCSPCertStatus.REVOKED:
                 return RevocationStatus(cert, "revoked", "OCSP", single.revocation_time_utc)
             if single.certificate_status == ocsp.OCSPCertStatus.GOOD:
-                result = RevocationStatus(cert, "good", result.source + "+OCSP" if result.source else "OCSP")
+                ocsp_source = f"OCSP of {resp.produced_at_utc:%Y-%m-%d}"
+                result = RevocationStatus(
+                    cert, "good", f"{result.source}, {ocsp_source}" if result.source else ocsp_source
+                )
     return result
