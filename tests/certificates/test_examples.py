@@ -106,3 +106,16 @@ def test_schema_validation_off_is_said_plainly(examples: Path) -> None:
     report = verify_file(examples / "dcc_gp_humidity_v1.0.xml", use_default_schema_dir=False)
     step = report.step("schema")
     assert step is not None and step.outcome == "warn" and "OFF" in step.en
+
+
+def test_schema_imports_outside_the_schema_directory_are_refused(examples: Path, tmp_path: Path) -> None:
+    # a schema directory whose 3.1.2 schema imports from the network: never fetched, the step says it could not load
+    (tmp_path / "v3.1.2").mkdir()
+    (tmp_path / "v3.1.2" / "dcc.xsd").write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="https://ptb.de/dcc">'
+        '<xs:import namespace="https://ptb.de/si" schemaLocation="http://example.invalid/si.xsd"/></xs:schema>',
+        encoding="utf-8",
+    )
+    report = verify_file(examples / "dcc_gp_humidity_v1.0.xml", schema_directory=tmp_path)
+    step = report.step("schema")
+    assert step is not None and step.outcome == "warn" and "could not load" in step.en, step
