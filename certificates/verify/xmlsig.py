@@ -4,8 +4,9 @@ Standards: W3C XML Signature Syntax and Processing 1.1 (2013) — §4.4.3 (Refer
 document without comments, ``#id`` one element), §6.6.4 (enveloped-signature transform), §4.4.3.2 (a node-set
 becomes octets by inclusive C14N 1.0 when no canonicalization transform follows), §6.4.3 (ECDSA: SignatureValue is
 ``r || s``, each half the key size; RFC 4050 / RFC 6931); ETSI EN 319 132-1 V1.1.1 (XAdES): SignedProperties,
-SigningTime (§5.2.1), SigningCertificateV2 (§5.2.2), SignatureTimeStamp (§5.3), CertificateValues /
-RevocationValues (§5.5.1, §5.5.2).
+SigningTime, SigningCertificate(V2), SignatureTimeStamp, CertificateValues, RevocationValues (the element names
+are those of the XAdES 1.3.2 namespace; the clause numbers of EN 319 132-1 were not checked against its text:
+**unverified**, so none are cited).
 
 Canonicalization: C14N 1.0 (with and without comments), exclusive C14N 1.0 (with InclusiveNamespaces PrefixList)
 via libxml2. C14N 1.1 is computed as C14N 1.0: the two differ only in how ``xml:id`` / ``xml:base`` of ancestors are

@@ -246,3 +246,12 @@ def test_xmlsec1_agrees(examples: Path, schemas: Path, pki: Pki, tmp_path: Path,
 
 def test_namespaces_used() -> None:
     assert NS == {"ds": DS, "xades": XADES}
+
+
+def test_a_signing_time_in_the_future_fails(examples: Path, schemas: Path, pki: Pki) -> None:
+    # verified "a day earlier" than the signature claims to be made: the claimed time is 24 h in the future
+    data = sign(unsigned_dcc(examples), pki.signer)
+    report = verify_bytes(
+        data, "t.xml", [pki.root.cert], schema_directory=schemas, now=datetime.now(UTC) - timedelta(days=1)
+    )
+    assert "signing-time" in [s.name for s in report.failed]
