@@ -6,6 +6,7 @@ import typer
 
 from api.cli.audit import app as audit_app
 from api.cli.calibrate import calibrate_command
+from api.cli.certificate import app as certificate_app
 from api.cli.db import app as db_app
 from api.cli.errors import run_app
 from api.cli.procedures import app as procedures_app
@@ -37,6 +38,9 @@ app.add_typer(db_app, name="db", help="Create and migrate the registry database.
 app.add_typer(report_app, name="report", help="Reports: instruments and standards due, forward trace, statistics.")
 app.add_typer(readings_app, name="readings", help="Raw readings in the time-series store; send spooled ones.")
 app.add_typer(runs_app, name="runs", help="Runs: list, show, review, abort.")
+app.add_typer(
+    certificate_app, name="certificate", help="Verify a Digital Calibration Certificate (DCC XML): `verify FILE`."
+)
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
 app.add_typer(
     registry_app, name="registry", help="The shared registry: set up the centre, import records, check what is missing."
