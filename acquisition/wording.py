@@ -1,7 +1,8 @@
 """Words a technician reads for conformity values and limit kinds, in Vietnamese (default) and English.
 
-Pure data and a few look-ups; the only caltrace import is :func:`uncertainty.presentation.format_number` (the one
-number formatter, for :func:`number_text`), so ``api`` and ``certificates`` can use it freely.
+Pure data and a few look-ups; the only caltrace import, made when a number is written, is
+:func:`uncertainty.presentation.format_number` (the one number formatter, for :func:`number_text`), so ``api`` and
+``certificates`` can use it freely.
 
 Sources
 -------
@@ -32,8 +33,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import Literal
-
-from uncertainty.presentation import format_number
 
 __all__ = [
     "CONFORMITY_WORDS",
@@ -268,6 +267,9 @@ def number_text(x: float, language: Language = "vi", significant: int = 6) -> st
     ``m × 10^e`` by :func:`~uncertainty.presentation.format_number`."""
     _check_language(language)
     d = Decimal(format(float(x), f".{significant}g")).normalize()
+    # imported here: the uncertainty package loads scipy, and the CLI imports this module when it starts
+    from uncertainty.presentation import format_number  # noqa: PLC0415
+
     return format_number(d, language, group=None)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import typer
 
-from acquisition.channel import ask_until_valid, manual_entry_texts
 from drivers.errors import DeviceConnectionError
 from drivers.manual import EntryError, ManualEntry
 
@@ -37,6 +36,8 @@ def terminal_asker(instrument: ManualEntry, language: str = "vi") -> Callable[[s
     typed text that is not a reading is asked again with what was wrong, up to
     :data:`~acquisition.channel.ENTRY_ATTEMPTS` times (then the last text goes to the instrument, whose error the
     command reports)."""
+    from acquisition.channel import ask_until_valid, manual_entry_texts  # here: the channel loads the registry
+
     index = 0 if language == "vi" else 1
 
     def ask(_prompt: str) -> str:
