@@ -93,9 +93,16 @@ def test_init_refuses_to_replace_a_ca_unless_forced(engine: Engine, paths: PkiPa
     with pytest.raises(PkiRefusedError, match="already exists"):
         _init(engine, paths)
     assert x509.load_pem_x509_certificate(paths.ca_cert.read_bytes()) == first
+    paths.ca_key.chmod(0o644)  # a replaced key file must not keep a looser mode
     second = _init(engine, paths, force=True)
     assert second.serial_number != first.serial_number
     assert x509.load_pem_x509_certificate(paths.ca_cert.read_bytes()) == second
+    assert _mode(paths.ca_key) == 0o600
+    with read_session(engine) as s:
+        payloads = [
+            json.loads(p) for p in s.scalars(select(AuditEntry.payload).where(AuditEntry.action == "pki-init-ca"))
+        ]
+    assert [p["replaced"] for p in payloads] == [False, True]
 
 
 def test_init_refuses_a_short_passphrase(engine: Engine, paths: PkiPaths) -> None:
