@@ -117,3 +117,17 @@ def test_issue_list_and_revoke(env_ca: dict[str, str]) -> None:
     actions = [e["action"] for e in json.loads(log.stdout)]
     assert actions[-3:] == ["pki-init-ca", "pki-issue-signer", "pki-revoke"]
     assert caltrace(env, "audit", "verify").returncode == 0
+
+
+def test_pkcs11_test_names_a_module_that_is_not_one(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    environ["CALTRACE_DATA_DIR"] = str(tmp_path / "var")
+    not_a_module = tmp_path / "libnot-pkcs11.so"
+    not_a_module.write_bytes(b"not a shared library")
+    args = ("pki", "pkcs11-test", "--token", "t", "--key", "k", "--module")
+    wrong = caltrace(environ, *args, str(not_a_module), CALTRACE_PKCS11_PIN="1234")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: cannot load the PKCS#11 module")
+    absent = caltrace(environ, *args, str(tmp_path / "absent.so"), CALTRACE_PKCS11_PIN="1234")
+    assert absent.returncode == 1 and "no PKCS#11 module at" in absent.stderr
+    no_pin = caltrace(environ, *args, str(not_a_module))
+    assert no_pin.returncode == 2 and "CALTRACE_PKCS11_PIN" in no_pin.stderr
