@@ -9,6 +9,7 @@ from api.cli.calibrate import calibrate_command
 from api.cli.certificate import app as certificate_app
 from api.cli.db import app as db_app
 from api.cli.errors import run_app
+from api.cli.pki import app as pki_app
 from api.cli.procedures import app as procedures_app
 from api.cli.read import models_command, read_command
 from api.cli.readings import app as readings_app
@@ -41,6 +42,7 @@ app.add_typer(runs_app, name="runs", help="Runs: list, show, review, abort.")
 app.add_typer(
     certificate_app, name="certificate", help="Verify a Digital Calibration Certificate (DCC XML): `verify FILE`."
 )
+app.add_typer(pki_app, name="pki", help="The lab's signing keys: CA, signatories' certificates, PKCS#11 tokens.")
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
 app.add_typer(
     registry_app, name="registry", help="The shared registry: set up the centre, import records, check what is missing."
