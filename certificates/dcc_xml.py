@@ -1,0 +1,63 @@
+"""XML helpers of the DCC writer (:mod:`certificates.dcc`): namespaces, element making, D-SI units, numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
+
+from lxml import etree
+
+from registry.units import dsi
+
+DCC_NS = "https://ptb.de/dcc"
+SI_NS = "https://ptb.de/si"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+SCHEMA_VERSION = "3.3.0"
+#: coverage probability stated when the budget gives k without a probability (k = 2, normal: about 95 %; the
+#: DCC wants a number in [0, 1], METROLOGY.md "coverageProbability 0.95, not 95")
+DEFAULT_COVERAGE_PROBABILITY = "0.95"
+#: PTB refType names seen in the DCC good-practice examples (../shared/dcc-examples); others are caltrace's own
+ENV_REFTYPE = {"temperature": "basic_temperature", "humidity": "basic_humidityRelative"}
+
+
+def q(tag: str) -> str:
+    """Clark name of ``dcc:x`` or ``si:x``."""
+    prefix, _, local = tag.partition(":")
+    return f"{{{SI_NS if prefix == 'si' else DCC_NS}}}{local}"
+
+
+def el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    """A child ``tag`` of ``parent`` with ``text`` (never empty: DCC 3.3.0 forbids it) and ``attrs``."""
+    e = etree.SubElement(parent, q(tag), attrs)
+    if text is not None:
+        if not text.strip():
+            raise ValueError(f"empty text for {tag}: DCC 3.3.0 does not allow it")
+        e.text = text
+    return e
+
+
+#: D-SI for a dimensionless quantity (a ratio, cg-18's slope α of the uncertainty in use): ``\one``, as PTB's
+#: good-practice DCC writes relative humidity (../shared/dcc-examples/dcc_gp_temperature_typical_v12.xml);
+#: registry.units (decision 0350) has no unit "1", so the certificate writer maps it here
+DIMENSIONLESS = ("1", "")
+
+
+def dsi_unit(unit: str) -> str:
+    """The D-SI string of a result's unit: :func:`registry.units.dsi`, or ``\\one`` for a dimensionless result."""
+    return r"\one" if unit.strip() in DIMENSIONLESS else dsi(unit).notation
+
+
+def xml_number(text: str) -> str:
+    """A number :func:`uncertainty.presentation.format_number` wrote in English without grouping, as
+    ``si:decimalType`` (``1.3 × 10^-14`` -> ``1.3E-14``); the digits are kept as they are (no second rounding)."""
+    text = text.strip().replace(" × 10^", "E")
+    Decimal(text)  # raises on anything that is not a number
+    return text
+
+
+def caltrace_version() -> str:
+    """caltrace's installed version (the DCC's dccSoftware release)."""
+    try:
+        return version("caltrace")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "0.1.0"
