@@ -86,9 +86,7 @@ class _Writer:
     def administrative(self, root: etree._Element) -> None:
         c = self.c
         adm = el(root, "dcc:administrativeData")
-        sw = el(el(adm, "dcc:dccSoftware"), "dcc:software")
-        self.plain(sw, "dcc:name", "caltrace")
-        el(sw, "dcc:release", caltrace_version())
+        self.software(el(adm, "dcc:dccSoftware"))
         core = el(adm, "dcc:coreData")
         el(core, "dcc:countryCodeISO3166_1", "VN")
         for lang in self.langs:
@@ -112,6 +110,12 @@ class _Writer:
         cu = c.customer
         self.contact(adm, "dcc:customer", cu.name, cu.email, cu.phone, cu.address)
         self.statements(adm)
+
+    def software(self, box: etree._Element) -> None:
+        """caltrace as the software entry of ``box`` (dccSoftware, and usedSoftware: it computed the results)."""
+        sw = el(box, "dcc:software")
+        self.plain(sw, "dcc:name", "caltrace")
+        el(sw, "dcc:release", caltrace_version())
 
     def contact(
         self, parent: etree._Element, tag: str, name: str, email: str, phone: str, address: str, country: str = ""
@@ -209,6 +213,7 @@ class _Writer:
         self.text(m, "dcc:description", self.t("unc"))
         el(m, "dcc:norm", "JCGM 100:2008")
         el(m, "dcc:norm", "ILAC P14:09/2020")
+        self.software(el(mr, "dcc:usedSoftware"))
         self.equipment(mr)
         self.environment(mr)
         box = el(mr, "dcc:results")

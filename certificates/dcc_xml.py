@@ -56,8 +56,9 @@ def xml_number(text: str) -> str:
 
 
 def caltrace_version() -> str:
-    """caltrace's installed version (the DCC's dccSoftware release)."""
+    """caltrace's installed version as a DCC ``release``: ``v`` and the digits (``v0.1.0``), the form PTB's
+    Schematron (dcc.sch, release rule) asks for: a letter, then up to four dot-separated numbers."""
     try:
-        return version("caltrace")
+        return "v" + version("caltrace")
     except PackageNotFoundError:  # run from a checkout without installing
-        return "0.1.0"
+        return "v0.1.0"
