@@ -30,7 +30,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from acquisition.wording import conformity_words, measurand_words, quantity_words
-from certificates.dcc_content import CLAUSES, STANDARD, Content, DccRefusedError, Missing, gather
+from certificates.dcc_content import CLAUSES, STANDARD, UNVERIFIED, Content, DccRefusedError, Missing, gather
 from certificates.dcc_texts import T
 from certificates.dcc_xml import (
     DCC_NS,
@@ -188,7 +188,10 @@ class _Writer:
             self.each(
                 lambda lang: (
                     T["checked"][lang].format(std=STANDARD)
-                    + "; ".join(f"{k} {v[0 if lang == 'vi' else 1]}" for k, v in CLAUSES.items())
+                    + "; ".join(
+                        f"{k} {v[0 if lang == 'vi' else 1]}{T['unverified'][lang] if k in UNVERIFIED else ''}"
+                        for k, v in CLAUSES.items()
+                    )
                 )
             ),
         )

@@ -1,8 +1,9 @@
 """What a calibration certificate must hold, gathered from a reviewed run and checked before any XML is written.
 
 The items are those of ISO/IEC 17025:2017 7.8.2.1 (every report) and 7.8.4.1 (calibration certificates). The
-clause letters below were written from the design notes (METROLOGY.md) and memory, **not checked against the
-standard's own text: unverified**; :data:`CLAUSES` carries that mark into the certificate's statements.
+7.8.2.1 letters a)–p) were checked against a reproduction of the standard's text (ISO/IEC 17025:2017(E) p. 14);
+the 7.8.4.1 letters could not be read in the standard's text and are **unverified** (:data:`UNVERIFIED`), which
+the certificate's content-check statement says.
 
 :func:`gather` refuses (:class:`DccRefusedError`, every missing item at once, in Vietnamese and English) a run that
 is not reviewed, is not a calibration, or lacks an item; it never fills a gap with a guess.
@@ -36,7 +37,7 @@ from registry.queries import LAB_TZ, CmcMatch, find_staff, laboratory
 from registry.runs import result_json, run_cmc, run_results
 from registry.units import dsi
 
-#: the 17025:2017 items checked, clause -> (vi, en); letters unverified (see the module docstring)
+#: the 17025:2017 items checked, clause -> (vi, en); the 7.8.4.1 letters are unverified (see the module docstring)
 CLAUSES: dict[str, tuple[str, str]] = {
     "7.8.2.1 a": ("tiêu đề", "title"),
     "7.8.2.1 b": ("tên và địa chỉ phòng thí nghiệm", "laboratory name and address"),
@@ -56,7 +57,8 @@ CLAUSES: dict[str, tuple[str, str]] = {
                   "their certificates)"),
     "7.8.4.1 e": ("tuyên bố phù hợp kèm quy tắc quyết định", "conformity statement with its decision rule"),
 }  # fmt: skip
-CLAUSES_UNVERIFIED = True
+#: clause letters not checked against the standard's own text
+UNVERIFIED: frozenset[str] = frozenset(c for c in CLAUSES if c.startswith("7.8.4.1"))
 #: the edition the clause letters refer to
 STANDARD = "ISO/IEC 17025:2017"
 
@@ -176,12 +178,12 @@ def _check_results(results: Sequence[Result], missing: list[Missing]) -> None:
             vi = f"kết quả {r.seq} ({r.quantity}) có ngân sách nhưng không có U và k"
             en = f"result {r.seq} ({r.quantity}) has a budget but no expanded uncertainty U with k"
             missing.append(_m("7.8.4.1 a", vi, en))
-    if results and all(is_informational(r) for r in results):
-        missing.append(_m("7.8.4.1 a", "không kết quả nào có độ không đảm bảo đo",
-                          "no result states a measurement uncertainty"))  # fmt: skip
         if r.conformity is not Conformity.NOT_ASSESSED and not r.decision_rule.strip():
             missing.append(_m("7.8.4.1 e", f"kết quả {r.seq}: có tuyên bố phù hợp nhưng không nêu quy tắc quyết định",
                               f"result {r.seq}: a conformity statement without its decision rule"))  # fmt: skip
+    if results and all(is_informational(r) for r in results):
+        missing.append(_m("7.8.4.1 a", "không kết quả nào có độ không đảm bảo đo",
+                          "no result states a measurement uncertainty"))  # fmt: skip
 
 
 def gather(

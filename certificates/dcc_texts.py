@@ -68,9 +68,10 @@ T: dict[str, dict[str, str]] = {
     },
     "rule": {"vi": "Quy tắc quyết định: {rule}", "en": "Decision rule: {rule}"},
     "checked": {
-        "vi": "Các mục đã kiểm tra trước khi lập ({std}; ký hiệu điều khoản chưa đối chiếu với văn bản tiêu chuẩn): ",
-        "en": "Items checked before issue ({std}; clause letters not checked against the standard's text): ",
+        "vi": "Các mục đã kiểm tra trước khi lập ({std}; ký hiệu 7.8.4.1 chưa đối chiếu với văn bản tiêu chuẩn): ",
+        "en": "Items checked before issue ({std}; the 7.8.4.1 letters not checked against the standard's text): ",
     },
+    "unverified": {"vi": " (chưa kiểm chứng)", "en": " (unverified)"},
     "signatory": {"vi": "người phê duyệt", "en": "authorising signatory"},
     "reviewer": {"vi": "người soát xét", "en": "reviewer"},
     "technician": {"vi": "người thực hiện", "en": "performed by"},

@@ -24,7 +24,7 @@ from certificates.dcc_content import DccRefusedError
 from certificates.verify.schema import load_schema, safe_parser
 from lab.base import REVIEWER
 from registry.db import session_scope
-from registry.models import CmcEntry, Laboratory, MetrologyField, Result, Run
+from registry.models import CmcEntry, Conformity, Laboratory, MetrologyField, Result, Run
 from tests.acquisition.conftest import TODAY, DemoRun, demo_run  # noqa: F401  (the fixture)
 
 NS = {"dcc": "https://ptb.de/dcc", "si": "https://ptb.de/si"}
@@ -223,3 +223,28 @@ def test_unknown_run_and_bad_languages_are_refused(reviewed_story: DemoRun) -> N
     with session_scope(run.registry, "test") as s, pytest.raises(DccRefusedError) as refused:
         build_dcc(s, run.outcome.run_id, number=" ", issued_on=issued(run), language_codes=("de",))
     assert sorted(m.clause for m in refused.value.missing) == ["7.8.2.1 d", "language"]
+
+
+def test_a_conformity_statement_names_its_decision_rule(reviewed_story: DemoRun, schemas: Path) -> None:
+    # cg-18 calibration rows state no conformity; a result that does (e.g. a customer's specification) must name
+    # the decision rule (ISO/IEC 17025:2017 7.8.6): without one the certificate is refused, with one it is written
+    run = reviewed_story
+    run.engine.review(run.outcome.run_id, REVIEWER)
+    with session_scope(run.registry, "test") as s:
+        row = s.scalars(select(Result).where(Result.run_id == run.outcome.run_id, Result.seq == 3)).one()
+        row.conformity, row.decision_rule = Conformity.PASS, ""
+    with pytest.raises(DccRefusedError) as refused:
+        _build(run)
+    assert [m.clause for m in refused.value.missing] == ["7.8.4.1 e"]
+    rule = "simple acceptance, w = 0 (ILAC G8:09/2019 4.2.1)"
+    with session_scope(run.registry, "test") as s:
+        s.scalars(select(Result).where(Result.run_id == run.outcome.run_id, Result.seq == 3)).one().decision_rule = rule
+    xml = _build(run)
+    assert schema_errors(schemas, xml) == []
+    root = etree.fromstring(xml, safe_parser())
+    stated = root.findall(".//dcc:metaData[@refType='basic_conformity']", NS)
+    assert len(stated) == 1
+    assert stated[0].findtext("dcc:conformity", namespaces=NS) == "pass"
+    en = stated[0].findtext("dcc:declaration/dcc:content[@lang='en']", namespaces=NS) or ""
+    vi = stated[0].findtext("dcc:declaration/dcc:content[@lang='vi']", namespaces=NS) or ""
+    assert rule in en and rule in vi and en.startswith("pass") and vi.startswith("đạt")
