@@ -150,6 +150,26 @@ def _version(text: str | None) -> tuple[int, ...] | None:
         return None
 
 
+def signable(
+    document: bytes | etree._Element | etree._ElementTree, *, allow_old_schema: bool = False
+) -> etree._ElementTree:
+    """A copy of ``document`` as a tree, once it is known that :func:`sign_dcc` can sign it: well-formed, a DCC,
+    schemaVersion 3.2.0 or later (unless ``allow_old_schema``), not signed yet. ValueError saying what is wrong."""
+    tree = _parse(document)
+    root = tree.getroot()
+    if root.tag != DCC_ROOT:
+        raise ValueError(f"the root element is {root.tag}, not dcc:digitalCalibrationCertificate: not a DCC")
+    version = _version(root.get("schemaVersion"))
+    if not allow_old_schema and (version is None or version < FIRST_SIGNABLE_VERSION):
+        raise ValueError(
+            f"DCC schemaVersion {root.get('schemaVersion')!r} has no place for a signature (ds:Signature is in the "
+            "schema from 3.2.0): write the certificate as DCC 3.2.0 or later before signing"
+        )
+    if next(root.iter(_ds("Signature")), None) is not None:
+        raise ValueError("the DCC already carries a ds:Signature: sign the unsigned certificate")
+    return tree
+
+
 def sign_dcc(
     document: bytes | etree._Element | etree._ElementTree,
     signer: Signer,
@@ -163,22 +183,12 @@ def sign_dcc(
     ``signing_time`` (timezone-aware) is written as the signed SigningTime, in UTC to the second. ValueError when the
     document is not a DCC, is already signed, or the time is naive; also when its ``schemaVersion`` is older than
     3.2.0, whose schema has no place for ds:Signature (the signed file would fail schema validation), unless
-    ``allow_old_schema``. The result must not be re-indented: any change
-    of the document's characters, whitespace included, breaks the signature."""
+    ``allow_old_schema`` (:func:`signable`). The result must not be re-indented: any change of the document's
+    characters, whitespace included, breaks the signature."""
     if signing_time.tzinfo is None or signing_time.utcoffset() is None:
         raise ValueError("signing_time must carry a timezone (e.g. datetime.now(UTC))")
-    tree = _parse(document)
+    tree = signable(document, allow_old_schema=allow_old_schema)
     root = tree.getroot()
-    if root.tag != DCC_ROOT:
-        raise ValueError(f"the root element is {root.tag}, not dcc:digitalCalibrationCertificate: not a DCC")
-    version = _version(root.get("schemaVersion"))
-    if not allow_old_schema and (version is None or version < FIRST_SIGNABLE_VERSION):
-        raise ValueError(
-            f"DCC schemaVersion {root.get('schemaVersion')!r} has no place for a signature (ds:Signature is in the "
-            "schema from 3.2.0): write the certificate as DCC 3.2.0 or later before signing"
-        )
-    if next(root.iter(_ds("Signature")), None) is not None:
-        raise ValueError("the DCC already carries a ds:Signature: sign the unsigned certificate")
     cert = signer.certificate
     method = _signature_method(cert)
 
