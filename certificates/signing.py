@@ -60,7 +60,15 @@ def lab_signer(
 
 
 def record_signature(
-    session: Session, signed: bytes, *, username: str, serial: str, signing_time: datetime, source: Path, out: Path
+    session: Session,
+    signed: bytes,
+    *,
+    username: str,
+    serial: str,
+    signing_time: datetime,
+    source: Path,
+    out: Path,
+    level: str = "XAdES-B-B",
 ) -> str:
     """Write a ``dcc-sign`` audit entry for the signed bytes; returns their SHA-256 (hex), the entry's entity id."""
     digest = hashlib.sha256(signed).hexdigest()
@@ -75,7 +83,7 @@ def record_signature(
             "signing_time": signing_time,
             "source": str(source),
             "out": str(out),
-            "level": "XAdES-B-B",
+            "level": level,
         },
     )
     return digest

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from certificates.signer import Signer
+from certificates.timestamp import fetch_token
 from certificates.verify.schema import safe_parser
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -150,6 +151,16 @@ def _version(text: str | None) -> tuple[int, ...] | None:
         return None
 
 
+def _add_signature_timestamp(qualifying: etree._Element, value: etree._Element, url: str, sid: str) -> None:
+    """Level T: a SignatureTimeStamp over the ds:SignatureValue element, canonicalized with the exclusive C14N named
+    inside it (the input as remembered from EN 319 132-1's SignatureTimeStamp: **unverified**, no clause cited)."""
+    token = fetch_token(url, hashlib.sha256(_exc_c14n(value)).digest())
+    unsigned = _sub(_sub(qualifying, _xades("UnsignedProperties")), _xades("UnsignedSignatureProperties"))
+    stamp = _sub(unsigned, _xades("SignatureTimeStamp"), Id=f"{sid}-signature-timestamp")
+    _sub(stamp, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
+    _sub(stamp, _xades("EncapsulatedTimeStamp"), _b64(token))
+
+
 def signable(
     document: bytes | etree._Element | etree._ElementTree, *, allow_old_schema: bool = False
 ) -> etree._ElementTree:
@@ -176,6 +187,7 @@ def sign_dcc(
     *,
     signing_time: datetime,
     allow_old_schema: bool = False,
+    timestamp_url: str | None = None,
 ) -> bytes:
     """The DCC ``document`` (XML bytes, or an lxml element/tree, left unchanged) with an enveloped XAdES-B-B
     signature by ``signer`` appended to its root, serialised as UTF-8 bytes with an XML declaration.
@@ -183,8 +195,9 @@ def sign_dcc(
     ``signing_time`` (timezone-aware) is written as the signed SigningTime, in UTC to the second. ValueError when the
     document is not a DCC, is already signed, or the time is naive; also when its ``schemaVersion`` is older than
     3.2.0, whose schema has no place for ds:Signature (the signed file would fail schema validation), unless
-    ``allow_old_schema`` (:func:`signable`). The result must not be re-indented: any change of the document's
-    characters, whitespace included, breaks the signature."""
+    ``allow_old_schema`` (:func:`signable`). With ``timestamp_url`` the signature gets an RFC 3161
+    SignatureTimeStamp from that server (level T; TimestampError when the server fails). The result must not be
+    re-indented: any change of the document's characters, whitespace included, breaks the signature."""
     if signing_time.tzinfo is None or signing_time.utcoffset() is None:
         raise ValueError("signing_time must carry a timezone (e.g. datetime.now(UTC))")
     tree = signable(document, allow_old_schema=allow_old_schema)
@@ -227,4 +240,6 @@ def sign_dcc(
 
     props_digest.text = _b64(hashlib.sha256(_exc_c14n(props)).digest())
     value.text = _b64(_signature_value(signer, _exc_c14n(signed_info)))
+    if timestamp_url:
+        _add_signature_timestamp(qualifying, value, timestamp_url, sid)
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))

@@ -84,9 +84,16 @@ def sign_command(
     file: Annotated[Path, typer.Argument(help="The unsigned DCC XML file (schema 3.2.0 or later).")],
     signer: Annotated[str, typer.Option("--signer", help="Username of the signatory (authorised to sign today).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the signed DCC (must not exist yet).")],
+    tsa: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa", help="RFC 3161 timestamp server URL: adds a timestamp (XAdES-T). Default: CALTRACE_TSA_URL."
+        ),
+    ] = None,
 ) -> None:
     """Sign a DCC XML with an enveloped XAdES-B-B signature by the signatory's lab-issued key, opened with
-    CALTRACE_SIGNER_PASSPHRASE or a typed passphrase (never stored). The signature is audited (dcc-sign)."""
+    CALTRACE_SIGNER_PASSPHRASE or a typed passphrase (never stored); with --tsa (or CALTRACE_TSA_URL) a timestamp
+    server adds a signature timestamp (XAdES-B-T). The signature is audited (dcc-sign)."""
     from datetime import UTC, datetime
 
     from api.cli.pki import _secret
@@ -96,7 +103,7 @@ def sign_command(
     from certificates.xades import sign_dcc, signable
     from registry.db import open_registry, read_session, session_scope
     from registry.errors import NotPermittedError
-    from registry.settings import default_actor, lab_today
+    from registry.settings import default_actor, get_settings, lab_today
 
     if not file.is_file():
         raise fail(f"{file}: no such file (give the path of the unsigned DCC XML)", 2)
@@ -105,6 +112,7 @@ def sign_command(
     paths = pki_paths()
     engine = open_registry()
     today, now = lab_today(), datetime.now(UTC)
+    tsa = tsa or get_settings().tsa_url
     data = file.read_bytes()
     try:
         signable(data)
@@ -118,7 +126,7 @@ def sign_command(
         passphrase = _secret(SIGNER_PASSPHRASE_ENV, f"passphrase of {signer}'s signing key")
         with read_session(engine) as session:
             key_signer = lab_signer(session, signer, passphrase, today=today, now=now, paths=paths)
-        signed = sign_dcc(data, key_signer, signing_time=now)
+        signed = sign_dcc(data, key_signer, signing_time=now, timestamp_url=tsa or None)
     except NotPermittedError as exc:
         raise fail(str(exc), 2) from None
     except PkiError as exc:
@@ -132,8 +140,16 @@ def sign_command(
         raise fail(f"cannot write {out}: {exc.strerror}", 1) from None
     with session_scope(engine, default_actor()) as session:
         digest = record_signature(
-            session, signed, username=signer, serial=info.serial, signing_time=now, source=file, out=out
+            session,
+            signed,
+            username=signer,
+            serial=info.serial,
+            signing_time=now,
+            source=file,
+            out=out,
+            level="XAdES-B-T" if tsa else "XAdES-B-B",
         )
     typer.echo(f"signed {out} as {info.subject} ({signer}), certificate {info.serial}")
-    typer.echo(f"signing time {now:%Y-%m-%dT%H:%M:%SZ}; SHA-256 of the signed file {digest}")
+    stamped = f"; timestamp from {tsa}" if tsa else " (no timestamp: level B)"
+    typer.echo(f"signing time {now:%Y-%m-%dT%H:%M:%SZ}{stamped}; SHA-256 of the signed file {digest}")
     typer.echo("verify with: caltrace certificate verify --trust <lab CA, `caltrace pki show-ca`> " + str(out))

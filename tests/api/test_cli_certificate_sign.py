@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -21,7 +22,8 @@ from certificates.pki import PkiPaths, init_ca, issue_signer, revoke, serial_hex
 from registry.db import make_engine, read_session, session_scope
 from registry.models import AuditEntry
 from registry.settings import lab_today
-from tests.certificates.conftest import add_centre, shared_dir
+from tests.certificates.conftest import add_centre, make_identity, shared_dir
+from tests.certificates.test_xades_timestamp import Tsa
 
 CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CA_PASS = "cli ca passphrase"
@@ -146,3 +148,22 @@ def test_bad_files(lab: Lab, unsigned: Path, tmp_path: Path) -> None:
     twice = lab.sign(signed, "sig", tmp_path / "o3.xml", **secret)
     assert twice.returncode == 2 and "already carries a ds:Signature" in twice.stderr
     assert not any((tmp_path / f"o{i}.xml").exists() for i in (1, 2, 3))
+
+
+def test_a_configured_timestamp_server_adds_level_t(lab: Lab, unsigned: Path, tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    (tmp_path / "tsa").mkdir()
+    server = Tsa(tmp_path / "tsa", make_identity("test TSA root", None, ca=True))
+    try:
+        out = tmp_path / "signed-t.xml"
+        done = lab.sign(unsigned, "sig", out, CALTRACE_SIGNER_PASSPHRASE=SIGNER_PASS, CALTRACE_TSA_URL=server.url)
+        assert done.returncode == 0, done.stderr
+        assert f"timestamp from {server.url}" in done.stdout and server.requests == 1
+        assert b"<xades:EncapsulatedTimeStamp>" in out.read_bytes()
+    finally:
+        server.close()
+    down = lab.sign(
+        unsigned, "sig", tmp_path / "o.xml", CALTRACE_SIGNER_PASSPHRASE=SIGNER_PASS, CALTRACE_TSA_URL=server.url
+    )
+    assert down.returncode == 1 and "did not answer" in down.stderr and not (tmp_path / "o.xml").exists()
