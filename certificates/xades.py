@@ -151,10 +151,16 @@ def _version(text: str | None) -> tuple[int, ...] | None:
         return None
 
 
+def timestamp_imprint(value: etree._Element) -> bytes:
+    """What a SignatureTimeStamp stamps: the SHA-256 of the ds:SignatureValue element in exclusive C14N (the C14N
+    named inside the SignatureTimeStamp). As remembered from EN 319 132-1's SignatureTimeStamp (**unverified**, no
+    clause cited); it agrees with the third-party long-term example in shared/dcc-examples (tested)."""
+    return hashlib.sha256(_exc_c14n(value)).digest()
+
+
 def _add_signature_timestamp(qualifying: etree._Element, value: etree._Element, url: str, sid: str) -> None:
-    """Level T: a SignatureTimeStamp over the ds:SignatureValue element, canonicalized with the exclusive C14N named
-    inside it (the input as remembered from EN 319 132-1's SignatureTimeStamp: **unverified**, no clause cited)."""
-    token = fetch_token(url, hashlib.sha256(_exc_c14n(value)).digest())
+    """Level T: a SignatureTimeStamp (RFC 3161 token) of :func:`timestamp_imprint` from the server at ``url``."""
+    token = fetch_token(url, timestamp_imprint(value))
     unsigned = _sub(_sub(qualifying, _xades("UnsignedProperties")), _xades("UnsignedSignatureProperties"))
     stamp = _sub(unsigned, _xades("SignatureTimeStamp"), Id=f"{sid}-signature-timestamp")
     _sub(stamp, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)

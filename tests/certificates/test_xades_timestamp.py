@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms, tsp  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,7 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from lxml import etree
 
 from certificates.timestamp import TimestampError, request_der, token_from_response
-from certificates.xades import sign_dcc
+from certificates.xades import sign_dcc, timestamp_imprint
 from tests.certificates.conftest import Identity, Pki
 from tests.certificates.test_xades import NS, IdentitySigner, outcomes, unsigned_bytes, verify, xmlsec1_ok
 
@@ -169,3 +170,18 @@ def test_the_answer_must_stamp_our_digest_with_our_nonce(tsa: Tsa) -> None:
         token_from_response(response, digest, nonce + 1)
     with pytest.raises(TimestampError, match="not an RFC 3161 response"):
         token_from_response(b"<html>proxy login</html>", digest, nonce)
+
+
+def test_the_imprint_agrees_with_a_third_party_long_term_signature(examples: Path) -> None:
+    # the _signed_lt example was timestamped by another lab's tool: its token's imprint must be what
+    # timestamp_imprint computes from that file's own ds:SignatureValue (an independent check of the input)
+    root = etree.parse(examples / "dcc_gp_temperature_typical_v12_v3.2.0_signed_lt.xml")
+    stamp = root.find(".//xades:SignatureTimeStamp", NS)
+    value = root.find(".//ds:SignatureValue", NS)
+    assert stamp is not None and value is not None
+    method = stamp.find("ds:CanonicalizationMethod", NS)
+    assert method is not None and method.get("Algorithm") == "http://www.w3.org/2001/10/xml-exc-c14n#"
+    der = base64.b64decode("".join((stamp.findtext("xades:EncapsulatedTimeStamp", namespaces=NS) or "").split()))
+    info = tsp.TSTInfo.load(cms.ContentInfo.load(der)["content"]["encap_content_info"]["content"].contents)
+    assert info["message_imprint"]["hash_algorithm"]["algorithm"].native == "sha256"
+    assert info["message_imprint"]["hashed_message"].native == timestamp_imprint(value)
