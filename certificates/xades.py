@@ -14,7 +14,8 @@ The signature (``ds:Signature``, appended as the last child of the DCC's root el
 Standards: W3C XML Signature Syntax and Processing 1.1 (2013); ETSI EN 319 132-1 V1.1.1 (2016-04), XAdES, element
 names in the ``http://uri.etsi.org/01903/v1.3.2#`` namespace. Which elements the B-B level requires (SigningTime,
 SigningCertificateV2, a DataObjectFormat with MimeType per signed data object) is written here as remembered from
-EN 319 132-1's baseline requirements: **unverified** against the text, so no clause number is cited.
+EN 319 132-1's baseline requirements: **unverified** against the text, so no clause number is cited (the
+third-party B-B example in shared/dcc-examples carries the same three).
 IssuerSerialV2 is the base64 DER of ``IssuerSerial`` from RFC 5035 section 4 (issuer as GeneralNames holding one
 directoryName, serial number as INTEGER).
 

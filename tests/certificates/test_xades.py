@@ -24,7 +24,7 @@ from lxml import etree
 from certificates.pki import PkiPaths, init_ca, issue_signer, load_private_key, serial_hex
 from certificates.signer import FileKeySigner
 from certificates.verify import Report, verify_bytes
-from certificates.xades import sign_dcc
+from certificates.xades import issuer_serial_v2, sign_dcc
 from registry.db import make_engine, session_scope, upgrade
 from registry.settings import lab_today
 from tests.certificates.conftest import CA_PASS, SIGNER_PASS, Identity, Pki, add_centre
@@ -273,7 +273,7 @@ from datetime import datetime
 from pathlib import Path
 from certificates.pki import ca_chain, PkiPaths
 from certificates.signer import Pkcs11Signer
-from certificates.xades import sign_dcc
+from certificates.xades import issuer_serial_v2, sign_dcc
 module, label, pin, pki_dir, source, out, when = sys.argv[1:]
 signer = Pkcs11Signer(Path(module), label, pin, key_label="lab-signer", chain=ca_chain(PkiPaths(Path(pki_dir))))
 data = sign_dcc(Path(source).read_bytes(), signer, signing_time=datetime.fromisoformat(when))
@@ -321,3 +321,21 @@ def test_a_token_signature_verifies(token_signed: bytes, schemas: Path, lab: Lab
     changed = _change_a_digit(token_signed)
     assert verify(changed, schemas, lab.ca).step("signature").outcome == "fail"  # type: ignore[union-attr]
     assert not xmlsec1_ok(changed, lab.ca, tmp_path)
+
+
+def test_issuer_serial_v2_matches_a_third_party_signature(examples: Path) -> None:
+    # the 3.2.0 example was signed by another lab's tool: our DER IssuerSerialV2 of its signer's certificate must be
+    # byte for byte the one that tool wrote
+    root = etree.parse(examples / "dcc_gp_temperature_typical_v12_v3.2.0_signed.xml")
+    theirs = base64.b64decode("".join((root.findtext(".//xades:IssuerSerialV2", namespaces=NS) or "").split()))
+    (cert_el,) = root.findall(".//ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
+    cert = x509.load_der_x509_certificate(base64.b64decode("".join((cert_el.text or "").split())))
+    assert issuer_serial_v2(cert) == theirs
+    # and its B-B signed properties have the shape sign_dcc writes: SigningTime, SigningCertificateV2 and a
+    # DataObjectFormat with MimeType text/xml for the document reference
+    props = root.find(".//xades:SignedProperties", NS)
+    assert props is not None
+    assert props.find("xades:SignedSignatureProperties/xades:SigningTime", NS) is not None
+    assert props.find("xades:SignedSignatureProperties/xades:SigningCertificateV2", NS) is not None
+    mime = props.findtext("xades:SignedDataObjectProperties/xades:DataObjectFormat/xades:MimeType", namespaces=NS)
+    assert mime == "text/xml"
