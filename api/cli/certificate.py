@@ -138,17 +138,21 @@ def sign_command(
             handle.write(signed)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror}", 1) from None
-    with session_scope(engine, default_actor()) as session:
-        digest = record_signature(
-            session,
-            signed,
-            username=signer,
-            serial=info.serial,
-            signing_time=now,
-            source=file,
-            out=out,
-            level="XAdES-B-T" if tsa else "XAdES-B-B",
-        )
+    try:  # no signed file without its audit entry
+        with session_scope(engine, default_actor()) as session:
+            digest = record_signature(
+                session,
+                signed,
+                username=signer,
+                serial=info.serial,
+                signing_time=now,
+                source=file,
+                out=out,
+                level="XAdES-B-T" if tsa else "XAdES-B-B",
+            )
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     typer.echo(f"signed {out} as {info.subject} ({signer}), certificate {info.serial}")
     stamped = f"; timestamp from {tsa}" if tsa else " (no timestamp: level B)"
     typer.echo(f"signing time {now:%Y-%m-%dT%H:%M:%SZ}{stamped}; SHA-256 of the signed file {digest}")
