@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Ho_Chi_Minh", description="The lab's time zone: calendar days and years in reports."
     )
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 timestamp server URL: `caltrace certificate sign` adds a signature timestamp (XAdES-T).",
+    )
     store: Literal["sqlite", "influx"] = Field(default="sqlite", description="Where readings are kept.")
     influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB base URL.")
     influx_api: Literal["auto", "v1", "v2"] = Field(
