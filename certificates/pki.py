@@ -7,13 +7,12 @@ scrypt/PBKDF2-derived key in the cryptography release used) that is never stored
 
 Keys are RSA-3072, signatures RSA PKCS#1 v1.5 with SHA-256 (docs/decisions/0410-lab-pki-and-tokens.md says why).
 A signing certificate is issued only to an active member of staff authorised to sign at least one procedure on the
-day (:func:`signing_procedures`); issuance, CA creation and revocation are written to the audit log
+day (:func:`registry.runs.signing_procedures`); issuance, CA creation and revocation are written to the audit log
 (actions ``pki-init-ca``, ``pki-issue-signer``, ``pki-revoke``), and revocations are read back from it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,14 +24,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from certificates.errors import PkiNotFoundError, PkiRefusedError
 from registry import audit
-from registry.errors import NotPermittedError
-from registry.models import AuditEntry, Authorisation
 from registry.queries import find_staff, laboratory
+from registry.runs import signing_procedures
 from registry.settings import Settings, get_settings
 
 #: RSA modulus of every key the lab makes (bits): 128-bit security, NIST SP 800-57 Part 1 Rev. 5, Table 2
@@ -271,30 +268,6 @@ def _key_usage(*, cert_sign: bool = False, signing: bool = False) -> x509.KeyUsa
     )
 
 
-def signing_procedures(session: Session, username: str, today: date) -> list[str]:
-    """The procedures the active member of staff ``username`` may sign on ``today`` (authorisation dates
-    inclusive); NotPermittedError when there is no such active member or none."""
-    staff = find_staff(session, username)
-    if staff is None or not staff.active:
-        raise NotPermittedError(f"no active member of staff {username!r}")
-    codes = session.scalars(
-        select(Authorisation.procedure_code)
-        .where(
-            Authorisation.staff_id == staff.id,
-            Authorisation.can_sign.is_(True),
-            Authorisation.valid_from <= today,
-            or_(Authorisation.valid_until.is_(None), Authorisation.valid_until >= today),
-        )
-        .order_by(Authorisation.procedure_code)
-    ).all()
-    if not codes:
-        raise NotPermittedError(
-            f"{staff.full_name} ({username}) is not authorised to sign any procedure on {today}: "
-            "record a signing authorisation first"
-        )
-    return list(codes)
-
-
 def issue_signer(
     session: Session,
     username: str,
@@ -375,16 +348,10 @@ def issue_signer(
 
 def revocations(session: Session) -> dict[str, str]:
     """Revoked signing certificates from the audit log: serial -> ``"<reason> on <date>"``."""
-    rows = session.execute(
-        select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.payload).where(
-            AuditEntry.entity == ENTITY, AuditEntry.action == "pki-revoke"
-        )
-    ).all()
-    out: dict[str, str] = {}
-    for serial, at, payload in rows:
-        reason = json.loads(payload).get("reason", "unspecified")
-        out[serial] = f"{reason} on {at.date().isoformat()}"
-    return out
+    return {
+        serial: f"{payload.get('reason', 'unspecified')} on {at.date().isoformat()}"
+        for serial, at, payload in audit.events(session, ENTITY, "pki-revoke")
+    }
 
 
 def list_signers(session: Session, paths: PkiPaths | None = None) -> list[CertificateInfo]:

@@ -2,7 +2,7 @@
 
 A signatory signs with their newest lab-issued certificate that is valid now and not revoked, and only while they
 are an active member of staff authorised to sign at least one procedure today
-(:func:`certificates.pki.signing_procedures`). Whether they may sign *this* certificate's procedure and are not its
+(:func:`registry.runs.signing_procedures`). Whether they may sign *this* certificate's procedure and are not its
 run's technician is checked where the certificate is made from a run (not here: a file carries no run).
 """
 
@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from certificates.errors import PkiNotFoundError, PkiRefusedError
-from certificates.pki import CertificateInfo, PkiPaths, list_signers, signing_procedures
+from certificates.pki import CertificateInfo, PkiPaths, list_signers
 from certificates.signer import FileKeySigner
 from registry import audit
+from registry.runs import signing_procedures
 
 #: the audit log's entity for a signed DCC file (entity id: the SHA-256 of the signed bytes)
 SIGNED_ENTITY = "dcc_file"

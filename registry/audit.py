@@ -249,3 +249,13 @@ def latest(session: Session, count: int) -> list[AuditEntry]:
     """The newest ``count`` entries, oldest first."""
     newest = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(count))
     return list(reversed(list(newest)))
+
+
+def events(session: Session, entity: str, action: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """(entity id, time (UTC), payload) of every audit entry of ``entity`` with ``action``, oldest first."""
+    rows = session.execute(
+        select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.payload)
+        .where(AuditEntry.entity == entity, AuditEntry.action == action)
+        .order_by(AuditEntry.seq)
+    ).all()
+    return [(entity_id, at, json.loads(payload)) for entity_id, at, payload in rows]

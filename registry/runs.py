@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFoundError, NotPermittedError
@@ -319,3 +319,27 @@ def review_of(s: Session, run_id: str) -> dict[str, Any]:
             break
     reviewer = run.reviewer.username if run.reviewer is not None else str(run.reviewer_id)
     return {"reviewer": reviewer, "reviewed_at": at}
+
+
+def signing_procedures(session: Session, username: str, today: date) -> list[str]:
+    """The procedures the active member of staff ``username`` may sign on ``today`` (authorisation dates
+    inclusive); NotPermittedError when there is no such active member or none."""
+    staff = find_staff(session, username)
+    if staff is None or not staff.active:
+        raise NotPermittedError(f"no active member of staff {username!r}")
+    codes = session.scalars(
+        select(Authorisation.procedure_code)
+        .where(
+            Authorisation.staff_id == staff.id,
+            Authorisation.can_sign.is_(True),
+            Authorisation.valid_from <= today,
+            or_(Authorisation.valid_until.is_(None), Authorisation.valid_until >= today),
+        )
+        .order_by(Authorisation.procedure_code)
+    ).all()
+    if not codes:
+        raise NotPermittedError(
+            f"{staff.full_name} ({username}) is not authorised to sign any procedure on {today}: "
+            "record a signing authorisation first"
+        )
+    return list(codes)

@@ -98,11 +98,12 @@ def sign_command(
 
     from api.cli.pki import _secret
     from certificates.errors import PkiError
-    from certificates.pki import SIGNER_PASSPHRASE_ENV, load_ca, pki_paths, signing_procedures
+    from certificates.pki import SIGNER_PASSPHRASE_ENV, load_ca, pki_paths
     from certificates.signing import current_certificate, lab_signer, record_signature
     from certificates.xades import sign_dcc, signable
     from registry.db import open_registry, read_session, session_scope
     from registry.errors import NotPermittedError
+    from registry.runs import signing_procedures
     from registry.settings import default_actor, get_settings, lab_today
 
     if not file.is_file():

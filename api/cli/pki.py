@@ -69,9 +69,9 @@ def issue_signer_command(
         load_ca,
         pki_paths,
         serial_hex,
-        signing_procedures,
     )
     from registry.db import open_registry, read_session, session_scope
+    from registry.runs import signing_procedures
     from registry.settings import default_actor, lab_today
 
     paths = pki_paths()
