@@ -143,7 +143,12 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(env: dict[str, 
         if line.startswith("run "):
             run_id = line.split()[1].rstrip(":")
         if f" 10/{CG18_STEPS} " in line:  # step 10 has started: steps 1-9 are complete
-            time.sleep(0.3)  # inside step 10: readings of the attempt are being stored
+            # kill inside step 10 once a reading of its attempt is stored (not after a fixed pause: on a loaded
+            # machine the first reading can take longer than any pause chosen here)
+            kept = sum(stored(env, run_id).values())
+            until = time.monotonic() + 20
+            while sum(stored(env, run_id).values()) == kept and time.monotonic() < until:
+                time.sleep(0.02)
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(10)

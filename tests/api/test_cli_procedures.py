@@ -113,9 +113,12 @@ def test_a_hostile_param_gets_one_line_and_exit_2(env: dict[str, str], param: st
 
 
 def test_lang_en_swaps_the_step_titles(env: dict[str, str]) -> None:
-    """Issue 14: `--lang en` put the prompts in English first but not the step titles of the progress line."""
+    """Issue 14: `--lang en` put the prompts in English but not the step titles of the progress line; since issue
+    16 the console speaks one language at a time: the step titles and the actions in the run's language only."""
     done = caltrace(env, "calibrate", "--demo", "--procedure", "prepackage-r87", "--lang", "en", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert " 1/" in done.stderr and "empty pan / Đĩa cân trống" in done.stderr
+    assert " 1/62 empty pan\n" in done.stderr and "[demo] Leave the pan empty" in done.stderr
+    assert "Đĩa cân trống" not in done.stderr
     vi = caltrace(env, "calibrate", "--demo", "--procedure", "prepackage-r87", "--json")
-    assert "Đĩa cân trống / empty pan" in vi.stderr
+    assert " 1/62 Đĩa cân trống\n" in vi.stderr and "[mô phỏng] Để trống đĩa cân" in vi.stderr
+    assert "empty pan" not in vi.stderr

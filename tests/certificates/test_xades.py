@@ -36,7 +36,12 @@ XADES = "http://uri.etsi.org/01903/v1.3.2#"
 NS = {"ds": DS, "xades": XADES}
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 #: the claimed signing time: now (the lab certificate is issued minutes before, so a fixed past time predates it)
-WHEN = datetime.now(UTC).replace(microsecond=0)
+
+
+def now() -> datetime:
+    """The signing time: the moment of signing, whole seconds (UTC). Not taken once at import: the whole suite
+    collects long before these tests run, and the lab certificates they issue start 5 min before *their* now."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
@@ -121,7 +126,7 @@ def unsigned_bytes(examples: Path) -> bytes:
 
 def test_a_lab_signature_verifies_with_the_lab_ca(examples: Path, schemas: Path, lab: LabPki, tmp_path: Path) -> None:
     signer = lab.signer()
-    signed = sign_dcc(unsigned_bytes(examples), signer, signing_time=WHEN)
+    signed = sign_dcc(unsigned_bytes(examples), signer, signing_time=now())
     report = verify(signed, schemas, lab.ca)
     assert outcomes(report) == {
         "well-formed": "pass",
@@ -139,7 +144,8 @@ def test_a_lab_signature_verifies_with_the_lab_ca(examples: Path, schemas: Path,
 
 def test_the_signature_has_the_b_b_shape(examples: Path, lab: LabPki) -> None:
     signer = lab.signer()
-    root = etree.fromstring(sign_dcc(unsigned_bytes(examples), signer, signing_time=WHEN))
+    when = now()
+    root = etree.fromstring(sign_dcc(unsigned_bytes(examples), signer, signing_time=when))
     sig = root[-1]
     assert sig.tag == f"{{{DS}}}Signature"  # the root's last child
     assert len(root.findall(f".//{{{DS}}}Signature")) == 1
@@ -158,7 +164,7 @@ def test_the_signature_has_the_b_b_shape(examples: Path, lab: LabPki) -> None:
     assert props is not None and props_ref.get("URI") == f"#{props.get('Id')}"
     qp = props.getparent()
     assert qp is not None and qp.get("Target") == f"#{sig.get('Id')}"
-    assert props.findtext("xades:SignedSignatureProperties/xades:SigningTime", namespaces=NS) == WHEN.strftime(
+    assert props.findtext("xades:SignedSignatureProperties/xades:SigningTime", namespaces=NS) == when.strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
     fmt = props.find("xades:SignedDataObjectProperties/xades:DataObjectFormat", NS)
@@ -194,7 +200,7 @@ Tamper = Callable[[bytes], bytes]
 def test_tampering_fails_both_verifiers(
     examples: Path, schemas: Path, lab: LabPki, tmp_path: Path, tamper: Tamper
 ) -> None:
-    signed = sign_dcc(unsigned_bytes(examples), lab.signer(), signing_time=WHEN)
+    signed = sign_dcc(unsigned_bytes(examples), lab.signer(), signing_time=now())
     changed = tamper(signed)
     assert changed != signed
     report = verify(changed, schemas, lab.ca)
@@ -206,13 +212,13 @@ def test_tampering_fails_both_verifiers(
 def test_another_ca_is_not_trusted_by_either_verifier(
     examples: Path, schemas: Path, lab: LabPki, pki: Pki, tmp_path: Path
 ) -> None:
-    signed = sign_dcc(unsigned_bytes(examples), lab.signer(), signing_time=WHEN)
+    signed = sign_dcc(unsigned_bytes(examples), lab.signer(), signing_time=now())
     assert [s.name for s in verify(signed, schemas, pki.root.cert).failed] == ["chain"]
     assert not xmlsec1_ok(signed, pki.root.cert, tmp_path)
 
 
 def test_an_ec_key_signs_ecdsa_sha256(examples: Path, schemas: Path, pki: Pki, tmp_path: Path) -> None:
-    signed = sign_dcc(unsigned_bytes(examples), IdentitySigner(pki.signer, [pki.root.cert]), signing_time=WHEN)
+    signed = sign_dcc(unsigned_bytes(examples), IdentitySigner(pki.signer, [pki.root.cert]), signing_time=now())
     root = etree.fromstring(signed)
     method = root.find("ds:Signature/ds:SignedInfo/ds:SignatureMethod", NS)
     assert method is not None and method.get("Algorithm") == "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
@@ -228,8 +234,8 @@ def test_the_humidity_example_dcc_3_1_2(examples: Path, schemas: Path, lab: LabP
     # signature itself is sound)
     data = (examples / "dcc_gp_humidity_v1.0.xml").read_bytes()
     with pytest.raises(ValueError, match=r"schemaVersion '3\.1\.2' has no place for a signature"):
-        sign_dcc(data, lab.signer(), signing_time=WHEN)
-    signed = sign_dcc(data, lab.signer(), signing_time=WHEN, allow_old_schema=True)
+        sign_dcc(data, lab.signer(), signing_time=now())
+    signed = sign_dcc(data, lab.signer(), signing_time=now(), allow_old_schema=True)
     got = outcomes(verify(signed, schemas, lab.ca))
     assert got["signature"] == got["signing-certificate"] == got["chain"] == "pass"
     assert got["schema"] == "fail"
@@ -245,12 +251,12 @@ def test_bad_input_is_refused_in_plain_words(examples: Path, pki: Pki) -> None:
         sign_dcc(unsigned, signer, signing_time=datetime(2026, 12, 3, 10, 0))
     with pytest.raises(ValueError, match="already carries a ds:Signature"):
         sign_dcc(
-            (examples / "dcc_gp_temperature_typical_v12_v3.2.0_signed.xml").read_bytes(), signer, signing_time=WHEN
+            (examples / "dcc_gp_temperature_typical_v12_v3.2.0_signed.xml").read_bytes(), signer, signing_time=now()
         )
     with pytest.raises(ValueError, match="not a DCC"):
-        sign_dcc(b"<invoice/>", signer, signing_time=WHEN)
+        sign_dcc(b"<invoice/>", signer, signing_time=now())
     with pytest.raises(ValueError, match="not well-formed"):
-        sign_dcc(b"<dcc:digitalCalibrationCertificate", signer, signing_time=WHEN)
+        sign_dcc(b"<dcc:digitalCalibrationCertificate", signer, signing_time=now())
 
 
 def test_an_element_is_signed_as_a_copy_and_the_time_is_written_in_utc(examples: Path, pki: Pki) -> None:
@@ -299,7 +305,7 @@ def token_signed(lab: LabPki, examples: Path, tmp_path_factory: pytest.TempPathF
     key_der.unlink()
     source, out = directory / "unsigned.xml", directory / "signed.xml"
     source.write_bytes(unsigned_bytes(examples))
-    args = [token.module, token.label, token.pin, lab.paths.root, source, out, WHEN.isoformat()]
+    args = [token.module, token.label, token.pin, lab.paths.root, source, out, now().isoformat()]
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, *map(str, args)],
         env=token.env(),
