@@ -8,9 +8,10 @@ Steps, in order (each reported with an outcome and a detail in Vietnamese and En
    saying so when no directory is configured.
 4. ``signature`` — every ds:Reference digest and the SignatureValue (:mod:`.xmlsig`); a failing reference is named.
 5. ``signing-certificate`` — the XAdES SigningCertificate(V2) digest matches the certificate that verified.
-6. ``signing-time`` — the XAdES SigningTime, and whether a trusted timestamp proves it. Verifying an RFC 3161
-   timestamp token is **not implemented yet**: a present SignatureTimeStamp is reported but not relied on, so the
-   time always rests on the signer's claim (``warn``).
+6. ``signing-time`` — the XAdES SigningTime, and whether a trusted timestamp proves it: a SignatureTimeStamp's
+   RFC 3161 token is checked (:mod:`.tst`); when it covers this signature value and its TSA chains to a ``--trust``
+   anchor, the stamped time is proven (``pass``) and the chain is judged at it; otherwise the time rests on the
+   signer's claim (``warn``), and a token that is altered or stamps something else fails.
 7. ``chain`` — a path from the signer to a ``--trust`` anchor, valid at the signing time and now (:mod:`.pki`).
 8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP). The registry's status of our own certificates is
    not checked yet (it comes with caltrace's own signed certificates).
@@ -29,7 +30,7 @@ from typing import Any
 from cryptography import x509
 from lxml import etree
 
-from certificates.verify import pki, schema, xmlsig
+from certificates.verify import pki, schema, tst, xmlsig
 from certificates.verify.report import OUTCOME_WORDS, STEP_TITLES, Report, Step
 
 __all__ = ["OUTCOME_WORDS", "STEP_TITLES", "Report", "Step", "verify_bytes", "verify_file"]
@@ -190,9 +191,9 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
         f"signer {pki.name(check.signer)}.",
     )
     _signing_certificate_step(report, check)
-    signing_time = _signing_time_step(report, check, now)
+    signing_time, proven = _signing_time_step(report, check, now, trust)
     time_index = len(report.steps) - 1
-    path = _chain_step(report, check, trust, signing_time, now)
+    path = _chain_step(report, check, trust, signing_time, now, proven)
     ok_now = path is not None and not pki.invalid_at(path, now)
     if ok_now and signing_time is not None and report.steps[time_index].outcome == "warn":
         # ETSI EN 319 102-1 validation of a basic signature (clause 5.3 as remembered, unverified): a chain valid
@@ -237,7 +238,10 @@ def _signing_certificate_step(report: Report, check: xmlsig.SignatureCheck) -> N
         )
 
 
-def _signing_time_step(report: Report, check: xmlsig.SignatureCheck, now: datetime) -> datetime | None:
+def _signing_time_step(
+    report: Report, check: xmlsig.SignatureCheck, now: datetime, trust: list[x509.Certificate]
+) -> tuple[datetime | None, bool]:
+    """The time the chain is judged at, and whether a trusted timestamp proves it (else only the signer claims it)."""
     if check.signing_time is None or not check.signing_time_signed:
         report.add(
             "signing-time",
@@ -245,7 +249,7 @@ def _signing_time_step(report: Report, check: xmlsig.SignatureCheck, now: dateti
             "Không có thời điểm ký được ký kèm (XAdES SigningTime); chuỗi chứng thư chỉ kiểm tra ở thời điểm hiện tại.",
             "no signed signing time (XAdES SigningTime); the chain is checked at the present time only.",
         )
-        return None
+        return None, False
     t = check.signing_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     if check.signing_time > now + CLOCK_SKEW:
         report.add(
@@ -254,21 +258,56 @@ def _signing_time_step(report: Report, check: xmlsig.SignatureCheck, now: dateti
             f"Thời điểm ký đã khai {t} nằm ở tương lai.",
             f"the claimed signing time {t} is in the future.",
         )
-        return check.signing_time
-    if check.timestamp_present:
-        vi = (
-            f"Người ký khai thời điểm ký {t}. Có dấu thời gian (SignatureTimeStamp) nhưng caltrace chưa kiểm tra "
-            "dấu thời gian: thời điểm chỉ dựa vào lời khai của người ký."
-        )
-        en = (
-            f"the signer claims signing time {t}. A SignatureTimeStamp is present but caltrace does not verify "
-            "timestamp tokens yet: the time rests on the signer's claim only."
-        )
-    else:
+        return check.signing_time, False
+    if not check.timestamp_present:
         vi = f"Người ký khai thời điểm ký {t}; không có dấu thời gian tin cậy nào chứng minh thời điểm này."
         en = f"the signer claims signing time {t}; no trusted timestamp proves it."
-    report.add("signing-time", "warn", vi, en)
-    return check.signing_time
+        report.add("signing-time", "warn", vi, en)
+        return check.signing_time, False
+    if check.timestamp_token is None or check.timestamp_data is None:
+        problem = check.timestamp_problem or "the SignatureTimeStamp cannot be read"
+        report.add("signing-time", "fail", f"Dấu thời gian hỏng: {problem}.", f"broken timestamp: {problem}.")
+        return check.signing_time, False
+    token = tst.check_token(check.timestamp_token, check.timestamp_data, trust)
+    if token.untrusted:
+        assert token.gen_time is not None
+        g = token.gen_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        report.add(
+            "signing-time",
+            "warn",
+            f"Người ký khai thời điểm ký {t}. Có dấu thời gian (SignatureTimeStamp) {g} đúng về mật mã nhưng đơn vị "
+            f"cấp dấu thời gian không dẫn đến chứng thư gốc tin cậy nào ({token.problem}): thời điểm chỉ dựa vào lời "
+            "khai của người ký. Thêm chứng thư gốc của đơn vị cấp dấu thời gian bằng --trust nếu tin cậy.",
+            f"the signer claims signing time {t}. A SignatureTimeStamp is present ({g}), sound, but {token.problem}: "
+            "the time rests on the signer's claim only. Add the TSA's root with --trust if you trust it.",
+        )
+        return check.signing_time, False
+    if not token.ok:
+        report.add(
+            "signing-time",
+            "fail",
+            f"Dấu thời gian (SignatureTimeStamp) không hợp lệ: {token.problem}.",
+            f"the SignatureTimeStamp is not valid: {token.problem}.",
+        )
+        return check.signing_time, False
+    assert token.gen_time is not None and token.tsa is not None
+    g = token.gen_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if check.signing_time > token.gen_time + CLOCK_SKEW:
+        report.add(
+            "signing-time",
+            "fail",
+            f"Thời điểm ký đã khai {t} sau thời điểm của dấu thời gian {g}: không thể có.",
+            f"the claimed signing time {t} is after the timestamp's time {g}: impossible.",
+        )
+        return check.signing_time, False
+    tsa = pki.name(token.tsa)
+    report.add(
+        "signing-time",
+        "pass",
+        f"Dấu thời gian tin cậy của {tsa} chứng minh chữ ký đã có lúc {g} (người ký khai {t}).",
+        f"a trusted timestamp by {tsa} proves the signature existed at {g} (the signer claims {t}).",
+    )
+    return token.gen_time, True
 
 
 def _chain_step(
@@ -277,7 +316,9 @@ def _chain_step(
     trust: list[x509.Certificate],
     signing_time: datetime | None,
     now: datetime,
+    proven: bool = False,
 ) -> list[x509.Certificate] | None:
+    """The path to an anchor, judged at ``signing_time`` (proven by a trusted timestamp, or only claimed) and now."""
     assert check.signer is not None
     if not trust:
         report.add(
@@ -310,22 +351,41 @@ def _chain_step(
         else:
             report.add("chain", "pass", f"Chuỗi hiệu lực hiện nay: {names}.", f"chain valid now: {names}.")
         return path
+    when_vi, when_en = (
+        ("thời điểm dấu thời gian chứng minh", "the time the timestamp proves")
+        if proven
+        else (
+            "thời điểm ký đã khai",
+            "the claimed signing time",
+        )
+    )
     bad_then = pki.invalid_at(path, signing_time)
     if bad_then:
         which = ", ".join(pki.name(c) for c in bad_then)
         report.add(
             "chain",
             "fail",
-            f"Chuỗi {names} không hiệu lực tại thời điểm ký đã khai: {which}.",
-            f"chain {names} not valid at the claimed signing time: {which}.",
+            f"Chuỗi {names} không hiệu lực tại {when_vi}: {which}.",
+            f"chain {names} not valid at {when_en}: {which}.",
         )
         return path
     if not bad_now:
         report.add(
             "chain",
             "pass",
-            f"Chuỗi hiệu lực tại thời điểm ký đã khai và hiện nay: {names}.",
-            f"chain valid at the claimed signing time and now: {names}.",
+            f"Chuỗi hiệu lực tại {when_vi} và hiện nay: {names}.",
+            f"chain valid at {when_en} and now: {names}.",
+        )
+        return path
+    if proven:
+        expired = ", ".join(f"{pki.name(c)} {c.not_valid_after_utc:%Y-%m-%d}" for c in bad_now)
+        report.add(
+            "chain",
+            "pass",
+            f"Chuỗi hiệu lực tại thời điểm dấu thời gian tin cậy chứng minh; nay đã hết hạn ({expired}), điều đó không "
+            f"làm mất hiệu lực chữ ký đã có trước. Chuỗi: {names}.",
+            f"valid at the time a trusted timestamp proves; expired now ({expired}), which does not undo a "
+            f"signature proven to exist before. Chain: {names}.",
         )
         return path
     expired = ", ".join(f"{pki.name(c)} {c.not_valid_after_utc:%Y-%m-%d}" for c in bad_now)
