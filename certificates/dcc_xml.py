@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from decimal import Decimal
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from lxml import etree
@@ -43,8 +46,34 @@ DIMENSIONLESS = ("1", "")
 
 
 def dsi_unit(unit: str) -> str:
-    """The D-SI string of a result's unit: :func:`registry.units.dsi`, or ``\\one`` for a dimensionless result."""
-    return r"\one" if unit.strip() in DIMENSIONLESS else dsi(unit).notation
+    """The D-SI string of a result's unit: :func:`registry.units.dsi`, or ``\\one`` for a dimensionless result,
+    checked by PTB's own D-SI parser (:func:`check_dsi`)."""
+    return check_dsi(r"\one" if unit.strip() in DIMENSIONLESS else dsi(unit).notation)
+
+
+#: the D-SI form: backslash tokens, ``\\tothe`` with a braced exponent (D-SI 2.2.1 guide, as the dsiUnits README
+#: composes units)
+_DSI_FORM = re.compile(r"(\\[a-zA-Z]+(\{-?\d+(\.\d+)?\})?)+")
+
+
+@cache
+def check_dsi(notation: str) -> str:
+    """``notation`` when PTB's dsiUnits package (``dsi_unit.DsiUnit``, 3.1) parses it as a valid D-SI unit;
+    ValueError with the parser's own words otherwise, so no certificate carries a unit a DCC reader cannot parse.
+
+    The package's DeprecationWarning for ``\\per`` is silenced: D-SI 2.2.1 (imported by DCC 3.3.0) still
+    defines ``\\per``; the package prefers ``\\tothe{-1}`` for a future D-SI."""
+    from dsi_unit import DsiUnit  # noqa: PLC0415 - loaded only when a certificate is written
+
+    if not _DSI_FORM.fullmatch(notation):  # the package also takes plain text ("kg") as valid
+        raise ValueError(f"unit {notation!r} is not valid D-SI (not a sequence of \\tokens): fix the unit table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = DsiUnit(notation)
+    if not parsed.valid:
+        why = "; ".join(str(w) for w in parsed.warnings) or "not a D-SI unit"
+        raise ValueError(f"unit {notation!r} is not valid D-SI ({why}): fix registry.units' D-SI table")
+    return notation
 
 
 def xml_number(text: str) -> str:

@@ -244,6 +244,11 @@ def _lookup(symbol: str) -> tuple[str, Decimal] | None:
     return None
 
 
+def unit_symbols() -> list[str]:
+    """Every unit symbol the table knows (without aliases), in table order."""
+    return list(_UNITS)
+
+
 def unit_info(symbol: str) -> tuple[str, Decimal] | None:
     """``(dimension, factor)`` of a unit in caltrace's spelling (see :class:`Unit`), None when it is unknown."""
     return _lookup(symbol)

@@ -102,7 +102,7 @@ def test_an_altered_token_fails(examples: Path, schemas: Path, pki: Pki, tsa: Ts
     assert "altered token" in report.step("signing-time").en  # type: ignore[union-attr]
 
 
-def test_an_untrusted_tsa_leaves_the_time_a_claim_and_says_so(examples: Path, schemas: Path, pki: Pki, tsa: Tsa) -> None:
+def test_an_untrusted_tsa_leaves_the_time_a_claim(examples: Path, schemas: Path, pki: Pki, tsa: Tsa) -> None:
     from tests.certificates.conftest import make_identity
 
     other_root = make_identity("another root", None, ca=True)
