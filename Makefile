@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/uncertainty.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/registry_import.py
+	$(BIN)/python benchmarks/certificates.py
 
 # Regenerate the lock file after changing dependencies in pyproject.toml.
 lock: setup

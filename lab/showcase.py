@@ -8,7 +8,7 @@ authorised signatory, is :data:`lab.base.REVIEWER`: the person who signs never p
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -17,6 +17,10 @@ from acquisition.engine import RunEngine
 from acquisition.procedures import procedure_ids
 from acquisition.session import RunRequest, RunSession, VirtualLab
 from acquisition.store import ReadingStore
+from certificates.errors import PkiNotFoundError
+from certificates.pki import PkiPaths, init_ca, issue_signer, serial_hex
+from certificates.signer import FileKeySigner
+from certificates.signing import current_certificate
 from lab import scenario, simulator_thread
 from lab.base import REVIEWER, TECHNICIAN, seed_common
 from registry.db import session_scope, upgrade
@@ -66,3 +70,17 @@ def reviewed_run(
     if progress is not None:
         progress(f"run {outcome.run_id}: reviewed by {REVIEWER}")
     return outcome.run_id
+
+
+def signatory_key(registry: Engine, paths: PkiPaths, passphrase: str, today: date, now: datetime) -> FileKeySigner:
+    """The demo signatory's key: the lab CA is created when ``paths`` has none, and a signing certificate issued to
+    :data:`lab.base.REVIEWER` when they hold none, both keys encrypted with ``passphrase``."""
+    with session_scope(registry, "demo") as s:
+        if not paths.ca_cert.exists():
+            init_ca(s, passphrase, now=now, paths=paths)
+        try:
+            serial = current_certificate(s, REVIEWER, now, paths).serial
+        except PkiNotFoundError:
+            cert = issue_signer(s, REVIEWER, passphrase, passphrase, today=today, now=now, paths=paths)
+            serial = serial_hex(cert)
+    return FileKeySigner.issued(serial, passphrase, paths)
