@@ -157,6 +157,7 @@ class RunSession:
         technician = request.technician
         resume = request.resume or None
         remembered: dict[str, tuple[str, str]] = {}
+        summary: dict[str, Any] = {}
         if request.resume:
             with read_session(self.registry) as s:
                 resume = resolve_run_id(s, request.resume)  # a unique prefix of the id is enough
@@ -173,6 +174,8 @@ class RunSession:
             procedure = get_procedure(procedure_id)
         except LookupError as exc:
             raise UnknownProcedure(str(exc)) from None
+        if resume:
+            _same_definition(resume, summary, procedure)
         instrument = request.instrument or None
         lot = request.lot or None
         parameters = dict(request.parameters)
@@ -302,3 +305,20 @@ class RunSession:
                 if std.address and std.driver_model:
                     out[role] = (std.address, std.driver_model)
         return out
+
+
+def _same_definition(run_id: str, summary: Mapping[str, Any], procedure: Procedure) -> None:
+    """RunStateError unless the installed procedure is the version (and definition digest) the run began under: a
+    run's readings are only evaluated by the definition they were taken for (decision 0303: a changed definition is
+    a new version)."""
+    definition = procedure.definition
+    version, digest = str(summary.get("version", "")), str(summary.get("definition_sha256", ""))
+    if version == definition.version and (not digest or digest == definition.digest()):
+        return
+    raise RunStateError(
+        f"run {run_id} began under {definition.code} version {version}"
+        + (f" (definition {digest[:12]})" if digest else "")
+        + f"; this caltrace has version {definition.version} (definition {definition.digest()[:12]}): a run is "
+        f"finished under the procedure it began with. Finish it with the caltrace release that started it, or "
+        f"abort it (caltrace runs cancel {run_id} --abort) and start a new run"
+    )

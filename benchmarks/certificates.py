@@ -62,9 +62,9 @@ def main() -> None:
 
 def run(data: Path, repeat: int) -> None:
     from lxml import etree
+    from signxml.algorithms import CanonicalizationMethod
     from signxml.signer import XMLSigner
     from signxml.verifier import XMLVerifier
-    from signxml.algorithms import CanonicalizationMethod
 
     from acquisition.store import SQLiteReadingStore
     from certificates.dcc import build_dcc, to_bytes

@@ -216,6 +216,7 @@ def _summary(s: Session, run: Run) -> dict[str, Any]:
         "run_id": run.id,
         "procedure": run.procedure.code,
         "version": run.procedure.version,
+        "definition_sha256": run.procedure.definition_sha256 or "",
         "instrument": run.instrument.serial_number if run.instrument is not None else "",
         "instrument_id": run.instrument_id,
         "lot": run.lot.lot_number if run.lot is not None else "",

@@ -298,3 +298,17 @@ def test_a_run_is_named_by_its_whole_id_or_a_unique_prefix(lab: Lab, monkeypatch
             resolve_run_id(s, "bbbb")
         with pytest.raises(NotFoundError):  # LIKE wildcards are taken literally
             resolve_run_id(s, "aaaa%")
+
+
+def test_a_resume_under_another_version_of_the_procedure_is_refused(lab: Lab) -> None:
+    paused = lab.session().run(RunRequest(procedure=CG18), lab.store, StopAtFirstAction())
+    with session_factory(lab.registry)() as s:  # as if the run had begun under an older release's definition
+        run = s.get(Run, paused.run_id)
+        assert run is not None
+        run.procedure.version, run.procedure.definition_sha256 = "0.9", "ab" * 32
+        s.commit()
+    with pytest.raises(RunStateError) as refused:
+        lab.session().resolve(RunRequest(resume=paused.run_id))
+    text = str(refused.value)
+    assert f"run {paused.run_id} began under {CG18} version 0.9 (definition abababababab)" in text
+    assert "finished under the procedure it began with" in text and "--abort" in text
