@@ -423,7 +423,11 @@ class RunEngine:
             )
         for role in sorted(set().union(*(st.roles() for st in steps))):
             try:
+                channel.check()  # a cancel asked while instruments are set up is honoured before the first step
                 instruments[role].prepare()
+                channel.check()
+            except RunCancelled as exc:
+                return self._cancelled(stopping, code, run_id, f"preparing the {role}", exc, channel)
             except (DriverError, OSError, TimeoutError) as exc:
                 return self._pause(
                     stopping,

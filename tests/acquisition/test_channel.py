@@ -520,3 +520,21 @@ def test_the_events_of_a_demo_run_arrive_in_order(demo_run: Callable[..., Any]) 
         assert pending_actions(s, run.outcome.run_id) == []
         rows = run_actions(s, run.outcome.run_id)
     assert rows and all(r["status"] == "answered" for r in rows)
+
+
+def test_a_cancel_while_an_instrument_is_prepared_is_honoured_before_the_first_reading(
+    registry: Engine, tmp_path: Path
+) -> None:
+    engine = make_engine_(registry, tmp_path)
+    run_id = create(engine)
+    channel = OperatorChannel(Bench())
+
+    class StopPressedDuringPrepare(NeverSettles):
+        def prepare(self) -> None:  # the technician presses stop while the balance is being set up
+            channel.cancel("lan", reason="wrong instrument on the bench")
+
+    balance = StopPressedDuringPrepare()
+    outcome = engine.execute(WaitsForStability(), run_id, {"balance": balance}, channel)
+    assert outcome.state == "paused"
+    assert "cancelled by lan at 'preparing the balance'" in outcome.message
+    assert balance.polls == 0  # no reading was taken
