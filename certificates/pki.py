@@ -8,7 +8,9 @@ scrypt/PBKDF2-derived key in the cryptography release used) that is never stored
 Keys are RSA-3072, signatures RSA PKCS#1 v1.5 with SHA-256 (docs/decisions/0410-lab-pki-and-tokens.md says why).
 A signing certificate is issued only to an active member of staff authorised to sign at least one procedure on the
 day (:func:`registry.runs.signing_procedures`); issuance, CA creation and revocation are written to the audit log
-(actions ``pki-init-ca``, ``pki-issue-signer``, ``pki-revoke``), and revocations are read back from it.
+(actions ``pki-init-ca``, ``pki-issue-signer``, ``pki-revoke``, ``pki-crl``), and revocations are read back from
+it. :func:`publish_crl` turns them into the CA's CRL (``crl.pem``, current for :data:`CRL_DAYS` days), which
+signing embeds in each signature while it is current; a revocation deletes the old list.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 REASONS = tuple(r.name for r in x509.ReasonFlags if r is not x509.ReasonFlags.remove_from_crl)
 #: the audit log's entity for signing certificates
 ENTITY = "signer_certificate"
+#: how long a published CRL is current (days): its nextUpdate; signing embeds only a current CRL
+CRL_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ class PkiPaths:
     def signer_key(self, serial: str) -> Path:
         """A signatory's private key (encrypted PKCS#8 PEM, mode 0600) by serial number (lower-case hex)."""
         return self.signers / f"{serial}.key"
+
+    @property
+    def crl(self) -> Path:
+        """The lab CA's current certificate revocation list (PEM), written by :func:`publish_crl`."""
+        return self.root / "crl.pem"
 
 
 def pki_paths(settings: Settings | None = None) -> PkiPaths:
@@ -381,7 +390,7 @@ def list_signers(session: Session, paths: PkiPaths | None = None) -> list[Certif
 
 def revoke(session: Session, serial: str, reason: str, *, paths: PkiPaths | None = None) -> CertificateInfo:
     """Record the revocation of signing certificate ``serial`` (hex) for ``reason`` (one of :data:`REASONS`) in
-    the audit log. A CRL is not yet published."""
+    the audit log, and delete the published CRL (it no longer lists every revocation: :func:`publish_crl`)."""
     paths = paths or pki_paths()
     wanted = normalise_serial(serial)
     if reason not in REASONS:
@@ -399,7 +408,70 @@ def revoke(session: Session, serial: str, reason: str, *, paths: PkiPaths | None
         wanted,
         {"reason": reason, "subject": info.subject, "username": info.username, "fingerprint_sha256": info.fingerprint},
     )
+    paths.crl.unlink(missing_ok=True)  # it no longer lists every revocation: never embed it again
     return info
+
+
+def publish_crl(
+    session: Session,
+    ca_passphrase: str,
+    *,
+    now: datetime | None = None,
+    days: int = CRL_DAYS,
+    paths: PkiPaths | None = None,
+) -> x509.CertificateRevocationList:
+    """Sign and write (``paths.crl``) the lab CA's CRL (RFC 5280 section 5): every revocation in the audit log
+    with its date and reason code, thisUpdate ``now``, nextUpdate ``now + days``, a CRL number that grows with
+    time (seconds since the epoch). Audited as ``pki-crl``. PkiRefusedError for ``days`` outside 1..31."""
+    if not 1 <= days <= 31:
+        raise PkiRefusedError(f"--days must be 1..31 (a revocation list must be renewed often), not {days}")
+    paths = paths or pki_paths()
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    ca = load_ca(paths)
+    key = load_private_key(paths.ca_key, ca_passphrase)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(now)
+        .next_update(now + timedelta(days=days))
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)  # type: ignore[arg-type]
+    )
+    for serial, at, payload in audit.events(session, ENTITY, "pki-revoke"):
+        entry = x509.RevokedCertificateBuilder().serial_number(int(serial, 16)).revocation_date(at)
+        reason = payload.get("reason")
+        if reason in REASONS and reason != "unspecified":
+            entry = entry.add_extension(x509.CRLReason(x509.ReasonFlags[reason]), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    crl = builder.sign(key, hashes.SHA256())  # type: ignore[arg-type]
+    _write(paths.crl, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+    audit.record(
+        session,
+        "pki-crl",
+        ENTITY,
+        "crl",
+        {"number": int(now.timestamp()), "next_update": crl.next_update_utc, "revoked": len(crl)},
+    )
+    return crl
+
+
+def current_crl(paths: PkiPaths | None = None, *, now: datetime | None = None) -> bytes | None:
+    """The DER of the published CRL while it is current (``now`` before its nextUpdate), else None."""
+    paths = paths or pki_paths()
+    if not paths.crl.is_file():
+        return None
+    try:
+        crl = x509.load_pem_x509_crl(paths.crl.read_bytes())
+        ca = load_ca(paths)
+        ours = crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+    except ValueError:
+        raise PkiRefusedError(f"{paths.crl} is not a readable revocation list: publish a new one (pki crl)") from None
+    if not ours:  # the CA was replaced since: that list proves nothing about today's signers
+        return None
+    next_update = crl.next_update_utc
+    if next_update is None or next_update <= (now or datetime.now(UTC)):
+        return None
+    return crl.public_bytes(serialization.Encoding.DER)
 
 
 def ca_chain(paths: PkiPaths | None = None) -> Sequence[x509.Certificate]:

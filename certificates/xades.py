@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -188,6 +189,19 @@ def signable(
     return tree
 
 
+def _add_revocation_values(qualifying: etree._Element, crls: Sequence[bytes]) -> None:
+    """xades:RevocationValues/CRLValues with each DER CRL, in the (possibly new) UnsignedSignatureProperties."""
+    unsigned = qualifying.find(_xades("UnsignedProperties"))
+    if unsigned is None:
+        unsigned = _sub(qualifying, _xades("UnsignedProperties"))
+    usp = unsigned.find(_xades("UnsignedSignatureProperties"))
+    if usp is None:
+        usp = _sub(unsigned, _xades("UnsignedSignatureProperties"))
+    values = _sub(_sub(usp, _xades("RevocationValues")), _xades("CRLValues"))
+    for der in crls:
+        _sub(values, _xades("EncapsulatedCRLValue"), _b64(der))
+
+
 def sign_dcc(
     document: bytes | etree._Element | etree._ElementTree,
     signer: Signer,
@@ -195,6 +209,7 @@ def sign_dcc(
     signing_time: datetime,
     allow_old_schema: bool = False,
     timestamp_url: str | None = None,
+    crls: Sequence[bytes] = (),
 ) -> bytes:
     """The DCC ``document`` (XML bytes, or an lxml element/tree, left unchanged) with an enveloped XAdES-B-B
     signature by ``signer`` appended to its root, serialised as UTF-8 bytes with an XML declaration.
@@ -203,7 +218,9 @@ def sign_dcc(
     document is not a DCC, is already signed, or the time is naive; also when its ``schemaVersion`` is older than
     3.2.0, whose schema has no place for ds:Signature (the signed file would fail schema validation), unless
     ``allow_old_schema`` (:func:`signable`). With ``timestamp_url`` the signature gets an RFC 3161
-    SignatureTimeStamp from that server (level T; TimestampError when the server fails). The result must not be
+    SignatureTimeStamp from that server (level T; TimestampError when the server fails). ``crls`` (DER) are embedded
+    as xades:RevocationValues (unsigned properties), so a verifier without our registry can see the signer's
+    certificate was not revoked when it signed (:func:`certificates.pki.current_crl`). The result must not be
     re-indented: any change of the document's characters, whitespace included, breaks the signature."""
     if signing_time.tzinfo is None or signing_time.utcoffset() is None:
         raise ValueError("signing_time must carry a timezone (e.g. datetime.now(UTC))")
@@ -249,4 +266,6 @@ def sign_dcc(
     value.text = _b64(_signature_value(signer, _exc_c14n(signed_info)))
     if timestamp_url:
         _add_signature_timestamp(qualifying, value, timestamp_url, sid)
+    if crls:
+        _add_revocation_values(qualifying, crls)
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))

@@ -98,7 +98,7 @@ def sign_command(
 
     from api.cli.pki import _secret
     from certificates.errors import PkiError
-    from certificates.pki import SIGNER_PASSPHRASE_ENV, load_ca, pki_paths
+    from certificates.pki import SIGNER_PASSPHRASE_ENV, current_crl, load_ca, pki_paths
     from certificates.signing import current_certificate, lab_signer, record_signature
     from certificates.xades import sign_dcc, signable
     from registry.db import open_registry, read_session, session_scope
@@ -127,7 +127,8 @@ def sign_command(
         passphrase = _secret(SIGNER_PASSPHRASE_ENV, f"passphrase of {signer}'s signing key")
         with read_session(engine) as session:
             key_signer = lab_signer(session, signer, passphrase, today=today, now=now, paths=paths)
-        signed = sign_dcc(data, key_signer, signing_time=now, timestamp_url=tsa or None)
+        crl = current_crl(paths, now=now)  # embedded so a verifier without our registry sees the status
+        signed = sign_dcc(data, key_signer, signing_time=now, timestamp_url=tsa or None, crls=[crl] if crl else [])
     except NotPermittedError as exc:
         raise fail(str(exc), 2) from None
     except PkiError as exc:
@@ -156,5 +157,7 @@ def sign_command(
         raise
     typer.echo(f"signed {out} as {info.subject} ({signer}), certificate {info.serial}")
     stamped = f"; timestamp from {tsa}" if tsa else " (no timestamp: level B)"
+    if not crl:
+        typer.echo("no current revocation list embedded: publish one with `caltrace pki crl`", err=True)
     typer.echo(f"signing time {now:%Y-%m-%dT%H:%M:%SZ}{stamped}; SHA-256 of the signed file {digest}")
     typer.echo("verify with: caltrace certificate verify --trust <lab CA, `caltrace pki show-ca`> " + str(out))

@@ -148,7 +148,7 @@ def revoke_command(
         typer.Option("--reason", help="key_compromise, affiliation_changed, superseded, cessation_of_operation, ..."),
     ],
 ) -> None:
-    """Record that a signing certificate is revoked (in the audit log; no CRL is published yet)."""
+    """Record that a signing certificate is revoked (in the audit log); then publish a new list: `caltrace pki crl`."""
     from certificates.errors import PkiError
     from certificates.pki import revoke
     from registry.db import open_registry, session_scope
@@ -160,6 +160,29 @@ def revoke_command(
     except PkiError as exc:
         raise fail(str(exc), exc.exit_code) from None
     typer.echo(f"revoked {info.serial} ({info.subject}): {reason}")
+    typer.echo("the old revocation list was withdrawn: publish the new one with `caltrace pki crl`")
+
+
+@app.command("crl")
+def crl_command(
+    days: Annotated[int, typer.Option("--days", help="Days until the list must be renewed (1..31).")] = 7,
+) -> None:
+    """Publish the lab CA's revocation list (CA passphrase from CALTRACE_PKI_PASSPHRASE or typed). Signing embeds
+    it while it is current, so anyone can check a signatory was not revoked; renew it before it runs out."""
+    from certificates.errors import PkiError
+    from certificates.pki import CA_PASSPHRASE_ENV, pki_paths, publish_crl
+    from registry.db import open_registry, session_scope
+    from registry.settings import default_actor
+
+    paths = pki_paths()
+    passphrase = _secret(CA_PASSPHRASE_ENV, "passphrase of the lab CA key")
+    try:
+        with session_scope(open_registry(), default_actor()) as session:
+            crl = publish_crl(session, passphrase, days=days, paths=paths)
+    except PkiError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    until = crl.next_update_utc
+    typer.echo(f"revocation list {paths.crl}: {len(crl)} revoked, current until {until:%Y-%m-%dT%H:%M:%SZ}")
 
 
 @app.command("pkcs11-test")

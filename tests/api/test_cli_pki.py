@@ -131,3 +131,22 @@ def test_pkcs11_test_names_a_module_that_is_not_one(tmp_path: Path) -> None:
     assert absent.returncode == 1 and "no PKCS#11 module at" in absent.stderr
     no_pin = caltrace(environ, *args, str(not_a_module))
     assert no_pin.returncode == 2 and "CALTRACE_PKCS11_PIN" in no_pin.stderr
+
+
+def test_crl_is_published_listing_the_revocation(env_ca: dict[str, str]) -> None:
+    env = env_ca
+    secrets = {"CALTRACE_PKI_PASSPHRASE": CA_PASS, "CALTRACE_SIGNER_PASSPHRASE": SIGNER_PASS}
+    assert caltrace(env, "pki", "issue-signer", "sig", **secrets).returncode == 0
+    serial = json.loads(caltrace(env, "pki", "list", "--format", "json").stdout)[0]["serial"]
+    revoked = caltrace(env, "pki", "revoke", serial, "--reason", "superseded")
+    assert "publish the new one with `caltrace pki crl`" in revoked.stdout
+    published = caltrace(env, "pki", "crl", "--days", "3", **secrets)
+    assert published.returncode == 0, published.stderr
+    assert "1 revoked" in published.stdout
+    crl = x509.load_pem_x509_crl((Path(env["CALTRACE_DATA_DIR"]) / "pki" / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
+    assert crl.next_update_utc is not None and (crl.next_update_utc - crl.last_update_utc).days == 3
+    bad = caltrace(env, "pki", "crl", "--days", "90", **secrets)
+    assert bad.returncode == 2 and "1..31" in bad.stderr
+    wrong = caltrace(env, "pki", "crl", CALTRACE_PKI_PASSPHRASE="not the passphrase")
+    assert wrong.returncode != 0 and "wrong passphrase" in wrong.stderr
