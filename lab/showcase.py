@@ -18,7 +18,7 @@ from acquisition.procedures import procedure_ids
 from acquisition.session import RunRequest, RunSession, VirtualLab
 from acquisition.store import ReadingStore
 from certificates.errors import PkiNotFoundError
-from certificates.pki import PkiPaths, init_ca, issue_signer, serial_hex
+from certificates.pki import PkiPaths, current_crl, init_ca, issue_signer, publish_crl, serial_hex
 from certificates.signer import FileKeySigner
 from certificates.signing import current_certificate
 from lab import scenario, simulator_thread
@@ -73,8 +73,9 @@ def reviewed_run(
 
 
 def signatory_key(registry: Engine, paths: PkiPaths, passphrase: str, today: date, now: datetime) -> FileKeySigner:
-    """The demo signatory's key: the lab CA is created when ``paths`` has none, and a signing certificate issued to
-    :data:`lab.base.REVIEWER` when they hold none, both keys encrypted with ``passphrase``."""
+    """The demo signatory's key: the lab CA is created when ``paths`` has none, a signing certificate issued to
+    :data:`lab.base.REVIEWER` when they hold none (both keys encrypted with ``passphrase``), and a revocation list
+    published when none is current."""
     with session_scope(registry, "demo") as s:
         if not paths.ca_cert.exists():
             init_ca(s, passphrase, now=now, paths=paths)
@@ -83,4 +84,6 @@ def signatory_key(registry: Engine, paths: PkiPaths, passphrase: str, today: dat
         except PkiNotFoundError:
             cert = issue_signer(s, REVIEWER, passphrase, passphrase, today=today, now=now, paths=paths)
             serial = serial_hex(cert)
+        if current_crl(paths, now=now) is None:
+            publish_crl(s, passphrase, now=now, paths=paths)
     return FileKeySigner.issued(serial, passphrase, paths)
