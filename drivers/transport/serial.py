@@ -41,10 +41,16 @@ PortFactory = Callable[[Address], SerialPort]
 
 
 def open_pyserial(address: Address) -> SerialPort:
-    """Open ``address`` with pyserial (local port, ``socket://`` or ``rfc2217://``)."""
+    """Open ``address`` with pyserial (local port, ``socket://`` or ``rfc2217://``).
+
+    A local port is opened exclusively (pyserial ``exclusive=True``: an advisory ``flock`` on POSIX), so a second
+    program, or a second caltrace process, cannot talk to the same instrument at the same time; its open fails
+    with "in use". A device server (``socket://``) is not locked here: it allows one TCP client itself."""
     s = address.serial
+    local = "://" not in address.target
     port: SerialPort = serial.serial_for_url(
         address.target,
+        **({"exclusive": True} if local else {}),
         baudrate=s.baud,
         bytesize=s.bytesize,
         parity=s.parity,
@@ -91,6 +97,11 @@ class SerialTransport(TransportLifecycle[SerialPort]):
         try:
             port = self._factory(self.address)
         except (OSError, serial.SerialException, ValueError) as exc:
+            if "exclusively lock" in str(exc):  # pyserial's words when another process holds the port
+                raise DeviceConnectionError(
+                    f"{self.describe()}: the port is in use by another program or caltrace process. Close it there "
+                    "(or finish that run), then try again"
+                ) from exc
             raise DeviceConnectionError(f"{self.describe()}: cannot open the link ({exc}). {self.advice}") from exc
         self._buffer.clear()
         return port

@@ -134,3 +134,41 @@ def test_server_paces_bytes_at_the_line_rate(sim_thread: SimulatorThread) -> Non
         elapsed = time.monotonic() - started
     assert elapsed >= 3 * 12 * 10 / 1200 * 0.98
     sim_thread.call(srv.stop())
+
+
+def test_a_local_port_in_use_by_another_process_is_refused_in_plain_words() -> None:
+    # a pseudo-terminal is a real local serial device for pyserial; the holder is another process, as when two
+    # caltrace runs (or caltrace and a vendor program) reach for one instrument
+    import os
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import serial, sys, time\n"
+            f"held = serial.Serial({path!r}, exclusive=True)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        transport = SerialTransport(parse_address(f"serial://{path}?timeout=1"), name="balance B1")
+        with pytest.raises(DeviceConnectionError) as refused:
+            transport.open()
+        assert "in use by another program or caltrace process" in str(refused.value)
+        assert "balance B1" in str(refused.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    transport = SerialTransport(parse_address(f"serial://{path}?timeout=1"), name="balance B1")
+    transport.open()  # free again once the holder is gone
+    transport.close()
+    os.close(master)
+    os.close(slave)
