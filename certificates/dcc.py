@@ -1,4 +1,9 @@
-"""The Digital Calibration Certificate (PTB DCC 3.3.0, D-SI 2.2.1) of a reviewed calibration run (caltrace issue 17).
+"""The Digital Calibration Certificate (PTB DCC 3.3.0, D-SI 2.2.1) of a reviewed run (caltrace issue 17).
+
+Four kinds (decision 0425, :class:`~certificates.dcc_content.CertificateKind`): the calibration certificate
+described below; a verification certificate (mark number, validity, results with ±MPE), a notice of
+non-conformity (the failed tests) and a prepackage lot check (the lot as the item), each adding its statements to
+``administrativeData/statements``.
 
 :func:`build_dcc` gathers and checks the content (:mod:`certificates.dcc_content`: ISO/IEC 17025:2017 7.8.2.1 and
 7.8.4.1, refusing with every missing item) and writes it. What goes where (docs/certificates.md, decision 0420):
