@@ -321,17 +321,31 @@ class _Writer:
             el(st, "dcc:conformity", "fail")
 
     def failed_words(self, r: Result, lang: str) -> str:
-        """One failed test: what, where, the value, its limit and how far beyond (or short of) it."""
-        point = "-" if r.point is None else f"{_plain(r.point)} {r.point_unit or r.unit}"
+        """One failed test: what, where, the value, its limit and how far beyond (or short of) it. The value is
+        shown with at least the decimals of that distance, so a reader sees it beyond the limit (a 500 g error of
+        -0.0503 g against ±0.05 g reads -0.0503 g, not the certificate's -0.050 g)."""
         unit = "" if r.unit.strip() in ("1", "") else f" {r.unit}"
-        value = f"{self.shown(r)}{unit}"
-        if r.mpe is None:
-            return f"{_quantity(r.quantity, lang)}: {value}"
+        test = _quantity(r.quantity, lang)
+        if r.mpe is None:  # the lot decision: its verdict, its reasons are the other rows
+            return f"{test}: {self.shown(r)}{unit}"
+        if self.c.kind is CertificateKind.LOT_CHECK:
+            if r.quantity == "mean net quantity":  # one-sided: x̄ >= Qn − λ·s
+                limit = float(self.c.lot_evidence["mean_limit"])
+                by = _rounded(limit - r.value, limit)
+                value = _digits(r.value, by, self.shown(r))
+                shown_limit = f"{_rounded_to(limit, 0.01)}{unit}"
+                short = T["short"][lang].format(by=f"{by}{unit}")
+                return T["failed_min"][lang].format(test=test, value=f"{value}{unit}", limit=shown_limit, how=short)
+            by = _plain(r.value - r.mpe)  # a count over its allowance
+            return T["failed_max"][lang].format(test=test, value=self.shown(r), limit=_plain(r.mpe),
+                                                how=T["exceeds"][lang].format(by=by))  # fmt: skip
+        point = "-" if r.point is None else f"{_plain(r.point)} {r.point_unit or r.unit}"
         how = _beyond(r.value, r.mpe)
-        by = f"{_rounded(abs(how), r.mpe)}{unit}"
+        by = _rounded(abs(how), r.mpe)
+        value = _digits(r.value, by, self.shown(r))
         return T["failed_row"][lang].format(
-            test=_quantity(r.quantity, lang), point=point, value=value, mpe=f"±{_plain(r.mpe)}{unit}",
-            how=T["exceeds" if how > 0 else "short"][lang].format(by=by),
+            test=test, point=point, value=f"{value}{unit}", mpe=f"±{_plain(r.mpe)}{unit}",
+            how=T["exceeds" if how > 0 else "short"][lang].format(by=f"{by}{unit}"),
         )  # fmt: skip
 
     def sampling_plan(self, box: etree._Element) -> None:
@@ -601,11 +615,26 @@ def _rounded(x: float, _limit: float) -> str:
         return "0"
     d = Decimal(repr(x))
     step = Decimal(1).scaleb(d.adjusted() - 1)
-    return _plain(float(d.quantize(step, rounding=ROUND_HALF_UP)))
+    return format(d.quantize(step, rounding=ROUND_HALF_UP), "f")  # keeps a trailing zero: 0.10
 
 
 def _quantity(quantity: str, lang: str) -> str:
     return quantity_words(quantity, lang)  # type: ignore[arg-type]
+
+
+def _digits(value: float, by: str, shown: str) -> str:
+    """``shown`` (the value as the certificate states it), or ``value`` rounded half up to the decimals of ``by``
+    when that has more (so a failed value is seen beyond its limit)."""
+    places = _places(by)
+    if places <= _places(shown):
+        return shown
+    return format(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+
+
+def _places(text: str) -> int:
+    """The decimal places of a plain decimal number's text."""
+    head, _, tail = text.partition(".")
+    return len(tail) if head.lstrip("-").isdigit() or head in ("", "-") else 0
 
 
 def _rounded_to(x: float, step: float) -> str:

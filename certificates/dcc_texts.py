@@ -141,6 +141,14 @@ T: dict[str, dict[str, str]] = {
         "vi": "{test} tại {point}: {value}, giới hạn {mpe}, {how}",
         "en": "{test} at {point}: {value}, limit {mpe}, {how}",
     },
+    "failed_min": {
+        "vi": "{test}: {value}, yêu cầu tối thiểu {limit}, {how}",
+        "en": "{test}: {value}, required at least {limit}, {how}",
+    },
+    "failed_max": {
+        "vi": "{test}: {value}, cho phép tối đa {limit}, {how}",
+        "en": "{test}: {value}, allowed at most {limit}, {how}",
+    },
     "exceeds": {"vi": "vượt giới hạn {by}", "en": "beyond the limit by {by}"},
     "short": {"vi": "thiếu so với yêu cầu {by}", "en": "short of the requirement by {by}"},
     "mpe_lower": {"vi": "Giới hạn dưới (−MPE)", "en": "Lower limit (−MPE)"},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import importlib.util
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -89,10 +90,10 @@ def last_valid_day(verified: date, months: int) -> date:
 
 
 def two_digits(x: float) -> str:
-    """|value| − MPE for reading, by hand: two significant digits, half up, plain decimal."""
+    """|value| − MPE for reading, by hand: two significant digits, half up, plain decimal (0.0997 -> 0.10)."""
     d = Decimal(repr(x))
     q = d.quantize(Decimal(1).scaleb(d.adjusted() - 1), rounding=ROUND_HALF_UP)
-    return format(q.normalize(), "f")
+    return format(q, "f")
 
 
 def statement(root: etree._Element, ref: str) -> etree._Element | None:
@@ -276,6 +277,10 @@ def test_r76_notice_of_non_conformity(demo_run: Callable[..., DemoRun], shared: 
         assert f"at {r.point:g} g" in failed_en
         assert f"limit ±{r.mpe:g} g, beyond the limit by {two_digits(excess)} g" in failed_en, failed_en
         assert f"vượt giới hạn {two_digits(excess)} g" in failed_vi
+    # each failed value is shown with enough digits to be seen beyond its limit
+    stated = re.findall(r"at [\d.]+ g: (-?[\d.]+) g, limit ±([\d.]+) g", failed_en)
+    assert len(stated) == len(bad)
+    assert all(abs(Decimal(v)) > Decimal(m) for v, m in stated), stated
     top = next(r for r in bad if r.point == 2200.0)
     assert abs(abs(top.value) - 0.15 - 0.07) < 0.011  # about 0.22 − 0.15 g, the sensitivity error set above
     marked = root.findall(".//dcc:metaData[@refType='caltrace_failedTest']", NS)
@@ -370,8 +375,17 @@ def test_r87_rejected_lot(demo_run: Callable[..., DemoRun], shared: Path) -> Non
     assert verdict is not None and verdict.findtext("dcc:conformity", namespaces=NS) == "fail"
     assert said(verdict, "en").startswith("The lot does not meet")
     failed = said(statement(root, "caltrace_failedTests"), "en")
-    mean = next(r for r in rows(run) if r.quantity == "mean net quantity")
-    assert mean.conformity is Conformity.FAIL and "mean net quantity" in failed and "lot decision" in failed
+    stored = {r.quantity: r for r in rows(run)}
+    mean = stored["mean net quantity"]
+    assert mean.conformity is Conformity.FAIL and "lot decision: 0" in failed
+    ev = stored["lot decision"].evidence
+    limit = 500.0 - ev["lambda"] * ev["s"]  # x̄ >= Qn − λ·s, by hand from the stored sample statistics
+    assert mean.value < limit
+    shown_limit = Decimal(repr(limit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert "mean net quantity: " in failed
+    assert f"required at least {shown_limit} g, short of the requirement by {two_digits(limit - mean.value)} g" in (
+        failed
+    ), failed
 
 
 def test_calibration_refuses_a_mark_and_another_kind(demo_run: Callable[..., DemoRun]) -> None:  # noqa: F811
