@@ -112,11 +112,12 @@ def _texts(element: etree._Element | None) -> list[str]:
 
 
 def _text_in(element: etree._Element | None, language: str = "en") -> str:
-    """The ``dcc:content`` in ``language``, else the first without a language, else the first."""
+    """The ``dcc:content`` in ``language``, else the first without a language (for ``vi``: then the English
+    one), else the first."""
     if element is None:
         return ""
     contents = element.findall("dcc:content", NS)
-    for wanted in (language, None):
+    for wanted in (language, None, "en"):
         for c in contents:
             if c.get("lang") == wanted and (c.text or "").strip():
                 return " ".join((c.text or "").split())
@@ -163,6 +164,11 @@ def kind_of(names: tuple[str, ...]) -> Kind:
         if re.search(r"\b(mass|masse)\b", n) or n.startswith("khối lượng"):
             return "mass"
     return "other"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a message template that shows it as it is (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _is(names: list[str], words: tuple[str, ...]) -> bool:
@@ -274,7 +280,9 @@ def _read_value(
 ) -> None:
     own = tuple(_texts(quantity.find("dcc:name", NS)))
     name = _text_in(quantity.find("dcc:name", NS)) or result_name
-    where = m("where.result", n=n, name=name)
+    name_vi = _text_in(quantity.find("dcc:name", NS), "vi") or result_name
+    shown = Message("dcc.name", (), (_literal(name_vi), _literal(name)))  # the name in the reader's language
+    where = m("where.result", n=n, name=shown)
     real = quantity.find("si:real", NS)
     if real is None:
         form = next((f for f in _OTHER_FORMS if quantity.find(f"si:{f}", NS) is not None), None)
