@@ -327,9 +327,10 @@ _DSI_READ = _dsi_read_table()
 def from_dsi(notation: str) -> str | None:
     """caltrace's unit for a D-SI unit string of a DCC (``\\milli\\gram`` -> ``mg``, ``\\kilogram`` -> ``kg``,
     ``\\centi\\metre\\tothe{3}`` -> ``cm³``, ``\\metre\\tothe{3}\\per\\hour`` -> ``m³/h``; the D-SI 1.x
-    ``\\degreeCelsius`` -> ``°C``; ``\\one`` -> ``""``, dimensionless), or None for a unit caltrace cannot convert
-    (a compound other than a quotient by a time, a power it does not list, a token it does not know)."""
-    text = "".join(notation.split())
+    ``\\degreeCelsius`` -> ``°C`` and a power of one, ``\\gram\\tothe{1}`` -> ``g``; ``\\one`` -> ``""``,
+    dimensionless), or None for a unit caltrace cannot convert (a compound other than a quotient by a time, a power
+    it does not list, a token it does not know)."""
+    text = "".join(notation.split()).replace(r"\tothe{1}", "")  # x to the first power is x (D-SI 1.x writes it)
     if text == r"\one":
         return ""
     parts = text.split(r"\per")

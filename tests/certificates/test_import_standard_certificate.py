@@ -481,6 +481,7 @@ def test_dsi_units_read() -> None:
     assert from_dsi(r"\micro\gram") == "µg" and from_dsi(r"\centi\metre\tothe{3}") == "cm³"
     assert from_dsi(r"\degreeCelsius") == "°C" == from_dsi(r"\degreecelsius")  # D-SI 1.x and 2.x
     assert from_dsi(r"\metre\tothe{3}\per\hour") == "m³/h" and from_dsi(r"\one") == ""
+    assert from_dsi(r"\kilogram\tothe{1}") == "kg"  # D-SI 1.x (DCC 2.4.0 writes powers of one)
     assert from_dsi(r"\kilogram\tothe{1}\metre\tothe{-3}") is None and from_dsi(r"\furlong") is None
 
 
