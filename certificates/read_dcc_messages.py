@@ -141,6 +141,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "giấy chứng nhận {number} của {issuer} đã có trong sổ đăng ký (chuẩn {code}); mỗi DCC chỉ nhập một lần",
         "certificate {number} of {issuer} is already in the registry (standard {code}); a DCC is imported once",
     ),
+    "import.note": ("sổ đăng ký ghi chú: {detail}", "the registry notes: {detail}"),
     "import.rejected": ("sổ đăng ký từ chối: {detail}", "the registry refused it: {detail}"),
     "where.result": ("kết quả {n} «{name}»", "result {n} '{name}'"),
     # --- what the command prints (api/cli/standard_dcc.py) ------------------------------------------------------

@@ -406,6 +406,7 @@ def import_standard_dcc(
         result.report = check
         result.refusals.extend(_rejected(session, content, issue.message) for issue in check.rejected)
         return result
+    result.notes.extend(m("import.note", detail=issue.message) for issue in check.warnings)
     result.report = check if dry_run else import_certificate_document(session, rows, dry_run=False, **common)
     if not result.report.ok:
         result.refusals.extend(m("import.rejected", detail=issue.message) for issue in result.report.rejected)

@@ -556,3 +556,15 @@ def test_the_command(tmp_path: Path, examples: Path, schemas: Path) -> None:
         proc = caltrace(data_dir, schemas, *base, *args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert words in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_the_registry_notes_are_passed_on(registry: Engine) -> None:
+    """A quantity name a spreadsheet would run as a formula is kept as text, with the import's own note."""
+    add_standard(registry, "G-1", "mass standard", "SET-77")
+    result = ("<dcc:result><dcc:name><dcc:content>x</dcc:content></dcc:name><dcc:data>"
+              + quantity("=drift", real("0.002", r"\milli\gram", "0.001")) + "</dcc:data></dcc:result>")  # fmt: skip
+    done = run_import(registry, dcc(result), "G-1", accept_warnings=True)
+    assert done.written, texts(done)
+    assert [n.code for n in done.notes] == ["import.note"] and "formula" in done.notes[0].text("en")
+    (cert,) = certificates_of(registry, "G-1")
+    assert cert.values == [{"quantity": "=drift", "value": 0.002, "unit": "mg", "U": 0.001, "k": 2.0}]
