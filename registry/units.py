@@ -309,3 +309,40 @@ def dsi(unit: str | Unit) -> DsiUnit:
     notation = r"\per".join(notations)
     unverified = tuple(dict.fromkeys(t for t in _DSI_TOKEN.findall(notation) if t not in DSI_SOURCES))
     return DsiUnit(notation, unverified)
+
+
+#: D-SI spellings a DCC may use that are not caltrace's own notation (:func:`dsi`) -> caltrace's unit.
+#: ``\degreeCelsius`` is the D-SI 1.x spelling (DCC 2.4.0, [S] line 271); ``\kilo\gram`` is not valid D-SI (the
+#: kilogram takes no prefix, [G]) but unambiguous, read as kg.
+_DSI_READ_ALIASES: dict[str, str] = {r"\degreeCelsius": "°C", r"\kilo\gram": "kg", r"\percent": "%"}
+
+
+def _dsi_read_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for symbol, entry in _UNITS.items():
+        if entry.dsi is not None and symbol != "%RH":  # \percent reads as %: the DCC does not say "relative"
+            table.setdefault(entry.dsi, symbol)
+    table.update(_DSI_READ_ALIASES)
+    return table
+
+
+_DSI_READ = _dsi_read_table()
+
+
+def from_dsi(notation: str) -> str | None:
+    """caltrace's unit for a D-SI unit string of a DCC (``\\milli\\gram`` -> ``mg``, ``\\kilogram`` -> ``kg``,
+    ``\\centi\\metre\\tothe{3}`` -> ``cm³``, ``\\metre\\tothe{3}\\per\\hour`` -> ``m³/h``; the D-SI 1.x
+    ``\\degreeCelsius`` -> ``°C`` and a power of one, ``\\gram\\tothe{1}`` -> ``g``; ``\\one`` -> ``""``,
+    dimensionless), or None for a unit caltrace cannot convert (a compound other than a quotient by a time, a power
+    it does not list, a token it does not know)."""
+    text = "".join(notation.split()).replace(r"\tothe{1}", "")  # x to the first power is x (D-SI 1.x writes it)
+    if text == r"\one":
+        return ""
+    parts = text.split(r"\per")
+    if len(parts) > 2:
+        return None
+    symbols = [_DSI_READ.get(part) for part in parts]
+    if any(s is None for s in symbols):
+        return None
+    symbol = "/".join(s for s in symbols if s is not None)
+    return symbol if _lookup(symbol) is not None else None

@@ -94,6 +94,9 @@ def register(app: typer.Typer, import_app: typer.Typer, run_import: Callable[...
         ("certificates", "import_certificates", "standards' certificates, one row per certified value"),
     ):
         import_app.command(kind)(_import_command(_import_into(function_name), what, run_import))
+    from api.cli import standard_dcc
+
+    standard_dcc.register(import_app)
     app.add_typer(lab_app, name="lab", help="The laboratory.")
     app.add_typer(cmc_app, name="cmc", help="The laboratory's CMC table.")
     app.add_typer(staff_app, name="staff", help="Staff and their authorisations.")

@@ -26,6 +26,7 @@ The package, by concern:
 - :mod:`~registry.importer.records`: what the imports that set up a centre share (:class:`Catalogue`)
 - :mod:`~registry.importer.laboratory`, :mod:`~registry.importer.staff`: the laboratory and its CMC table; staff
 - :mod:`~registry.importer.standards`, :mod:`~registry.importer.certificates`: standards and their certificates
+- :mod:`~registry.importer.documents`: one standard's certificate read from its document (a DCC)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from registry.importer.cells import (
     parse_tax_code,
 )
 from registry.importer.certificates import import_certificates
+from registry.importer.documents import import_certificate_document
 from registry.importer.fields import infer_field, parse_field
 from registry.importer.headers import (
     COLUMN_ALIASES,
@@ -111,6 +113,7 @@ __all__ = [
     "column_for_header",
     "convert",
     "driver",
+    "import_certificate_document",
     "import_certificates",
     "import_cmc",
     "import_instruments",

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from registry.importer.base import _Importer, _Row
 from registry.importer.cells import EARLIEST_DATE, Cell, CellError, _date_from_text, _is_blank, clean_text
-from registry.importer.driver import _check, _prepare, _write
-from registry.importer.headers import _IGNORED, COLUMN_ALIASES, Schema, _header_keys
+from registry.importer.driver import _check, _prepare, _Prepared, _write
+from registry.importer.headers import _IGNORED, COLUMN_ALIASES, Schema, _Columns, _header_keys
 from registry.importer.messages import msg
 from registry.importer.report import ImportReport
 from registry.models import Base, Customer
@@ -234,3 +234,39 @@ def import_records(
         return prepared.report
     _write(importer, prepared, accepted, table, records_schema.records)
     return prepared.report
+
+
+def import_rows(
+    kind: type[_RecordImporter],
+    records_schema: Schema,
+    table: str,
+    session: Session,
+    rows: Sequence[dict[str, Cell]],
+    *,
+    source: str,
+    digest: str,
+    source_format: str,
+    catalogue: Catalogue | None,
+    today: date | None,
+    dry_run: bool,
+) -> ImportReport:
+    """:func:`import_records` for rows that were not read from a spreadsheet but from another document (a DCC):
+    ``rows`` map the schema's column names to cells (str, numbers or dates, as an .xlsx cell), checked by the same
+    validation, written all or nothing in a savepoint of ``session`` with the same ``import`` audit event, which
+    names ``source`` and its SHA-256 ``digest``. Row numbers in the report count from 2 (1 is the header)."""
+    columns_used = list(dict.fromkeys(c for row in rows for c in row))
+    name = Path(source).name
+    report = ImportReport(name, digest, source_format, source, dry_run=dry_run, records=records_schema.records)
+    columns = _Columns(1, columns_used, name, report, records_schema)
+    body = [(n, [row.get(c) for c in columns_used]) for n, row in enumerate(rows, start=2)]
+    prepared = _Prepared(Path(source), digest, report, columns, body)
+    importer = kind(session, report, columns, today or date.today(), False)
+    importer.catalogue = catalogue or Catalogue()
+    accepted = importer.finish(_check(importer, prepared))
+    report.rejected.sort(key=lambda issue: issue.row)
+    if dry_run:
+        importer.count_updates(accepted)
+        report.warnings.sort(key=lambda issue: issue.row)
+        return report
+    _write(importer, prepared, accepted, table, records_schema.records)
+    return report
