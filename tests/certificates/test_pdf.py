@@ -359,6 +359,7 @@ def test_level_bt_with_the_local_timestamp_server(pki: Pki, tmp_path: Path, tsa)
     assert got["pdf-signature"] == got["pdf-chain"] == got["pdf-timestamp"] == "pass", got
     assert "PAdES B-T" in report.step("pdf-timestamp").en  # type: ignore[union-attr]
     assert tsa.requests >= 1
+    assert got["pdfa"] == "pass", got  # still PDF/A after a timestamped signature
     path = tmp_path / "bt.pdf"
     path.write_bytes(signed)
     said = pdfsig(path)
@@ -390,6 +391,31 @@ def test_embedded_document_is_schema_valid(pki: Pki, schemas: Path) -> None:
     signed = sign_dcc(root, IdentitySigner(pki.signer, [pki.root.cert]), signing_time=datetime.now(UTC))
     with pytest.raises(ValueError, match="signed already"):
         embed_document(etree.fromstring(signed), inner)
+
+
+def test_a_lab_issued_key_signs_the_pdf(engine, paths, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the signatory's key from `caltrace pki issue-signer` (RSA 3072, encrypted at rest, opened with the passphrase)
+    from certificates.pki import init_ca, issue_signer, serial_hex
+    from certificates.signer import FileKeySigner
+    from registry.db import session_scope
+    from registry.settings import lab_today
+    from tests.certificates.conftest import CA_PASS, SIGNER_PASS
+
+    with session_scope(engine, "admin") as s:
+        ca = init_ca(s, CA_PASS, paths=paths)
+    with session_scope(engine, "admin") as s:
+        cert = issue_signer(s, "sig", CA_PASS, SIGNER_PASS, today=lab_today(), paths=paths)
+    signer = FileKeySigner.issued(serial_hex(cert), SIGNER_PASS, paths)
+    xml = sign_dcc(small_dcc(), signer, signing_time=datetime.now(UTC))
+    pdf = render_pdf(xml, verify_url=verification_url(NUMBER, xml, base="https://x"), attachment=xml)
+    signed = sign_pdf(pdf, signer)
+    report = verify_bytes(signed, "lab.pdf", [ca], use_default_schema_dir=False)
+    got = outcomes(report)
+    assert got["pdf-signature"] == got["pdf-chain"] == got["pdf-binding"] == got["dcc/chain"] == "pass", got
+    path = tmp_path / "lab.pdf"
+    path.write_bytes(signed)
+    said = pdfsig(path)
+    assert "Signature is Valid" in said and "Total document signed" in said, said
 
 
 # --- PKCS#11 and the CLI -----------------------------------------------------------------------------------------
