@@ -13,7 +13,7 @@ import io
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -263,7 +263,12 @@ def test_vietnamese_glyphs_embedded_and_covered(tmp_path: Path) -> None:
 
 
 def test_signed_pdf_stays_pdfa_and_independent_tools_agree(pki: Pki, tmp_path: Path) -> None:
-    _, signed = signed_pdf(pki, reason="Phát hành giấy chứng nhận / certificate issued", location="Thử")
+    when = pki.signer.cert.not_valid_before_utc.replace(microsecond=0) + timedelta(hours=1)  # not now: given
+    _, signed = signed_pdf(
+        pki, reason="Phát hành giấy chứng nhận / certificate issued", location="Thử", signing_time=when
+    )
+    # the signing time given is the signature dictionary's /M (PDF date, UTC)
+    assert str(catalog(signed).embedded_signatures[0].sig_object["/M"]).startswith(f"D:{when:%Y%m%d%H%M%S}")
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed)
     said = pdfsig(path)
