@@ -288,9 +288,17 @@ def _quantity_text(q: etree._Element) -> str:
         if lst is not None:
             unit = unit_text(_text(lst, "si:unitXMLList"))
             values.append(f"{_text(lst, 'si:valueXMLList')} {unit}".strip())
-            U = _text(lst, "si:measurementUncertaintyUnivariateXMLList/si:expandedMUXMLList/si:valueExpandedMUXMLList")
-            if U:
-                values.append(f"U: {U}")
+            for path, names in (
+                ("si:measurementUncertaintyUnivariateXMLList/si:expandedMUXMLList",
+                 ("valueExpandedMUXMLList", "coverageFactorXMLList", "coverageProbabilityXMLList")),
+                ("si:expandedUncXMLList",  # D-SI 1.x/2.x, deprecated in 2.2 but in other labs' DCCs
+                 ("uncertaintyXMLList", "coverageFactorXMLList", "coverageProbabilityXMLList")),
+            ):  # fmt: skip
+                mu = lst.find(path, NS)
+                if mu is not None:
+                    U, k, p = (_text(mu, f"si:{n}") for n in names)
+                    values.append(", ".join(x for x in (f"U = {U} {unit}".strip(), k and f"k = {k}", p and f"p = {p}")
+                                            if x))  # fmt: skip
             break
     for tag in ("si:constant", "si:noQuantity"):
         c = q.find(tag, NS)
@@ -306,11 +314,24 @@ def _notes(meta: etree._Element | None, notes: list[Bi], row: ResultRow) -> None
     if meta is None:
         return
     for md in meta.iterfind("dcc:metaData", NS):
-        decl = bi(md.find("dcc:declaration", NS))
-        if not decl:
-            continue
-        if (md.get("refType") or "").split()[:1] == ["basic_conformity"]:
+        decl = bi(md.find("dcc:declaration", NS)) or bi(md.find("dcc:declaration/dcc:name", NS))
+        if "basic_conformity" in (md.get("refType") or "").split():
+            value = _text(md, "dcc:conformity") or _text(md, "dcc:conformityXMLList")
+            if value and value not in decl.en:
+                decl = Bi(f"{decl.vi}: {value}", f"{decl.en}: {value}") if decl else Bi(value, value)
             row.conformity = decl
+            for q in md.iterfind("dcc:data/dcc:quantity", NS):  # the limits the conformity was judged against
+                quantity, refs = _quantity(q), (q.get("refType") or "").split()
+                if quantity is not None and MPE_LOWER in refs and row.lower is None:
+                    row.lower = quantity
+                elif quantity is not None and MPE_UPPER in refs and row.upper is None:
+                    row.upper = quantity
+                else:
+                    text = _quantity_text(q) if quantity is None else f"{quantity.value} {quantity.unit}".strip()
+                    if text:
+                        row.other.append((bi(q.find("dcc:name", NS)), text))
+            continue
+        if not decl:
             continue
         if decl not in notes:
             notes.append(decl)
@@ -319,7 +340,9 @@ def _notes(meta: etree._Element | None, notes: list[Bi], row: ResultRow) -> None
 
 def _result(res: etree._Element, notes: list[Bi]) -> ResultRow:
     row = ResultRow(bi(res.find("dcc:name", NS)), _plain(res.find("dcc:description", NS)), None, None)
-    for q in res.iterfind(".//dcc:data/dcc:quantity", NS):
+    meta_tag = f"{{{DCC}}}measurementMetaData"
+    data = [q for q in res.iter(f"{{{DCC}}}quantity") if not any(a.tag == meta_tag for a in q.iterancestors())]
+    for q in data:  # the result's quantities, in lists too; not those inside a metaData
         refs = (q.get("refType") or "").split()
         quantity = _quantity(q)
         if quantity is not None and row.point is None and any(r in POINT_REFTYPES for r in refs):

@@ -209,6 +209,35 @@ def test_chart_has_u_bars_and_mpe_lines_from_the_dcc() -> None:
     assert chart(read_view(etree.fromstring(bare)).results) is None
 
 
+def test_another_labs_dcc_renders_its_lists(examples: Path, tmp_path: Path) -> None:
+    # PTB's good-practice temperature DCC (3.1.1) writes its results as lists (si:hybrid/si:realListXMLList):
+    # each list is shown as a line of values, read here from the file itself
+    source = examples / "dcc_gp_temperature_typical_v12.xml"
+    doc = etree.parse(str(source))
+    path = tmp_path / "gp.pdf"
+    path.write_bytes(render_pdf(source.read_bytes(), verify_url="https://x/verify/n"))
+    text = " ".join(pdftotext(path).split())
+    number = doc.findtext(".//dcc:coreData/dcc:uniqueIdentifier", namespaces=NS)
+    assert number and f"Số / No. {number}" in text
+    lists = doc.findall(".//dcc:result/dcc:data/dcc:list/dcc:quantity", NS)
+    assert len(lists) >= 3
+    for quantity in lists:
+        first = quantity.findtext(".//si:valueXMLList", namespaces=NS)  # the first list (hybrid: the first unit)
+        assert first and " ".join(first.split()) in text, first
+    # a list's expanded uncertainty is shown with it (D-SI 2.x expandedUncXMLList): U, k and p as written
+    unc = doc.find(".//dcc:result//si:expandedUncXMLList", NS)
+    assert unc is not None
+    U, k, p = (unc.findtext(f"si:{n}XMLList", namespaces=NS) for n in ("uncertainty", "coverageFactor",
+                                                                        "coverageProbability"))  # fmt: skip
+    assert f"U = {U} K, k = {k}, p = {p}" in text
+    # its conformity statement, with the acceptance limits it names
+    verdict = doc.findtext(".//dcc:result//dcc:metaData[@refType='basic_conformity']/dcc:conformityXMLList",
+                           namespaces=NS)  # fmt: skip
+    assert verdict and f"Conformity: {verdict}" in text
+    upper = doc.findtext(".//dcc:quantity[@refType='basic_acceptanceLimitUpper']//si:valueXMLList", namespaces=NS)
+    assert upper and " ".join(upper.split()) in text
+
+
 def test_bad_input_is_a_plain_error() -> None:
     with pytest.raises(ValueError, match="not well-formed"):
         render_pdf(b"<dcc:x", verify_url="u")
