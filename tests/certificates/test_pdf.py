@@ -378,6 +378,23 @@ def test_a_swapped_dcc_fails_at_a_named_step(pki: Pki) -> None:
     assert outcomes(report)["pdf-dcc"] == "fail" and "2 DCCs" in report.step("pdf-dcc").en  # type: ignore[union-attr]
 
 
+def test_a_plain_pdf_is_not_confirmed_as_pdfa(pki: Pki) -> None:
+    # a PDF that is not PDF/A, its DCC attached but not as an associated file: both steps say so (warn, not pass)
+    import weasyprint
+
+    signer = IdentitySigner(pki.signer, [pki.root.cert])
+    xml = sign_dcc(small_dcc(), signer, signing_time=datetime.now(UTC))
+    url = verification_url(NUMBER, xml, base="https://x")
+    html, _ = render_html(read_view(etree.fromstring(xml)), verify_url=url)
+    attached = weasyprint.Attachment(url="data:application/xml;base64," + base64.b64encode(xml).decode(), name="d.xml")
+    plain = sign_pdf(weasyprint.HTML(string=html).write_pdf(attachments=[attached]), signer)
+    report = verify_pdf(plain, pki)
+    got = outcomes(report)
+    assert got["pdfa"] == "warn" and "pdfaid:part" in report.step("pdfa").en, got  # type: ignore[union-attr]
+    assert got["pdf-dcc"] == "warn" and got["pdf-signature"] == got["pdf-binding"] == "pass", got
+    assert not report.verified
+
+
 def test_untrusted_signer_fails_the_chain(pki: Pki) -> None:
     stranger = IdentitySigner(pki.stranger, [pki.stranger_root.cert])
     xml = sign_dcc(small_dcc(), stranger, signing_time=datetime.now(UTC))
