@@ -162,6 +162,6 @@ def sign_pdf(
         raise
     except OSError as exc:
         if timestamper is not None:
-            raise TimestampError(f"timestamp server {timestamp_url} did not answer ({exc})") from None
+            raise TimestampError(f"timestamp server {timestamp_url} did not answer or gave no token ({exc})") from None
         raise
     return out.getvalue()

@@ -426,6 +426,22 @@ def test_level_bt_with_the_local_timestamp_server(pki: Pki, tmp_path: Path, tsa)
     assert status.timestamp_validity.trusted
 
 
+def test_a_timestamp_server_that_does_not_answer_is_a_plain_error(pki: Pki) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from certificates.timestamp import TimestampError
+
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens there now
+    pdf = render_pdf(small_dcc(), verify_url="https://x/verify/y")
+    signer = IdentitySigner(pki.signer, [pki.root.cert])
+    with pytest.raises(TimestampError, match="did not answer|no usable token"):
+        sign_pdf(pdf, signer, timestamp_url=f"http://127.0.0.1:{port}/tsa")
+    with pytest.raises(TimestampError, match="not an http"):
+        sign_pdf(pdf, signer, timestamp_url="ftp://example/")
+
+
 def test_embedded_document_is_schema_valid(pki: Pki, schemas: Path) -> None:
     root = etree.fromstring(small_dcc())
     inner = render_pdf(root, verify_url=verification_url(NUMBER, base="https://x"))  # number only: no hash
