@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Ho_Chi_Minh", description="The lab's time zone: calendar days and years in reports."
     )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Public base URL of the verification page: the certificate PDF's QR code links to "
+        "`{public_url}/verify/{number}?h={hash prefix}`.",
+    )
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 timestamp server URL: `caltrace certificate sign` adds a signature timestamp (XAdES-T).",

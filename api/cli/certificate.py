@@ -1,4 +1,4 @@
-"""``caltrace certificate``: verify a Digital Calibration Certificate (DCC XML; PDF recognised, not yet checked), and
+"""``caltrace certificate``: verify a Digital Calibration Certificate (DCC XML, or the signed PDF carrying one), and
 sign a DCC XML as an authorised signatory (XAdES-B-B with their lab-issued key).
 
 Exit codes of ``certificate sign``: 0 signed; 1 when something needed is missing (no lab CA, no usable signing
@@ -39,7 +39,7 @@ def verify_command(
     """Verify a DCC step by step: well-formed, schema, signature, signing time, chain to --trust, revocation.
 
     Exit 0 only when every step passes; 1 when a step fails or cannot be confirmed; 2 for bad usage."""
-    from certificates.verify import OUTCOME_WORDS, STEP_TITLES, verify_bytes
+    from certificates.verify import OUTCOME_WORDS, step_title, verify_bytes
     from certificates.verify.pki import load_pem_certificates
 
     if lang not in ("vi", "en"):
@@ -61,13 +61,13 @@ def verify_command(
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         for step in report.steps:
-            title = STEP_TITLES[step.name][lang]
+            title = step_title(step.name, lang)
             word = OUTCOME_WORDS[step.outcome][lang]
             typer.echo(f"{_MARKS[step.outcome]} {title}: {word} — {step.detail(lang)}")
         if report.verified:
             typer.echo("Kết quả: đã xác minh." if lang == "vi" else "Result: verified.")
         elif report.failed:
-            names = ", ".join(STEP_TITLES[s.name][lang] for s in report.failed)
+            names = ", ".join(step_title(s.name, lang) for s in report.failed)
             typer.echo(f"Kết quả: KHÔNG HỢP LỆ ({names})." if lang == "vi" else f"Result: NOT VALID ({names}).")
         else:
             typer.echo(

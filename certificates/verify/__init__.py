@@ -16,8 +16,9 @@ Steps, in order (each reported with an outcome and a detail in Vietnamese and En
 8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP). The registry's status of our own certificates is
    not checked yet (it comes with caltrace's own signed certificates).
 
-A PDF is recognised and reported as not verified yet (``warn``, exit 1): verifying a PDF and its embedded DCC comes
-with the PDF/A work.
+A PDF (data starting ``%PDF-``) is verified by :mod:`.pdf`: its PAdES signature over the whole file, chain,
+timestamp, PDF/A identification, the one attached DCC and its tie to the pages, then the attached DCC's own steps
+above, each named ``dcc/<step>``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from cryptography import x509
 from lxml import etree
 
 from certificates.verify import pki, schema, tst, xmlsig
-from certificates.verify.report import OUTCOME_WORDS, STEP_TITLES, Report, Step
+from certificates.verify.pdf import verify_pdf
+from certificates.verify.report import OUTCOME_WORDS, STEP_TITLES, Report, Step, step_title
 
-__all__ = ["OUTCOME_WORDS", "STEP_TITLES", "Report", "Step", "verify_bytes", "verify_file"]
+__all__ = ["OUTCOME_WORDS", "STEP_TITLES", "Report", "Step", "step_title", "verify_bytes", "verify_file"]
 
 DCC_NS = "https://ptb.de/dcc"
 #: tolerated difference between the signer's clock and ours before a signing time counts as "in the future"
@@ -48,7 +50,7 @@ def verify_file(
     use_default_schema_dir: bool = True,
     now: datetime | None = None,
 ) -> Report:
-    """Verify the DCC XML (or recognise the PDF) at ``path``; ValueError when it cannot be read."""
+    """Verify the DCC XML (or the certificate PDF) at ``path``; ValueError when it cannot be read."""
     data = path.read_bytes()
     return verify_bytes(
         data,
@@ -69,17 +71,23 @@ def verify_bytes(
     use_default_schema_dir: bool = True,
     now: datetime | None = None,
 ) -> Report:
-    """Verify a DCC given as bytes. ``schema_directory`` overrides the setting (:func:`schema.schema_dir`)."""
+    """Verify a DCC given as bytes (XML, or a PDF carrying one). ``schema_directory`` overrides the setting
+    (:func:`schema.schema_dir`)."""
     report = Report(name)
+    when = now or datetime.now(UTC)
     if data.lstrip()[:5] == b"%PDF-":
-        report.add(  # warn, not skip: nothing was verified, so the command must not exit 0
-            "pdf",
-            "warn",
-            "Kiểm tra tệp PDF và DCC đính kèm sẽ có cùng phần việc PDF/A; chưa kiểm tra được.",
-            "PDF verification (and of its embedded DCC) comes with the PDF/A work; not checked yet.",
-        )
-        report.add("well-formed", "skip", "Không phải tệp XML.", "Not an XML file.")
-        return report
+
+        def inner(xml: bytes, inner_name: str) -> Report:
+            return verify_bytes(
+                xml,
+                inner_name,
+                trust,
+                schema_directory=schema_directory,
+                use_default_schema_dir=use_default_schema_dir,
+                now=when,
+            )
+
+        return verify_pdf(data, report, trust, when, inner)
     try:
         tree = etree.ElementTree(etree.fromstring(data, schema.safe_parser()))
     except etree.XMLSyntaxError as exc:
@@ -107,7 +115,7 @@ def verify_bytes(
         return report
     report.add("schema-version", "pass", f"DCC phiên bản {version}.", f"DCC version {version}.")
     _schema_step(report, tree, version, schema_directory or (schema.schema_dir() if use_default_schema_dir else None))
-    _signature_steps(report, tree, list(trust), now or datetime.now(UTC))
+    _signature_steps(report, tree, list(trust), when)
     return report
 
 

@@ -33,7 +33,23 @@ STEP_TITLES: dict[str, dict[str, str]] = {
     "chain": {"vi": "Chuỗi chứng thư đến gốc tin cậy", "en": "Certificate chain to a trust anchor"},
     "revocation": {"vi": "Tình trạng thu hồi", "en": "Revocation status"},
     "pdf": {"vi": "Tệp PDF", "en": "PDF file"},
+    "pdf-signature": {"vi": "Chữ ký số PDF (toàn bộ tệp)", "en": "PDF signature (whole file)"},
+    "pdf-chain": {"vi": "Chuỗi chứng thư của chữ ký PDF", "en": "PDF signer's certificate chain"},
+    "pdf-timestamp": {"vi": "Dấu thời gian của chữ ký PDF", "en": "PDF signature timestamp"},
+    "pdfa": {"vi": "Nhận dạng PDF/A", "en": "PDF/A identification"},
+    "pdf-dcc": {"vi": "DCC đính kèm trong PDF", "en": "DCC attached to the PDF"},
+    "pdf-binding": {"vi": "DCC đính kèm khớp với trang", "en": "Attached DCC matches the pages"},
 }
+#: prefix of the steps of a DCC verified inside a PDF (``dcc/signature``), and its title words
+NESTED = "dcc/"
+NESTED_TITLE = {"vi": "DCC đính kèm: ", "en": "Attached DCC: "}
+
+
+def step_title(name: str, language: str) -> str:
+    """The title of step ``name`` in ``language``; a nested DCC step (``dcc/schema``) is prefixed as such."""
+    if name.startswith(NESTED):
+        return NESTED_TITLE[language] + step_title(name.removeprefix(NESTED), language)
+    return STEP_TITLES[name][language]
 
 
 @dataclass(frozen=True)
@@ -54,8 +70,8 @@ class Step:
         return {
             "step": self.name,
             "outcome": self.outcome,
-            "title_vi": STEP_TITLES[self.name]["vi"],
-            "title_en": STEP_TITLES[self.name]["en"],
+            "title_vi": step_title(self.name, "vi"),
+            "title_en": step_title(self.name, "en"),
             "detail_vi": self.vi,
             "detail_en": self.en,
         }

@@ -75,9 +75,12 @@ def test_bad_usage_exits_2(examples: Path, schemas: Path, tmp_path: Path) -> Non
     assert bad_lang.returncode == 2
 
 
-def test_pdf_is_recognised_but_not_yet_verified(schemas: Path, tmp_path: Path) -> None:
+def test_a_broken_pdf_fails_plainly(schemas: Path, tmp_path: Path) -> None:
+    # a PDF header and nothing else: read as a PDF, refused at the first step, no traceback
+    # (signed certificate PDFs: tests/certificates/test_pdf.py)
     pdf = tmp_path / "cert.pdf"
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     proc = caltrace(schemas, "certificate", "verify", str(pdf), "--lang", "en")
-    assert proc.returncode == 1, proc.stdout  # nothing verified: never exit 0
-    assert "PDF/A work" in proc.stdout
+    assert proc.returncode == 1, proc.stdout
+    assert "✗ PDF signature (whole file): fail — the PDF cannot be read" in proc.stdout
+    assert "Traceback" not in proc.stderr
