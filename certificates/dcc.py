@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from acquisition.wording import conformity_words, measurand_words, quantity_words
 from certificates.dcc_content import CLAUSES, STANDARD, UNVERIFIED, Content, DccRefusedError, Missing, gather
+from certificates.dcc_replaces import Replaces, write_replaces
 from certificates.dcc_texts import T
 from certificates.dcc_xml import (
     DCC_NS,
@@ -356,12 +357,14 @@ def build_dcc(
     issued_on: date,
     signatory: str | None = None,
     language_codes: Sequence[str] = ("vi", "en"),
+    replaces: Replaces | None = None,
 ) -> etree._Element:
     """The DCC 3.3.0 root element of calibration certificate ``number`` for the reviewed run ``run_id``.
 
     :class:`~certificates.dcc_content.DccRefusedError` (a ValueError) lists every missing item, in vi and en, when
     the run is not reviewed or a 17025 7.8.2.1 / 7.8.4.1 item is absent. Unsigned: ``ds:Signature`` is appended as
-    the root's last child by the signing step. :func:`to_bytes` serialises it."""
+    the root's last child by the signing step. :func:`to_bytes` serialises it. ``replaces``: the certificate this
+    one substitutes (:mod:`certificates.dcc_replaces`, written into ``coreData``)."""
     content = gather(
         session, run_id, number=number, issued_on=issued_on, signatory=signatory, language_codes=language_codes
     )
@@ -370,6 +373,8 @@ def build_dcc(
     )
     writer = _Writer(content)
     writer.administrative(root)
+    if replaces is not None:
+        write_replaces(root, replaces, content.language_codes)
     writer.measurement(root)
     return root
 

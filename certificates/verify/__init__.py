@@ -12,8 +12,11 @@ Steps, in order (each reported with an outcome and a detail in Vietnamese and En
    timestamp token is **not implemented yet**: a present SignatureTimeStamp is reported but not relied on, so the
    time always rests on the signer's claim (``warn``).
 7. ``chain`` — a path from the signer to a ``--trust`` anchor, valid at the signing time and now (:mod:`.pki`).
-8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP). The registry's status of our own certificates is
-   not checked yet (it comes with caltrace's own signed certificates).
+8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP); with a registry, a lab-issued signing certificate
+   revoked there (``caltrace pki revoke``) fails and one not revoked passes on the registry's word.
+9. With a registry (``registry=`` a session), for our own certificates (:mod:`.registry`): ``registry-status``
+   (issued; substituted and revoked fail with the replacing number or the reason), ``stored-hash`` (the file is the
+   one stored at issue) and ``authorisation`` (the signer was authorised at the signing time, not the technician).
 
 A PDF is recognised and reported as not verified yet (``warn``, exit 1): verifying a PDF and its embedded DCC comes
 with the PDF/A work.
@@ -28,8 +31,11 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
+from sqlalchemy.orm import Session
 
+from certificates.pki import PkiPaths, pki_paths
 from certificates.verify import pki, schema, xmlsig
+from certificates.verify.registry import registry_steps
 from certificates.verify.report import OUTCOME_WORDS, STEP_TITLES, Report, Step
 
 __all__ = ["OUTCOME_WORDS", "STEP_TITLES", "Report", "Step", "verify_bytes", "verify_file"]
@@ -67,8 +73,12 @@ def verify_bytes(
     schema_directory: Path | None = None,
     use_default_schema_dir: bool = True,
     now: datetime | None = None,
+    registry: Session | None = None,
+    pki_dir: PkiPaths | None = None,
 ) -> Report:
-    """Verify a DCC given as bytes. ``schema_directory`` overrides the setting (:func:`schema.schema_dir`)."""
+    """Verify a DCC given as bytes. ``schema_directory`` overrides the setting (:func:`schema.schema_dir`).
+    ``registry``: a session of our registry, for the steps of :mod:`.registry` (``pki_dir``: the lab's PKI
+    directory, default that of the data directory)."""
     report = Report(name)
     if data.lstrip()[:5] == b"%PDF-":
         report.add(  # warn, not skip: nothing was verified, so the command must not exit 0
@@ -106,7 +116,11 @@ def verify_bytes(
         return report
     report.add("schema-version", "pass", f"DCC phiên bản {version}.", f"DCC version {version}.")
     _schema_step(report, tree, version, schema_directory or (schema.schema_dir() if use_default_schema_dir else None))
-    _signature_steps(report, tree, list(trust), now or datetime.now(UTC))
+    signed = _signature_steps(report, tree, list(trust), now or datetime.now(UTC))
+    if registry is not None:
+        paths = pki_dir if pki_dir is not None else pki_paths()
+        signer, signing_time = signed if signed is not None else (None, None)
+        registry_steps(report, root, data, signer, signing_time, registry, paths)
     return report
 
 
@@ -140,7 +154,10 @@ def _skip_rest(report: Report, vi: str, en: str) -> None:
         report.add(name, "skip", vi, en)
 
 
-def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.Certificate], now: datetime) -> None:
+def _signature_steps(
+    report: Report, tree: etree._ElementTree, trust: list[x509.Certificate], now: datetime
+) -> tuple[x509.Certificate, datetime | None] | None:
+    """The signature steps; returns (the signer's certificate, the signed signing time) of a valid signature."""
     sigs = xmlsig.find_signatures(tree.getroot())
     if not sigs:
         report.add(
@@ -150,7 +167,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             "the file is not signed: content and schema were checked, its origin cannot be verified.",
         )
         _skip_rest(report, "Không có chữ ký.", "no signature.")
-        return
+        return None
     if len(sigs) > 1:
         report.add(
             "signature",
@@ -159,13 +176,13 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             f"{len(sigs)} signatures found; caltrace verifies files with exactly one.",
         )
         _skip_rest(report, "Không kiểm tra.", "not checked.")
-        return
+        return None
     try:
         check = xmlsig.check_signature(tree, sigs[0])
     except (ValueError, TypeError) as exc:
         report.add("signature", "fail", f"Chữ ký hỏng, không kiểm tra được: {exc}", f"malformed signature: {exc}")
         _skip_rest(report, "Không kiểm tra.", "not checked.")
-        return
+        return None
     bad = [r for r in check.references if not r.ok]
     if bad or not check.value_ok or not any(r.covers_document for r in check.references):
         parts = [f"reference {r.ref_id or r.uri!r} (URI {r.uri!r}): {r.problem}" for r in bad]
@@ -178,7 +195,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             parts_vi.append("không tham chiếu nào bao trùm toàn bộ giấy chứng nhận")
         report.add("signature", "fail", "; ".join(parts_vi), "; ".join(parts))
         _skip_rest(report, "Không kiểm tra vì chữ ký không hợp lệ.", "not checked: the signature is invalid.")
-        return
+        return None
     assert check.signer is not None
     kind = "XAdES" if check.xades else "XML-DSig"
     n = len(check.references)
@@ -205,6 +222,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             claimed.en + " No proof of the time is needed: the chain is valid now.",
         )
     _revocation_step(report, check, path)
+    return check.signer, (check.signing_time if check.signing_time_signed else None)
 
 
 def _vi_problem(problem: str) -> str:

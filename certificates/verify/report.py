@@ -33,6 +33,9 @@ STEP_TITLES: dict[str, dict[str, str]] = {
     "chain": {"vi": "Chuỗi chứng thư đến gốc tin cậy", "en": "Certificate chain to a trust anchor"},
     "revocation": {"vi": "Tình trạng thu hồi", "en": "Revocation status"},
     "pdf": {"vi": "Tệp PDF", "en": "PDF file"},
+    "registry-status": {"vi": "Tình trạng trong sổ đăng ký", "en": "Registry status"},
+    "stored-hash": {"vi": "Giá trị băm đã lưu khi ban hành", "en": "Hash stored at issue"},
+    "authorisation": {"vi": "Ủy quyền của người ký", "en": "Signatory's authorisation"},
 }
 
 
