@@ -3,10 +3,11 @@
 writer of :mod:`certificates.dcc` so that the amending workflow (decision 0450) edits nothing else there.
 
 ``typeOfChange`` is ``substituted``: caltrace's amendment is a complete new certificate with a new number that
-replaces the original (ISO/IEC 17025:2017 7.8.8, the replacing report "uniquely identified" and "referring to the
-original": clause as remembered, **unverified** against the standard's text). ``previousReport`` carries the
-original's number, the SHA-256 of its stored signed XML and the reason for the replacement (the schema's
-``reportAmendedSubstitutedType`` has no place for a reason).
+replaces the original (ISO/IEC 17025:2017 7.8.8.3: a completely new report is uniquely identified and refers to the
+original it replaces; 7.8.8.1: the reason for a change is stated where appropriate. Read in a paraphrase of the
+clauses, not the standard's own text: **unverified**). ``previousReport`` carries the original's number, the SHA-256
+of its stored signed XML and the reason for the replacement (the schema's ``reportAmendedSubstitutedType`` has no
+place for a reason).
 """
 
 from __future__ import annotations

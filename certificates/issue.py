@@ -311,19 +311,20 @@ def issue_certificate(
             f"lần đo {run_id} đã có giấy chứng nhận {n}: muốn sửa thì dùng `caltrace certificate amend {n}`",
             f"run {run_id} already has certificate {n} in force: amend it (`caltrace certificate amend {n}`)",
         )
-    issued, _row = _make(
-        session,
-        run,
-        signatory=signatory,
-        signer=signer,
-        now=now,
-        store=store,
-        pdf=pdf,
-        timestamp_url=timestamp_url,
-        paths=pki or pki_paths(),
-        replaces=None,
-        reason="",
-    )
+    with session.begin_nested():  # a failure takes the number back even if the caller then commits
+        issued, _row = _make(
+            session,
+            run,
+            signatory=signatory,
+            signer=signer,
+            now=now,
+            store=store,
+            pdf=pdf,
+            timestamp_url=timestamp_url,
+            paths=pki or pki_paths(),
+            replaces=None,
+            reason="",
+        )
     return issued
 
 
@@ -366,30 +367,35 @@ def amend_certificate(
     except LookupError as exc:
         raise WorkflowError(f"không có giấy chứng nhận {number!r}", str(exc)) from None
     _final(session, old, "sửa đổi", "amended")
-    issued, row = _make(
-        session,
-        old.run,
-        signatory=signatory,
-        signer=signer,
-        now=now,
-        store=store,
-        pdf=pdf,
-        timestamp_url=timestamp_url,
-        paths=pki or pki_paths(),
-        replaces=old,
-        reason=reason.strip(),
-    )
-    old.status = CertificateStatus.SUBSTITUTED
-    old.replaced_by_id = row.id
-    old.status_reason = reason.strip()
-    session.flush()
-    audit.record(
-        session,
-        "certificate-amend",
-        ENTITY,
-        old.number,
-        {"replaced_by": issued.number, "reason": reason.strip(), "signatory": signatory, "at": now},
-    )
+    with session.begin_nested():  # a failure takes the number back even if the caller then commits
+        issued, row = _make(
+            session,
+            old.run,
+            signatory=signatory,
+            signer=signer,
+            now=now,
+            store=store,
+            pdf=pdf,
+            timestamp_url=timestamp_url,
+            paths=pki or pki_paths(),
+            replaces=old,
+            reason=reason.strip(),
+        )
+        try:
+            old.status = CertificateStatus.SUBSTITUTED
+            old.replaced_by_id = row.id
+            old.status_reason = reason.strip()
+            session.flush()
+            audit.record(
+                session,
+                "certificate-amend",
+                ENTITY,
+                old.number,
+                {"replaced_by": issued.number, "reason": reason.strip(), "signatory": signatory, "at": now},
+            )
+        except BaseException:
+            discard(issued)
+            raise
     return issued
 
 

@@ -1,5 +1,13 @@
-"""``caltrace certificate``: verify a Digital Calibration Certificate (DCC XML; PDF recognised, not yet checked), and
-sign a DCC XML as an authorised signatory (XAdES-B-B with their lab-issued key).
+"""``caltrace certificate``: the workflow of issued certificates (issue, list, show, amend, revoke, export; decision
+0450), verify any Digital Calibration Certificate (DCC XML; PDF recognised, not yet checked), and sign a DCC XML file
+as an authorised signatory (XAdES-B-B with their lab-issued key).
+
+Messages of the workflow commands are Vietnamese by default, English with ``--lang en``. Exit codes of ``issue``,
+``amend``, ``revoke``: 0 done; 1 something needed is missing (no lab CA, no usable signing certificate, an unknown
+run or certificate number); 2 refused (the run not reviewed or an ISO/IEC 17025 item missing, listed; the signatory
+not authorised or the run's technician; a certificate already in force for the run; a substituted or revoked
+certificate; no numbering pattern; a stored file already there). ``show``/``export``: 1 for an unknown number, a
+stored file missing or differing from its recorded SHA-256.
 
 Exit codes of ``certificate sign``: 0 signed; 1 when something needed is missing (no lab CA, no usable signing
 certificate); 2 for bad usage or a refusal (missing file, not a signable DCC, an existing --out, a signatory not
@@ -8,7 +16,9 @@ authorised today, a wrong passphrase).
 Exit codes of ``certificate verify``: 0 when every step passed (steps that do not apply are skipped); 1 when a step
 failed or could not confirm what it checks (``warn``: an unsigned file, a signing time only the signer claims, an
 expired signer with no trusted timestamp, no revocation values, schema validation off); 2 for bad usage (missing
-file, not XML or PDF, unreadable ``--trust`` file, bad ``--lang``). The report tells failures from warnings.
+file, not XML or PDF, unreadable ``--trust`` file, bad ``--lang``). The report tells failures from warnings. When the
+installation has a registry, our own certificates are also checked against it (status, stored hash, the signer's
+authorisation, revocation of the signing key).
 """
 
 from __future__ import annotations

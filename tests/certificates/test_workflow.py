@@ -185,6 +185,22 @@ def test_issue_verify_amend_revoke(setup: Setup, schemas: Path) -> None:
         assert [(e[0], e[2]["reason"]) for e in revoked] == [(amended.number, "khách hàng trả lại")]
         assert audit.verify(s).ok
 
+    # an authorisation that (as now recorded) began after the day of signing: the authorisation step fails
+    with session_scope(st.run.registry, "test") as s:
+        code = s.get(Run, st.run_id).procedure.code  # type: ignore[union-attr]
+        reviewer = find_staff(s, REVIEWER)
+        assert reviewer is not None
+        auth = next(a for a in reviewer.authorisations if a.procedure_code == code)
+        began, auth.valid_from = auth.valid_from, lab_today() + timedelta(1)
+    step = _verify(st, new_data, schemas).step("authorisation")
+    day = lab_today()  # the day of signing (a moment ago), in the lab's time zone
+    assert step is not None and step.outcome == "fail"
+    assert f"authorisation to sign {code} is valid {day + timedelta(1)}..open, not on {day}" in step.en
+    with session_scope(st.run.registry, "test") as s:
+        reviewer = find_staff(s, REVIEWER)
+        assert reviewer is not None
+        next(a for a in reviewer.authorisations if a.procedure_code == code).valid_from = began
+
     # the signatory's key revoked in our registry: the revocation step fails
     with session_scope(st.run.registry, "test") as s:
         revoke(s, st.serials[REVIEWER], "key_compromise", paths=st.paths)
@@ -233,16 +249,44 @@ def test_technician_and_unauthorised_signatories_are_refused(setup: Setup) -> No
         issue_certificate(s, st.run_id, signatory=REVIEWER, signer=st.signer("other-signer"),
                           now=datetime.now(UTC), store=st.store, pki=st.paths)  # fmt: skip
 
-    # none of the refusals consumed a number or left a row or a file
-    first = _issue(st)
+    # none of the refusals consumed a number or left a row or a file, even when the caller goes on in the same
+    # transaction after one
+    with session_scope(st.run.registry, "test") as s:
+        with pytest.raises(DccRefusedError):
+            issue_certificate(s, st.run_id, signatory=TECHNICIAN, signer=st.signer(TECHNICIAN),
+                              now=datetime.now(UTC), store=st.store, pki=st.paths)  # fmt: skip
+        first = issue_certificate(s, st.run_id, signatory=REVIEWER, signer=st.signer(REVIEWER),
+                                  now=datetime.now(UTC), store=st.store, pki=st.paths)  # fmt: skip
     assert first.number == f"HC-{year_now()}-000001"
     with session_scope(st.run.registry, "test") as s:
         assert s.scalars(select(Certificate.number)).all() == [first.number]
     assert [p.name for p in (st.store / str(year_now())).iterdir()] == [f"HC-{year_now()}-000001.xml"]
 
 
-def test_a_stored_file_is_never_overwritten(setup: Setup) -> None:
-    """A file left at the next number (an issue killed before its commit) is refused, not replaced."""
+class FakePdf:
+    """A PdfMaker standing in for certificates.pdf/pades: embeds nothing, returns bytes naming the signed DCC."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, dcc: etree._Element, *, verify_url: str) -> None:
+        self.embedded.append(verify_url)
+
+    def signed_pdf(
+        self,
+        signed_dcc: bytes,
+        *,
+        verify_url: str,
+        signer: object,
+        signing_time: datetime,
+        timestamp_url: str | None,
+    ) -> bytes:
+        return b"%PDF-1.7 fake " + hashlib.sha256(signed_dcc).hexdigest().encode()
+
+
+def test_a_stored_file_is_never_overwritten_and_a_pdf_is_stored_beside(setup: Setup) -> None:
+    """A file left at the next number (an issue killed before its commit) is refused, not replaced; with a PDF
+    maker the PDF is stored beside the XML with its own SHA-256."""
     st = setup
     year = year_now()
     leftover = st.store / str(year) / f"HC-{year}-000001.xml"
@@ -253,3 +297,16 @@ def test_a_stored_file_is_never_overwritten(setup: Setup) -> None:
     assert leftover.read_bytes() == b"<left-over/>"
     with session_scope(st.run.registry, "test") as s:
         assert s.scalars(select(Certificate)).all() == []
+
+    leftover.unlink()
+    maker = FakePdf()
+    with session_scope(st.run.registry, "test") as s:
+        issued = issue_certificate(s, st.run_id, signatory=REVIEWER, signer=st.signer(REVIEWER),
+                                   now=datetime.now(UTC), store=st.store, pdf=maker, pki=st.paths)  # fmt: skip
+    assert maker.embedded == [f"caltrace:certificate/HC-{year}-000001"]
+    pdf = st.store / str(year) / f"HC-{year}-000001.pdf"
+    xml = st.store / str(year) / f"HC-{year}-000001.xml"
+    assert pdf.read_bytes() == b"%PDF-1.7 fake " + hashlib.sha256(xml.read_bytes()).hexdigest().encode()
+    with session_scope(st.run.registry, "test") as s:
+        row = s.scalars(select(Certificate)).one()
+        assert row.pdf_sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest() == issued.pdf_sha256
