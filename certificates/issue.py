@@ -40,7 +40,13 @@ from certificates.signer import Signer
 from certificates.signing import current_certificate
 from certificates.xades import sign_dcc
 from registry import audit
-from registry.certificates import allocate_number, find_certificate, issued_for_run, series_of
+from registry.certificates import (
+    allocate_number,
+    find_certificate,
+    issued_for_run,
+    series_of,
+    signing_authorisation,
+)
 from registry.errors import NotPermittedError
 from registry.models import Certificate, CertificateStatus, Run
 from registry.queries import find_staff
@@ -74,7 +80,17 @@ class PdfMaker(Protocol):
     ``embed`` renders the PDF from the unsigned DCC and embeds it in ``dcc:document`` (``render_pdf`` then
     ``embed_document``); ``signed_pdf`` renders the PDF again with the *signed* DCC as its associated file and
     signs it (``render_pdf(..., attachment=signed_dcc)`` then ``sign_pdf``). ``verify_url`` is the public
-    verification URL the QR code carries."""
+    verification URL the QR code carries. An adapter over those functions::
+
+        class PdfA3:
+            def embed(self, dcc, *, verify_url):
+                embed_document(dcc, render_pdf(dcc, verify_url=verify_url))
+
+            def signed_pdf(self, signed_dcc, *, verify_url, signer, signing_time, timestamp_url):
+                dcc = etree.fromstring(signed_dcc, safe_parser())
+                pdf = render_pdf(dcc, verify_url=verify_url, attachment=signed_dcc)
+                return sign_pdf(pdf, signer, signing_time=signing_time, timestamp_url=timestamp_url)
+    """
 
     def embed(self, dcc: etree._Element, *, verify_url: str) -> None: ...
 
@@ -130,12 +146,19 @@ def verify_url(number: str) -> str:
     return f"caltrace:certificate/{number}"
 
 
-def _signer_serial(session: Session, signatory: str, signer: Signer, now: datetime, paths: PkiPaths) -> str:
-    """The serial of the signatory's current lab-issued certificate, which ``signer`` must hold."""
+def _signer_serial(
+    session: Session, signatory: str, signer: Signer, now: datetime, paths: PkiPaths, procedure: str
+) -> str:
+    """The serial of the signatory's current lab-issued certificate, which ``signer`` must hold; WorkflowError when
+    the signatory may not sign on the day (naming their authorisation for ``procedure`` when it has lapsed)."""
+    day = now.astimezone(ZoneInfo(get_settings().timezone)).date()
     try:
-        signing_procedures(session, signatory, now.astimezone(ZoneInfo(get_settings().timezone)).date())
+        signing_procedures(session, signatory, day)
     except NotPermittedError as exc:
-        raise WorkflowError(f"{signatory} không được ký: {exc}", f"{signatory} may not sign: {exc}") from None
+        staff = find_staff(session, signatory)
+        why = signing_authorisation(staff, procedure, day) if staff is not None and staff.active else None
+        detail = f"{exc} ({why})" if why else str(exc)
+        raise WorkflowError(f"{signatory} không được ký: {detail}", f"{signatory} may not sign: {detail}") from None
     info = current_certificate(session, signatory, now, paths)
     held = fingerprint(signer.certificate)
     if held != info.fingerprint:
@@ -196,7 +219,7 @@ def _make(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     local = now.astimezone(ZoneInfo(get_settings().timezone))
-    serial = _signer_serial(session, signatory, signer, now, paths)
+    serial = _signer_serial(session, signatory, signer, now, paths, run.procedure.code)
     try:
         series = series_of(run)
         number, _seq = allocate_number(session, series, local)

@@ -293,6 +293,9 @@ def _make_certificate(lang: str, signer: str, work: Any, tsa: str | None) -> Any
             raise fail(str(exc), exc.exit_code) from None
         if isinstance(exc, ValueError):
             raise fail(str(exc), 2) from None
+        if isinstance(exc, OSError):  # the store cannot be written: nothing was committed
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"cannot store the certificate ({where}{exc.strerror}); nothing was issued", 1) from None
         raise
     return issued
 

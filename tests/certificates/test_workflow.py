@@ -241,8 +241,11 @@ def test_technician_and_unauthorised_signatories_are_refused(setup: Setup) -> No
         assert staff is not None
         staff.authorisations[0].valid_from = today - timedelta(30)
         staff.authorisations[0].valid_until = today - timedelta(1)
-    with pytest.raises(WorkflowError, match="not authorised to sign any procedure"):
+    with pytest.raises(WorkflowError) as lapsed:
         _issue(st, "lapsing")
+    assert "not authorised to sign any procedure" in lapsed.value.en
+    assert f"authorisation to sign {code} is valid {today - timedelta(30)}..{today - timedelta(1)}, not on {today}" \
+        in lapsed.value.en  # fmt: skip
     # a key that is not the signatory's own
     with pytest.raises(WorkflowError, match="is not demo-reviewer's current certificate"), \
             session_scope(st.run.registry, "test") as s:  # fmt: skip
