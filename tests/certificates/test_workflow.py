@@ -8,6 +8,7 @@ hashes are recomputed here from the stored files.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,6 +140,12 @@ def test_issue_verify_amend_revoke(setup: Setup, schemas: Path) -> None:
     new_data = amended.xml_path.read_bytes()
     schema = load_schema(schemas, "3.3.0")
     assert schema.validate(etree.ElementTree(etree.fromstring(new_data, safe_parser()))), schema.error_log
+    if importlib.util.find_spec("saxonche") is not None:  # PTB's Schematron rules too (as test_dcc_build)
+        from tests.certificates.schematron import run_schematron
+
+        fired = run_schematron(schemas / "schematron" / "dcc.sch", new_data)
+        problems = [f for f in fired if f.role in ("error", "fatal", "warning") or not f.role]
+        assert problems == [], "\n".join(f"{f.role} {f.kind} at {f.location}: {f.text}" for f in problems)
     root = etree.fromstring(new_data, safe_parser())
     core = root.find("dcc:administrativeData/dcc:coreData", NS)
     assert core is not None
