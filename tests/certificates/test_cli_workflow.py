@@ -50,6 +50,7 @@ def test_a_signatory_issues_amends_revokes_from_the_shell(
         "CALTRACE_DATABASE_URL": str(run.registry.url.render_as_string(hide_password=False)),
         "CALTRACE_SIGNER_PASSPHRASE": SIGNER_PASS,
         "CALTRACE_SCHEMA_DIR": str(schemas),
+        "COLUMNS": "200",  # the list's table unfolded
     }
     env.pop("CALTRACE_TSA_URL", None)
 
@@ -105,6 +106,11 @@ def test_a_signatory_issues_amends_revokes_from_the_shell(
 
     listed = json.loads(caltrace("list", "--status", "substituted", "--json").stdout)
     assert [(c["number"], c["replaced_by"], c["reason"]) for c in listed] == [(first, second, "sai số sản xuất")]
+
+    proc = caltrace("list")  # the Vietnamese table
+    assert proc.returncode == 0 and first in proc.stdout and "đã bị thay thế" in proc.stdout, proc.stdout
+    proc = caltrace("show", second)
+    assert proc.returncode == 0 and "trạng thái: đã thu hồi" in proc.stdout and f"thay thế cho: {first}" in proc.stdout
 
     # export checks the stored file against its recorded hash
     proc = caltrace("export", second, "--out", str(tmp_path / "exported"))
