@@ -46,6 +46,7 @@ from certificates.dcc_content import (
     clauses_for,
     gather,
 )
+from certificates.dcc_replaces import Replaces, write_replaces
 from certificates.dcc_texts import T
 from certificates.dcc_xml import (
     DCC_NS,
@@ -656,6 +657,7 @@ def build_dcc(
     language_codes: Sequence[str] = ("vi", "en"),
     mark: str | None = None,
     kind: str | None = None,
+    replaces: Replaces | None = None,
 ) -> etree._Element:
     """The DCC 3.3.0 root element of certificate ``number`` for the reviewed run ``run_id``.
 
@@ -668,7 +670,8 @@ def build_dcc(
 
     :class:`~certificates.dcc_content.DccRefusedError` (a ValueError) lists every missing item, in vi and en, when
     the run is not reviewed, the kind does not fit, or a 17025 item is absent. Unsigned: ``ds:Signature`` is appended
-    as the root's last child by the signing step. :func:`to_bytes` serialises it."""
+    as the root's last child by the signing step. :func:`to_bytes` serialises it. ``replaces``: the certificate this
+    one substitutes (:mod:`certificates.dcc_replaces`, written into ``coreData``)."""
     content = gather(
         session,
         run_id,
@@ -684,6 +687,8 @@ def build_dcc(
     )
     writer = _Writer(content)
     writer.administrative(root)
+    if replaces is not None:
+        write_replaces(root, replaces, content.language_codes)
     writer.measurement(root)
     return root
 

@@ -120,10 +120,11 @@ SIGNATORY = REVIEWER
 
 
 def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
-    """The demo laboratory (accreditation, certificate numbering, contact) with its CMC table (:data:`DEMO_CMC`),
-    customer, technician (authorised to perform ``procedures``, officer card valid), and a reviewer authorised to
-    review and sign them (the signatory, :data:`SIGNATORY`); the environment standard ``DEMO-ENV``. Details a
-    registry seeded before lacks (numbering, contact, CMC lines) are added; nothing present is changed."""
+    """The demo laboratory (accreditation, numbering of calibration and verification certificates, contact) with its
+    CMC table (:data:`DEMO_CMC`), customer, technician (authorised to perform ``procedures``, officer card valid),
+    and a reviewer authorised to review and sign them (the signatory, :data:`SIGNATORY`); the environment standard
+    ``DEMO-ENV``. Details a registry seeded before lacks (numbering, contact, CMC lines) are added; nothing present
+    is changed."""
     lab = laboratory(s)
     if lab is None:
         lab = Laboratory(
@@ -133,6 +134,7 @@ def seed_common(s: Session, today: date, procedures: Sequence[str]) -> None:
         )
         s.add(lab)
     lab.certificate_numbering = lab.certificate_numbering or "{year}/DEMO-{seq:05d}"
+    lab.verification_numbering = lab.verification_numbering or "{year}/DEMO-KĐ-{seq:05d}"  # notices share it
     lab.phone = lab.phone or "0234 000 0000"
     lab.email = lab.email or "demo@example.invalid"
     s.flush()

@@ -150,8 +150,15 @@ class Laboratory(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
     logo_path: Mapped[str] = mapped_column(String(300), default="", server_default="")  # image file for reports
-    #: certificate number pattern, e.g. ``{year}/HC-{seq:05d}`` (placeholders: year, yy, month, seq); "" unset
+    #: calibration certificates' number pattern, e.g. ``HC-{year}-{seq:06d}`` (placeholders: year, yy, month, seq);
+    #: "" unset
     certificate_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: the pattern of verification certificates (giấy chứng nhận kiểm định), e.g. ``KĐ-{year}-{seq:06d}``; ""
+    #: unset (migration 0010)
+    verification_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: the pattern of notices of non-conformity; "" shares the verification pattern and its running numbers
+    #: (decision 0450)
+    notice_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
     cmc: Mapped[list[CmcEntry]] = relationship(back_populates="laboratory", cascade="all, delete-orphan")
 
@@ -646,6 +653,21 @@ class Certificate(Base):
             name="one_subject",
         ),
     )
+
+
+class CertificateSequence(Base):
+    """The last running number (``{seq}``) used in one numbering series and calendar year (lab time zone).
+
+    Series: ``calibration``, ``verification``, ``notice`` (decision 0450). The issuing transaction locks the row
+    and advances it with the certificate row, so a number is consumed only when its certificate is issued."""
+
+    __tablename__ = "certificate_sequence"
+
+    series: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("last >= 0", name="last_not_negative"),)
 
 
 # --- audit ---------------------------------------------------------------------------------------------------------

@@ -233,6 +233,8 @@ OPTIONS: dict[str, str] = {
     "email": "--email",
     "logo_path": "--logo",
     "certificate_numbering": "--numbering",
+    "verification_numbering": "--verification-numbering",
+    "notice_numbering": "--notice-numbering",
     "quantity": "--quantity",
     "range": "--range",
     "cmc": "--cmc",
@@ -275,6 +277,8 @@ def lab_show(as_json: AsJson = False) -> None:
             "email": lab.email,
             "logo": lab.logo_path,
             "certificate numbering": lab.certificate_numbering,
+            "verification numbering": lab.verification_numbering,
+            "notice numbering": lab.notice_numbering or "(= verification)",
             "CMC lines": sum(1 for line in lab.cmc if line.active),
         }
     _show(doc, as_json)
@@ -328,7 +332,23 @@ def lab_set(
     ] = None,
     numbering: Annotated[
         str | None,
-        typer.Option(help="Certificate numbering pattern, e.g. '{year}/HC-{seq:05d}' (year, yy, month, seq)."),
+        typer.Option(
+            help="Calibration certificate numbering pattern, e.g. 'HC-{year}-{seq:06d}' (year, yy, month, seq)."
+        ),
+    ] = None,
+    verification_numbering: Annotated[
+        str | None,
+        typer.Option(
+            "--verification-numbering",
+            help="Verification certificate numbering pattern, e.g. 'KĐ-{year}-{seq:06d}' (its own running numbers).",
+        ),
+    ] = None,
+    notice_numbering: Annotated[
+        str | None,
+        typer.Option(
+            "--notice-numbering",
+            help="Notice of non-conformity numbering pattern; '' (default): the verification pattern and numbers.",
+        ),
     ] = None,
     actor: Actor = None,
     language: Lang = "vi",
@@ -348,6 +368,8 @@ def lab_set(
         "phone": phone,
         "email": email,
         "certificate_numbering": numbering,
+        "verification_numbering": verification_numbering,
+        "notice_numbering": notice_numbering,
     }
     if logo is not None:
         found = logo.expanduser().resolve()

@@ -13,8 +13,11 @@ Steps, in order (each reported with an outcome and a detail in Vietnamese and En
    anchor, the stamped time is proven (``pass``) and the chain is judged at it; otherwise the time rests on the
    signer's claim (``warn``), and a token that is altered or stamps something else fails.
 7. ``chain`` — a path from the signer to a ``--trust`` anchor, valid at the signing time and now (:mod:`.pki`).
-8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP). The registry's status of our own certificates is
-   not checked yet (it comes with caltrace's own signed certificates).
+8. ``revocation`` — embedded XAdES RevocationValues (CRL, OCSP); with a registry, a lab-issued signing certificate
+   revoked there (``caltrace pki revoke``) fails and one not revoked passes on the registry's word.
+9. With a registry (``registry=`` a session), for our own certificates (:mod:`.registry`): ``registry-status``
+   (issued; substituted and revoked fail with the replacing number or the reason), ``stored-hash`` (the file is the
+   one stored at issue) and ``authorisation`` (the signer was authorised at the signing time, not the technician).
 
 A PDF (data starting ``%PDF-``) is verified by :mod:`.pdf`: its PAdES signature over the whole file, chain,
 timestamp, PDF/A identification, the one attached DCC and its tie to the pages, then the attached DCC's own steps
@@ -30,9 +33,12 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
+from sqlalchemy.orm import Session
 
+from certificates.pki import PkiPaths, pki_paths
 from certificates.verify import pki, schema, tst, xmlsig
 from certificates.verify.pdf import verify_pdf
+from certificates.verify.registry import registry_steps
 from certificates.verify.report import OUTCOME_WORDS, STEP_TITLES, Report, Step, step_title
 
 __all__ = ["OUTCOME_WORDS", "STEP_TITLES", "Report", "Step", "step_title", "verify_bytes", "verify_file"]
@@ -70,9 +76,13 @@ def verify_bytes(
     schema_directory: Path | None = None,
     use_default_schema_dir: bool = True,
     now: datetime | None = None,
+    registry: Session | None = None,
+    pki_dir: PkiPaths | None = None,
 ) -> Report:
     """Verify a DCC given as bytes (XML, or a PDF carrying one). ``schema_directory`` overrides the setting
-    (:func:`schema.schema_dir`)."""
+    (:func:`schema.schema_dir`). ``registry``: a session of our registry, for the steps of :mod:`.registry`
+    (``pki_dir``: the lab's PKI directory, default that of the data directory); for a PDF they run on its attached
+    DCC."""
     report = Report(name)
     when = now or datetime.now(UTC)
     if data.lstrip()[:5] == b"%PDF-":
@@ -85,6 +95,8 @@ def verify_bytes(
                 schema_directory=schema_directory,
                 use_default_schema_dir=use_default_schema_dir,
                 now=when,
+                registry=registry,
+                pki_dir=pki_dir,
             )
 
         return verify_pdf(data, report, trust, when, inner)
@@ -115,7 +127,11 @@ def verify_bytes(
         return report
     report.add("schema-version", "pass", f"DCC phiên bản {version}.", f"DCC version {version}.")
     _schema_step(report, tree, version, schema_directory or (schema.schema_dir() if use_default_schema_dir else None))
-    _signature_steps(report, tree, list(trust), when)
+    signed = _signature_steps(report, tree, list(trust), when)
+    if registry is not None:
+        paths = pki_dir if pki_dir is not None else pki_paths()
+        signer, signing_time = signed if signed is not None else (None, None)
+        registry_steps(report, root, data, signer, signing_time, registry, paths)
     return report
 
 
@@ -149,7 +165,10 @@ def _skip_rest(report: Report, vi: str, en: str) -> None:
         report.add(name, "skip", vi, en)
 
 
-def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.Certificate], now: datetime) -> None:
+def _signature_steps(
+    report: Report, tree: etree._ElementTree, trust: list[x509.Certificate], now: datetime
+) -> tuple[x509.Certificate, datetime | None] | None:
+    """The signature steps; returns (the signer's certificate, the signed signing time) of a valid signature."""
     sigs = xmlsig.find_signatures(tree.getroot())
     if not sigs:
         report.add(
@@ -159,7 +178,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             "the file is not signed: content and schema were checked, its origin cannot be verified.",
         )
         _skip_rest(report, "Không có chữ ký.", "no signature.")
-        return
+        return None
     if len(sigs) > 1:
         report.add(
             "signature",
@@ -168,13 +187,13 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             f"{len(sigs)} signatures found; caltrace verifies files with exactly one.",
         )
         _skip_rest(report, "Không kiểm tra.", "not checked.")
-        return
+        return None
     try:
         check = xmlsig.check_signature(tree, sigs[0])
     except (ValueError, TypeError) as exc:
         report.add("signature", "fail", f"Chữ ký hỏng, không kiểm tra được: {exc}", f"malformed signature: {exc}")
         _skip_rest(report, "Không kiểm tra.", "not checked.")
-        return
+        return None
     bad = [r for r in check.references if not r.ok]
     if bad or not check.value_ok or not any(r.covers_document for r in check.references):
         parts = [f"reference {r.ref_id or r.uri!r} (URI {r.uri!r}): {r.problem}" for r in bad]
@@ -187,7 +206,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             parts_vi.append("không tham chiếu nào bao trùm toàn bộ giấy chứng nhận")
         report.add("signature", "fail", "; ".join(parts_vi), "; ".join(parts))
         _skip_rest(report, "Không kiểm tra vì chữ ký không hợp lệ.", "not checked: the signature is invalid.")
-        return
+        return None
     assert check.signer is not None
     kind = "XAdES" if check.xades else "XML-DSig"
     n = len(check.references)
@@ -214,6 +233,7 @@ def _signature_steps(report: Report, tree: etree._ElementTree, trust: list[x509.
             claimed.en + " No proof of the time is needed: the chain is valid now.",
         )
     _revocation_step(report, check, path)
+    return check.signer, (check.signing_time if check.signing_time_signed else None)
 
 
 def _vi_problem(problem: str) -> str:

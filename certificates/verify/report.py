@@ -39,6 +39,9 @@ STEP_TITLES: dict[str, dict[str, str]] = {
     "pdfa": {"vi": "Nhận dạng PDF/A", "en": "PDF/A identification"},
     "pdf-dcc": {"vi": "DCC đính kèm trong PDF", "en": "DCC attached to the PDF"},
     "pdf-binding": {"vi": "DCC đính kèm khớp với trang", "en": "Attached DCC matches the pages"},
+    "registry-status": {"vi": "Tình trạng trong sổ đăng ký", "en": "Registry status"},
+    "stored-hash": {"vi": "Giá trị băm đã lưu khi ban hành", "en": "Hash stored at issue"},
+    "authorisation": {"vi": "Ủy quyền của người ký", "en": "Signatory's authorisation"},
 }
 #: prefix of the steps of a DCC verified inside a PDF (``dcc/signature``), and its title words
 NESTED = "dcc/"

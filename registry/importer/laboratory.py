@@ -33,7 +33,7 @@ from registry.units import convert
 
 LABORATORY = schema(
     ("name", "address", "accreditation_code", "certificate_numbering"),
-    ("designation_code", "phone", "email", "logo_path"),
+    ("designation_code", "phone", "email", "logo_path", "verification_numbering", "notice_numbering"),
     {
         "name": ("laboratory", "laboratory name", "tên phòng thí nghiệm", "tên trung tâm", "tên đơn vị", "tên"),
         "address": ("địa chỉ",),
@@ -55,6 +55,23 @@ LABORATORY = schema(
             "mẫu số giấy chứng nhận",
             "cách đánh số giấy chứng nhận",
             "đánh số giấy chứng nhận",
+            "calibration numbering",
+            "calibration certificate numbering",
+            "mẫu số giấy chứng nhận hiệu chuẩn",
+        ),
+        "verification_numbering": (
+            "verification numbering",
+            "verification certificate numbering",
+            "verification certificate number pattern",
+            "mẫu số giấy chứng nhận kiểm định",
+            "đánh số giấy chứng nhận kiểm định",
+        ),
+        "notice_numbering": (
+            "notice numbering",
+            "non-conformity notice numbering",
+            "notice of non-conformity numbering",
+            "mẫu số thông báo không đạt",
+            "đánh số thông báo không đạt",
         ),
     },
     {
@@ -66,10 +83,15 @@ LABORATORY = schema(
         "phone": "điện thoại",
         "email": "email",
         "logo_path": "logo",
+        "verification_numbering": "mẫu số giấy chứng nhận kiểm định",
+        "notice_numbering": "mẫu số thông báo không đạt",
     },
     "laboratory records",
 )
 
+#: the numbering pattern columns: calibration certificates, verification certificates, notices of non-conformity
+#: (an empty notice pattern shares the verification one and its running numbers; registry.certificates)
+NUMBERING_COLUMNS = ("certificate_numbering", "verification_numbering", "notice_numbering")
 #: the placeholders a certificate numbering pattern may use, with a sample value each
 NUMBERING_FIELDS: dict[str, int] = {"year": 2026, "yy": 26, "month": 3, "seq": 42}
 
@@ -116,16 +138,14 @@ class _LaboratoryImporter(_RecordImporter):
             values[column] = self.text(row, cells, column, _LAB_LENGTHS[column], required)
         for column in ("accreditation_code", "designation_code"):
             values[column] = values[column] or None
-        numbering = self.text(row, cells, "certificate_numbering", _LAB_LENGTHS["certificate_numbering"])
-        if numbering:
-            values["certificate_numbering"] = self._cell(row, "certificate_numbering", check_numbering, numbering)
-        else:
-            values["certificate_numbering"] = ""
+        for column in NUMBERING_COLUMNS:  # one pattern per series (decision 0450)
+            numbering = self.text(row, cells, column, _LAB_LENGTHS[column])
+            values[column] = self._cell(row, column, check_numbering, numbering) if numbering else ""
         if values["logo_path"] and not (self.source_dir / Path(values["logo_path"])).is_file():
             self.note(row, "logo_path", msg("lab.logo_missing", path=values["logo_path"]))
         if len(self.report.rejected) > problems:
             return None
-        for column in ("designation_code", "phone", "email", "logo_path"):
+        for column in ("designation_code", "phone", "email", "logo_path", *NUMBERING_COLUMNS[1:]):
             if column not in self.columns.index:
                 del values[column]
         return _Record(row, "", None, values, ("", "", "laboratory"))
@@ -153,8 +173,9 @@ def import_laboratory(
     update: bool = False,
     catalogue: Catalogue | None = None,
 ) -> ImportReport:
-    """Register the laboratory from ``path`` (one row: name, address, accreditation code, certificate numbering
-    pattern; optional designation code, phone, email, logo path). With ``update`` the registered laboratory is
+    """Register the laboratory from ``path`` (one row: name, address, accreditation code, calibration certificate
+    numbering pattern; optional designation code, phone, email, logo path, verification and notice numbering
+    patterns). With ``update`` the registered laboratory is
     updated from the row."""
     return import_records(
         _LaboratoryImporter,

@@ -77,6 +77,15 @@ def test_lab_set_creates_then_updates_the_one_laboratory(registry: Engine, tmp_p
             (1, 0, []),
             (0, 1, []),
         ]
+    # a numbering pattern per kind (decision 0450), checked like the calibration one
+    assert shown["verification numbering"] == "" and shown["notice numbering"] == "(= verification)"
+    bad = cli("lab", "set", "--verification-numbering", "KĐ-{year}")
+    assert bad.exit_code == 1 and "--verification-numbering" in bad.output and "{seq}" in bad.output
+    kinds = cli("lab", "set", "--verification-numbering", "KĐ-{year}-{seq:06d}", "--notice-numbering", "TB-{seq}")
+    assert kinds.exit_code == 0, kinds.output
+    shown = json.loads(cli("lab", "show", "--json").output)
+    assert shown["verification numbering"] == "KĐ-{year}-{seq:06d}" and shown["notice numbering"] == "TB-{seq}"
+    assert shown["certificate numbering"] == "{year}/HC-{seq:05d}"  # the others stay
 
 
 def test_cmc_add_show_deactivate(registry: Engine) -> None:

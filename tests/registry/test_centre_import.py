@@ -294,3 +294,37 @@ def test_a_certificate_used_by_a_run_is_not_changed(engine: Engine, tmp_path: Pa
     assert report.updated == 0 and "was used by a run" in reasons(report)[2]
     with session_scope(engine, "t") as s:
         assert s.scalars(select(StandardCertificate)).one().values[1]["value"] == pytest.approx(99.99994, abs=1e-12)
+
+
+def test_numbering_per_kind_with_vietnamese_or_english_headers(engine: Engine, tmp_path: Path) -> None:
+    """Decision 0450: a pattern per series; the verification and notice columns are optional, checked as the
+    calibration one, and an update without them leaves them as they are."""
+    vi = (
+        "tên phòng thí nghiệm,địa chỉ,số hiệu công nhận,mẫu số giấy chứng nhận hiệu chuẩn,"
+        "mẫu số giấy chứng nhận kiểm định,mẫu số thông báo không đạt\n"
+        "Trung tâm A,Số 1 Lê Lợi,VILAS 1,HC-{year}-{seq:06d},KĐ-{year}-{seq:06d},\n"
+    )
+    assert run(engine, import_laboratory, tmp_path, vi).imported == 1
+    with session_scope(engine, "t") as s:
+        lab = s.scalars(select(Laboratory)).one()
+        assert (lab.certificate_numbering, lab.verification_numbering, lab.notice_numbering) == (
+            "HC-{year}-{seq:06d}",
+            "KĐ-{year}-{seq:06d}",
+            "",
+        )
+    en = (
+        "laboratory name,address,accreditation,calibration numbering,verification numbering,notice numbering\n"
+        "Trung tâm A,Số 1 Lê Lợi,VILAS 1,HC-{year}-{seq:06d},KĐ-{year},TB-{year}-{seq:04d}\n"
+    )
+    bad = run(engine, import_laboratory, tmp_path, en, update=True)
+    assert "has no {seq}" in reasons(bad)[2] and bad.updated == 0
+    fixed = run(engine, import_laboratory, tmp_path, en.replace("KĐ-{year},", "KĐ-{year}-{seq:06d},"), update=True)
+    assert fixed.updated == 1
+    run(engine, import_laboratory, tmp_path, LAB, update=True)  # no verification/notice columns: kept
+    with session_scope(engine, "t") as s:
+        lab = s.scalars(select(Laboratory)).one()
+        assert (lab.certificate_numbering, lab.verification_numbering, lab.notice_numbering) == (
+            "{year}/HC-{seq:05d}",
+            "KĐ-{year}-{seq:06d}",
+            "TB-{year}-{seq:04d}",
+        )

@@ -36,6 +36,7 @@ TABLES = {
     "prepackage_lot",
     "operator_action",
     "run_cancel",
+    "certificate_sequence",
 }
 
 
@@ -286,5 +287,29 @@ def test_0008_adds_and_drops_the_laboratory_logo_and_numbering(bare_engine: Engi
     assert tuple(row) == ("", "")
     downgrade(bare_engine, "0007")
     assert not {"logo_path", "certificate_numbering"} & {
+        c["name"] for c in inspect(bare_engine).get_columns("laboratory")
+    }
+
+
+# --- 0010: numbering per kind and the running numbers ------------------------------------------------------------
+
+
+def test_0010_adds_and_drops_numbering_per_kind(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0009")
+    with bare_engine.begin() as c:  # a laboratory registered before 0010 stays valid: both columns default to ""
+        c.execute(
+            text(
+                "INSERT INTO laboratory (name, address, accreditation_code, phone, email, certificate_numbering) "
+                "VALUES ('TĐC', 'Huế', 'VILAS 1', '', '', 'HC-{seq}')"
+            )
+        )
+    upgrade(bare_engine, "0010")
+    with bare_engine.connect() as c:
+        row = c.execute(text("SELECT certificate_numbering, verification_numbering, notice_numbering FROM laboratory"))
+        assert tuple(row.one()) == ("HC-{seq}", "", "")
+    assert "certificate_sequence" in inspect(bare_engine).get_table_names()
+    downgrade(bare_engine, "0009")
+    assert "certificate_sequence" not in inspect(bare_engine).get_table_names()
+    assert not {"verification_numbering", "notice_numbering"} & {
         c["name"] for c in inspect(bare_engine).get_columns("laboratory")
     }

@@ -1,0 +1,119 @@
+"""``caltrace certificate issue / list / show / export / amend / revoke`` and ``verify`` with our registry, run as a
+signatory would from the shell on a reviewed cg-18 demo run (Vietnamese by default, ``--lang en``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import select
+
+from certificates.pki import PkiPaths, init_ca, issue_signer
+from lab.base import REVIEWER, TECHNICIAN
+from registry.db import session_scope
+from registry.models import Laboratory
+from registry.settings import lab_today
+from tests.acquisition.conftest import DemoRun, demo_run  # noqa: F401  (the fixture)
+from tests.certificates.conftest import CA_PASS, SIGNER_PASS
+
+CALTRACE = str(Path(sys.executable).with_name("caltrace"))
+
+
+def test_a_signatory_issues_amends_revokes_from_the_shell(
+    demo_run: Callable[..., DemoRun],  # noqa: F811
+    tmp_path: Path,
+    schemas: Path,
+) -> None:
+    run = demo_run("nawi-calibration-cg18")
+    assert run.outcome.state == "completed", run.outcome.message
+    run_id = run.outcome.run_id
+    run.engine.review(run_id, REVIEWER)
+    data_dir = tmp_path / "data"
+    paths = PkiPaths(data_dir / "pki")
+    with session_scope(run.registry, "test") as s:
+        s.scalars(select(Laboratory)).one().certificate_numbering = "HC-{year}-{seq:06d}"
+        ca = init_ca(s, CA_PASS, paths=paths)
+        issue_signer(s, REVIEWER, CA_PASS, SIGNER_PASS, today=lab_today(), paths=paths)
+    ca_pem = tmp_path / "lab-ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(Encoding.PEM))
+    env = {
+        **os.environ,
+        "CALTRACE_DATA_DIR": str(data_dir),
+        "CALTRACE_DATABASE_URL": str(run.registry.url.render_as_string(hide_password=False)),
+        "CALTRACE_SIGNER_PASSPHRASE": SIGNER_PASS,
+        "CALTRACE_SCHEMA_DIR": str(schemas),
+        "COLUMNS": "200",  # the list's table unfolded
+    }
+    env.pop("CALTRACE_TSA_URL", None)
+
+    def caltrace(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CALTRACE, "certificate", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    year = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
+    first, second = f"HC-{year}-000001", f"HC-{year}-000002"
+
+    # the technician is refused, in Vietnamese by default, naming why; no number is used
+    proc = caltrace("issue", run_id[:8], "--signer", TECHNICIAN)
+    assert proc.returncode == 2, proc.stderr
+    assert "error:" in proc.stderr and "Traceback" not in proc.stderr
+
+    # issued by the run id's prefix, copied out
+    out = tmp_path / "out"
+    proc = caltrace("issue", run_id[:8], "--signer", REVIEWER, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert f"đã ban hành giấy chứng nhận {first}" in proc.stdout
+    stored = data_dir / "certificates" / str(year) / f"{first}.xml"
+    assert (out / f"{first}.xml").read_bytes() == stored.read_bytes()
+
+    # a second issue of the same run: refused in English with --lang en
+    proc = caltrace("issue", run_id, "--signer", REVIEWER, "--lang", "en")
+    assert proc.returncode == 2 and f"already has certificate {first} in force" in proc.stderr
+
+    listed = json.loads(caltrace("list", "--json").stdout)
+    assert [(c["number"], c["status"], c["signer"]) for c in listed] == [(first, "issued", REVIEWER)]
+    shown = json.loads(caltrace("show", first, "--json").stdout)
+    assert shown["xml_sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert shown["files"] == [str(stored)]
+
+    proc = caltrace("verify", str(stored), "--trust", str(ca_pem), "--lang", "en")
+    assert "✓ Registry status: pass" in proc.stdout and "✓ Hash stored at issue: pass" in proc.stdout
+    assert "✓ Signatory's authorisation: pass" in proc.stdout
+
+    proc = caltrace("amend", first, "--reason", "sai số sản xuất", "--signer", REVIEWER)
+    assert proc.returncode == 0, proc.stderr
+    assert f"đã ban hành {second} thay thế {first}" in proc.stdout
+    proc = caltrace("verify", str(stored), "--trust", str(ca_pem), "--lang", "en")
+    assert proc.returncode == 1
+    assert f"✗ Registry status: fail — certificate {first} was substituted by {second}" in proc.stdout
+
+    proc = caltrace("revoke", second, "--reason", "khách hàng hủy", "--by", REVIEWER)
+    assert proc.returncode == 0, proc.stderr
+    new = data_dir / "certificates" / str(year) / f"{second}.xml"
+    proc = caltrace("verify", str(new), "--trust", str(ca_pem))
+    assert proc.returncode == 1 and "đã bị thu hồi (lý do: khách hàng hủy)" in proc.stdout
+    proc = caltrace("revoke", second, "--reason", "x", "--by", REVIEWER, "--lang", "en")
+    assert proc.returncode == 2 and "is revoked" in proc.stderr
+
+    listed = json.loads(caltrace("list", "--status", "substituted", "--json").stdout)
+    assert [(c["number"], c["replaced_by"], c["reason"]) for c in listed] == [(first, second, "sai số sản xuất")]
+
+    proc = caltrace("list")  # the Vietnamese table
+    assert proc.returncode == 0 and first in proc.stdout and "đã bị thay thế" in proc.stdout, proc.stdout
+    proc = caltrace("show", second)
+    assert proc.returncode == 0 and "trạng thái: đã thu hồi" in proc.stdout and f"thay thế cho: {first}" in proc.stdout
+
+    # export checks the stored file against its recorded hash
+    proc = caltrace("export", second, "--out", str(tmp_path / "exported"))
+    assert proc.returncode == 0 and (tmp_path / "exported" / f"{second}.xml").read_bytes() == new.read_bytes()
+    proc = caltrace("show", "HC-1999-000001", "--lang", "en")
+    assert proc.returncode == 1 and "no certificate 'HC-1999-000001'" in proc.stderr
