@@ -24,7 +24,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -35,9 +35,11 @@ from sqlalchemy.orm import Session
 
 from certificates.dcc import build_dcc, to_bytes
 from certificates.dcc_replaces import Replaces
-from certificates.pki import PkiPaths, fingerprint, pki_paths
+from certificates.pdf import verification_url
+from certificates.pki import PkiPaths, current_crl, fingerprint, pki_paths
 from certificates.signer import Signer
 from certificates.signing import current_certificate
+from certificates.verify.schema import safe_parser
 from certificates.xades import sign_dcc
 from registry import audit
 from registry.certificates import (
@@ -140,10 +142,29 @@ def stored_path(store: Path, number: str, issued_at: datetime, suffix: str) -> P
     return store / str(year) / f"{_SAFE.sub('_', number)}{suffix}"
 
 
-def verify_url(number: str) -> str:
-    """The public verification URL of certificate ``number`` (a ``caltrace:`` URL until a public service is
-    configured)."""
-    return f"caltrace:certificate/{number}"
+def verify_url(number: str, signed_dcc: bytes | None = None) -> str:
+    """The public verification URL of certificate ``number`` (CALTRACE_PUBLIC_URL ``/verify/<number>``), with the
+    signed DCC's hash prefix when given (:func:`certificates.pdf.verification_url`)."""
+    return verification_url(number, signed_dcc)
+
+
+def _mark_of(xml: bytes) -> str | None:
+    """The verification mark number stated in a stored DCC (``coreData`` identification
+    ``refType="caltrace_verificationMark"``), or None."""
+    root = etree.fromstring(xml, safe_parser())
+    for ident in root.iterfind(".//{https://ptb.de/dcc}identification[@refType='caltrace_verificationMark']"):
+        value = ident.findtext("{https://ptb.de/dcc}value")
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def _valid_until(root: etree._Element) -> date | None:
+    """The last valid day a verification certificate states (statement ``caltrace_verificationValidity``)."""
+    text = root.findtext(
+        ".//{https://ptb.de/dcc}statement[@refType='caltrace_verificationValidity']/{https://ptb.de/dcc}date"
+    )
+    return date.fromisoformat(text.strip()) if text else None
 
 
 def _signer_serial(
@@ -215,6 +236,7 @@ def _make(
     paths: PkiPaths,
     replaces: Certificate | None,
     reason: str,
+    mark: str | None = None,
 ) -> tuple[IssuedCertificate, Certificate]:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -226,14 +248,18 @@ def _make(
     except NotPermittedError as exc:
         raise WorkflowError(f"không cấp được số giấy chứng nhận: {exc}", f"no certificate number: {exc}") from None
     before = None if replaces is None else Replaces(replaces.number, replaces.xml_sha256 or "", reason)
-    root = build_dcc(session, run.id, number=number, issued_on=local.date(), signatory=signatory, replaces=before)
-    url = verify_url(number)
+    root = build_dcc(
+        session, run.id, number=number, issued_on=local.date(), signatory=signatory, replaces=before, mark=mark
+    )
     if pdf is not None:
-        pdf.embed(root, verify_url=url)
-    signed = sign_dcc(to_bytes(root), signer, signing_time=now, timestamp_url=timestamp_url)
+        pdf.embed(root, verify_url=verify_url(number))
+    crl = current_crl(paths, now=now)  # the CA's current revocation list: offline verifiers see the signer's status
+    signed = sign_dcc(to_bytes(root), signer, signing_time=now, timestamp_url=timestamp_url, crls=[crl] if crl else [])
     pdf_bytes = None
     if pdf is not None:
-        pdf_bytes = pdf.signed_pdf(signed, verify_url=url, signer=signer, signing_time=now, timestamp_url=timestamp_url)
+        pdf_bytes = pdf.signed_pdf(
+            signed, verify_url=verify_url(number, signed), signer=signer, signing_time=now, timestamp_url=timestamp_url
+        )
     staff = find_staff(session, signatory)
     assert staff is not None  # _signer_serial and build_dcc checked
     xml_sha = hashlib.sha256(signed).hexdigest()
@@ -253,6 +279,7 @@ def _make(
         lot_id=run.lot_id,
         signer_id=staff.id,
         issued_at=now,
+        valid_until=_valid_until(root),
         xml_sha256=xml_sha,
         pdf_sha256=pdf_sha,
     )
@@ -319,11 +346,14 @@ def issue_certificate(
     pdf: PdfMaker | None = None,
     timestamp_url: str | None = None,
     pki: PkiPaths | None = None,
+    mark: str | None = None,
 ) -> IssuedCertificate:
     """Issue the certificate of the reviewed run ``run_id``, signed by ``signatory`` with ``signer`` at ``now``
     (aware), stored under ``store``; the steps are in the module docstring. Refusals: :class:`WorkflowError`
     (already issued, a key that is not the signatory's, no numbering pattern), DccRefusedError (a 17025 item
-    missing, not reviewed, signatory not authorised or the technician), PkiNotFoundError (no usable certificate)."""
+    missing, not reviewed, signatory not authorised or the technician), PkiNotFoundError (no usable certificate).
+    ``mark``: the verification mark (stamp) number a verification certificate needs (refused without one, and on
+    any other kind)."""
     run = session.get(Run, run_id)
     if run is None:
         raise WorkflowError(f"không có lần đo {run_id!r}", f"no run {run_id!r}: `caltrace runs list` shows the runs")
@@ -347,6 +377,7 @@ def issue_certificate(
             paths=pki or pki_paths(),
             replaces=None,
             reason="",
+            mark=mark,
         )
     return issued
 
@@ -378,11 +409,13 @@ def amend_certificate(
     pdf: PdfMaker | None = None,
     timestamp_url: str | None = None,
     pki: PkiPaths | None = None,
+    mark: str | None = None,
 ) -> IssuedCertificate:
     """Replace the issued certificate ``number`` by a new one with a new number, built from the run's current
     (reviewed) data and carrying ``reportAmendedSubstituted``/``previousReport`` (the old number, the SHA-256 of its
     stored XML, ``reason``). The original becomes ``substituted`` with ``replaced_by_id`` and the reason; a
-    ``certificate-amend`` audit entry names both. Only an issued certificate can be amended."""
+    ``certificate-amend`` audit entry names both. Only an issued certificate can be amended. A verification
+    certificate keeps the original's mark unless ``mark`` gives a new one."""
     if not reason.strip():
         raise WorkflowError("cần nêu lý do sửa đổi (--reason)", "give the reason for the amendment (--reason)")
     try:
@@ -390,6 +423,9 @@ def amend_certificate(
     except LookupError as exc:
         raise WorkflowError(f"không có giấy chứng nhận {number!r}", str(exc)) from None
     _final(session, old, "sửa đổi", "amended")
+    if mark is None:
+        original = stored_path(store, old.number, old.issued_at or now, ".xml")
+        mark = _mark_of(original.read_bytes()) if original.is_file() else None
     with session.begin_nested():  # a failure takes the number back even if the caller then commits
         issued, row = _make(
             session,
@@ -403,6 +439,7 @@ def amend_certificate(
             paths=pki or pki_paths(),
             replaces=old,
             reason=reason.strip(),
+            mark=mark,
         )
         try:
             old.status = CertificateStatus.SUBSTITUTED

@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
@@ -35,8 +36,10 @@ from pyhanko.sign.signers.pdf_cms import Signer as PyhankoSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from certificates.pdf import embed_document, render_pdf
 from certificates.signer import Signer
 from certificates.timestamp import TimestampError
+from certificates.verify.schema import safe_parser
 
 #: the signature field pyHanko creates (an invisible signature: the page shows who signed in text)
 FIELD_NAME = "caltrace-signature"
@@ -165,3 +168,31 @@ def sign_pdf(
             raise TimestampError(f"timestamp server {timestamp_url} did not answer or gave no token ({exc})") from None
         raise
     return out.getvalue()
+
+
+class PdfA3:
+    """The certificate workflow's PDF maker (:class:`certificates.issue.PdfMaker`): the rendering embedded in the
+    DCC carries a QR code of the number only; the issued PDF/A-3 carries the signed DCC as its associated file and
+    a QR code of the number and the signed DCC's hash prefix, and is signed PAdES by the same signatory (decision
+    0440). Rendering: :func:`certificates.pdf.render_pdf`."""
+
+    def embed(self, dcc: etree._Element, *, verify_url: str) -> None:
+        """Render ``dcc`` (unsigned) and embed it as ``dcc:document``."""
+        embed_document(dcc, render_pdf(dcc, verify_url=verify_url))
+
+    def signed_pdf(
+        self,
+        signed_dcc: bytes,
+        *,
+        verify_url: str,
+        signer: Signer,
+        signing_time: datetime,
+        timestamp_url: str | None,
+    ) -> bytes:
+        """The PDF/A-3 of ``signed_dcc`` with it attached, PAdES-signed by ``signer`` at ``signing_time``."""
+        number = etree.fromstring(signed_dcc, safe_parser()).findtext(
+            "{https://ptb.de/dcc}administrativeData/{https://ptb.de/dcc}coreData/{https://ptb.de/dcc}uniqueIdentifier"
+        )
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in (number or "dcc")) + ".xml"
+        pdf = render_pdf(signed_dcc, verify_url=verify_url, attachment=signed_dcc, attachment_name=name)
+        return sign_pdf(pdf, signer, signing_time=signing_time, timestamp_url=timestamp_url)

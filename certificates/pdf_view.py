@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from certificates.dcc_texts import T
+
 DCC = "https://ptb.de/dcc"
 SI = "https://ptb.de/si"
 NS = {"dcc": DCC, "si": SI}
@@ -131,6 +133,7 @@ class View:
 
     number: str
     title: Bi
+    dates_label: Bi
     schema_version: str
     laboratory: str
     laboratory_code: str
@@ -364,13 +367,44 @@ def _result(res: etree._Element, notes: list[Bi]) -> ResultRow:
     return row
 
 
+#: refType of caltrace's statement naming the kind of document (decision 0425) in ``dcc:convention``
+KIND_REFTYPE = "caltrace_certificateKind"
+#: kind -> (title vi, title en, dates label vi, dates label en), from the DCC writer's own texts (dcc_texts.T)
+_KIND_WORDS = {
+    kind: (T[f"title_{kind}"]["vi"], T[f"title_{kind}"]["en"], *dates)
+    for kind, dates in (
+        ("verification", ("Ngày kiểm định", "Date(s) of verification")),
+        ("nonConformity", ("Ngày kiểm định", "Date(s) of verification")),
+        ("lotCheck", ("Ngày kiểm tra", "Date(s) of the check")),
+    )
+}
+
+
+def document_kind(root: etree._Element) -> str:
+    """The kind of document caltrace stated (``verification``, ``nonConformity``, ``lotCheck``), else
+    ``calibration`` (a calibration certificate, or another lab's DCC)."""
+    for st in root.iterfind("dcc:administrativeData/dcc:statements/dcc:statement", NS):
+        if KIND_REFTYPE in (st.get("refType") or "").split():
+            kind = _text(st, "dcc:convention")
+            if kind in _KIND_WORDS:
+                return kind
+    return "calibration"
+
+
+def dates_label(kind: str) -> Bi:
+    """The label of the performance dates for ``kind``."""
+    words = _KIND_WORDS.get(kind)
+    return Bi(words[2], words[3]) if words else Bi("Ngày thực hiện", "Date(s) of calibration")
+
+
 def _title(root: etree._Element) -> Bi:
     for st in root.iterfind("dcc:administrativeData/dcc:statements/dcc:statement", NS):
         if TITLE_REFTYPE in (st.get("refType") or "").split():
             title = bi(st.find("dcc:declaration", NS))
             if title:
                 return title
-    return Bi(*CALIBRATION_TITLE)
+    words = _KIND_WORDS.get(document_kind(root))
+    return Bi(words[0], words[1]) if words else Bi(*CALIBRATION_TITLE)
 
 
 def _dates(core: etree._Element | None) -> str:
@@ -447,7 +481,7 @@ def read_view(root: etree._Element) -> View:
     statements = [
         bi(st.find("dcc:declaration", NS))
         for st in (adm.iterfind("dcc:statements/dcc:statement", NS) if adm is not None else [])
-        if TITLE_REFTYPE not in (st.get("refType") or "").split()
+        if not {TITLE_REFTYPE, KIND_REFTYPE} & set((st.get("refType") or "").split())
     ]
     persons = []
     for rp in adm.iterfind("dcc:respPersons/dcc:respPerson", NS) if adm is not None else []:
@@ -456,6 +490,7 @@ def read_view(root: etree._Element) -> View:
     return View(
         number=number,
         title=_title(root),
+        dates_label=dates_label(document_kind(root)),
         schema_version=root.get("schemaVersion") or "",
         laboratory=_plain(_find(lab_contact, "dcc:name")),
         laboratory_code=_text(lab, "dcc:calibrationLaboratoryCode"),

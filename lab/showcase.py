@@ -8,7 +8,9 @@ authorised signatory, is :data:`lab.base.REVIEWER`: the person who signs never p
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -16,14 +18,17 @@ from acquisition.channel import AutomaticFrontEnd, OperatorChannel
 from acquisition.engine import RunEngine
 from acquisition.procedures import procedure_ids
 from acquisition.session import RunRequest, RunSession, VirtualLab
-from acquisition.store import ReadingStore
+from acquisition.store import ReadingStore, SQLiteReadingStore
 from certificates.errors import PkiNotFoundError
+from certificates.issue import IssuedCertificate, issue_certificate
+from certificates.pades import PdfA3
 from certificates.pki import PkiPaths, current_crl, init_ca, issue_signer, publish_crl, serial_hex
 from certificates.signer import FileKeySigner
 from certificates.signing import current_certificate
 from lab import scenario, simulator_thread
 from lab.base import REVIEWER, TECHNICIAN, seed_common
-from registry.db import session_scope, upgrade
+from registry.db import make_engine, session_scope, upgrade
+from registry.settings import lab_today
 
 #: the procedures ``caltrace demo`` runs: a balance calibration (EURAMET cg-18) and a verification (OIML R76)
 SHOWCASE = ("nawi-calibration-cg18", "nawi-verification-r76")
@@ -87,3 +92,70 @@ def signatory_key(registry: Engine, paths: PkiPaths, passphrase: str, today: dat
         if current_crl(paths, now=now) is None:
             publish_crl(s, passphrase, now=now, paths=paths)
     return FileKeySigner.issued(serial, passphrase, paths)
+
+
+#: the demo keys' passphrase (a demo only: a real lab types its own, never stored)
+DEMO_PASSPHRASE = "caltrace-demo-passphrase"
+#: the verification mark (stamp) number the demo's R76 verification certificate carries
+DEMO_MARK = "DEMO-TEM-000001"
+
+
+@dataclass(frozen=True)
+class Showcase:
+    """What :func:`certify` made: the certificates (number, kind, files copied into ``out``) and the lab CA."""
+
+    data_dir: Path
+    ca_pem: Path
+    certificates: list[IssuedCertificate]
+    copies: dict[str, list[Path]]
+
+
+def certify(out: Path, *, progress: Callable[[str], None] | None = None) -> Showcase:
+    """The whole flow into the empty directory ``out``: a fresh registry in ``out/data`` (the caller has pointed
+    CALTRACE_DATA_DIR there), the demo lab seeded, a cg-18 calibration and an R76 verification run on the virtual
+    lab by the demo technician, each reviewed by the demo reviewer, who signs each certificate (XAdES on the DCC,
+    PAdES on the PDF/A-3 carrying it) with a key of the lab CA made here; the signed ``<number>.xml`` and
+    ``<number>.pdf`` and the CA certificate ``lab-ca.pem`` copied into ``out``."""
+    say = progress or (lambda _text: None)
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    registry = make_engine(f"sqlite:///{data / 'caltrace.db'}")
+    today = lab_today()
+    seed(registry, today)
+    store = SQLiteReadingStore(data / "readings.db")
+    try:
+        runs = {procedure: reviewed_run(registry, store, procedure, today, progress=say) for procedure in SHOWCASE}
+    finally:
+        store.close()
+    paths = PkiPaths(data / "pki")
+    now = datetime.now(UTC)
+    key = signatory_key(registry, paths, DEMO_PASSPHRASE, today, now)
+    say(f"lab CA {paths.ca_cert}; signing certificate of {REVIEWER}; revocation list {paths.crl}")
+    issued = []
+    for procedure, run_id in runs.items():
+        mark = DEMO_MARK if procedure == "nawi-verification-r76" else None
+        with session_scope(registry, REVIEWER) as s:
+            cert = issue_certificate(
+                s,
+                run_id,
+                signatory=REVIEWER,
+                signer=key,
+                now=datetime.now(UTC),
+                store=data / "certificates",
+                pdf=PdfA3(),
+                pki=paths,
+                mark=mark,
+            )
+        issued.append(cert)
+        say(f"certificate {cert.number} ({cert.kind}) for run {run_id}, signed by {REVIEWER}")
+    copies: dict[str, list[Path]] = {}
+    for cert in issued:
+        copies[cert.number] = []
+        for path in cert.paths:
+            target = out / path.name
+            target.write_bytes(path.read_bytes())
+            copies[cert.number].append(target)
+    ca_pem = out / "lab-ca.pem"
+    ca_pem.write_bytes(paths.ca_cert.read_bytes())
+    registry.dispose()
+    return Showcase(data, ca_pem, issued, copies)

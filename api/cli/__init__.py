@@ -8,6 +8,7 @@ from api.cli.audit import app as audit_app
 from api.cli.calibrate import calibrate_command
 from api.cli.certificate import app as certificate_app
 from api.cli.db import app as db_app
+from api.cli.demo import demo_command
 from api.cli.errors import run_app
 from api.cli.pki import app as pki_app
 from api.cli.procedures import app as procedures_app
@@ -31,6 +32,7 @@ app.command("control")(control_command)
 app.command("read")(read_command)
 app.command("models")(models_command)
 app.command("calibrate")(calibrate_command)
+app.command("demo")(demo_command)
 app.add_typer(
     procedures_app, name="procedures", help="The procedures caltrace can run; `show CODE`: a procedure's parameters."
 )
@@ -40,7 +42,9 @@ app.add_typer(report_app, name="report", help="Reports: instruments and standard
 app.add_typer(readings_app, name="readings", help="Raw readings in the time-series store; send spooled ones.")
 app.add_typer(runs_app, name="runs", help="Runs: list, show, review, abort.")
 app.add_typer(
-    certificate_app, name="certificate", help="Verify a Digital Calibration Certificate (DCC XML): `verify FILE`."
+    certificate_app,
+    name="certificate",
+    help="Certificates: issue, amend, revoke, list, show, export; verify any DCC (XML or PDF); sign a DCC file.",
 )
 app.add_typer(pki_app, name="pki", help="The lab's signing keys: CA, signatories' certificates, PKCS#11 tokens.")
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")

@@ -347,12 +347,16 @@ def issue_command(
     tsa: Annotated[
         str | None, typer.Option("--tsa", help="RFC 3161 timestamp server URL (XAdES-T). Default: CALTRACE_TSA_URL.")
     ] = None,
+    mark: Annotated[
+        str | None, typer.Option("--mark", help="Verification mark (stamp) number: needed for a passed verification.")
+    ] = None,
     language: Lang = "vi",
 ) -> None:
     """Issue the certificate of a reviewed run: the next number of its kind, the DCC signed by --signer with their
     lab-issued key (passphrase from CALTRACE_SIGNER_PASSPHRASE or typed), stored read-only in the data directory
     with its SHA-256, audited. Exit 0 issued; 1 something needed is missing; 2 refused (listing why)."""
     from certificates.issue import issue_certificate, store_dir
+    from certificates.pades import PdfA3
     from registry.db import open_registry, read_session
     from registry.runs import resolve_run_id
 
@@ -362,7 +366,16 @@ def issue_command(
 
     def work(session: Any, key: Any, paths: Any, now: Any, stamp: str | None) -> Any:
         return issue_certificate(
-            session, run_id, signatory=signer, signer=key, now=now, store=store_dir(), timestamp_url=stamp, pki=paths
+            session,
+            run_id,
+            signatory=signer,
+            signer=key,
+            now=now,
+            store=store_dir(),
+            timestamp_url=stamp,
+            pki=paths,
+            mark=mark,
+            pdf=PdfA3(),
         )
 
     issued = _make_certificate(lang, signer, work, tsa)
@@ -383,11 +396,15 @@ def amend_command(
     tsa: Annotated[
         str | None, typer.Option("--tsa", help="RFC 3161 timestamp server URL (XAdES-T). Default: CALTRACE_TSA_URL.")
     ] = None,
+    mark: Annotated[
+        str | None, typer.Option("--mark", help="A new verification mark number (default: the original's).")
+    ] = None,
     language: Lang = "vi",
 ) -> None:
     """Replace an issued certificate by a new one with a new number, built from the run's current reviewed data and
     naming the original (reportAmendedSubstituted); the original becomes substituted. Exit 2 when refused."""
     from certificates.issue import amend_certificate, store_dir
+    from certificates.pades import PdfA3
 
     lang = _lang(language)
 
@@ -402,6 +419,8 @@ def amend_command(
             store=store_dir(),
             timestamp_url=stamp,
             pki=paths,
+            mark=mark,
+            pdf=PdfA3(),
         )
 
     issued = _make_certificate(lang, signer, work, tsa)

@@ -83,11 +83,17 @@ def test_a_signatory_issues_amends_revokes_from_the_shell(
     assert [(c["number"], c["status"], c["signer"]) for c in listed] == [(first, "issued", REVIEWER)]
     shown = json.loads(caltrace("show", first, "--json").stdout)
     assert shown["xml_sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
-    assert shown["files"] == [str(stored)]
+    pdf = stored.with_suffix(".pdf")  # the signed PDF/A-3 carrying the signed DCC, stored beside it
+    assert sorted(shown["files"]) == [str(pdf), str(stored)]
+    assert shown["pdf_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
 
     proc = caltrace("verify", str(stored), "--trust", str(ca_pem), "--lang", "en")
     assert "✓ Registry status: pass" in proc.stdout and "✓ Hash stored at issue: pass" in proc.stdout
     assert "✓ Signatory's authorisation: pass" in proc.stdout
+    assert proc.returncode == 0, proc.stdout
+    proc = caltrace("verify", str(pdf), "--trust", str(ca_pem), "--lang", "en")
+    assert proc.returncode == 0, proc.stdout
+    assert "✓ Attached DCC: Registry status: pass" in proc.stdout
 
     proc = caltrace("amend", first, "--reason", "sai số sản xuất", "--signer", REVIEWER)
     assert proc.returncode == 0, proc.stderr

@@ -278,6 +278,7 @@ class FakePdf:
 
     def __init__(self) -> None:
         self.embedded: list[str] = []
+        self.signed_urls: list[str] = []
 
     def embed(self, dcc: etree._Element, *, verify_url: str) -> None:
         self.embedded.append(verify_url)
@@ -291,6 +292,7 @@ class FakePdf:
         signing_time: datetime,
         timestamp_url: str | None,
     ) -> bytes:
+        self.signed_urls.append(verify_url)
         return b"%PDF-1.7 fake " + hashlib.sha256(signed_dcc).hexdigest().encode()
 
 
@@ -313,9 +315,13 @@ def test_a_stored_file_is_never_overwritten_and_a_pdf_is_stored_beside(setup: Se
     with session_scope(st.run.registry, "test") as s:
         issued = issue_certificate(s, st.run_id, signatory=REVIEWER, signer=st.signer(REVIEWER),
                                    now=datetime.now(UTC), store=st.store, pdf=maker, pki=st.paths)  # fmt: skip
-    assert maker.embedded == [f"caltrace:certificate/HC-{year}-000001"]
     pdf = st.store / str(year) / f"HC-{year}-000001.pdf"
     xml = st.store / str(year) / f"HC-{year}-000001.xml"
+    # the QR URLs (decision 0440): the PDF inside the DCC names the number only; the issued PDF adds the first 16
+    # hex digits of the signed DCC's SHA-256 (CALTRACE_PUBLIC_URL unset: http://localhost:8000)
+    base = f"http://localhost:8000/verify/HC-{year}-000001"
+    assert maker.embedded == [base]
+    assert maker.signed_urls == [f"{base}?h={hashlib.sha256(xml.read_bytes()).hexdigest()[:16]}"]
     assert pdf.read_bytes() == b"%PDF-1.7 fake " + hashlib.sha256(xml.read_bytes()).hexdigest().encode()
     with session_scope(st.run.registry, "test") as s:
         row = s.scalars(select(Certificate)).one()
