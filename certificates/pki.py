@@ -287,17 +287,25 @@ def issue_signer(
     days: int = SIGNER_MAX_DAYS,
     now: datetime | None = None,
     paths: PkiPaths | None = None,
+    public_key: rsa.RSAPublicKey | None = None,
 ) -> x509.Certificate:
     """Issue a signing certificate to the authorised signatory ``username``: a new RSA-3072 key encrypted with
     ``signer_passphrase``, a certificate from the lab CA valid ``days`` days (at most :data:`SIGNER_MAX_DAYS`,
-    never past the CA's end). Refused for an unknown, inactive or non-signing member of staff."""
+    never past the CA's end). Refused for an unknown, inactive or non-signing member of staff.
+
+    With ``public_key`` (the RSA key of the signatory's PKCS#11 token, :meth:`Pkcs11Signer.public_key`) no key is
+    made: the certificate binds that key, which never leaves the token, and no key file is written (at least
+    2048 bits, NIST SP 800-57 Part 1 Rev. 5 Table 2: 112-bit security until 2030)."""
     if not 1 <= days <= SIGNER_MAX_DAYS:
         raise PkiRefusedError(f"--days must be 1..{SIGNER_MAX_DAYS} (3 years at most), not {days}")
     paths = paths or pki_paths()
     procedures = signing_procedures(session, username, today)
     staff = find_staff(session, username)
     assert staff is not None  # signing_procedures refused otherwise
-    check_passphrase(signer_passphrase)
+    if public_key is None:
+        check_passphrase(signer_passphrase)
+    elif public_key.key_size < 2048:
+        raise PkiRefusedError(f"the token's RSA key has {public_key.key_size} bits: 2048 at least")
     ca_cert = load_ca(paths)
     ca_key = load_private_key(paths.ca_key, ca_passphrase)
     if not isinstance(ca_key, rsa.RSAPrivateKey):
@@ -306,7 +314,9 @@ def issue_signer(
     not_after = min(now + timedelta(days=days), ca_cert.not_valid_after_utc)
     if not_after <= now + timedelta(days=1):
         raise PkiRefusedError("the lab CA expires within a day: create a new CA (`caltrace pki init --force`)")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS) if public_key is None else None
+    subject_key = public_key if public_key is not None else key.public_key() if key is not None else None
+    assert subject_key is not None
     org = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     subject = x509.Name(
         [
@@ -321,14 +331,14 @@ def issue_signer(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(subject_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signing=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
     )
     if staff.email:
@@ -348,9 +358,11 @@ def issue_signer(
             "fingerprint_sha256": fingerprint(cert),
             "issuer_fingerprint_sha256": fingerprint(ca_cert),
             "procedures": procedures,
+            "key": "file" if key is not None else "pkcs11-token",
         },
     )
-    write_private_key(paths.signer_key(serial), key, signer_passphrase)
+    if key is not None:
+        write_private_key(paths.signer_key(serial), key, signer_passphrase)
     _write(paths.signer_cert(serial), cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert
 

@@ -141,7 +141,10 @@ class Pkcs11Signer:
         key_id: str | None = None,
         certificate: x509.Certificate | None = None,
         chain: Sequence[x509.Certificate] = (),
+        read_certificate: bool = True,
     ) -> None:
+        """Without ``certificate`` the token's certificate is read now (so a wrong PIN, token or key is said at
+        once), unless ``read_certificate`` is false (a key about to be certified: :meth:`public_key`)."""
         if key_label is None and key_id is None:
             raise PkiRefusedError("name the token's key by its label or its id")
         if not module.is_file():
@@ -158,7 +161,9 @@ class Pkcs11Signer:
             except ValueError:
                 raise PkiRefusedError(f"key id {key_id!r} is not hexadecimal") from None
         self._chain = tuple(chain)
-        self._cert = certificate or self._token_certificate()
+        self._cert = certificate
+        if certificate is None and read_certificate:
+            self._cert = self._token_certificate()
 
     def _token(self) -> Any:
 
@@ -228,8 +233,28 @@ class Pkcs11Signer:
 
     @property
     def certificate(self) -> x509.Certificate:
-        """The signer's certificate (from the token unless given)."""
+        """The signer's certificate (read from the token on first use unless given)."""
+        if self._cert is None:
+            self._cert = self._token_certificate()
         return self._cert
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        """The public half of the token's RSA key, from the private key object's modulus and public exponent
+        (PKCS#11 v2.40 section 2.1.3: readable on an RSA private key), for the lab CA to certify a key that never
+        leaves the token (``caltrace pki issue-signer --pkcs11-module``)."""
+        with self._open() as session:
+            key = self._private_key(session)
+            if key.key_type != KeyType.RSA:
+                raise PkiRefusedError(
+                    f"the token's key {self._what()} is {key.key_type.name}: the lab CA certifies RSA token keys; "
+                    "for another key give the certificate the token holds"
+                )
+            try:
+                modulus = int.from_bytes(bytes(key[Attribute.MODULUS]), "big")
+                exponent = int.from_bytes(bytes(key[Attribute.PUBLIC_EXPONENT]), "big")
+            except pkcs11.PKCS11Error as exc:
+                raise PkiError(f"token {self._token_label!r} does not show the key's public part: {exc!r}") from None
+        return rsa.RSAPublicNumbers(exponent, modulus).public_key()
 
     @property
     def chain(self) -> Sequence[x509.Certificate]:

@@ -227,6 +227,11 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
 }
 
 Lang = Annotated[str, typer.Option("--lang", help="Language of the messages: vi (default) or en.")]
+PkcsModule = Annotated[
+    Path | None, typer.Option("--pkcs11-module", help="Sign with the key on a PKCS#11 token: its module (.so).")
+]
+PkcsToken = Annotated[str | None, typer.Option("--token", help="Token label (with --pkcs11-module).")]
+PkcsKey = Annotated[str | None, typer.Option("--key", help="Key label on the token (with --pkcs11-module).")]
 
 
 def _lang(language: str) -> str:
@@ -239,8 +244,21 @@ def _say(lang: str, vi: str, en: str) -> None:
     typer.echo(vi if lang == "vi" else en)
 
 
-def _open_signer(signer: str, lang: str) -> tuple[Any, Any, Any]:
-    """(engine, PKI paths, the signatory's key), after the checks that need no passphrase."""
+#: a PKCS#11 token key: (module .so, token label, key label)
+Token = tuple[Path, str, str]
+
+
+def _token_option(module: Path | None, token: str | None, key: str | None) -> Token | None:
+    if module is None and token is None and key is None:
+        return None
+    if module is None or not token or not key:
+        raise fail("give --pkcs11-module, --token and --key together (the signatory's token key)", 2)
+    return (module, token, key)
+
+
+def _open_signer(signer: str, lang: str, token: Token | None = None) -> tuple[Any, Any, Any]:
+    """(engine, PKI paths, the signatory's key: their key file, or with ``token`` the key on their PKCS#11 token
+    whose certificate the lab CA issued), after the checks that need no passphrase or PIN."""
     from datetime import UTC, datetime
 
     from api.cli.pki import _secret
@@ -260,9 +278,28 @@ def _open_signer(signer: str, lang: str) -> tuple[Any, Any, Any]:
         with read_session(engine) as session:  # refuse before asking for the passphrase
             signing_procedures(session, signer, today)
             current_certificate(session, signer, now, paths)
-        passphrase = _secret(SIGNER_PASSPHRASE_ENV, f"passphrase of {signer}'s signing key")
-        with read_session(engine) as session:
-            key = lab_signer(session, signer, passphrase, today=today, now=now, paths=paths)
+        if token is not None:
+            from api.cli.pki import PIN_ENV
+            from certificates.pki import ca_chain, load_certificate
+            from certificates.signer import Pkcs11Signer
+
+            with read_session(engine) as session:
+                info = current_certificate(session, signer, now, paths)
+            pin = _secret(PIN_ENV, f"PIN of token {token[1]}")
+            key: Any = Pkcs11Signer(
+                token[0], token[1], pin, key_label=token[2], certificate=load_certificate(info.path),
+                chain=ca_chain(paths),
+            )  # fmt: skip
+            if key.public_key().public_numbers() != key.certificate.public_key().public_numbers():
+                raise fail(
+                    f"the key {token[2]!r} on token {token[1]!r} is not the key of {signer}'s current certificate "
+                    f"{info.serial}: certify it with `caltrace pki issue-signer {signer} --pkcs11-module ...`",
+                    2,
+                )
+        else:
+            passphrase = _secret(SIGNER_PASSPHRASE_ENV, f"passphrase of {signer}'s signing key")
+            with read_session(engine) as session:
+                key = lab_signer(session, signer, passphrase, today=today, now=now, paths=paths)
     except NotPermittedError as exc:
         raise fail(str(exc), 2) from None
     except PkiError as exc:
@@ -270,7 +307,7 @@ def _open_signer(signer: str, lang: str) -> tuple[Any, Any, Any]:
     return engine, paths, key
 
 
-def _make_certificate(lang: str, signer: str, work: Any, tsa: str | None) -> Any:
+def _make_certificate(lang: str, signer: str, work: Any, tsa: str | None, token: Token | None = None) -> Any:
     """Run ``work(session, key, paths, now, tsa)`` (issue or amend) in one transaction; the stored files are
     removed when the transaction does not commit. Refusals become one line and exit 2."""
     from datetime import UTC, datetime
@@ -281,7 +318,7 @@ def _make_certificate(lang: str, signer: str, work: Any, tsa: str | None) -> Any
     from registry.db import session_scope
     from registry.settings import default_actor, get_settings
 
-    engine, paths, key = _open_signer(signer, lang)
+    engine, paths, key = _open_signer(signer, lang, token)
     tsa = tsa or get_settings().tsa_url or None
     issued = None
     try:
@@ -350,6 +387,9 @@ def issue_command(
     mark: Annotated[
         str | None, typer.Option("--mark", help="Verification mark (stamp) number: needed for a passed verification.")
     ] = None,
+    module: PkcsModule = None,
+    token: PkcsToken = None,
+    key: PkcsKey = None,
     language: Lang = "vi",
 ) -> None:
     """Issue the certificate of a reviewed run: the next number of its kind, the DCC signed by --signer with their
@@ -378,7 +418,7 @@ def issue_command(
             pdf=PdfA3(),
         )
 
-    issued = _make_certificate(lang, signer, work, tsa)
+    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key))
     _say(
         lang,
         f"đã ban hành giấy chứng nhận {issued.number} cho lần đo {run_id}, người ký {signer}",
@@ -399,6 +439,9 @@ def amend_command(
     mark: Annotated[
         str | None, typer.Option("--mark", help="A new verification mark number (default: the original's).")
     ] = None,
+    module: PkcsModule = None,
+    token: PkcsToken = None,
+    key: PkcsKey = None,
     language: Lang = "vi",
 ) -> None:
     """Replace an issued certificate by a new one with a new number, built from the run's current reviewed data and
@@ -423,7 +466,7 @@ def amend_command(
             pdf=PdfA3(),
         )
 
-    issued = _make_certificate(lang, signer, work, tsa)
+    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key))
     _say(
         lang,
         f"đã ban hành {issued.number} thay thế {number} (lý do: {reason})",

@@ -57,9 +57,18 @@ def init_command(
 def issue_signer_command(
     user: Annotated[str, typer.Argument(help="Username of the authorised signatory.")],
     days: Annotated[int, typer.Option("--days", help="Validity in days (at most 1095, never past the CA's).")] = 1095,
+    module: Annotated[
+        Path | None, typer.Option("--pkcs11-module", help="Certify the RSA key on this PKCS#11 token module (.so).")
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Token label (with --pkcs11-module).")] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Label of the key on the token (with --pkcs11-module).")
+    ] = None,
 ) -> None:
     """Issue a signing certificate to an authorised signatory; their key is encrypted with
-    CALTRACE_SIGNER_PASSPHRASE (or a typed passphrase), the CA key opened with CALTRACE_PKI_PASSPHRASE."""
+    CALTRACE_SIGNER_PASSPHRASE (or a typed passphrase), the CA key opened with CALTRACE_PKI_PASSPHRASE. With
+    --pkcs11-module/--token/--key the lab CA certifies the RSA key on the signatory's token instead (PIN from
+    CALTRACE_PKCS11_PIN or typed): the key never leaves the token and no key file is written."""
     from certificates.errors import PkiError
     from certificates.pki import (
         CA_PASSPHRASE_ENV,
@@ -81,14 +90,32 @@ def issue_signer_command(
         load_ca(paths)
         with read_session(engine) as session:  # refuse before asking for any passphrase
             signing_procedures(session, user, today)
+        public = None
+        if module is not None or token is not None or key is not None:
+            if module is None or not token or not key:
+                raise fail("give --pkcs11-module, --token and --key together (the token's RSA key)", EXIT_USAGE)
+            from certificates.signer import Pkcs11Signer
+
+            pin = _secret(PIN_ENV, f"PIN of token {token}")
+            public = Pkcs11Signer(module, token, pin, key_label=key, read_certificate=False).public_key()
         ca_passphrase = _secret(CA_PASSPHRASE_ENV, "passphrase of the lab CA key")
-        signer_passphrase = _secret(SIGNER_PASSPHRASE_ENV, f"new passphrase for {user}'s signing key", confirm=True)
+        signer_passphrase = (
+            "" if public is not None
+            else _secret(SIGNER_PASSPHRASE_ENV, f"new passphrase for {user}'s signing key", confirm=True)
+        )  # fmt: skip
         with session_scope(engine, default_actor()) as session:
-            cert = issue_signer(session, user, ca_passphrase, signer_passphrase, today=today, days=days, paths=paths)
+            cert = issue_signer(
+                session, user, ca_passphrase, signer_passphrase, today=today, days=days, paths=paths, public_key=public
+            )
     except PkiError as exc:
         raise fail(str(exc), exc.exit_code) from None
     serial = serial_hex(cert)
     typer.echo(f"signing certificate {serial} for {user}: {paths.signer_cert(serial)}")
+    if module is not None:
+        typer.echo(
+            f"its key stays on token {token!r} (key {key!r}): sign with "
+            f"--pkcs11-module {module} --token {token} --key {key}"
+        )
     typer.echo(f"valid {cert.not_valid_before_utc.date()} .. {cert.not_valid_after_utc.date()}")
     typer.echo(f"SHA-256 fingerprint: {fingerprint(cert)}")
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
@@ -123,3 +124,81 @@ def test_a_signatory_issues_amends_revokes_from_the_shell(
     assert proc.returncode == 0 and (tmp_path / "exported" / f"{second}.xml").read_bytes() == new.read_bytes()
     proc = caltrace("show", "HC-1999-000001", "--lang", "en")
     assert proc.returncode == 1 and "no certificate 'HC-1999-000001'" in proc.stderr
+
+
+def test_a_signatory_certifies_their_token_key_and_issues_with_it(
+    demo_run: Callable[..., DemoRun],  # noqa: F811
+    tmp_path: Path,
+    schemas: Path,
+) -> None:
+    """Issue 17.5: the lab CA certifies the RSA key on the signatory's PKCS#11 token (SoftHSM2, the key imported as
+    a licensed CA's USB token holds it, never written to the data directory); `certificate issue` signs the DCC and
+    the PDF on the token; both verify (and xmlsec1 agrees on the XML)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.certificates.test_xades import xmlsec1_ok
+    from tests.support.softhsm import make_token
+
+    token = make_token(tmp_path / "softhsm")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = tmp_path / "token-key.der"
+    der.write_bytes(
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    token.import_object(der, "privkey", "hoa-token", "0a")
+    der.unlink()
+
+    run = demo_run("nawi-calibration-cg18")
+    run.engine.review(run.outcome.run_id, REVIEWER)
+    data_dir = tmp_path / "data"
+    paths = PkiPaths(data_dir / "pki")
+    with session_scope(run.registry, "test") as s:
+        s.scalars(select(Laboratory)).one().certificate_numbering = "HC-{year}-{seq:06d}"
+        ca = init_ca(s, CA_PASS, paths=paths)
+    ca_pem = tmp_path / "lab-ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(Encoding.PEM))
+    env = {
+        **token.env(),
+        "CALTRACE_DATA_DIR": str(data_dir),
+        "CALTRACE_DATABASE_URL": str(run.registry.url.render_as_string(hide_password=False)),
+        "CALTRACE_SCHEMA_DIR": str(schemas),
+        "CALTRACE_PKI_PASSPHRASE": CA_PASS,
+        "CALTRACE_PKCS11_PIN": token.pin,
+    }
+    env.pop("CALTRACE_TSA_URL", None)
+    env.pop("CALTRACE_SIGNER_PASSPHRASE", None)
+    on_token = ["--pkcs11-module", str(token.module), "--token", token.label, "--key", "hoa-token"]
+
+    def caltrace(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([CALTRACE, *args], env=env, capture_output=True, text=True, timeout=180, check=False)
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    done = caltrace("pki", "issue-signer", REVIEWER, *on_token)
+    assert done.returncode == 0, done.stderr
+    assert list(paths.signers.glob("*.key")) == []  # no key file: the key stays on the token
+    [pem] = list(paths.signers.glob("*.pem"))
+    certified = x509.load_pem_x509_certificate(pem.read_bytes())
+    assert certified.public_key().public_numbers() == key.public_key().public_numbers()
+
+    done = caltrace("certificate", "issue", run.outcome.run_id, "--signer", REVIEWER, *on_token, "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    year = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
+    xml = data_dir / "certificates" / str(year) / f"HC-{year}-000001.xml"
+    for path in (xml, xml.with_suffix(".pdf")):
+        proof = caltrace("certificate", "verify", str(path), "--trust", str(ca_pem), "--lang", "en")
+        assert proof.returncode == 0, proof.stdout
+    assert xmlsec1_ok(xml.read_bytes(), ca, tmp_path)
+
+    # a key on the token that is not the certified one is refused before anything is signed
+    other = tmp_path / "other.der"
+    other.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    token.import_object(other, "privkey", "someone-else", "0b")
+    wrong = [*on_token[:-1], "someone-else"]
+    done = caltrace("certificate", "amend", f"HC-{year}-000001", "--reason", "x", "--signer", REVIEWER, *wrong)
+    assert done.returncode == 2 and "is not the key of" in done.stderr
