@@ -1,0 +1,101 @@
+"""``/api/v1/instruments``: customers' measuring instruments; register one (checked as a spreadsheet row) or import
+a spreadsheet (row-by-row report). Writes need the technician or admin role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import select
+
+from api.web.deps import Intake, Limit, Offset, Reader, ServiceDep
+from api.web.errors import problem_responses
+from api.web.records import cell, import_file, language, write_rows
+from api.web.schemas.common import ImportReportPublic
+from api.web.schemas.registry import InstrumentCreate, InstrumentPublic
+from api.web.uploads import Upload, upload_dependency
+from registry.errors import NotFoundError
+from registry.models import MeasuringInstrument, instrument_identity
+
+router = APIRouter(prefix="/instruments", tags=["instruments"])
+
+SPREADSHEET = upload_dependency((".csv", ".xlsx"))
+
+
+@router.get(
+    "", response_model=list[InstrumentPublic], operation_id="instruments_list", responses=problem_responses(401)
+)
+def list_instruments(
+    _: Reader,
+    service: ServiceDep,
+    customer_id: Annotated[int | None, Query(description="Only this customer's instruments.")] = None,
+    serial_number: Annotated[str | None, Query(max_length=80, description="Only this serial number.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[InstrumentPublic]:
+    """Instruments by id; filtered by customer or serial number."""
+    query = select(MeasuringInstrument).order_by(MeasuringInstrument.id).limit(limit).offset(offset)
+    if customer_id is not None:
+        query = query.where(MeasuringInstrument.owner_id == customer_id)
+    if serial_number:
+        query = query.where(MeasuringInstrument.serial_number == serial_number)
+    with service.read() as s:
+        return [InstrumentPublic.model_validate(i) for i in s.scalars(query)]
+
+
+@router.get(
+    "/{instrument_id}",
+    response_model=InstrumentPublic,
+    operation_id="instruments_get",
+    responses=problem_responses(401, 404),
+)
+def get_instrument(instrument_id: int, _: Reader, service: ServiceDep) -> InstrumentPublic:
+    """One instrument."""
+    with service.read() as s:
+        found = s.get(MeasuringInstrument, instrument_id)
+        if found is None:
+            raise NotFoundError(f"no instrument #{instrument_id}: GET /api/v1/instruments lists them")
+        return InstrumentPublic.model_validate(found)
+
+
+@router.post(
+    "",
+    response_model=InstrumentPublic,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="instruments_create",
+    responses=problem_responses(401, 403, 409, 422),
+)
+def create_instrument(
+    body: InstrumentCreate, account: Intake, service: ServiceDep, request: Request
+) -> InstrumentPublic:
+    """Register an instrument, checked as a row of the instruments spreadsheet (its customer created if new); an
+    instrument already registered (same manufacturer, model and serial number) is refused (422)."""
+    row = {name: cell(value) for name, value in body.model_dump().items()}
+    with service.write(account) as s:
+        write_rows(s, "import_instruments", [row], today=service.today(), update=False, lang=language(request))
+        key = instrument_identity(body.manufacturer, body.model, body.serial_number)
+        created = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.identity_key == key)).one()
+        return InstrumentPublic.model_validate(created)
+
+
+@router.post(
+    "/import",
+    response_model=ImportReportPublic,
+    operation_id="instruments_import",
+    responses=problem_responses(401, 403, 413, 415, 422),
+)
+def import_instruments(
+    account: Intake,
+    service: ServiceDep,
+    request: Request,
+    upload: Annotated[Upload, SPREADSHEET],
+    dry_run: Annotated[bool, Query(description="Check and report; write nothing.")] = False,
+    update: Annotated[bool, Query(description="Update registered instruments from their rows.")] = False,
+) -> ImportReportPublic:
+    """Import a spreadsheet of instruments (.csv or .xlsx, docs/registry-import.md): good rows go in, bad rows come
+    back in the report with row, column and reason."""
+    with service.write(account) as s:
+        report = import_file(
+            s, "import_instruments", upload.name, upload.content, today=service.today(), update=update, dry_run=dry_run
+        )
+    return ImportReportPublic.model_validate(report.to_dict(language(request)))
