@@ -31,7 +31,9 @@ def _password(username: str) -> str:
     if value:
         return value
     if not sys.stdin.isatty():
-        raise fail(f"the password of {username}: set {PASSWORD_ENV} or run the command in a terminal to type it")
+        raise fail(
+            f"the password of {username}: set {PASSWORD_ENV} or run the command in a terminal to type it", EXIT_USAGE
+        )
     return str(typer.prompt(f"Password for {username}", hide_input=True, confirmation_prompt=True))
 
 
