@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from api.web import errors
 from api.web.deps import Service
-from api.web.middleware import SecurityHeaders
+from api.web.middleware import BodyLimit, SecurityHeaders
 from api.web.routers import auth, customers, health, instruments, lots, procedures, staff, standards
 from api.web.security import Clock, system_clock
 from api.web.settings import ServiceSettings
@@ -116,6 +116,7 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)
     _check_operation_ids(app)
     _problem_openapi(app)

@@ -1,10 +1,11 @@
 """Bounded uploads: one dependency factory every router that takes a file reuses.
 
-A file is read in chunks and refused (413) as soon as it passes the size limit (``CALTRACE_MAX_UPLOAD_BYTES``, or
-a smaller one the route gives), before it is all in memory; its name must end with one of the route's suffixes and
-its declared media type be one the route accepts (415 otherwise), and its first bytes must look like that kind of
-file (a ``.xlsx`` is a ZIP, a PDF starts ``%PDF-``, XML with ``<``): a renamed file is refused before any parser
-sees it.
+The request body as a whole is bounded by :class:`api.web.middleware.BodyLimit` (the limit plus 1 MiB of form
+overhead). A file is then read in chunks and refused (413) as soon as it passes the size limit
+(``CALTRACE_MAX_UPLOAD_BYTES``, or a smaller one the route gives); its name must end with one of the route's
+suffixes and its declared media type be one the route accepts (415 otherwise), and its first bytes must look like
+that kind of file (a ``.xlsx`` is a ZIP, a PDF starts ``%PDF-``, XML with ``<``): a renamed file is refused
+before any parser sees it.
 """
 
 from __future__ import annotations

@@ -161,3 +161,22 @@ def test_readiness_reports_each_dependency(api: Api) -> None:
     assert checks["database"]["ok"] is True
     assert checks["reading_store"]["ok"] is True  # the data directory (tmp_path) is writable
     assert response.status_code == (200 if all(c["ok"] for c in checks.values()) else 503)
+
+
+def test_an_instrument_is_updated_through_the_import_checks_and_its_due_date_follows(api: Api) -> None:
+    client = api.client()
+    tech = api.bearer("tech")
+    created = client.post("/api/v1/instruments", json=INSTRUMENT, headers=tech).json()
+    path = f"/api/v1/instruments/{created['id']}"
+    changed = client.put(path, json={"interval_months": 6, "location": "Phòng cân"}, headers=tech)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    # last calibrated 2026-06-01 + 6 months = 2026-12-01; everything not given stays as registered
+    assert (body["interval_months"], body["next_due"], body["location"]) == (6, "2026-12-01", "Phòng cân")
+    assert (body["serial_number"], body["resolution"], body["range_max"]) == ("SN-0001", created["resolution"], 220)
+    bad = client.put(path, json={"interval_months": 500, "location": "Kho"}, headers=tech)
+    assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["#/interval_months"]
+    assert client.get(path, headers=tech).json()["location"] == "Phòng cân"  # nothing of the rejected update written
+    refused = client.put(path, json={"location": "x"}, headers=api.bearer("rev"))
+    assert refused.status_code == 403
+    assert client.put("/api/v1/instruments/999999", json={"location": "x"}, headers=tech).status_code == 404

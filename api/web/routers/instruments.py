@@ -3,6 +3,7 @@ a spreadsheet (row-by-row report). Writes need the technician or admin role."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -12,7 +13,7 @@ from api.web.deps import Intake, Limit, Offset, Reader, ServiceDep
 from api.web.errors import problem_responses
 from api.web.records import cell, import_file, language, write_rows
 from api.web.schemas.common import ImportReportPublic
-from api.web.schemas.registry import InstrumentCreate, InstrumentPublic
+from api.web.schemas.registry import InstrumentCreate, InstrumentPublic, InstrumentUpdate
 from api.web.uploads import Upload, upload_dependency
 from registry.errors import NotFoundError
 from registry.models import MeasuringInstrument, instrument_identity
@@ -76,6 +77,49 @@ def create_instrument(
         key = instrument_identity(body.manufacturer, body.model, body.serial_number)
         created = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.identity_key == key)).one()
         return InstrumentPublic.model_validate(created)
+
+
+def _number(value: float | None) -> str:
+    """A stored number as a cell the importer reads back exactly (no exponent)."""
+    return "" if value is None else format(Decimal(repr(value)), "f")
+
+
+@router.put(
+    "/{instrument_id}",
+    response_model=InstrumentPublic,
+    operation_id="instruments_update",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_instrument(
+    instrument_id: int, body: InstrumentUpdate, account: Intake, service: ServiceDep, request: Request
+) -> InstrumentPublic:
+    """Change a registered instrument: the registered record as a spreadsheet row with the given fields replaced,
+    written by an update import (the same checks as a new row; the next due date follows)."""
+    with service.write(account) as s:
+        found = s.get(MeasuringInstrument, instrument_id)
+        if found is None:
+            raise NotFoundError(f"no instrument #{instrument_id}: GET /api/v1/instruments lists them")
+        resolution = f"{_number(found.resolution)} {found.resolution_unit}".strip() if found.resolution else ""
+        row = {
+            "customer": found.owner.name,
+            "customer_tax_code": found.owner.tax_code or "",
+            "kind": found.kind,
+            "manufacturer": found.manufacturer,
+            "model": found.model,
+            "serial_number": found.serial_number,
+            "range": found.range_text,
+            "resolution": resolution,
+            "accuracy_class": found.accuracy_class,
+            "location": found.location,
+            "interval_months": str(found.interval_months),
+            "last_calibrated": cell(found.last_calibrated),
+            "field": found.field.value,
+            "group2": cell(found.group2),
+        }
+        row.update({name: cell(value) for name, value in body.model_dump(exclude_none=True).items()})
+        write_rows(s, "import_instruments", [row], today=service.today(), update=True, lang=language(request))
+        s.refresh(found)
+        return InstrumentPublic.model_validate(found)
 
 
 @router.post(

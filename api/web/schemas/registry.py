@@ -73,6 +73,22 @@ class InstrumentCreate(CreateModel):
     group2: bool = Field(default=False, description="Group 2 instrument (verification by law).")
 
 
+class InstrumentUpdate(CreateModel):
+    """Changes to a registered instrument (the fields given; the others stay), checked as a spreadsheet row of an
+    update import. Its identity (manufacturer, model, serial number) and owner are not changed here: a different
+    identity is a different instrument."""
+
+    kind: str | None = Field(default=None, min_length=1)
+    range: str | None = Field(default=None, description="The measuring range with its unit, e.g. '0 - 220 g'.")
+    resolution: str | None = Field(default=None, description="Scale interval d with its unit, e.g. '0.1 mg'.")
+    accuracy_class: str | None = None
+    location: str | None = None
+    interval_months: int | None = Field(default=None, description="Calibration interval (months).")
+    last_calibrated: date | None = None
+    field: str | None = None
+    group2: bool | None = None
+
+
 # --- lots ---------------------------------------------------------------------------------------------------------
 
 
