@@ -204,6 +204,7 @@ def authenticate(
                 refused = LoginRefused("locked", account.locked_until)
             else:
                 refused = LoginRefused("invalid")
+    assert refused is not None  # every path that did not log in set it
     raise refused
 
 

@@ -50,9 +50,14 @@ def _check_operation_ids(app: FastAPI) -> None:
             seen[route.operation_id] = route.path
 
 
+#: response models FastAPI or the routers declare for errors, all answered as problem documents
+_PROBLEM_MODELS = ("/Problem", "/HTTPValidationError")
+
+
 def _problem_openapi(app: FastAPI) -> None:
     """Make the OpenAPI document say what the service answers: every error response (4xx, 5xx) is a problem
-    document with the ``application/problem+json`` media type (FastAPI would declare its own 422 shape)."""
+    document with the ``application/problem+json`` media type (FastAPI would declare its own 422 shape), except a
+    response a route declares with a model of its own (readiness's 503)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -65,7 +70,8 @@ def _problem_openapi(app: FastAPI) -> None:
         for path in document.get("paths", {}).values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
-                    if status[:1] in ("4", "5"):
+                    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                    if status[:1] in ("4", "5") and schema.get("$ref", "").endswith(_PROBLEM_MODELS):
                         response["content"] = {
                             errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
                         }

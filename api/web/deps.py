@@ -16,7 +16,7 @@ from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from api.web.errors import ApiProblem
 from api.web.security import Clock, TokenClaims, read_token, same_token
 from api.web.settings import ServiceSettings
 from registry.db import read_session, session_scope
+from registry.queries import MAX_ID as _MAX_ID
 from registry.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -175,3 +176,7 @@ Admin = Annotated[Account, require_roles("admin")]
 #: paging of listings
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many records.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Skip this many records first.")]
+#: record ids: the registry's integer keys (PostgreSQL INTEGER, 32-bit signed), so a larger number is a 422, not a
+#: database overflow
+MAX_ID = _MAX_ID
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]

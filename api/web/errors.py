@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry.errors import (
@@ -181,6 +181,17 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data(request: Request, exc: Exception) -> JSONResponse:
+    log.info("data error answered as 422: %s", getattr(exc, "orig", exc))
+    return problem_response(
+        request,
+        422,
+        "Value the registry cannot store",
+        "a value in the request cannot be stored or searched for (e.g. a NUL character, or a number out of range)",
+        kind="bad-value",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
@@ -204,6 +215,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _api_problem)
     app.add_exception_handler(RegistryError, _registry)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -155,8 +155,11 @@ def test_procedures_list_with_their_declared_parameters(api: Api) -> None:
 
 
 def test_readiness_reports_each_dependency(api: Api) -> None:
-    response = api.client().get("/api/v1/ready")
+    public = api.client().get("/api/v1/ready").json()
+    assert all(c["detail"] == "" for c in public["checks"])  # no paths or server names to the public
+    response = api.client().get("/api/v1/ready", headers=api.bearer("aud"))
     checks = {c["name"]: c for c in response.json()["checks"]}
+    assert "registry at the newest schema" in checks["database"]["detail"]
     assert set(checks) == {"database", "reading_store", "schema_directory"}
     assert checks["database"]["ok"] is True
     assert checks["reading_store"]["ok"] is True  # the data directory (tmp_path) is writable
@@ -180,3 +183,14 @@ def test_an_instrument_is_updated_through_the_import_checks_and_its_due_date_fol
     refused = client.put(path, json={"location": "x"}, headers=api.bearer("rev"))
     assert refused.status_code == 403
     assert client.put("/api/v1/instruments/999999", json={"location": "x"}, headers=tech).status_code == 404
+
+
+def test_values_the_database_cannot_take_are_client_errors(api: Api) -> None:
+    client = api.client()
+    aud = api.bearer("aud")
+    too_large = client.get("/api/v1/customers/9223372036854775808", headers=aud)
+    assert too_large.status_code == 422 and too_large.json()["errors"][0]["pointer"] == "#/customer_id"
+    nul = client.get("/api/v1/staff/a%00b", headers=aud)  # PostgreSQL refuses NUL in text; SQLite finds no one
+    assert nul.status_code in (404, 422) and nul.headers["content-type"] == "application/problem+json"
+    nul_query = client.get("/api/v1/customers", params={"q": "a\x00b"}, headers=aud)
+    assert nul_query.status_code in (200, 422)

@@ -8,6 +8,7 @@ by hypothesis directly; a failure names the operation and hypothesis prints the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from tests.web.conftest import Api, _api
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 8
+EXAMPLES = int(os.environ.get("CALTRACE_SCHEMATHESIS_EXAMPLES", "8"))
 
 
 @pytest.fixture(scope="module")

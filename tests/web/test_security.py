@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from sqlalchemy import select
 
-from api.web.accounts import unlock
+from api.web.accounts import Account, unlock
+from api.web.deps import require_roles
 from registry.db import session_scope
 from registry.models import AuditEntry, UserAccount
 from tests.web.conftest import PASSWORD, Api
@@ -42,6 +45,11 @@ WRITES = [
     ("post", "/api/v1/staff", STAFF, {"admin"}),
 ]
 ROLE_LOGINS = {"technician": "tech", "reviewer": "rev", "signatory": "sig", "admin": "adm", "auditor": "aud"}
+
+
+def sign(account: Annotated[Account, require_roles("signatory")]) -> dict[str, str]:
+    """A test-only route needing the signatory role."""
+    return {"signed_by": account.username, "as_staff": account.staff_username or ""}
 
 
 def _is_problem(response, status: int, kind: str) -> None:
@@ -162,3 +170,22 @@ def test_the_audit_log_never_holds_a_password_hash(sqlite_api: Api) -> None:
     assert not any(h in p for h in hashes for p in payloads)
     assert any('"password_hash":"(redacted)"' in p for p in payloads)
     assert actors == {"test"}
+
+
+def test_a_spreadsheet_import_is_refused_to_the_public_and_to_the_wrong_roles(sqlite_api: Api) -> None:
+    files = {"file": ("list.csv", b"customer,kind\n", "text/csv")}
+    client = sqlite_api.client()
+    _is_problem(client.post("/api/v1/lots/import", files=files), 401, "unauthenticated")
+    for username in ("rev", "sig", "aud"):
+        response = client.post("/api/v1/instruments/import", files=files, headers=sqlite_api.bearer(username))
+        _is_problem(response, 403, "forbidden")
+
+
+def test_the_role_dependency_lets_a_signatory_sign_and_refuses_a_technician(sqlite_api: Api) -> None:
+    """The seam the certificate routes will use: ``require_roles("signatory")`` (a technician cannot sign)."""
+    sqlite_api.app.router.add_api_route("/api/v1/test-sign", sign, methods=["POST"], operation_id="test_sign")
+    client = sqlite_api.client()
+    _is_problem(client.post("/api/v1/test-sign"), 401, "unauthenticated")
+    _is_problem(client.post("/api/v1/test-sign", headers=sqlite_api.bearer("tech")), 403, "forbidden")
+    signed = client.post("/api/v1/test-sign", headers=sqlite_api.bearer("sig"))
+    assert signed.json() == {"signed_by": "sig", "as_staff": "demo-reviewer"}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.web.deps import Limit, Offset, Reader, ServiceDep
+from api.web.deps import Limit, Offset, Reader, RecordId, ServiceDep
 from api.web.errors import problem_responses
 from api.web.schemas.registry import CustomerPublic, InstrumentPublic, LotPublic
 from registry.errors import NotFoundError
@@ -45,7 +45,7 @@ def _customer(s: Session, customer_id: int) -> Customer:
 @router.get(
     "/{customer_id}", response_model=CustomerPublic, operation_id="customers_get", responses=problem_responses(401, 404)
 )
-def get_customer(customer_id: int, _: Reader, service: ServiceDep) -> CustomerPublic:
+def get_customer(customer_id: RecordId, _: Reader, service: ServiceDep) -> CustomerPublic:
     """One customer."""
     with service.read() as s:
         return CustomerPublic.model_validate(_customer(s, customer_id))
@@ -57,7 +57,7 @@ def get_customer(customer_id: int, _: Reader, service: ServiceDep) -> CustomerPu
     operation_id="customers_instruments",
     responses=problem_responses(401, 404),
 )
-def customer_instruments(customer_id: int, _: Reader, service: ServiceDep) -> list[InstrumentPublic]:
+def customer_instruments(customer_id: RecordId, _: Reader, service: ServiceDep) -> list[InstrumentPublic]:
     """The customer's instruments, by kind and serial number."""
     with service.read() as s:
         _customer(s, customer_id)
@@ -75,7 +75,7 @@ def customer_instruments(customer_id: int, _: Reader, service: ServiceDep) -> li
     operation_id="customers_lots",
     responses=problem_responses(401, 404),
 )
-def customer_lots(customer_id: int, _: Reader, service: ServiceDep) -> list[LotPublic]:
+def customer_lots(customer_id: RecordId, _: Reader, service: ServiceDep) -> list[LotPublic]:
     """The prepackage lots the customer packed, by product and lot number."""
     with service.read() as s:
         _customer(s, customer_id)

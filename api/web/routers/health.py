@@ -6,11 +6,13 @@ import os
 import sqlite3
 import urllib.request
 from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from api.web.deps import Service, ServiceDep
+from api.web.accounts import Account
+from api.web.deps import Service, ServiceDep, optional_account
 from api.web.schemas.health import CheckPublic, HealthPublic, ReadinessPublic
 
 router = APIRouter(tags=["health"])
@@ -90,9 +92,12 @@ def _schema_directory() -> CheckPublic:
     operation_id="readiness",
     responses={503: {"model": ReadinessPublic, "description": "A dependency is not ready (each check says which)."}},
 )
-def ready(service: ServiceDep) -> JSONResponse:
+def ready(service: ServiceDep, account: Annotated[Account | None, Depends(optional_account)]) -> JSONResponse:
     """Whether the service can work: the registry (reachable, newest schema), the reading store and the DCC schema
-    directory, each reported; HTTP 503 when any is not ready."""
+    directory, each reported; HTTP 503 when any is not ready. The details (paths, servers, errors) are given to a
+    logged-in account only; the public sees each check's name and outcome."""
     checks = [_database(service), _reading_store(service), _schema_directory()]
+    if account is None:
+        checks = [CheckPublic(name=c.name, ok=c.ok, detail="") for c in checks]
     body = ReadinessPublic(ready=all(c.ok for c in checks), checks=checks)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
-from api.web.deps import Intake, Limit, Offset, Reader, ServiceDep
+from api.web.deps import MAX_ID, Intake, Limit, Offset, Reader, RecordId, ServiceDep
 from api.web.errors import problem_responses
 from api.web.records import cell, import_file, language, write_rows
 from api.web.schemas.common import ImportReportPublic
@@ -29,7 +29,7 @@ SPREADSHEET = upload_dependency((".csv", ".xlsx"))
 def list_instruments(
     _: Reader,
     service: ServiceDep,
-    customer_id: Annotated[int | None, Query(description="Only this customer's instruments.")] = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this customer's instruments.")] = None,
     serial_number: Annotated[str | None, Query(max_length=80, description="Only this serial number.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -50,7 +50,7 @@ def list_instruments(
     operation_id="instruments_get",
     responses=problem_responses(401, 404),
 )
-def get_instrument(instrument_id: int, _: Reader, service: ServiceDep) -> InstrumentPublic:
+def get_instrument(instrument_id: RecordId, _: Reader, service: ServiceDep) -> InstrumentPublic:
     """One instrument."""
     with service.read() as s:
         found = s.get(MeasuringInstrument, instrument_id)
@@ -91,7 +91,7 @@ def _number(value: float | None) -> str:
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_instrument(
-    instrument_id: int, body: InstrumentUpdate, account: Intake, service: ServiceDep, request: Request
+    instrument_id: RecordId, body: InstrumentUpdate, account: Intake, service: ServiceDep, request: Request
 ) -> InstrumentPublic:
     """Change a registered instrument: the registered record as a spreadsheet row with the given fields replaced,
     written by an update import (the same checks as a new row; the next due date follows)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
-from api.web.deps import Intake, Limit, Offset, Reader, ServiceDep
+from api.web.deps import MAX_ID, Intake, Limit, Offset, Reader, RecordId, ServiceDep
 from api.web.errors import problem_responses
 from api.web.records import cell, import_file, language, write_rows
 from api.web.schemas.common import ImportReportPublic
@@ -26,7 +26,7 @@ SPREADSHEET = upload_dependency((".csv", ".xlsx"))
 def list_lots(
     _: Reader,
     service: ServiceDep,
-    packer_id: Annotated[int | None, Query(description="Only this packer's lots.")] = None,
+    packer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this packer's lots.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[LotPublic]:
@@ -39,7 +39,7 @@ def list_lots(
 
 
 @router.get("/{lot_id}", response_model=LotPublic, operation_id="lots_get", responses=problem_responses(401, 404))
-def get_lot(lot_id: int, _: Reader, service: ServiceDep) -> LotPublic:
+def get_lot(lot_id: RecordId, _: Reader, service: ServiceDep) -> LotPublic:
     """One lot."""
     with service.read() as s:
         found = s.get(PrepackageLot, lot_id)
@@ -62,9 +62,10 @@ def create_lot(body: LotCreate, account: Intake, service: ServiceDep, request: R
     with service.write(account) as s:
         before = s.scalar(select(PrepackageLot.id).order_by(PrepackageLot.id.desc()).limit(1)) or 0
         write_rows(s, "import_lots", [row], today=service.today(), update=False, lang=language(request))
-        created = s.scalars(
-            select(PrepackageLot).where(PrepackageLot.id > before).order_by(PrepackageLot.id.desc()).limit(1)
-        ).one()
+        added = select(PrepackageLot).where(PrepackageLot.id > before).order_by(PrepackageLot.id.desc()).limit(1)
+        # the lot this transaction added: ids only grow; by its lot number unless the importer normalised it
+        created = s.scalars(added.where(PrepackageLot.lot_number == body.lot_number.strip())).first()
+        created = created or s.scalars(added).one()
         return LotPublic.model_validate(created)
 
 
