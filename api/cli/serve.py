@@ -89,7 +89,8 @@ def serve_command(
     from registry.db import open_registry
     from registry.settings import get_settings
 
-    settings = ServiceSettings(demo=True, cookie_secure=False) if demo else ServiceSettings()
+    # demo mode only by the flag: CALTRACE_DEMO in the environment cannot lift the secrets' requirement
+    settings = ServiceSettings(demo=True, cookie_secure=False) if demo else ServiceSettings(demo=False)
     problems = settings.problems()
     if problems:
         raise fail(

@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
         description="Key that signs session cookies and bearer tokens (at least 32 characters, random; "
         "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`). Required outside demo mode.",
     )
-    demo: bool = Field(default=False, description="Demo mode: embedded defaults and demo accounts (serve --demo).")
+    demo: bool = Field(
+        default=False, description="Demo mode: embedded defaults and demo accounts (set by serve --demo only)."
+    )
     cookie_secure: bool = Field(
         default=True, description="Send the session cookie over HTTPS only (false only behind no TLS, e.g. demo)."
     )

@@ -1,6 +1,7 @@
 """Schemathesis against the service's OpenAPI document: generated requests (as an administrator, who may call
 everything) never get a 5xx, and every response matches its declared schema. Bounded: a few examples per operation
-(positive and negative data), no per-example deadline on a shared machine, derandomized so a failure reproduces.
+(positive and negative data; CALTRACE_SCHEMATHESIS_EXAMPLES sets how many, 15 by default), no per-example deadline
+on a shared machine, derandomized so a failure reproduces.
 
 The schemathesis pytest plugin's lazy fixtures do not run under this pytest, so each operation's strategy is driven
 by hypothesis directly; a failure names the operation and hypothesis prints the smallest failing case.
@@ -25,7 +26,7 @@ from tests.web.conftest import Api, _api
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("CALTRACE_SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("CALTRACE_SCHEMATHESIS_EXAMPLES", "15"))
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ A wrong password counts against the account; ``CALTRACE_LOCKOUT_ATTEMPTS`` in a 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -18,6 +19,7 @@ from api.web.schemas.auth import LoggedOutPublic, LoginCreate, MePublic, Session
 from api.web.security import TokenClaims, issue_token, new_csrf_token
 from registry.models import ACCOUNT_ROLES
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
@@ -37,6 +39,7 @@ def _login(service: Service, body: LoginCreate) -> Account:
             lock_for=timedelta(minutes=settings.lockout_minutes),
         )
     except LoginRefused as refused:
+        log.warning("login refused for %r: %s", body.username[:60], refused.reason)
         if refused.reason == "locked" and refused.until is not None:
             raise ApiProblem(
                 401,
