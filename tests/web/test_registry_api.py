@@ -194,3 +194,23 @@ def test_values_the_database_cannot_take_are_client_errors(api: Api) -> None:
     assert nul.status_code in (404, 422) and nul.headers["content-type"] == "application/problem+json"
     nul_query = client.get("/api/v1/customers", params={"q": "a\x00b"}, headers=aud)
     assert nul_query.status_code in (200, 422)
+
+
+def test_two_service_processes_on_one_registry_share_logins_and_logouts(api: Api) -> None:
+    """Tokens are signed, not stored: a second service on the same registry and key accepts them, and a logout
+    on either ends them on both (the account's token version lives in the registry)."""
+    from fastapi.testclient import TestClient
+
+    from api.web.app import create_app
+    from registry.db import make_engine
+
+    other_engine = make_engine(api.engine.url.render_as_string(hide_password=False))
+    try:
+        other = create_app(api.settings, registry=api.app.state.service.registry, engine=other_engine, clock=api.clock)
+        second = TestClient(other, base_url="https://testserver")
+        header = api.bearer("tech")
+        assert second.get("/api/v1/auth/me", headers=header).json()["username"] == "tech"
+        assert second.post("/api/v1/auth/logout", headers=header).status_code == 200
+        assert api.client().get("/api/v1/auth/me", headers=header).status_code == 401
+    finally:
+        other_engine.dispose()
