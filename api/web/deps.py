@@ -98,8 +98,9 @@ def _claims(request: Request, service: Service) -> tuple[TokenClaims | None, str
     return None, ""
 
 
-async def optional_account(request: Request, service: ServiceDep) -> Account | None:
-    """The request's account, or None for the public (a bad bearer token is still refused with 401)."""
+def optional_account(request: Request, service: ServiceDep) -> Account | None:
+    """The request's account, or None for the public (a bad bearer token is still refused with 401). A plain
+    function: it reads the registry, so FastAPI runs it in the thread pool, never blocking the event loop."""
     claims, how = _claims(request, service)
     if claims is None:
         return None
