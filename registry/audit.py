@@ -4,7 +4,9 @@ Each entry's ``hash`` is the SHA-256 of the canonical JSON array ``[seq, at, act
 payload, prev_hash]``; the first entry's ``prev_hash`` is 64 zeros. Every insert, update and delete made through a
 registry session is recorded automatically after the flush, in the same transaction: the change and its audit entry
 commit or roll back together. Writers lock the single ``audit_head`` row, so concurrent transactions extend the chain
-one after the other instead of forking it. Database triggers refuse UPDATE and DELETE on the log.
+one after the other instead of forking it. Database triggers refuse UPDATE and DELETE on the log. A column marked
+``info={"redact": True}`` (a password hash) is recorded as :data:`REDACTED`: the log says that it was set or
+changed, never its value.
 """
 
 from __future__ import annotations
@@ -146,9 +148,18 @@ def _identity(obj: Any) -> str:
     return key[0] if len(key) == 1 and isinstance(key[0], str) else "/".join(str(k) for k in key)
 
 
+#: what the log records instead of a column marked ``info={"redact": True}`` (a password hash): that it changed
+REDACTED = "(redacted)"
+
+
+def _redacted(attr: Any) -> bool:
+    """True for a column whose value must not be copied into the log (``info={"redact": True}``)."""
+    return any(column.info.get("redact") for column in attr.columns)
+
+
 def _columns(obj: Any) -> dict[str, Any]:
     state = inspect(obj)
-    return {attr.key: getattr(obj, attr.key) for attr in state.mapper.column_attrs}
+    return {attr.key: REDACTED if _redacted(attr) else getattr(obj, attr.key) for attr in state.mapper.column_attrs}
 
 
 def _changes_of(session: Session) -> Iterator[Change]:
@@ -164,7 +175,7 @@ def _changes_of(session: Session) -> Iterator[Change]:
             if history.has_changes():
                 old = history.deleted[0] if history.deleted else None
                 new = history.added[0] if history.added else None
-                diff[attr.key] = [old, new]
+                diff[attr.key] = [REDACTED, REDACTED] if _redacted(attr) else [old, new]
         if diff:
             yield Change("update", obj.__tablename__, _identity(obj), diff)
     for obj in list(session.deleted):

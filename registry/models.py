@@ -427,6 +427,51 @@ class Authorisation(Base):
     __table_args__ = (UniqueConstraint("staff_id", "procedure_code"),)
 
 
+# --- service accounts ----------------------------------------------------------------------------------------------
+
+#: the roles a service account may hold (decision 0500): what each may do is decided by the service's routes
+ACCOUNT_ROLES = ("technician", "reviewer", "signatory", "admin", "auditor")
+
+
+class UserAccount(Base):
+    """A login to the caltrace service (issue 18.4, decision 0500).
+
+    ``roles`` is a comma-separated subset of :data:`ACCOUNT_ROLES`; ``staff_id`` links the login to the member of
+    staff it acts as (required for technician, reviewer and signatory: what they may perform, review and sign is
+    then still decided per procedure by the staff's authorisations). ``password_hash`` is an argon2id hash (never
+    written to the audit log: its column is marked ``redact``). ``failed_logins`` counts wrong passwords since the
+    last good login; ``locked_until`` (UTC) refuses every login, even with the right password, until then.
+    ``token_version`` is written into every session and bearer token: raising it (logout, password change) makes
+    all earlier tokens of the account invalid.
+    """
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200), info={"redact": True})
+    roles: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    staff: Mapped[Staff | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("failed_logins >= 0", name="failed_logins"),
+        CheckConstraint("roles <> ''", name="roles"),
+    )
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        """The account's roles as a set."""
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
 # --- runs, results, certificates -----------------------------------------------------------------------------------
 
 

@@ -53,6 +53,19 @@ def day_bounds(start: date, end: date, tz: str = LAB_TZ) -> tuple[datetime, date
     )
 
 
+#: the largest record id (the registry's integer keys are 32-bit on PostgreSQL)
+MAX_ID = 2_147_483_647
+
+
+def as_id(key: str) -> int | None:
+    """``key`` as a record id when it is one (digits, 1..:data:`MAX_ID`), else None: a long number (a serial, a tax
+    code) is looked up as text, never sent to the database as an integer it cannot hold."""
+    key = key.strip()
+    if key.isdigit() and len(key) <= 10 and 0 < int(key) <= MAX_ID:
+        return int(key)
+    return None
+
+
 def find_customer(session: Session, key: str) -> Customer:
     """The customer with this id, tax code or name (case- and space-insensitive)."""
     key = key.strip()
@@ -75,8 +88,9 @@ def find_customer(session: Session, key: str) -> Customer:
 def find_standard(session: Session, key: str) -> ReferenceStandard:
     """The reference standard with this code (e.g. ``W-E2-200g``) or id."""
     found = session.scalars(select(ReferenceStandard).where(ReferenceStandard.code == key.strip())).first()
-    if found is None and key.strip().isdigit():
-        found = session.get(ReferenceStandard, int(key))
+    record_id = as_id(key)
+    if found is None and record_id is not None:
+        found = session.get(ReferenceStandard, record_id)
     if found is None:
         raise NotFoundError(f"no reference standard with code {key!r}")
     return found

@@ -30,14 +30,14 @@ from registry.models import (
     Staff,
     StandardCertificate,
 )
-from registry.queries import CmcMatch, current_certificate, find_cmc, find_staff
+from registry.queries import CmcMatch, as_id, current_certificate, find_cmc, find_staff
 from registry.vocabulary import identity_part
 
 
 def find_instrument(s: Session, key: str) -> MeasuringInstrument:
     """The instrument with this registry id or serial number; the serial number as written, else ignoring case and
     spaces (``b912 345`` finds ``B912345``)."""
-    found = s.get(MeasuringInstrument, int(key)) if key.isdigit() else None
+    found = s.get(MeasuringInstrument, record_id) if (record_id := as_id(key)) is not None else None
     if found is None:
         matches = s.scalars(select(MeasuringInstrument).where(MeasuringInstrument.serial_number == key)).all()
         if not matches:
@@ -56,7 +56,7 @@ def find_lot(s: Session, key: str) -> PrepackageLot | None:
 
     A lot number used by several packers is refused with the candidates (packer and id) listed.
     """
-    found = s.get(PrepackageLot, int(key)) if key.isdigit() else None
+    found = s.get(PrepackageLot, record_id) if (record_id := as_id(key)) is not None else None
     if found is not None:
         return found
     matches = s.scalars(

@@ -17,8 +17,10 @@ from api.cli.readings import app as readings_app
 from api.cli.registry import app as registry_app
 from api.cli.report import app as report_app
 from api.cli.runs import app as runs_app
+from api.cli.serve import serve_command
 from api.cli.simulate import control_command, simulate_command
 from api.cli.uncertainty import app as uncertainty_app
+from api.cli.users import app as users_app
 
 app = typer.Typer(
     name="caltrace",
@@ -33,6 +35,7 @@ app.command("read")(read_command)
 app.command("models")(models_command)
 app.command("calibrate")(calibrate_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 app.add_typer(
     procedures_app, name="procedures", help="The procedures caltrace can run; `show CODE`: a procedure's parameters."
 )
@@ -48,6 +51,7 @@ app.add_typer(
 )
 app.add_typer(pki_app, name="pki", help="The lab's signing keys: CA, signatories' certificates, PKCS#11 tokens.")
 app.add_typer(audit_app, name="audit", help="Verify and show the tamper-evident audit log.")
+app.add_typer(users_app, name="users", help="Logins to the service: add, passwd, list, unlock.")
 app.add_typer(
     registry_app, name="registry", help="The shared registry: set up the centre, import records, check what is missing."
 )
