@@ -6,7 +6,9 @@ number per calendar year in the lab's time zone (``certificate_sequence``):
 - ``calibration`` (giấy chứng nhận hiệu chuẩn): ``laboratory.certificate_numbering``, e.g. ``HC-{year}-{seq:06d}``;
 - ``verification`` (giấy chứng nhận kiểm định): ``laboratory.verification_numbering``, e.g. ``KĐ-{year}-{seq:06d}``;
 - ``notice`` (thông báo không đạt, a failed verification): ``laboratory.notice_numbering``; empty, a notice takes
-  the verification pattern *and* its running numbers (one register of verification outcomes).
+  the verification pattern *and* its running numbers (one register of verification outcomes);
+- ``lot`` (kết quả kiểm tra lượng hàng đóng gói sẵn, an OIML R87 lot check): ``laboratory.lot_numbering``; empty, it
+  takes the verification pattern and its running numbers too (migration 0012).
 
 :func:`allocate_number` advances the series' row inside the caller's transaction (SQLite: the transaction already
 holds the write lock, ``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT ... FOR UPDATE`` on the row), so two issuers never
@@ -35,13 +37,14 @@ from registry.models import (
 )
 from registry.queries import laboratory
 
-Series = Literal["calibration", "verification", "notice"]
-SERIES: tuple[Series, ...] = ("calibration", "verification", "notice")
+Series = Literal["calibration", "verification", "notice", "lot"]
+SERIES: tuple[Series, ...] = ("calibration", "verification", "notice", "lot")
 #: the laboratory column holding each series' pattern, and the `registry lab set` option that sets it
 PATTERN_COLUMN: dict[Series, tuple[str, str]] = {
     "calibration": ("certificate_numbering", "--numbering"),
     "verification": ("verification_numbering", "--verification-numbering"),
     "notice": ("notice_numbering", "--notice-numbering"),
+    "lot": ("lot_numbering", "--lot-numbering"),
 }
 #: the placeholders a numbering pattern may use
 PLACEHOLDERS = ("year", "yy", "month", "seq")
@@ -56,6 +59,8 @@ def series_of(run: Run) -> Series:
         return "calibration"
     if kind is ProcedureKind.VERIFICATION:
         return "notice" if run.overall is Conformity.FAIL else "verification"
+    if run.lot_id is not None:  # a test of a prepackage lot (OIML R87), accepted or rejected
+        return "lot"
     raise NotPermittedError(
         f"run {run.id} is a {kind.value} ({run.procedure.code}): caltrace numbers calibration and verification "
         "certificates only so far"
@@ -69,6 +74,8 @@ def pattern_for(session: Session, series: Series) -> tuple[Series, str]:
     if lab is None:
         raise NotPermittedError("no laboratory is registered: caltrace registry lab set --name ... --address ...")
     if series == "notice" and not lab.notice_numbering.strip():
+        series = "verification"
+    if series == "lot" and not lab.lot_numbering.strip():
         series = "verification"
     column, option = PATTERN_COLUMN[series]
     pattern = str(getattr(lab, column) or "").strip()

@@ -159,6 +159,8 @@ class Laboratory(Base):
     #: the pattern of notices of non-conformity; "" shares the verification pattern and its running numbers
     #: (decision 0450)
     notice_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: prepackage lot check results (OIML R87); "" shares the verification pattern and its numbers (migration 0012)
+    lot_numbering: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
     cmc: Mapped[list[CmcEntry]] = relationship(back_populates="laboratory", cascade="all, delete-orphan")
 

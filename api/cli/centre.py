@@ -235,6 +235,7 @@ OPTIONS: dict[str, str] = {
     "certificate_numbering": "--numbering",
     "verification_numbering": "--verification-numbering",
     "notice_numbering": "--notice-numbering",
+    "lot_numbering": "--lot-numbering",
     "quantity": "--quantity",
     "range": "--range",
     "cmc": "--cmc",
@@ -279,6 +280,7 @@ def lab_show(as_json: AsJson = False) -> None:
             "certificate numbering": lab.certificate_numbering,
             "verification numbering": lab.verification_numbering,
             "notice numbering": lab.notice_numbering or "(= verification)",
+            "lot check numbering": lab.lot_numbering or "(= verification)",
             "CMC lines": sum(1 for line in lab.cmc if line.active),
         }
     _show(doc, as_json)
@@ -350,6 +352,13 @@ def lab_set(
             help="Notice of non-conformity numbering pattern; '' (default): the verification pattern and numbers.",
         ),
     ] = None,
+    lot_numbering: Annotated[
+        str | None,
+        typer.Option(
+            "--lot-numbering",
+            help="Prepackage lot check (R87) numbering pattern; '' (default): the verification pattern and numbers.",
+        ),
+    ] = None,
     actor: Actor = None,
     language: Lang = "vi",
 ) -> None:
@@ -370,6 +379,7 @@ def lab_set(
         "certificate_numbering": numbering,
         "verification_numbering": verification_numbering,
         "notice_numbering": notice_numbering,
+        "lot_numbering": lot_numbering,
     }
     if logo is not None:
         found = logo.expanduser().resolve()

@@ -33,7 +33,7 @@ from registry.units import convert
 
 LABORATORY = schema(
     ("name", "address", "accreditation_code", "certificate_numbering"),
-    ("designation_code", "phone", "email", "logo_path", "verification_numbering", "notice_numbering"),
+    ("designation_code", "phone", "email", "logo_path", "verification_numbering", "notice_numbering", "lot_numbering"),
     {
         "name": ("laboratory", "laboratory name", "tên phòng thí nghiệm", "tên trung tâm", "tên đơn vị", "tên"),
         "address": ("địa chỉ",),
@@ -73,6 +73,13 @@ LABORATORY = schema(
             "mẫu số thông báo không đạt",
             "đánh số thông báo không đạt",
         ),
+        "lot_numbering": (
+            "lot numbering",
+            "lot check numbering",
+            "prepackage lot numbering",
+            "mẫu số kết quả kiểm tra lô hàng",
+            "đánh số kết quả kiểm tra lô hàng",
+        ),
     },
     {
         "name": "tên phòng thí nghiệm",
@@ -85,13 +92,14 @@ LABORATORY = schema(
         "logo_path": "logo",
         "verification_numbering": "mẫu số giấy chứng nhận kiểm định",
         "notice_numbering": "mẫu số thông báo không đạt",
+        "lot_numbering": "mẫu số kết quả kiểm tra lô hàng",
     },
     "laboratory records",
 )
 
 #: the numbering pattern columns: calibration certificates, verification certificates, notices of non-conformity
 #: (an empty notice pattern shares the verification one and its running numbers; registry.certificates)
-NUMBERING_COLUMNS = ("certificate_numbering", "verification_numbering", "notice_numbering")
+NUMBERING_COLUMNS = ("certificate_numbering", "verification_numbering", "notice_numbering", "lot_numbering")
 #: the placeholders a certificate numbering pattern may use, with a sample value each
 NUMBERING_FIELDS: dict[str, int] = {"year": 2026, "yy": 26, "month": 3, "seq": 42}
 

@@ -326,3 +326,49 @@ def test_a_stored_file_is_never_overwritten_and_a_pdf_is_stored_beside(setup: Se
     with session_scope(st.run.registry, "test") as s:
         row = s.scalars(select(Certificate)).one()
         assert row.pdf_sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest() == issued.pdf_sha256
+
+
+def test_verification_and_lot_check_series(demo_run: Callable[..., DemoRun], tmp_path: Path, schemas: Path) -> None:  # noqa: F811
+    """A passed R76 verification is issued with its mark in the verification series and states its validity; an
+    R87 lot check without a lot pattern takes the verification pattern and its next number, and with one its own
+    series (migration 0012)."""
+    year = year_now()
+    r76 = _setup(demo_run("nawi-verification-r76"), tmp_path / "r76")
+    with session_scope(r76.run.registry, "test") as s:
+        s.scalars(select(Laboratory)).one().verification_numbering = "KĐ-{year}-{seq:06d}"
+    with session_scope(r76.run.registry, "test") as s, pytest.raises(DccRefusedError, match="mark"):
+        issue_certificate(s, r76.run_id, signatory=REVIEWER, signer=r76.signer(REVIEWER), now=datetime.now(UTC),
+                          store=r76.store, pki=r76.paths)  # fmt: skip
+    with session_scope(r76.run.registry, "test") as s:
+        issued = issue_certificate(s, r76.run_id, signatory=REVIEWER, signer=r76.signer(REVIEWER),
+                                   now=datetime.now(UTC), store=r76.store, pki=r76.paths, mark="TEM-7")  # fmt: skip
+        row = s.scalars(select(Certificate).where(Certificate.number == issued.number)).one()
+        assert issued.number == f"KĐ-{year}-000001" and issued.series == "verification"
+        # the instrument's interval (demo: 12 months) from the run's last day, minus one day (decision 0425)
+        run = s.get(Run, r76.run_id)
+        assert run is not None and run.instrument is not None and run.finished_at is not None
+        last_day = run.finished_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        months = run.instrument.interval_months
+        assert months == 12
+        assert row.valid_until == last_day.replace(year=last_day.year + 1) - timedelta(days=1)
+    root = etree.fromstring(issued.xml_path.read_bytes())
+    marks = root.xpath(
+        "//*[local-name()='identification'][@refType='caltrace_verificationMark']/*[local-name()='value']/text()"
+    )
+    assert marks == ["TEM-7"]
+
+    lot = _setup(demo_run("prepackage-r87"), tmp_path / "r87")
+    with session_scope(lot.run.registry, "test") as s:
+        s.scalars(select(Laboratory)).one().verification_numbering = "KĐ-{year}-{seq:06d}"
+    with session_scope(lot.run.registry, "test") as s:
+        first = issue_certificate(s, lot.run_id, signatory=REVIEWER, signer=lot.signer(REVIEWER),
+                                  now=datetime.now(UTC), store=lot.store, pki=lot.paths)  # fmt: skip
+    assert first.series == "lot" and first.number == f"KĐ-{year}-000001"
+    with session_scope(lot.run.registry, "test") as s:
+        s.scalars(select(Laboratory)).one().lot_numbering = "ĐGS-{year}-{seq:04d}"
+    with session_scope(lot.run.registry, "test") as s:
+        second = amend_certificate(s, first.number, reason="lot pattern set", signatory=REVIEWER,
+                                   signer=lot.signer(REVIEWER), now=datetime.now(UTC), store=lot.store,
+                                   pki=lot.paths)  # fmt: skip
+    assert second.number == f"ĐGS-{year}-0001"
+    assert _verify(lot, second.xml_path.read_bytes(), schemas).verified
