@@ -1,10 +1,11 @@
 """The certificate's chart as inline SVG, drawn here: error (or deviation) against the measuring point (load, flow,
 nominal value) with the expanded uncertainty U as error bars, and the MPE lines where the DCC states limits.
 
-Plotted are the results that have a reference point, a numeric value and a stated U (:mod:`certificates.pdf_view`),
-one series per result name (increasing and decreasing load are two series), in the unit most of them share. A
-limit pair (``basic_acceptanceLimitLower``/``Upper``) at a point is drawn as a dashed line through the points.
-Nothing is fitted or interpolated: the markers are the DCC's numbers.
+Plotted are the results that have a reference point, a numeric value and a stated U or limits (a verification's
+errors against ±MPE state no U: no bar is drawn) (:mod:`certificates.pdf_view`), one series per result name
+(increasing and decreasing load are two series), in the unit most of them share. A limit pair
+(``basic_toleranceLimitLower``/``Upper``, or ``basic_acceptanceLimit*``) at a point is drawn as a dashed line
+through the points. Nothing is fitted or interpolated: the markers are the DCC's numbers.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def chart(results: list[ResultRow]) -> Chart | None:
         and r.value is not None
         and r.point.number is not None
         and r.value.number is not None
-        and _float(r.value.U) is not None
+        and (_float(r.value.U) is not None or r.lower is not None or r.upper is not None)
     ]
     if not usable:
         return None
@@ -104,8 +105,8 @@ def chart(results: list[ResultRow]) -> Chart | None:
     limits: list[tuple[float, float, float]] = []
     for r in usable:
         assert r.point is not None and r.value is not None
-        x, y, U = r.point.number, r.value.number, _float(r.value.U)
-        assert x is not None and y is not None and U is not None
+        x, y, U = r.point.number, r.value.number, _float(r.value.U) or 0.0  # a verification states no U: no bar
+        assert x is not None and y is not None
         series.setdefault(r.name.en, Series(r.name, [])).points.append(Point(x, y, U))
         lo = _float(r.lower.value) if r.lower and r.lower.unit == y_unit else None
         hi = _float(r.upper.value) if r.upper and r.upper.unit == y_unit else None
@@ -164,12 +165,15 @@ def _svg(series: list[Series], limits: list[tuple[float, float, float]], x_unit:
         shift = (i - (n - 1) / 2) * span
         for p in s.points:
             cx, top, bottom = px(p.x + shift), py(p.y + p.U), py(p.y - p.U)
-            out.append(
-                f'<line class="ubar" x1="{cx:.2f}" x2="{cx:.2f}" y1="{top:.2f}" y2="{bottom:.2f}" '
-                f'stroke="{colour}" stroke-width="1.2"/>'
-            )
-            for yy in (top, bottom):
-                out.append(f'<line x1="{cx - 3:.2f}" x2="{cx + 3:.2f}" y1="{yy:.2f}" y2="{yy:.2f}" stroke="{colour}"/>')
+            if p.U > 0:
+                out.append(
+                    f'<line class="ubar" x1="{cx:.2f}" x2="{cx:.2f}" y1="{top:.2f}" y2="{bottom:.2f}" '
+                    f'stroke="{colour}" stroke-width="1.2"/>'
+                )
+                for yy in (top, bottom):
+                    out.append(
+                        f'<line x1="{cx - 3:.2f}" x2="{cx + 3:.2f}" y1="{yy:.2f}" y2="{yy:.2f}" stroke="{colour}"/>'
+                    )
             if s.marker == "square":
                 out.append(f'<rect class="point" x="{cx - 3:.2f}" y="{py(p.y) - 3:.2f}" width="6" height="6" '
                            f'fill="{colour}"/>')  # fmt: skip

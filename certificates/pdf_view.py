@@ -34,6 +34,10 @@ POINT_REFTYPES = ("basic_referenceValue", "basic_nominalValue")
 VALUE_REFTYPES = ("basic_measurementError", "basic_measuredValue")
 MPE_LOWER = "basic_acceptanceLimitLower"
 MPE_UPPER = "basic_acceptanceLimitUpper"
+#: the refTypes read as the lower / upper limit of a result: caltrace's ±MPE (``basic_toleranceLimit*``, decision
+#: 0425) and the acceptance limits other labs' DCCs state
+LOWER_LIMITS = frozenset({"basic_toleranceLimitLower", MPE_LOWER})
+UPPER_LIMITS = frozenset({"basic_toleranceLimitUpper", MPE_UPPER})
 #: caltrace's refType of a statement whose declaration is the certificate's title (other kinds than calibration)
 TITLE_REFTYPE = "caltrace_certificateTitle"
 CALIBRATION_TITLE = ("Giấy chứng nhận hiệu chuẩn", "Calibration certificate")
@@ -325,9 +329,9 @@ def _notes(meta: etree._Element | None, notes: list[Bi], row: ResultRow) -> None
             row.conformity = decl
             for q in md.iterfind("dcc:data/dcc:quantity", NS):  # the limits the conformity was judged against
                 quantity, refs = _quantity(q), (q.get("refType") or "").split()
-                if quantity is not None and MPE_LOWER in refs and row.lower is None:
+                if quantity is not None and LOWER_LIMITS & set(refs) and row.lower is None:
                     row.lower = quantity
-                elif quantity is not None and MPE_UPPER in refs and row.upper is None:
+                elif quantity is not None and UPPER_LIMITS & set(refs) and row.upper is None:
                     row.upper = quantity
                 else:
                     text = _quantity_text(q) if quantity is None else f"{quantity.value} {quantity.unit}".strip()
@@ -350,9 +354,9 @@ def _result(res: etree._Element, notes: list[Bi]) -> ResultRow:
         quantity = _quantity(q)
         if quantity is not None and row.point is None and any(r in POINT_REFTYPES for r in refs):
             row.point = quantity
-        elif quantity is not None and any(r == MPE_LOWER for r in refs):
+        elif quantity is not None and LOWER_LIMITS & set(refs):
             row.lower = quantity
-        elif quantity is not None and any(r == MPE_UPPER for r in refs):
+        elif quantity is not None and UPPER_LIMITS & set(refs):
             row.upper = quantity
         elif quantity is not None and row.value is None and (any(r in VALUE_REFTYPES for r in refs) or not refs):
             row.value = quantity
