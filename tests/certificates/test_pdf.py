@@ -204,9 +204,23 @@ def test_chart_has_u_bars_and_mpe_lines_from_the_dcc() -> None:
     assert "MPE" in html and "± U" in html
     # the conformity statement with its decision rule is on the page
     assert "Decision rule: simple acceptance" in html and "Quy tắc quyết định" in html
-    # no U stated: nothing to plot
+    # no U stated (a verification's errors): the points against their ±MPE, without U bars
     bare = small_dcc().replace(b"<si:valueExpandedMU>", b"<!--").replace(b"</si:valueExpandedMU>", b"-->")
-    assert chart(read_view(etree.fromstring(bare)).results) is None
+    no_u = chart(read_view(etree.fromstring(bare)).results)
+    assert no_u is not None and [(p.x, p.y, p.U) for s in no_u.series for p in s.points] == [
+        (100.0, 0.12, 0.0),
+        (200.0, -0.08, 0.0),
+    ]
+    assert no_u.svg.count('class="ubar"') == 0 and no_u.svg.count('class="mpe"') == 2
+    # caltrace's own ±MPE refType (decision 0425) is read alike
+    tolerance = small_dcc().replace(b"basic_acceptanceLimit", b"basic_toleranceLimit")
+    own = chart(read_view(etree.fromstring(tolerance)).results)
+    assert own is not None and own.limits == [(100.0, -0.5, 0.5), (200.0, -1.0, 1.0)]
+    # neither U nor limits: nothing to plot
+    neither = bare.replace(b'refType="basic_acceptanceLimitLower"', b"").replace(
+        b'refType="basic_acceptanceLimitUpper"', b""
+    )
+    assert chart(read_view(etree.fromstring(neither)).results) is None
 
 
 def test_another_labs_dcc_renders_its_lists(examples: Path, tmp_path: Path) -> None:
