@@ -389,7 +389,7 @@ def issue_command(
     ] = None,
     module: PkcsModule = None,
     token: PkcsToken = None,
-    key: PkcsKey = None,
+    key_label: PkcsKey = None,
     language: Lang = "vi",
 ) -> None:
     """Issue the certificate of a reviewed run: the next number of its kind, the DCC signed by --signer with their
@@ -418,7 +418,7 @@ def issue_command(
             pdf=PdfA3(),
         )
 
-    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key))
+    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key_label))
     _say(
         lang,
         f"đã ban hành giấy chứng nhận {issued.number} cho lần đo {run_id}, người ký {signer}",
@@ -441,7 +441,7 @@ def amend_command(
     ] = None,
     module: PkcsModule = None,
     token: PkcsToken = None,
-    key: PkcsKey = None,
+    key_label: PkcsKey = None,
     language: Lang = "vi",
 ) -> None:
     """Replace an issued certificate by a new one with a new number, built from the run's current reviewed data and
@@ -466,7 +466,7 @@ def amend_command(
             pdf=PdfA3(),
         )
 
-    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key))
+    issued = _make_certificate(lang, signer, work, tsa, _token_option(module, token, key_label))
     _say(
         lang,
         f"đã ban hành {issued.number} thay thế {number} (lý do: {reason})",
