@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certificates.read_dcc import DccContent, DccReadError, DccValue, read_dcc
@@ -51,8 +50,8 @@ from registry.importer import Catalogue, ImportReport, import_certificate_docume
 from registry.importer.cells import Cell
 from registry.importer.messages import Message, Quantity
 from registry.importer.standards import WEIGHT_SET
-from registry.models import ReferenceStandard, StandardCertificate
-from registry.queries import find_standard
+from registry.models import ReferenceStandard
+from registry.queries import find_standard, standard_with_certificate
 from registry.units import convert
 from registry.vocabulary import identity_part, name_key
 
@@ -333,11 +332,7 @@ def _rejected(session: Session, content: DccContent, reason: Message) -> Message
     standard (the spreadsheet import's advice, ``--update``, does not apply to a DCC: it is imported once)."""
     if reason.code != "certificate.registered":
         return m("import.rejected", detail=reason)
-    holder = session.scalars(
-        select(ReferenceStandard.code)
-        .join(StandardCertificate, StandardCertificate.standard_id == ReferenceStandard.id)
-        .where(StandardCertificate.number == content.number, StandardCertificate.issuer == content.laboratory)
-    ).first()
+    holder = standard_with_certificate(session, content.number, content.laboratory)
     return m("dcc.registered", number=content.number, issuer=content.laboratory, code=holder or "-")
 
 

@@ -101,6 +101,16 @@ def find_staff(session: Session, username: str) -> Staff | None:
     return session.scalars(select(Staff).where(Staff.username == username)).first()
 
 
+def standard_with_certificate(session: Session, number: str, issuer: str) -> str | None:
+    """The code of the reference standard whose history holds certificate ``number`` of ``issuer``, or None."""
+    found = session.scalars(
+        select(ReferenceStandard.code)
+        .join(StandardCertificate, StandardCertificate.standard_id == ReferenceStandard.id)
+        .where(StandardCertificate.number == number, StandardCertificate.issuer == issuer)
+    ).first()
+    return str(found) if found is not None else None
+
+
 def laboratory(session: Session) -> Laboratory | None:
     """The laboratory this registry belongs to (the first recorded), or None before it is set up."""
     return session.scalars(select(Laboratory).order_by(Laboratory.id).limit(1)).first()
