@@ -12,12 +12,17 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api.web import errors
 from api.web.deps import Service
 from api.web.middleware import BodyLimit, SecurityHeaders
+from api.web.ratelimit import TokenBucketLimiter
 from api.web.routers import auth, customers, health, instruments, lots, procedures, staff, standards
+from api.web.routers.pages import STATIC_DIR
+from api.web.routers.pages import router as pages_router
+from api.web.routers.verification import router as verification_router
 from api.web.security import Clock, system_clock
 from api.web.settings import ServiceSettings
 from registry.settings import Settings
@@ -35,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     standards.router,
     staff.router,
     procedures.router,
+    verification_router,
 )
 
 
@@ -122,6 +128,9 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.state.public_limiter = TokenBucketLimiter(settings.public_rate_per_minute, clock)
+    app.include_router(pages_router)  # the public pages, at the root
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)
     _check_operation_ids(app)

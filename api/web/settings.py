@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20_000_000, ge=1024, le=200_000_000, description="Largest file an upload may send (bytes)."
     )
+    public_rate_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=100_000,
+        description="Requests a minute one client address may send to the public verification routes (429 beyond).",
+    )
 
     def missing(self) -> list[str]:
         """The environment variables that must be set before the service may start (none in demo mode)."""
