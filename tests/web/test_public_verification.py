@@ -322,6 +322,9 @@ def test_the_page_warns_when_the_link_hash_does_not_match(client: TestClient, is
 def test_the_page_of_an_unknown_number_says_so(client: TestClient) -> None:
     response = client.get("/verify/NOPE-1?lang=en")
     assert response.status_code == 404 and "Certificate not found" in response.text
+    hostile = client.get("/verify/" + quote("<script>alert(1)</script>", safe="") + '?h="><b>')
+    assert hostile.status_code == 404 and "<script>alert" not in hostile.text and '"><b>' not in hostile.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.text
 
 
 def test_the_page_form_checks_a_file(client: TestClient, issued: Issued) -> None:
