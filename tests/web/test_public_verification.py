@@ -291,6 +291,7 @@ def page(client: TestClient, number: str, query: str = "") -> str:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert "Content-Security-Policy" in response.headers and response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"  # a revocation shows at once, not after a cache expires
     assert "<script" not in response.text
     return response.text
 

@@ -118,6 +118,7 @@ def _page(request: Request, template: str, language: str, status: int = 200, **c
         template,
         {"lang": language, "t": _words(language), "quote": quote, **context},
         status_code=status,
+        headers={"Cache-Control": "no-store"},  # a status may change (revoked): never served stale from a cache
     )
 
 
