@@ -19,7 +19,7 @@ from api.web import errors
 from api.web.deps import Service
 from api.web.middleware import BodyLimit, SecurityHeaders
 from api.web.ratelimit import TokenBucketLimiter
-from api.web.routers import auth, customers, health, instruments, lots, procedures, staff, standards
+from api.web.routers import auth, certificates, customers, health, instruments, lots, procedures, staff, standards
 from api.web.routers.pages import STATIC_DIR
 from api.web.routers.pages import router as pages_router
 from api.web.routers.verification import router as verification_router
@@ -41,6 +41,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     staff.router,
     procedures.router,
     verification_router,
+    # last: its GET /certificates/{number:path} would otherwise answer /certificates/{number}/verification
+    certificates.router,
 )
 
 
