@@ -144,6 +144,10 @@ def test_draft_issue_download_amend_revoke(lab: Lab, caplog: pytest.LogCaptureFi
     assert "not reviewed" in client.get(draft, headers={**rev, **EN}).json()["missing"][0]["text"]
     assert client.get(draft, headers=lab.bearer("tech")).status_code == 403  # a technician's role may not ask
 
+    early = client.post(f"/api/v1/runs/{lab.run_id}/certificate", json={"passphrase": SIGNER_PASS}, headers=sig)
+    detail = _problem(early, 409, "incomplete")["detail"]  # every missing item, one a line, in Vietnamese
+    assert "chưa được soát xét" in detail and detail.count("\n- [") >= 1
+
     lab.review()
     ok = client.get(draft, headers=sig).json()
     assert (ok["can_issue"], ok["missing"], ok["signatory"]) == (True, [], REVIEWER)
@@ -158,7 +162,7 @@ def test_draft_issue_download_amend_revoke(lab: Lab, caplog: pytest.LogCaptureFi
     # issued by the signatory login (its member of staff signs): 201, Location, the registry's record
     year = _year()
     first, second = f"HC-{year}-000001", f"HC-{year}-000002"
-    issued = client.post(f"/api/v1/runs/{lab.run_id}/certificate", json={"passphrase": SIGNER_PASS}, headers=sig)
+    issued = client.post(f"/api/v1/runs/{lab.run_id[:8]}/certificate", json={"passphrase": SIGNER_PASS}, headers=sig)
     assert issued.status_code == 201, issued.text
     assert issued.headers["location"] == f"/api/v1/certificates/{first}"
     cert = issued.json()
@@ -206,6 +210,8 @@ def test_draft_issue_download_amend_revoke(lab: Lab, caplog: pytest.LogCaptureFi
     assert client.get(f"/api/v1/certificates/{first}", headers=aud).json() == cert
     _problem(client.get("/api/v1/certificates/HC-1900-000009", headers=aud), 404, "not-found")
     _problem(client.get("/api/v1/certificates/HC-1900-000009/pdf", headers=aud), 404, "not-found")
+    for path in ("/api/v1/certificates/1900/HC-9", "/api/v1/certificates/1900/HC-9/xml"):  # a number with a "/"
+        assert "'1900/HC-9'" in _problem(client.get(path, headers=aud), 404, "not-found")["detail"]
 
     # amend: a new number, the original substituted with the reason
     amended = client.post(
@@ -267,6 +273,8 @@ def test_refusals_wrong_passphrase_and_csrf(lab: Lab, caplog: pytest.LogCaptureF
     _problem(
         client.post(f"/api/v1/runs/{'0' * 32}/certificate", json={"passphrase": "x"}, headers=sig), 404, "not-found"
     )
+    short = client.post(f"/api/v1/runs/{lab.run_id[:2]}/certificate", json={"passphrase": "x"}, headers=sig)
+    _problem(short, 404, "not-found")  # a prefix of 2 characters names no run (4 at least, as the CLI)
     no_tsa = client.post(issue, json={"passphrase": SIGNER_PASS, "timestamp": True}, headers=sig)
     assert _problem(no_tsa, 422, "validation")["errors"][0]["pointer"] == "#/timestamp"
 
