@@ -38,7 +38,7 @@ from registry.queries import find_staff
 from registry.settings import Settings, lab_today
 from tests.acquisition.conftest import DemoRun, demo_run  # noqa: F401  (the fixture)
 from tests.certificates.conftest import CA_PASS, SIGNER_PASS, shared_dir
-from tests.web.conftest import BASE_URL, PASSWORD
+from tests.web.conftest import BASE_URL, PASSWORD, Api
 
 #: a second signatory key's passphrase (the run's technician, given a signing authorisation for the test)
 TECH_PASS = "technician key passphrase 7"
@@ -253,6 +253,8 @@ def test_draft_issue_download_amend_revoke(lab: Lab, caplog: pytest.LogCaptureFi
     problem = _problem(answer, 500, "stored-file-changed")
     assert "<dcc:" not in answer.text and "SHA-256" in problem["detail"]
     assert any("changed" in r.getMessage() and second in r.getMessage() for r in caplog.records)
+    changed.with_suffix(".pdf").unlink()  # a stored file gone: 500-class too
+    _problem(client.get(f"/api/v1/certificates/{second}/pdf", headers=aud), 500, "stored-file-missing")
 
 
 def test_refusals_wrong_passphrase_and_csrf(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
@@ -316,3 +318,41 @@ def test_refusals_wrong_passphrase_and_csrf(lab: Lab, caplog: pytest.LogCaptureF
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     # a cookie-authenticated issue without the token is refused before anything is checked
     _problem(browser.post(issue, json={"passphrase": SIGNER_PASS}), 403, "csrf")
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "vi"),  # the CLI's default
+        ("en", "en"),
+        ("en-US,en;q=0.9", "en"),
+        ("vi-VN,vi;q=0.9,en;q=0.8", "vi"),
+        ("fr, en;q=0.5", "en"),
+        ("en;q=0.2, vi;q=0.8", "vi"),
+        ("en;q=0", "vi"),  # q=0: not acceptable (RFC 9110 12.4.2)
+        ("de", "vi"),
+    ],
+)
+def test_the_workflow_language_follows_accept_language(header: str | None, language: str) -> None:
+    from starlette.requests import Request
+
+    from api.web.routers.certificates import request_language
+
+    headers = [(b"accept-language", header.encode())] if header is not None else []
+    assert request_language(Request({"type": "http", "headers": headers})) == language
+
+
+def test_reads_and_refusals_on_each_database(api: Api) -> None:
+    """The queries of the routes on SQLite and PostgreSQL (the demo lab, no run): an empty listing filtered by
+    status, unknown numbers and runs, roles."""
+    client = api.client()
+    aud, sig, tech = api.bearer("aud"), api.bearer("sig"), api.bearer("tech")
+    assert client.get("/api/v1/certificates", params={"status": "issued", "limit": 5}, headers=aud).json() == []
+    assert client.get("/api/v1/certificates").status_code == 401
+    _problem(client.get("/api/v1/certificates/KĐ-2026-000001", headers=aud), 404, "not-found")
+    _problem(client.get("/api/v1/runs/abcd1234/certificate-draft", headers=sig), 404, "not-found")
+    _problem(client.get("/api/v1/runs/abcd1234/certificate-draft", headers=tech), 403, "forbidden")
+    missing = client.post("/api/v1/runs/abcd1234/certificate", json={"passphrase": WRONG_PASS}, headers=sig)
+    assert WRONG_PASS not in _problem(missing, 404, "not-found")["detail"]
+    revoke = client.post("/api/v1/certificates/HC-2026-000001/revoke", json={"reason": "x"}, headers=sig)
+    _problem(revoke, 404, "not-found")
