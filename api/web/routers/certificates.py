@@ -454,7 +454,7 @@ def _make(
             issued = work(s)
             assert issued is not None
             public = _public(s, find_certificate(s, issued.number))
-    except (WorkflowError, DccRefusedError, PkiError) as exc:
+    except (ValueError, PkiError) as exc:  # WorkflowError, DccRefusedError, a value the signing step refuses
         if issued is not None:
             discard(issued)
         raise _refused(exc, lang) from None
