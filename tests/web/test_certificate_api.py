@@ -208,6 +208,8 @@ def test_draft_issue_download_amend_revoke(lab: Lab, caplog: pytest.LogCaptureFi
     assert client.get("/api/v1/certificates", params={"status": "revoked"}, headers=aud).json() == []
     assert client.get("/api/v1/certificates", params={"status": "lost"}, headers=aud).status_code == 422
     assert client.get(f"/api/v1/certificates/{first}", headers=aud).json() == cert
+    public = lab.client().get(f"/api/v1/certificates/{first}/verification")  # the public route, not this router's
+    assert public.status_code == 200 and public.json()["status"] == "valid", public.text
     _problem(client.get("/api/v1/certificates/HC-1900-000009", headers=aud), 404, "not-found")
     _problem(client.get("/api/v1/certificates/HC-1900-000009/pdf", headers=aud), 404, "not-found")
     for path in ("/api/v1/certificates/1900/HC-9", "/api/v1/certificates/1900/HC-9/xml"):  # a number with a "/"
@@ -350,6 +352,7 @@ def test_reads_and_refusals_on_each_database(api: Api) -> None:
     assert client.get("/api/v1/certificates", params={"status": "issued", "limit": 5}, headers=aud).json() == []
     assert client.get("/api/v1/certificates").status_code == 401
     _problem(client.get("/api/v1/certificates/KĐ-2026-000001", headers=aud), 404, "not-found")
+    _problem(client.get("/api/v1/certificates/KĐ-2026-000001/verification"), 404, "not-found")  # public: no 401
     _problem(client.get("/api/v1/runs/abcd1234/certificate-draft", headers=sig), 404, "not-found")
     _problem(client.get("/api/v1/runs/abcd1234/certificate-draft", headers=tech), 403, "forbidden")
     missing = client.post("/api/v1/runs/abcd1234/certificate", json={"passphrase": WRONG_PASS}, headers=sig)
