@@ -6,6 +6,9 @@ Every wait is bounded."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,11 +24,14 @@ from sqlalchemy.engine import Engine
 from api.web.accounts import add_account
 from api.web.app import create_app
 from api.web.settings import ServiceSettings
-from registry.db import make_engine, session_scope, upgrade
+from registry.actions import pending_actions, run_actions
+from registry.db import make_engine, read_session, session_scope, upgrade
+from registry.runs import describe_run
 from registry.settings import Settings
 from tests.web.conftest import BASE_URL, LOGINS, PASSWORD, Clock
 
 RUNS = "/api/v1/runs"
+CALTRACE = str(Path(sys.executable).parent / "caltrace")
 CG18 = "nawi-calibration-cg18"
 #: the demo balance's relative sensitivity error (lab/nawi_cg18.py SENSITIVITY) and its scale interval d (g)
 SENSITIVITY = 2e-6
@@ -132,9 +138,13 @@ def drive(
     raise AssertionError(f"run {run_id} did not get there in {WAIT_S:g} s: {service.run(run_id)}")
 
 
-def read_events(service: Service, run_id: str) -> tuple[threading.Thread, list[tuple[str, dict[str, Any]]]]:
-    """Read the run's event stream on a thread (it ends when the run stops executing): (thread, events)."""
+def read_events(
+    service: Service, run_id: str, comments: list[str] | None = None
+) -> tuple[threading.Thread, list[tuple[str, dict[str, Any]]]]:
+    """Read the run's event stream on a thread (it ends when the run stops executing): (thread, events); its
+    comment lines (keep-alives) go to ``comments``."""
     events: list[tuple[str, dict[str, Any]]] = []
+    comments = comments if comments is not None else []
 
     def read() -> None:
         with service.client.stream("GET", f"{RUNS}/{run_id}/events", headers=service.auth("aud")) as answer:
@@ -146,6 +156,8 @@ def read_events(service: Service, run_id: str) -> tuple[threading.Thread, list[t
                     kind = line[len("event: ") :]
                 elif line.startswith("data: "):
                     events.append((kind, json.loads(line[len("data: ") :])))
+                elif line.startswith(":"):
+                    comments.append(line)
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
@@ -205,9 +217,15 @@ def test_a_demo_cg18_run_is_driven_through_the_api_streamed_completed_and_review
 def test_pause_and_resume_through_the_api(services: tuple[Service, Service]) -> None:
     api, _ = services
     run_id = api.post(RUNS, {"procedure": CG18}, expect=201)["run_id"]
+    comments: list[str] = []
+    reader, events = read_events(api, run_id, comments)
     wait_for("the first operator action", lambda: api.get(f"{RUNS}/{run_id}/action"))
+    time.sleep(1.2)  # nothing happens while the action waits: keep-alive comments (every 0.5 s here)
     api.post(f"{RUNS}/{run_id}/pause", {"reason": "lunch"}, expect=202)
     paused = wait_for("the pause", lambda: (r := api.run(run_id))["state"] == "paused" and r)
+    reader.join(WAIT_S)
+    assert not reader.is_alive() and comments and set(comments) == {": keep-alive"}
+    assert [kind for kind, _ in events][-3:] == ["cancelled", "paused", "ended"]
     assert "cancelled by tech" in paused["message"] and "lunch" in paused["message"]
     assert paused["pending_action"] is None and not paused["executing_here"]
     again = api.client.post(f"{RUNS}/{run_id}/pause", headers=api.auth("tech"))
@@ -248,7 +266,12 @@ def test_a_second_service_process_answers_and_cancels_the_first_ones_run(service
     assert nxt["status"] == "pending"
     # a few more answered from the second process, then it aborts the run the first one executes
     drive(first, run_id, lambda r: r["steps_completed"] >= 3, answerer=second)
+    reader, events = read_events(second, run_id)  # the run executes in the first: the second follows the registry
+    wait_for("the second's event stream", lambda: events)
     second.post(f"{RUNS}/{run_id}/abort", {"reason": "customer left"}, expect=202)
+    reader.join(WAIT_S)
+    assert not reader.is_alive()
+    assert {kind for kind, _ in events} == {"state"} and events[-1][1]["state"] == "aborted"
     aborted = wait_for("the abort", lambda: (r := first.run(run_id))["state"] == "aborted" and r)
     assert "customer left" in aborted["message"] and "cancelled by tech" in aborted["message"]
     wait_for("the first process's worker to let the run go", lambda: not first.app.state.runs.executing(run_id))
@@ -265,3 +288,48 @@ def test_refusals_are_problem_documents(services: tuple[Service, Service]) -> No
     assert "NO-SUCH-SERIAL" in wrong.json()["detail"]
     assert api.client.get(f"{RUNS}/ffffffff", headers=api.auth("tech")).status_code == 404
     assert api.client.get(f"{RUNS}/ffffffff/events", headers=api.auth("tech")).status_code == 404
+
+
+def test_the_command_line_in_another_process_answers_an_action_of_a_service_run(
+    services: tuple[Service, Service], tmp_path: Path
+) -> None:
+    """Two processes for real: ``caltrace runs answer`` answers the pending action of a run the service executes."""
+    api, _ = services
+    run_id = api.post(RUNS, {"procedure": CG18}, expect=201)["run_id"]
+    pending = wait_for("the first operator action", lambda: api.get(f"{RUNS}/{run_id}/action"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALTRACE_")}
+    env.update(CALTRACE_DATA_DIR=str(tmp_path), CALTRACE_ACTOR="lan-at-the-bench")
+    done = subprocess.run(
+        [CALTRACE, "runs", "answer", str(pending["action_id"])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    wait_for(
+        "the next operator action",
+        lambda: (a := api.get(f"{RUNS}/{run_id}/action")) and a["action_id"] != pending["action_id"],
+    )
+    with read_session(api.app.state.service.engine) as s:
+        first = run_actions(s, run_id)[0]
+    assert (first["status"], first["answer"], first["answered_by"]) == ("answered", "done", "lan-at-the-bench")
+
+
+def test_the_service_shutdown_pauses_its_executing_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'caltrace.db'}"
+    clock = Clock()
+    engine = _seed(url, clock)
+    app = _app(engine, url, tmp_path, clock)
+    with TestClient(app, base_url=BASE_URL) as client:  # the lifespan: its end stops the run worker
+        token = client.post("/api/v1/auth/token", json={"username": "tech", "password": PASSWORD}).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        run_id = client.post(RUNS, json={"procedure": CG18}, headers=auth).json()["run_id"]
+        wait_for("the first operator action", lambda: client.get(f"{RUNS}/{run_id}/action", headers=auth).json())
+    assert not app.state.runs.executing(run_id)
+    with read_session(engine) as s:
+        run = describe_run(s, run_id)
+        assert run["state"] == "paused" and "service shutdown" in run["message"]
+        assert pending_actions(s, run_id) == []  # closed as cancelled: nobody waits for them
+    engine.dispose()
