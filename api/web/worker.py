@@ -144,7 +144,7 @@ class RunWorker:
         self._reserved = 0
         self._closing = False
         self._store: ReadingStore | None = None
-        #: the demo scenario of each run executed here (demo mode), by run id: tests and the UI's demo hints
+        #: the demo scenario of each run executing here (demo mode), by run id: its simulators, for tests
         self.scenarios: dict[str, Any] = {}
 
     # --- slots -------------------------------------------------------------------------------------------------
@@ -230,6 +230,8 @@ class RunWorker:
             thread = threading.Thread(target=self._execute, args=(job,), name=f"run-{begun.run_id[:8]}", daemon=True)
             job.thread = thread
             with self._lock:
+                if self._closing:  # the shutdown began meanwhile: the run stays as registered (resumable)
+                    raise WorkerBusy(f"the service is stopping: run {begun.run_id} was registered, resume it later")
                 self._jobs[begun.run_id] = job
                 if self.demo:
                     self.scenarios[begun.run_id] = front.scenario
@@ -255,6 +257,7 @@ class RunWorker:
                 job.stack.close()  # the demo's simulators
             with self._lock:
                 self._jobs.pop(job.run_id, None)
+                self.scenarios.pop(job.run_id, None)
             self._release()
             job.channel.events.publish(ENDED, job.run_id, state=state, message=message)
             log.info("run %s stopped executing here: %s %s", job.run_id, state, message)
