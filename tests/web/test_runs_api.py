@@ -28,6 +28,7 @@ from registry.actions import pending_actions, run_actions
 from registry.db import make_engine, read_session, session_scope, upgrade
 from registry.runs import describe_run
 from registry.settings import Settings
+from tests.support.postgres import PostgresServer
 from tests.web.conftest import BASE_URL, LOGINS, PASSWORD, Clock
 
 RUNS = "/api/v1/runs"
@@ -91,9 +92,14 @@ class Service:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[tuple[Service, Service]]:
-    """Two demo apps (two service processes) on one SQLite registry; their runs are paused at teardown."""
-    url = f"sqlite:///{tmp_path / 'caltrace.db'}"
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
+    """Two demo apps (two service processes) on one registry, SQLite unless the test asks for ``postgresql``
+    (indirect parametrization); their runs are paused at teardown."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'caltrace.db'}"
     clock = Clock()
     engine = _seed(url, clock)
     first, second = Service(_app(engine, url, tmp_path, clock)), Service(_app(engine, url, tmp_path, clock))
@@ -250,6 +256,7 @@ def test_abort_leaves_the_run_aborted_and_the_calibrator_in_standby(services: tu
     assert api.client.post(f"{RUNS}/{run_id}/resume", headers=api.auth("tech")).status_code == 409
 
 
+@pytest.mark.parametrize("services", ["sqlite", "postgresql"], indirect=True)
 def test_a_second_service_process_answers_and_cancels_the_first_ones_run(services: tuple[Service, Service]) -> None:
     first, second = services
     run_id = first.post(RUNS, {"procedure": CG18}, expect=201)["run_id"]
@@ -286,6 +293,10 @@ def test_refusals_are_problem_documents(services: tuple[Service, Service]) -> No
     wrong = api.client.post(RUNS, json={"procedure": CG18, "instrument": "NO-SUCH-SERIAL"}, headers=api.auth("tech"))
     assert wrong.status_code == 409, wrong.text
     assert "NO-SUCH-SERIAL" in wrong.json()["detail"]
+    bad = api.client.post(RUNS, json={"procedure": CG18, "parameters": {"loads": [1]}}, headers=api.auth("tech"))
+    assert bad.status_code == 422 and "unknown parameter 'loads'" in bad.json()["detail"]
+    assert bad.json()["errors"][0]["pointer"] == "#/parameters"
+    assert api.get(f"{RUNS}?state=created") == []  # nothing was registered for the refused requests
     assert api.client.get(f"{RUNS}/ffffffff", headers=api.auth("tech")).status_code == 404
     assert api.client.get(f"{RUNS}/ffffffff/events", headers=api.auth("tech")).status_code == 404
 

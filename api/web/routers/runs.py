@@ -35,7 +35,7 @@ from acquisition.events import Event
 from acquisition.session import RunRequest
 from api.web.accounts import Account
 from api.web.deps import Limit, Reader, ServiceDep, require_roles
-from api.web.errors import ApiProblem, problem_responses
+from api.web.errors import ApiProblem, FieldProblem, problem_responses
 from api.web.schemas.runs import ActionAnswer, ActionPublic, RunCreate, RunPublic, RunStop, RunSummaryPublic
 from api.web.worker import ENDED, RunWorker, WorkerBusy
 from registry import actions
@@ -82,6 +82,30 @@ def _refused(exc: RunError | WorkerBusy) -> ApiProblem:
     return ApiProblem(409, "run-refused", "Run refused by the registry's records", str(exc))
 
 
+def _check_parameters(body: RunCreate) -> None:
+    """The request's parameters checked against the procedure's declared ones (422 naming each bad one; the
+    procedure then checks how they combine with the standards when the run is registered)."""
+    if not body.parameters:
+        return
+    from acquisition.procedures import get_procedure  # noqa: PLC0415 - loads every procedure module
+    from acquisition.procedures.params import check_parameters  # noqa: PLC0415
+
+    try:
+        procedure = get_procedure(body.procedure)
+    except LookupError as exc:
+        raise _refused(UnknownProcedure(str(exc))) from None
+    try:
+        check_parameters(procedure.parameter_specs, body.parameters, procedure=body.procedure)
+    except ValueError as exc:
+        raise ApiProblem(
+            422,
+            "run-refused",
+            "Run refused: check the request",
+            str(exc),
+            errors=[FieldProblem(location="body", pointer="#/parameters", loc=["parameters"], detail=str(exc))],
+        ) from None
+
+
 def _staff(account: Account) -> str:
     if not account.staff_username:
         raise ApiProblem(403, "forbidden", "No member of staff", "this login acts as no member of staff")
@@ -125,6 +149,7 @@ def create_run(body: RunCreate, account: Technician, service: ServiceDep, worker
     technician's authorisation, the standards' certificates, the subject and the parameters are checked first
     (refusals: 409 by the registry's records, 422 for what the request asked); 503 when this service process
     executes its limit of runs already."""
+    _check_parameters(body)
     request = RunRequest(
         procedure=body.procedure,
         instrument=body.instrument,
