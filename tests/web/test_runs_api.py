@@ -237,6 +237,11 @@ def test_pause_and_resume_through_the_api(services: tuple[Service, Service]) -> 
     again = api.client.post(f"{RUNS}/{run_id}/pause", headers=api.auth("tech"))
     assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
 
+    # only the run's technician resumes it: a second technician login (another member of staff) is refused
+    with session_scope(api.app.state.service.engine, "test") as s:
+        add_account(s, "tech2", PASSWORD, ("technician",), "demo-reviewer")
+    other = api.client.post(f"{RUNS}/{run_id}/resume", headers=api.auth("tech2"))
+    assert other.status_code == 409 and "only they may resume it" in other.json()["detail"]
     resumed = api.post(f"{RUNS}/{run_id}/resume", expect=202)
     assert resumed["executing_here"]
     wait_for("the resumed run", lambda: api.run(run_id)["state"] == "running")

@@ -40,8 +40,8 @@ from api.web.schemas.runs import ActionAnswer, ActionPublic, RunCreate, RunPubli
 from api.web.worker import ENDED, RunWorker, WorkerBusy
 from registry import actions
 from registry.errors import NotFoundError
-from registry.models import RunState
-from registry.runs import describe_run, list_runs, resolve_run_id, result_json, review_of, run_results
+from registry.models import ProcedureKind, Run, RunState
+from registry.runs import describe_run, list_runs, may_perform, resolve_run_id, result_json, review_of, run_results
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -212,15 +212,30 @@ def pause_run(
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 def resume_run(run_id: RunId, account: Technician, service: ServiceDep, worker: WorkerDep) -> RunPublic:
-    """Execute a created or paused run again in this process, performed by the login's member of staff, from its
-    last recorded step (the steps done stay done)."""
+    """Execute a created or paused run again in this process from its last recorded step (the steps done stay
+    done). Only the run's technician may resume it, while still authorised to perform its procedure (409)."""
+    staff = _staff(account)
     with service.read() as s:
         run_id = _full_id(s, run_id)
-        state = describe_run(s, run_id)["state"]
-    if state not in (RunState.CREATED.value, RunState.PAUSED.value):
-        raise ApiProblem(409, "run-state", "Not possible in the run's state", f"run {run_id} is {state}")
+        summary = describe_run(s, run_id)
+        if summary["state"] not in (RunState.CREATED.value, RunState.PAUSED.value):
+            raise ApiProblem(409, "run-state", "Not possible in the run's state", f"run {run_id} is {summary['state']}")
+        if summary["technician"] != staff:  # the run records one technician: the one who performs all of it
+            raise ApiProblem(
+                409,
+                "refused",
+                "Refused by the registry's records",
+                f"run {run_id} is performed by {summary['technician']}; only they may resume it (another technician "
+                "aborts it and starts a new run)",
+            )
+        run = s.get(Run, run_id)
+        assert run is not None  # found just above
+        procedure = run.procedure
+        may_perform(
+            s, staff, procedure.code, service.today(), verification=procedure.kind == ProcedureKind.VERIFICATION
+        )
     try:
-        worker.start(RunRequest(resume=run_id, technician=_staff(account)))
+        worker.start(RunRequest(resume=run_id, technician=staff))
     except (RunError, WorkerBusy) as exc:
         raise _refused(exc) from None
     return _answer_run(service, run_id, worker)
