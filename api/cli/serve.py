@@ -22,6 +22,9 @@ from api.cli.errors import EXIT_USAGE, fail
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+#: seconds the service waits for open requests (event streams) at shutdown before it ends them and pauses its runs
+SHUTDOWN_GRACE_S = 5
+
 #: demo logins: username -> (role, the demo lab's member of staff it acts as, or None)
 DEMO_LOGINS: dict[str, tuple[str, str | None]] = {
     "technician": ("technician", "demo"),
@@ -116,4 +119,14 @@ def serve_command(
         for username, password in passwords.items():
             typer.echo(f"  {username:11} {password:14} {DEMO_LOGINS[username][0]}")
     typer.echo("Ctrl-C stops it.")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    # open event streams (GET /runs/{id}/events) are ended after SHUTDOWN_GRACE_S, so the shutdown reaches the run
+    # worker, which pauses the executing runs (sources to standby first)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )

@@ -7,7 +7,9 @@ document (:mod:`api.web.errors`); every response carries the security headers (:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -19,12 +21,24 @@ from api.web import errors
 from api.web.deps import Service
 from api.web.middleware import BodyLimit, SecurityHeaders
 from api.web.ratelimit import TokenBucketLimiter
-from api.web.routers import auth, certificates, customers, health, instruments, lots, procedures, staff, standards
+from api.web.routers import (
+    auth,
+    certificates,
+    customers,
+    health,
+    instruments,
+    lots,
+    procedures,
+    runs,
+    staff,
+    standards,
+)
 from api.web.routers.pages import STATIC_DIR
 from api.web.routers.pages import router as pages_router
 from api.web.routers.verification import router as verification_router
 from api.web.security import Clock, system_clock
 from api.web.settings import ServiceSettings
+from api.web.worker import RunWorker
 from registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     standards.router,
     staff.router,
     procedures.router,
+    runs.router,
     verification_router,
     # last: its GET /certificates/{number:path} would otherwise answer /certificates/{number}/verification
     certificates.router,
@@ -117,7 +132,16 @@ def create_app(
         from registry.db import open_registry  # noqa: PLC0415
 
         engine = open_registry(registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        import anyio  # noqa: PLC0415
+
+        await anyio.to_thread.run_sync(app.state.runs.shutdown)  # runs paused, sources to standby
+
     app = FastAPI(
+        lifespan=lifespan,
         title="caltrace",
         summary="Instrument acquisition, measurement uncertainty and calibration certificates",
         version="1",
@@ -127,6 +151,14 @@ def create_app(
     )
     app.state.service = Service(settings, registry, engine, clock, settings.signing_key())
     app.state.secure_transport = settings.cookie_secure
+    app.state.runs = RunWorker(
+        engine,
+        registry,
+        today=app.state.service.today,
+        max_runs=settings.max_runs,
+        demo=settings.demo,
+        action_timeout_s=settings.action_timeout_s,
+    )
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -52,6 +52,22 @@ class ServiceSettings(BaseSettings):
         description="Requests a minute one client address may send to the public verification routes (429 beyond).",
     )
 
+    max_runs: int = Field(
+        default=4, ge=1, le=64, description="Runs this service process executes at once (its run worker's threads)."
+    )
+    action_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="Seconds an operator action of a run waits for its answer before the run pauses.",
+    )
+    events_heartbeat_s: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds between keep-alive comments of a run's event stream."
+    )
+    events_bound: int = Field(
+        default=1000, ge=10, le=100_000, description="Events a run's event stream holds for a slow client."
+    )
+
     def missing(self) -> list[str]:
         """The environment variables that must be set before the service may start (none in demo mode)."""
         if self.demo:
