@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from api.web import errors
+from api.web import errors, ui
 from api.web.deps import Service
 from api.web.middleware import BodyLimit, SecurityHeaders
 from api.web.ratelimit import TokenBucketLimiter
@@ -32,6 +32,12 @@ from api.web.routers import (
     runs,
     staff,
     standards,
+    ui_certificates,
+    ui_dashboard,
+    ui_registry,
+    ui_runs,
+    ui_session,
+    ui_uncertainty,
 )
 from api.web.routers.pages import STATIC_DIR
 from api.web.routers.pages import router as pages_router
@@ -58,6 +64,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     verification_router,
     # last: its GET /certificates/{number:path} would otherwise answer /certificates/{number}/verification
     certificates.router,
+)
+
+#: the web UI's page routers, at the root, outside the OpenAPI document
+UI_ROUTERS: tuple[APIRouter, ...] = (
+    ui_session.router,
+    ui_dashboard.router,
+    ui_runs.router,
+    ui_certificates.router,
+    ui_registry.router,
+    ui_uncertainty.router,
 )
 
 
@@ -164,6 +180,9 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.state.public_limiter = TokenBucketLimiter(settings.public_rate_per_minute, clock)
     app.include_router(pages_router)  # the public pages, at the root
+    for page_router in UI_ROUTERS:  # the web UI's pages, at the root (decision 0530)
+        app.include_router(page_router)
+    ui.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)

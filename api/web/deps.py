@@ -115,7 +115,7 @@ def optional_account(request: Request, service: ServiceDep) -> Account | None:
     return account
 
 
-async def _csrf_ok(request: Request) -> bool:
+async def csrf_ok(request: Request) -> bool:
     expected = str(getattr(request.state, "csrf", ""))
     given = request.headers.get(CSRF_HEADER)
     if given is None:
@@ -135,7 +135,7 @@ async def current_account(request: Request, account: Annotated[Account | None, D
             "log in first: POST /api/v1/auth/login (browser session) or POST /api/v1/auth/token (bearer token)"
         )
     cookie_write = request.method not in SAFE_METHODS and getattr(request.state, "auth", "") == "cookie"
-    if cookie_write and not await _csrf_ok(request):
+    if cookie_write and not await csrf_ok(request):
         raise ApiProblem(
             403,
             "csrf",

@@ -62,16 +62,9 @@ def _expiry(service: Service, minutes: int) -> datetime:
     return service.clock() + timedelta(minutes=minutes)
 
 
-@router.post(
-    "/login",
-    response_model=SessionPublic,
-    operation_id="auth_login",
-    responses=problem_responses(401, 422),
-)
-def login(body: LoginCreate, response: Response, service: ServiceDep) -> SessionPublic:
-    """Log in for a browser session: sets the HttpOnly session cookie and returns the CSRF token that every change
-    made with it must send (X-CSRF-Token header or csrf_token form field)."""
-    account = _login(service, body)
+def start_session(service: Service, account: Account, response: Response) -> tuple[str, datetime]:
+    """Set the HttpOnly session cookie of ``account`` on ``response``; (its CSRF token, when it expires). Used by
+    the API's login and the web UI's login page."""
     settings = service.settings
     expires = _expiry(service, settings.session_minutes)
     csrf = new_csrf_token()
@@ -88,6 +81,20 @@ def login(body: LoginCreate, response: Response, service: ServiceDep) -> Session
         samesite=same_site,
         path="/",
     )
+    return csrf, expires
+
+
+@router.post(
+    "/login",
+    response_model=SessionPublic,
+    operation_id="auth_login",
+    responses=problem_responses(401, 422),
+)
+def login(body: LoginCreate, response: Response, service: ServiceDep) -> SessionPublic:
+    """Log in for a browser session: sets the HttpOnly session cookie and returns the CSRF token that every change
+    made with it must send (X-CSRF-Token header or csrf_token form field)."""
+    account = _login(service, body)
+    csrf, expires = start_session(service, account, response)
     return SessionPublic(
         username=account.username,
         roles=_roles(account),

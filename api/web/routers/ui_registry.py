@@ -1,0 +1,7 @@
+"""The web UI's registry pages (decision 0530)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
