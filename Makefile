@@ -1,15 +1,16 @@
-# caltrace: `make run` seeds the demo lab into the data directory and starts the virtual lab on its fixed ports
-# (CALTRACE_LAB_PORT, default 4100); `make test` runs the whole suite.
+# caltrace: `make run` starts the service in demo mode (`caltrace serve --demo`: SQLite registry with the demo lab in
+# the data directory, the virtual lab attached, a login for every role printed) on http://$(HOST):$(PORT)/;
+# `make test` runs the whole suite.
 # Both set up everything first (Debian packages the tests need, .venv, locked dependencies).
 .PHONY: run test setup system lint bench lock clean
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.caltrace-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 run: setup
-	$(BIN)/caltrace db upgrade
-	$(BIN)/caltrace db seed-demo
-	$(BIN)/caltrace simulate --stream
+	$(BIN)/caltrace serve --demo --host $(HOST) --port $(PORT)
 
 test: setup system
 	bash scripts/test.sh

@@ -11,10 +11,11 @@ from tests.web.conftest import PASSWORD, Api, api, sqlite_api  # noqa: F401 - th
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def page_login(api: Api, username: str) -> TestClient:
+def page_login(service: Api, username: str) -> TestClient:
     """A client logged in through the login page as ``username`` (its cookie jar holds the session)."""
-    client = api.client()
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    client = service.client()
+    form = {"username": username, "password": PASSWORD, "next": "/"}
+    response = client.post("/login", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     return client
 

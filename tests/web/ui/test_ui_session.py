@@ -17,7 +17,8 @@ def test_a_page_without_a_session_goes_to_the_login_form_and_back(sqlite_api: Ap
     form = client.get(first.headers["location"])
     assert '<html lang="vi">' in form.text and "Đăng nhập" in form.text
     assert 'name="next" value="/?x=1"' in form.text
-    done = client.post("/login", data={"username": "tech", "password": PASSWORD, "next": "/?x=1"}, follow_redirects=False)
+    form = {"username": "tech", "password": PASSWORD, "next": "/?x=1"}
+    done = client.post("/login", data=form, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/?x=1"
     assert sqlite_api.settings.session_cookie in client.cookies
 
